@@ -1,0 +1,139 @@
+# cprune: one non-recursive Makefile.
+#
+#   make            build libcprune.a and the cprune program (into $(BUILD))
+#   make demo       build, then evaluate the real stories260K model
+#   make test       the fast test suite (< 10 min on 2 cores)
+#   make test-slow  the fast suite plus the slow tests (big shapes)
+#   make asan       the test suite under AddressSanitizer + UBSan
+#   make test-neon  cross-build for aarch64 and run the kernel tests in qemu
+#   make bench      kernel and end-to-end benchmarks -> bench/results/
+#   make fuzz       bounded fuzzing of the file readers (clang libFuzzer)
+#   make check-deps enforce the one-way include layering (HOUSE_STYLE A.1)
+#   make clean
+#
+# Variables: CC (gcc or clang), BUILD (output folder), WERROR=1 (warnings
+# are errors, as CI builds), EXTRA_CFLAGS / EXTRA_LDFLAGS.
+#
+# Flags: C11, -O2, IEEE semantics. Never -ffast-math (NaN checks and
+# reproducible perplexity need IEEE), never -march=native: ISA flags go only
+# on the simd/ files that need them, and the kernel table picks one at run
+# time (simd/dispatch.c), so core/ never contains AVX instructions.
+
+CC      ?= cc
+BUILD   ?= build
+CPRUNE_DATA ?= ../shared
+export CPRUNE_DATA
+
+CFLAGS  := -std=c11 -Wall -Wextra -Wpedantic -O2 -g -D_POSIX_C_SOURCE=200809L \
+           -I. -MMD -MP $(if $(WERROR),-Werror) $(EXTRA_CFLAGS)
+LDFLAGS := $(EXTRA_LDFLAGS)
+LDLIBS  := -lm -lpthread
+
+# ---- per-file ISA flags (x86-64 targets only) ----
+TARGET_MACHINE := $(shell $(CC) -dumpmachine)
+ifneq ($(findstring x86_64,$(TARGET_MACHINE)),)
+AVX2_FLAGS       := -mavx2 -mfma -mf16c
+AVX512_FLAGS     := $(AVX2_FLAGS) -mavx512f -mavx512bw -mavx512dq -mavx512vl
+AVX512BF16_FLAGS := $(AVX512_FLAGS) -mavx512bf16
+endif
+$(BUILD)/simd/%_avx2.o:       ISAFLAGS = $(AVX2_FLAGS)
+$(BUILD)/simd/%_avx512.o:     ISAFLAGS = $(AVX512_FLAGS)
+$(BUILD)/simd/%_avx512bf16.o: ISAFLAGS = $(AVX512BF16_FLAGS)
+
+# ---- sources ----
+LIB_SRCS   := $(wildcard simd/*.c core/*.c data/*.c methods/*.c eval/*.c)
+CLI_SRCS   := $(wildcard cli/*.c)
+TEST_SRCS  := $(wildcard tests/test_*.c)
+TEST_LIBS  := tests/harness.c tests/main.c
+BENCH_PROGS:= $(wildcard bench/bench_*.c)
+BENCH_LIBS := $(filter-out $(BENCH_PROGS),$(wildcard bench/*.c))
+
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS   := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_OBJS  := $(TEST_SRCS:%.c=$(BUILD)/%.o) $(TEST_LIBS:%.c=$(BUILD)/%.o)
+BENCH_LIBO := $(BENCH_LIBS:%.c=$(BUILD)/%.o)
+BENCH_BINS := $(BENCH_PROGS:bench/%.c=$(BUILD)/%)
+
+LIB   := $(BUILD)/libcprune.a
+PROG  := $(BUILD)/cprune
+TESTS := $(BUILD)/cprune_tests
+
+.PHONY: all demo test test-slow asan test-neon bench fuzz check-deps clean
+all: $(LIB) $(PROG)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ISAFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(PROG): $(CLI_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS)
+
+# The suite list is generated from the test file names: test_<stem>.c
+# defines cpr_tests_<stem>[].
+$(BUILD)/tests/test_suites.h: $(TEST_SRCS) Makefile
+	@mkdir -p $(dir $@)
+	@{ for f in $(TEST_SRCS); do s=$$(basename $$f .c); s=$${s#test_}; \
+	     echo "extern const struct cpr_test cpr_tests_$$s[];"; done; \
+	   echo "static const struct cpr_test *const cpr_suites[] = {"; \
+	   for f in $(TEST_SRCS); do s=$$(basename $$f .c); s=$${s#test_}; \
+	     echo "    cpr_tests_$$s,"; done; echo "    0};"; \
+	   echo "static const char *const cpr_suite_names[] = {"; \
+	   for f in $(TEST_SRCS); do s=$$(basename $$f .c); s=$${s#test_}; \
+	     echo "    \"$$s\","; done; echo "    0};"; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/main.o: tests/main.c $(BUILD)/tests/test_suites.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -I$(BUILD)/tests -c $< -o $@
+
+$(TESTS): $(TEST_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJS) $(LIB) $(LDLIBS)
+
+$(BUILD)/bench_%: $(BUILD)/bench/bench_%.o $(BENCH_LIBO) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $< $(BENCH_LIBO) $(LIB) $(LDLIBS)
+
+# ---- running ----
+demo: $(PROG)
+	$(PROG) info
+	$(PROG) eval --model $(CPRUNE_DATA)/models/stories260K \
+	    --dataset tinystories --split eval
+
+test: $(TESTS) $(PROG) check-deps
+	$(TESTS)
+
+test-slow: $(TESTS) $(PROG) check-deps
+	$(TESTS) --slow
+
+# Sanitized build in its own folder; -O1 keeps it quick. Slow tests are
+# skipped (the sanitizers make big shapes take minutes).
+asan:
+	$(MAKE) BUILD=build-asan EXTRA_CFLAGS="-O1 -fsanitize=address,undefined \
+	    -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" build-asan/cprune_tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    build-asan/cprune_tests
+
+# aarch64 cross build (static, so qemu needs no sysroot); runs the kernel
+# tests (suites named kern_*) through qemu-aarch64.
+NEON_CC ?= aarch64-linux-gnu-gcc
+test-neon:
+	$(MAKE) BUILD=build-neon CC=$(NEON_CC) EXTRA_LDFLAGS=-static \
+	    build-neon/cprune_tests
+	qemu-aarch64 build-neon/cprune_tests kern_
+
+bench: $(BENCH_BINS) $(PROG)
+	@mkdir -p bench/results
+	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+check-deps:
+	@sh tests/check_deps.sh
+
+clean:
+	rm -rf build build-asan build-neon build-fuzz
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
+         $(BENCH_LIBO:.o=.d) $(BENCH_BINS:%=%.d)

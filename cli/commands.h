@@ -1,0 +1,9 @@
+// cli/commands.h: the subcommands of the cprune program. Each takes the
+// arguments after its name and returns the process exit status
+// (0 ok, 1 failure, 2 usage error).
+#ifndef CPR_CLI_COMMANDS_H
+#define CPR_CLI_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+
+#endif

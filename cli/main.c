@@ -1,0 +1,44 @@
+// cli/main.c: the cprune program: dispatch to a subcommand.
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+#define CPRUNE_VERSION "0.1.0"
+
+static const struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"info", cmd_info, "CPU features, chosen ISA per kernel, thread count"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "cprune %s: prune LLMs and measure what it costs them\n\n"
+               "usage: cprune COMMAND [options]   (cprune COMMAND --help)\n\n"
+               "commands:\n", CPRUNE_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("cprune %s\n", CPRUNE_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 2, argv + 2);
+    fprintf(stderr, "cprune: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

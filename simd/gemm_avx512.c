@@ -1,0 +1,6 @@
+// simd/gemm_avx512.c: (in progress) avx512 kernels for the gemm family.
+#include "simd/kernels.h"
+
+#if defined(__x86_64__)
+void cpr_fill_gemm_avx512(struct cpr_kernels *k) { (void)k; }
+#endif

@@ -1,0 +1,6 @@
+// simd/norm_avx512.c: (in progress) avx512 kernels for the norm family.
+#include "simd/kernels.h"
+
+#if defined(__x86_64__)
+void cpr_fill_norm_avx512(struct cpr_kernels *k) { (void)k; }
+#endif
