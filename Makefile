@@ -58,6 +58,9 @@ LIB   := $(BUILD)/libcprune.a
 PROG  := $(BUILD)/cprune
 TESTS := $(BUILD)/cprune_tests
 
+# Keep intermediate objects (bench programs link them).
+.SECONDARY:
+
 .PHONY: all demo test test-slow asan test-neon bench fuzz check-deps clean
 all: $(LIB) $(PROG)
 
