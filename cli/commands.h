@@ -5,5 +5,6 @@
 #define CPR_CLI_COMMANDS_H
 
 int cmd_info(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"info", cmd_info, "CPU features, chosen ISA per kernel, thread count"},
+    {"synth", cmd_synth, "write a random-weight LLaMA-shaped model (HF dir)"},
 };
 
 static void usage(FILE *f) {

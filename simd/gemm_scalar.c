@@ -1,6 +1,96 @@
-// simd/gemm_scalar.c: (in progress) scalar kernels for the gemm family.
+// simd/gemm_scalar.c: reference GEMM / SYRK (the executable spec).
+//
+// y = alpha * x W^T + beta * y with W (n, k) row-major; every y element is
+// one dot product over k accumulated in double, in increasing k, then
+// rounded once. beta == 0 writes y without reading it (NaNs ignored).
+#include <assert.h>
 
 #include "simd/kernels.h"
 
-void cpr_fill_gemm_scalar(struct cpr_kernels *k) { (void)k; }
+static float bf16_bits_to_f32(uint16_t h) {
+    union { uint32_t u; float f; } v = {.u = (uint32_t)h << 16};
+    return v.f;
+}
 
+// IEEE half -> float, exact (normals, subnormals, Inf, NaN).
+static float f16_bits_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ffu;
+    union { uint32_t u; float f; } v;
+    if (exp == 0x1f) {
+        v.u = sign | 0x7f800000u | (man << 13);
+    } else if (exp != 0) {
+        v.u = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man == 0) {
+        v.u = sign;
+    } else { // subnormal: man * 2^-24
+        int e = -1;
+        do { e++; man <<= 1; } while (!(man & 0x400u));
+        v.u = sign | ((uint32_t)(112 - e) << 23) | ((man & 0x3ffu) << 13);
+    }
+    return v.f;
+}
+
+static void store(float *y, float alpha, double acc, float beta) {
+    float r = alpha * (float)acc;
+    *y = beta == 0.0f ? r : r + beta * *y;
+}
+
+static void gemm_f32_scalar(size_t m, size_t n, size_t k, float alpha,
+                            const float *x, size_t ldx, const float *w,
+                            size_t ldw, float beta, float *y, size_t ldy) {
+    assert(m == 0 || n == 0 || (x && w && y));
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (size_t p = 0; p < k; p++)
+                acc += (double)x[i * ldx + p] * (double)w[j * ldw + p];
+            store(&y[i * ldy + j], alpha, acc, beta);
+        }
+}
+
+static void gemm_h16_scalar(size_t m, size_t n, size_t k, float alpha,
+                            const float *x, size_t ldx, const uint16_t *w,
+                            size_t ldw, float beta, float *y, size_t ldy,
+                            float (*widen)(uint16_t)) {
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (size_t p = 0; p < k; p++)
+                acc += (double)x[i * ldx + p] * (double)widen(w[j * ldw + p]);
+            store(&y[i * ldy + j], alpha, acc, beta);
+        }
+}
+
+static void gemm_bf16w_scalar(size_t m, size_t n, size_t k, float alpha,
+                              const float *x, size_t ldx, const uint16_t *w,
+                              size_t ldw, float beta, float *y, size_t ldy) {
+    gemm_h16_scalar(m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy,
+                    bf16_bits_to_f32);
+}
+
+static void gemm_f16w_scalar(size_t m, size_t n, size_t k, float alpha,
+                             const float *x, size_t ldx, const uint16_t *w,
+                             size_t ldw, float beta, float *y, size_t ldy) {
+    gemm_h16_scalar(m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy,
+                    f16_bits_to_f32);
+}
+
+static void syrk_f32_scalar(size_t n, size_t k, const float *x, size_t ldx,
+                            float *h, size_t ldh, size_t i0, size_t i1) {
+    assert(i0 <= i1 && i1 <= n);
+    for (size_t i = i0; i < i1; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (size_t t = 0; t < k; t++)
+                acc += (double)x[t * ldx + i] * (double)x[t * ldx + j];
+            h[i * ldh + j] += (float)acc;
+        }
+}
+
+void cpr_fill_gemm_scalar(struct cpr_kernels *k) {
+    k->gemm_f32 = gemm_f32_scalar;
+    k->gemm_bf16w = gemm_bf16w_scalar;
+    k->gemm_f16w = gemm_f16w_scalar;
+    k->syrk_f32 = syrk_f32_scalar;
+}

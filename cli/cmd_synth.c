@@ -1,0 +1,221 @@
+// cli/cmd_synth.c: `cprune synth`: write a random-weight LLaMA-shaped model
+// as a Hugging Face directory (config.json + model.safetensors, plus a
+// copied tokenizer.json when --tokenizer is given), so speed and memory can
+// be measured at real shapes without downloading weights.
+//
+// Weights follow core/synth.h (uniform with std --init-std, default 0.02;
+// norms 1; reproducible per --seed, tensor by tensor). The model is built
+// once in memory (1x its size) and handed to the safetensors writer.
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/model.h"
+#include "core/synth.h"
+#include "data/fileio.h"
+#include "data/json_write.h"
+#include "data/safetensors_write.h"
+
+#define CMD "synth"
+
+static enum cpr_status write_config(const char *dir, const struct cpr_model_config *c,
+                                    enum cpr_dtype dt, struct cpr_err *err) {
+    char path[1024];
+    CPR_TRY(cpr_path_join(path, sizeof path, dir, "config.json", err));
+    struct cpr_jw w;
+    cpr_jw_init(&w, 2);
+    cpr_jw_begin_object(&w);
+    cpr_jw_key(&w, "architectures");
+    cpr_jw_begin_array(&w), cpr_jw_string(&w, "LlamaForCausalLM"), cpr_jw_end_array(&w);
+    cpr_jw_key(&w, "model_type"), cpr_jw_string(&w, "llama");
+    cpr_jw_key(&w, "hidden_size"), cpr_jw_int(&w, c->hidden);
+    cpr_jw_key(&w, "intermediate_size"), cpr_jw_int(&w, c->intermediate);
+    cpr_jw_key(&w, "num_hidden_layers"), cpr_jw_int(&w, c->n_layers);
+    cpr_jw_key(&w, "num_attention_heads"), cpr_jw_int(&w, c->n_heads);
+    cpr_jw_key(&w, "num_key_value_heads"), cpr_jw_int(&w, c->n_kv_heads);
+    cpr_jw_key(&w, "head_dim"), cpr_jw_int(&w, c->head_dim);
+    cpr_jw_key(&w, "vocab_size"), cpr_jw_int(&w, c->vocab);
+    cpr_jw_key(&w, "max_position_embeddings"), cpr_jw_int(&w, c->context);
+    // The f32 epsilon printed as the decimal it was given (1e-05, not
+    // 9.99999974737875e-06).
+    char eps[32];
+    snprintf(eps, sizeof eps, "%.7g", (double)c->norm_eps);
+    cpr_jw_key(&w, "rms_norm_eps"), cpr_jw_double(&w, strtod(eps, NULL));
+    cpr_jw_key(&w, "rope_theta"), cpr_jw_double(&w, c->rope_theta);
+    cpr_jw_key(&w, "rope_scaling"), cpr_jw_null(&w);
+    cpr_jw_key(&w, "hidden_act"), cpr_jw_string(&w, "silu");
+    cpr_jw_key(&w, "attention_bias"), cpr_jw_bool(&w, 0);
+    cpr_jw_key(&w, "mlp_bias"), cpr_jw_bool(&w, 0);
+    cpr_jw_key(&w, "tie_word_embeddings"), cpr_jw_bool(&w, c->tied_embeddings);
+    cpr_jw_key(&w, "bos_token_id"), cpr_jw_int(&w, c->bos_id);
+    cpr_jw_key(&w, "eos_token_id"), cpr_jw_int(&w, c->eos_id);
+    cpr_jw_key(&w, "initializer_range"), cpr_jw_double(&w, 0.02);
+    cpr_jw_key(&w, "torch_dtype"),
+        cpr_jw_string(&w, dt == CPR_DTYPE_BF16 ? "bfloat16"
+                          : dt == CPR_DTYPE_F16 ? "float16" : "float32");
+    cpr_jw_end_object(&w);
+    enum cpr_status s = cpr_jw_finish(&w, err);
+    if (s == CPR_OK) s = cpr_file_write_atomic(path, w.buf, w.len, err);
+    cpr_jw_free(&w);
+    return s;
+}
+
+static enum cpr_status write_weights(const char *dir, struct cpr_model *m,
+                                     const char *seed_text, struct cpr_err *err) {
+    char path[1024];
+    CPR_TRY(cpr_path_join(path, sizeof path, dir, "model.safetensors", err));
+    static const char *const names[12] = {
+        "input_layernorm.weight", "self_attn.q_proj.weight",
+        "self_attn.k_proj.weight", "self_attn.v_proj.weight",
+        "self_attn.o_proj.weight", NULL, NULL, NULL,
+        "post_attention_layernorm.weight", "mlp.gate_proj.weight",
+        "mlp.up_proj.weight", "mlp.down_proj.weight"};
+    int64_t L = m->cfg.n_layers;
+    size_t cap = (size_t)(3 + 9 * L), n = 0;
+    struct cpr_st_entry *e = calloc(cap, sizeof *e);
+    char (*nm)[96] = calloc(cap, sizeof *nm);
+    if (!e || !nm) {
+        free(e), free(nm);
+        return cpr_err_set(err, CPR_ERR_NOMEM, "synth: out of memory");
+    }
+    snprintf(nm[n], 96, "model.embed_tokens.weight"), e[n].t = &m->tok_embed, n++;
+    snprintf(nm[n], 96, "model.norm.weight"), e[n].t = &m->final_norm, n++;
+    if (!m->cfg.tied_embeddings)
+        snprintf(nm[n], 96, "lm_head.weight"), e[n].t = &m->lm_head, n++;
+    for (int64_t l = 0; l < L; l++) {
+        struct cpr_layer *Ly = &m->layers[l];
+        const struct cpr_tensor *ts[12] = {
+            &Ly->attn_norm, &Ly->wq, &Ly->wk, &Ly->wv, &Ly->wo, NULL, NULL, NULL,
+            &Ly->mlp_norm, &Ly->w_gate, &Ly->w_up, &Ly->w_down};
+        for (int j = 0; j < 12; j++) {
+            if (!names[j]) continue;
+            snprintf(nm[n], 96, "model.layers.%lld.%s", (long long)l, names[j]);
+            e[n].t = ts[j];
+            n++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) e[i].name = nm[i];
+    const char *meta[4] = {"format", "pt", "cprune_synth", seed_text};
+    enum cpr_status s = cpr_safetensors_write(path, e, n, meta, 2, NULL, 0, err);
+    free(e), free(nm);
+    return s;
+}
+
+static enum cpr_status copy_file(const char *src, const char *dir,
+                                 const char *name, struct cpr_err *err) {
+    char path[1024], *buf = NULL;
+    size_t len = 0;
+    CPR_TRY(cpr_path_join(path, sizeof path, dir, name, err));
+    CPR_TRY(cpr_file_read_all(src, (size_t)1 << 30, &buf, &len, err));
+    enum cpr_status s = cpr_file_write_atomic(path, buf, len, err);
+    free(buf);
+    return s;
+}
+
+int cmd_synth(int argc, char **argv) {
+    struct cli_opt opts[] = {
+        {"arch", 1, "llama (the only one for now)", NULL},
+        {"hidden", 1, "hidden size", NULL},
+        {"intermediate", 1, "MLP width", NULL},
+        {"layers", 1, "decoder blocks", NULL},
+        {"heads", 1, "attention heads", NULL},
+        {"kv-heads", 1, "key/value heads (default: heads)", NULL},
+        {"vocab", 1, "vocabulary size", NULL},
+        {"context", 1, "max_position_embeddings", NULL},
+        {"dtype", 1, "f32 (default), bf16 or f16", NULL},
+        {"seed", 1, "random seed (default 0)", NULL},
+        {"init-std", 1, "weight std (default 0.02)", NULL},
+        {"tied", 0, "tie lm_head to the embeddings", NULL},
+        {"tokenizer", 1, "copy this tokenizer.json into the output", NULL},
+        {"out", 1, "output directory (created if missing)", NULL},
+    };
+    const size_t n_opts = sizeof opts / sizeof opts[0];
+    int rc = cli_parse(argc, argv, opts, n_opts, CMD,
+                       "cprune synth --arch llama --hidden H --intermediate I "
+                       "--layers L --heads A --kv-heads K --vocab V --context C "
+                       "--dtype f32|bf16|f16 --seed S --out DIR "
+                       "[--tokenizer tokenizer.json]");
+    if (rc) return rc == 1 ? 0 : 2;
+    const char *v, *out = cli_get(opts, n_opts, "out");
+    if ((v = cli_get(opts, n_opts, "arch")) && strcmp(v, "llama") != 0) {
+        fprintf(stderr, "cprune " CMD ": --arch: only 'llama' is supported, "
+                        "found '%s'\n", v);
+        return 2;
+    }
+    struct cpr_synth_spec s = {.arch = CPR_ARCH_LLAMA, .bos_id = 1, .eos_id = 2,
+                               .rope_theta = 10000, .norm_eps = 1e-5f};
+    struct { const char *name; int64_t *dst; long long lo, hi; } ints[] = {
+        {"hidden", &s.hidden, 2, 1 << 20}, {"intermediate", &s.intermediate, 1, 1 << 22},
+        {"layers", &s.n_layers, 1, 4096}, {"heads", &s.n_heads, 1, 4096},
+        {"kv-heads", &s.n_kv_heads, 1, 4096}, {"vocab", &s.vocab, 3, 1 << 24},
+        {"context", &s.context, 1, 1 << 24},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        long long x;
+        v = cli_get(opts, n_opts, ints[i].name);
+        if (!v) {
+            if (strcmp(ints[i].name, "kv-heads") == 0) continue;
+            fprintf(stderr, "cprune " CMD ": --%s is required\n", ints[i].name);
+            return 2;
+        }
+        if (cli_int(CMD, ints[i].name, v, ints[i].lo, ints[i].hi, &x)) return 2;
+        *ints[i].dst = x;
+    }
+    if (!s.n_kv_heads) s.n_kv_heads = s.n_heads;
+    if (!out) {
+        fprintf(stderr, "cprune " CMD ": --out is required\n");
+        return 2;
+    }
+    s.dtype = CPR_DTYPE_F32;
+    if ((v = cli_get(opts, n_opts, "dtype"))) {
+        if (strcmp(v, "bf16") == 0) s.dtype = CPR_DTYPE_BF16;
+        else if (strcmp(v, "f16") == 0) s.dtype = CPR_DTYPE_F16;
+        else if (strcmp(v, "f32") != 0) {
+            fprintf(stderr, "cprune " CMD ": --dtype: expected f32, bf16 or f16, "
+                            "found '%s'\n", v);
+            return 2;
+        }
+    }
+    long long seed = 0;
+    if ((v = cli_get(opts, n_opts, "seed")) &&
+        cli_int(CMD, "seed", v, 0, (long long)(((unsigned long long)1 << 63) - 1), &seed))
+        return 2;
+    s.seed = (uint64_t)seed;
+    if ((v = cli_get(opts, n_opts, "init-std")) &&
+        cli_float(CMD, "init-std", v, 0, 10, &s.init_std))
+        return 2;
+    s.tied_embeddings = cli_get(opts, n_opts, "tied") != NULL;
+
+    struct cpr_err err = {0};
+    struct cpr_model m = {0};
+    char seed_text[160];
+    snprintf(seed_text, sizeof seed_text,
+             "seed=%llu init=uniform std=%g norms=1 (core/synth.h)",
+             (unsigned long long)s.seed, s.init_std > 0 ? s.init_std : 0.02);
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "cprune " CMD ": cannot create %s: %s\n", out,
+                strerror(errno));
+        return 1;
+    }
+    rc = 1;
+    if (cpr_synth_model(&m, &s, &err) || write_config(out, &m.cfg, s.dtype, &err) ||
+        write_weights(out, &m, seed_text, &err))
+        goto done;
+    if ((v = cli_get(opts, n_opts, "tokenizer")) &&
+        copy_file(v, out, "tokenizer.json", &err))
+        goto done;
+    printf("wrote %s: %lld parameters (%s), %lld layers, hidden %lld, "
+           "intermediate %lld, heads %lld/%lld, vocab %lld\n", out,
+           (long long)cpr_model_total_params(&m), cpr_dtype_name(s.dtype),
+           (long long)s.n_layers, (long long)s.hidden, (long long)s.intermediate,
+           (long long)s.n_heads, (long long)s.n_kv_heads, (long long)s.vocab);
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "cprune " CMD ": %s\n", err.msg);
+    cpr_model_free(&m);
+    return rc;
+}

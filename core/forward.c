@@ -1,0 +1,518 @@
+// core/forward.c: the decoder forward pass (see forward.h for the math and
+// the contracts). Attention lives in core/attention.c, the RoPE tables in
+// core/rope_table.c; this file holds the state, the per-row passes, the
+// block driver and the output head.
+#include "core/forward.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/attention.h"
+#include "core/rope_table.h"
+
+// Budget for one block of logits (rows x vocab f32): bounds memory for big
+// vocabularies while keeping enough rows per lm_head pass that the weights
+// are streamed from memory only seqlen / rows times.
+#define LOGIT_BYTES ((size_t)32 << 20)
+#define LOGIT_MAX_ROWS 512
+
+// ---- small helpers ----
+
+static int64_t q_dim(const struct cpr_model_config *c) {
+    return c->n_heads * c->head_dim;
+}
+static int64_t kv_dim(const struct cpr_model_config *c) {
+    return c->n_kv_heads * c->head_dim;
+}
+
+static int64_t logit_rows_for(const struct cpr_model *m, int64_t max_seq,
+                              int64_t seqlen) {
+    int64_t r = (int64_t)(LOGIT_BYTES / ((size_t)m->cfg.vocab * sizeof(float)));
+    if (r > LOGIT_MAX_ROWS) r = LOGIT_MAX_ROWS;
+    if (r > max_seq * seqlen) r = max_seq * seqlen;
+    return r < 1 ? 1 : r;
+}
+
+// Convert a 1-D tensor (any dtype, contiguous) to f32.
+static void vec_f32(const struct cpr_kernels *k, const struct cpr_tensor *t,
+                    float *out) {
+    size_t n = (size_t)t->shape[0];
+    switch (t->dtype) {
+    case CPR_DTYPE_BF16: k->bf16_to_f32(n, t->data, out); break;
+    case CPR_DTYPE_F16: k->f16_to_f32(n, t->data, out); break;
+    default: memcpy(out, t->data, n * sizeof(float)); break;
+    }
+}
+
+// ---- sizes ----
+
+// Float counts of every buffer, in carve order.
+enum { BUF_ROPE_COS, BUF_ROPE_SIN, BUF_HIDDEN, BUF_XN, BUF_Q, BUF_K, BUF_V,
+       BUF_VT, BUF_ATT, BUF_GATE, BUF_UP, BUF_SCORES, BUF_VEC, BUF_LOGITS,
+       BUF_LROWS, BUF_COUNT };
+
+static void buffer_sizes(const struct cpr_model *m, size_t n_threads,
+                         int64_t max_seq, int64_t seqlen, double *out) {
+    const struct cpr_model_config *c = &m->cfg;
+    double T = (double)max_seq * (double)seqlen;
+    double lr = (double)logit_rows_for(m, max_seq, seqlen);
+    out[BUF_ROPE_COS] = out[BUF_ROPE_SIN] = (double)seqlen * (c->head_dim / 2);
+    out[BUF_HIDDEN] = out[BUF_XN] = T * c->hidden;
+    out[BUF_Q] = out[BUF_ATT] = T * q_dim(c);
+    out[BUF_K] = out[BUF_V] = out[BUF_VT] = T * kv_dim(c);
+    out[BUF_GATE] = out[BUF_UP] = T * c->intermediate;
+    out[BUF_SCORES] = (double)n_threads * CPR_ATTN_QB * (double)seqlen;
+    out[BUF_VEC] = (double)(c->hidden + q_dim(c) + 2 * kv_dim(c));
+    out[BUF_LOGITS] = lr * c->vocab;
+    out[BUF_LROWS] = lr * c->hidden;
+}
+
+size_t cpr_forward_arena_bytes(const struct cpr_model *m, size_t n_threads,
+                               int64_t max_seq, int64_t seqlen) {
+    double sz[BUF_COUNT], total = 0;
+    buffer_sizes(m, n_threads, max_seq, seqlen, sz);
+    for (int i = 0; i < BUF_COUNT; i++) total += sz[i] * sizeof(float) + 64;
+    return total > (double)SIZE_MAX / 2 ? SIZE_MAX : (size_t)total;
+}
+
+// ---- init / free ----
+
+static enum cpr_status check_kernels(const struct cpr_kernels *k,
+                                     struct cpr_err *err) {
+    const struct { int ok; const char *name; } need[] = {
+        {k->gemm_f32 != NULL, "gemm_f32"},
+        {k->gemm_bf16w != NULL, "gemm_bf16w"},
+        {k->gemm_f16w != NULL, "gemm_f16w"},
+        {k->rmsnorm_f32 != NULL, "rmsnorm_f32"},
+        {k->softmax_f32 != NULL, "softmax_f32"},
+        {k->logsumexp_f32 != NULL, "logsumexp_f32"},
+        {k->rope_half_f32 != NULL, "rope_half_f32"},
+        {k->rope_interleaved_f32 != NULL, "rope_interleaved_f32"},
+        {k->swiglu_f32 != NULL, "swiglu_f32"},
+        {k->bf16_to_f32 != NULL, "bf16_to_f32"},
+        {k->f16_to_f32 != NULL, "f16_to_f32"},
+    };
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!need[i].ok)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                               "forward: kernel table has no %s kernel",
+                               need[i].name);
+    return CPR_OK;
+}
+
+enum cpr_status cpr_forward_init(struct cpr_forward *f,
+                                 const struct cpr_model *m,
+                                 const struct cpr_kernels *k,
+                                 struct cpr_pool *pool, int64_t max_seq,
+                                 int64_t seqlen, struct cpr_err *err) {
+    memset(f, 0, sizeof *f);
+    if (!k) k = cpr_kernels_get();
+    if (max_seq < 1 || seqlen < 1 || max_seq > ((int64_t)1 << 30) ||
+        seqlen > ((int64_t)1 << 30))
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "forward: need 1 <= max_seq, seqlen <= 2^30 "
+                           "(found max_seq %lld, seqlen %lld)",
+                           (long long)max_seq, (long long)seqlen);
+    CPR_TRY(cpr_model_validate(m, err));
+    CPR_TRY(check_kernels(k, err));
+    const struct cpr_tensor *e = &m->tok_embed;
+    if (e->stride[1] != 1 || e->stride[0] != e->shape[1])
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                           "forward: tok_embed must be contiguous");
+
+    f->model = m;
+    f->k = k;
+    f->pool = pool;
+    f->n_threads = cpr_pool_size(pool);
+    f->max_seq = max_seq;
+    f->seqlen = seqlen;
+    f->logit_rows = logit_rows_for(m, max_seq, seqlen);
+
+    double sz[BUF_COUNT], total = 0;
+    buffer_sizes(m, f->n_threads, max_seq, seqlen, sz);
+    for (int i = 0; i < BUF_COUNT; i++) total += sz[i] * sizeof(float) + 64;
+    if (total > (double)((size_t)1 << 46))
+        return cpr_err_set(err, CPR_ERR_NOMEM,
+                           "forward: work buffers for %lld x %lld tokens would "
+                           "take %.3g bytes", (long long)max_seq,
+                           (long long)seqlen, total);
+    enum cpr_status s = cpr_arena_init(&f->arena, (size_t)total, err);
+    if (s != CPR_OK) {
+        cpr_err_set(err, s, "forward: cannot allocate %.0f MiB of work "
+                    "buffers for %lld sequence(s) of %lld tokens",
+                    total / (1 << 20), (long long)max_seq, (long long)seqlen);
+        goto fail;
+    }
+    float **dst[BUF_COUNT] = {
+        &f->rope_cos, &f->rope_sin, &f->hidden, &f->xn, &f->q, &f->kk,
+        &f->v, &f->vt, &f->att, &f->gate, &f->up, &f->scores, &f->vec,
+        &f->logits, &f->lrows,
+    };
+    for (int i = 0; i < BUF_COUNT; i++) {
+        *dst[i] = cpr_arena_alloc(&f->arena, (size_t)sz[i] * sizeof(float), 64);
+        if (!*dst[i]) {
+            s = cpr_err_set(err, CPR_ERR_INTERNAL,
+                            "forward: arena too small for buffer %d", i);
+            goto fail;
+        }
+    }
+    s = cpr_rope_table_build(&m->cfg, seqlen, f->rope_cos, f->rope_sin, err);
+    if (s != CPR_OK) goto fail;
+    return CPR_OK;
+fail:
+    cpr_forward_free(f);
+    return s;
+}
+
+void cpr_forward_free(struct cpr_forward *f) {
+    if (!f) return;
+    cpr_arena_free(&f->arena);
+    memset(f, 0, sizeof *f);
+}
+
+// ---- per-row passes ----
+
+enum row_op {
+    OP_RMSNORM, // dst[r] = rmsnorm(src[r], w)
+    OP_QKV,     // q/k/v += biases (when present); rope q and k
+    OP_SWIGLU,  // gate[r] = silu(gate[r]) * up[r]
+    OP_VT,      // vt[s, g] = v[s rows, g head]^T (items are (s, g))
+    OP_NLL,     // nll from logits rows
+};
+
+struct row_job {
+    struct cpr_forward *f;
+    enum row_op op;
+    int64_t n_items;
+    int64_t seqlen;
+    const float *src;
+    float *dst;
+    const float *w;
+    int has_bias;
+    // OP_NLL
+    const int32_t *targets;
+    double *nll;
+};
+
+static void do_qkv_row(struct cpr_forward *f, int64_t r, int64_t seqlen,
+                       int has_bias) {
+    const struct cpr_model_config *c = &f->model->cfg;
+    const struct cpr_kernels *k = f->k;
+    int64_t qd = q_dim(c), kvd = kv_dim(c), half = c->head_dim / 2;
+    float *q = f->q + r * qd, *kr = f->kk + r * kvd, *v = f->v + r * kvd;
+    if (has_bias) {
+        const float *bq = f->vec + c->hidden, *bk = bq + qd, *bv = bk + kvd;
+        for (int64_t i = 0; i < qd; i++) q[i] += bq[i];
+        for (int64_t i = 0; i < kvd; i++) kr[i] += bk[i];
+        for (int64_t i = 0; i < kvd; i++) v[i] += bv[i];
+    }
+    int64_t pos = r % seqlen;
+    const float *cs = f->rope_cos + pos * half, *sn = f->rope_sin + pos * half;
+    cpr_rope_f32_fn rope = c->rope_style == CPR_ROPE_INTERLEAVED
+                               ? k->rope_interleaved_f32
+                               : k->rope_half_f32;
+    rope((size_t)c->n_heads, (size_t)c->head_dim, q, cs, sn);
+    rope((size_t)c->n_kv_heads, (size_t)c->head_dim, kr, cs, sn);
+}
+
+// Transpose V of sequence s, kv head g: (seqlen, head_dim) rows of stride
+// kv_dim -> (head_dim, seqlen) with row stride f->seqlen.
+static void do_vt(struct cpr_forward *f, int64_t item, int64_t seqlen) {
+    const struct cpr_model_config *c = &f->model->cfg;
+    int64_t kvd = kv_dim(c), hd = c->head_dim;
+    int64_t s = item / c->n_kv_heads, g = item % c->n_kv_heads;
+    const float *v = f->v + s * seqlen * kvd + g * hd;
+    float *vt = f->vt + (s * c->n_kv_heads + g) * hd * f->seqlen;
+    for (int64_t t = 0; t < seqlen; t++)
+        for (int64_t d = 0; d < hd; d++) vt[d * f->seqlen + t] = v[t * kvd + d];
+}
+
+static void row_worker(void *ctx, size_t ith, size_t nth) {
+    struct row_job *j = ctx;
+    struct cpr_forward *f = j->f;
+    const struct cpr_model_config *c = &f->model->cfg;
+    const struct cpr_kernels *k = f->k;
+    size_t b, e;
+    cpr_pool_split((size_t)j->n_items, ith, nth, 1, &b, &e);
+    for (int64_t r = (int64_t)b; r < (int64_t)e; r++) {
+        switch (j->op) {
+        case OP_RMSNORM:
+            k->rmsnorm_f32((size_t)c->hidden, j->src + r * c->hidden, j->w,
+                           c->norm_eps, j->dst + r * c->hidden);
+            break;
+        case OP_QKV: do_qkv_row(f, r, j->seqlen, j->has_bias); break;
+        case OP_SWIGLU: {
+            int64_t I = c->intermediate;
+            k->swiglu_f32((size_t)I, f->gate + r * I, f->up + r * I,
+                          f->gate + r * I);
+            break;
+        }
+        case OP_VT: do_vt(f, r, j->seqlen); break;
+        case OP_NLL: {
+            const float *row = j->src + r * c->vocab;
+            double lse = k->logsumexp_f32((size_t)c->vocab, row);
+            j->nll[r] = lse - (double)row[j->targets[r]];
+            break;
+        }
+        }
+    }
+}
+
+static void run_rows(struct row_job *j) {
+    cpr_pool_run(j->f->pool, row_worker, j);
+}
+
+// ---- linears ----
+// y (m, n) = x (m, k) W^T + beta * y, threads over fixed blocks of
+// LINEAR_NB output columns (rows of W). Every block is one kernel call
+// with the same (m, n_block, k) whatever the thread count, so the result
+// never depends on how many threads ran. (A stand-in until the shared
+// threaded matmul of core/matmul.h is wired in; same contract.)
+#define LINEAR_NB 256
+
+struct linear_job {
+    const struct cpr_kernels *k;
+    int64_t m, n, kd;
+    const float *x;
+    int64_t ldx;
+    const struct cpr_tensor *w;
+    float *y;
+    int64_t ldy;
+    float beta;
+};
+
+static void linear_worker(void *ctx, size_t ith, size_t nth) {
+    const struct linear_job *j = ctx;
+    size_t nb = (size_t)((j->n + LINEAR_NB - 1) / LINEAR_NB), b0, b1;
+    cpr_pool_split(nb, ith, nth, 1, &b0, &b1);
+    size_t ldw = (size_t)j->w->stride[0];
+    for (size_t b = b0; b < b1; b++) {
+        size_t c0 = b * LINEAR_NB;
+        size_t nc = (size_t)j->n - c0 < LINEAR_NB ? (size_t)j->n - c0 : LINEAR_NB;
+        float *y = j->y + c0;
+        if (j->w->dtype == CPR_DTYPE_F32)
+            j->k->gemm_f32((size_t)j->m, nc, (size_t)j->kd, 1.0f, j->x,
+                           (size_t)j->ldx, (const float *)j->w->data + c0 * ldw,
+                           ldw, j->beta, y, (size_t)j->ldy);
+        else
+            (j->w->dtype == CPR_DTYPE_BF16 ? j->k->gemm_bf16w : j->k->gemm_f16w)(
+                (size_t)j->m, nc, (size_t)j->kd, 1.0f, j->x, (size_t)j->ldx,
+                (const uint16_t *)j->w->data + c0 * ldw, ldw, j->beta, y,
+                (size_t)j->ldy);
+    }
+}
+
+static enum cpr_status linear(struct cpr_forward *f, const float *x,
+                              int64_t m, int64_t ldx,
+                              const struct cpr_tensor *w, float *y,
+                              int64_t ldy, float beta, struct cpr_err *err) {
+    if (w->ndim != 2 || w->stride[1] != 1 || !w->data ||
+        (unsigned)w->dtype >= CPR_DTYPE_COUNT)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                           "forward: a linear weight is not a row-major 2-D "
+                           "f32/bf16/f16 tensor");
+    struct linear_job j = {.k = f->k, .m = m, .n = w->shape[0],
+                           .kd = w->shape[1], .x = x, .ldx = ldx, .w = w,
+                           .y = y, .ldy = ldy, .beta = beta};
+    cpr_pool_run(f->pool, linear_worker, &j);
+    return CPR_OK;
+}
+
+static enum cpr_status hook_call(const struct cpr_block_hook *hook,
+                                 int64_t layer, enum cpr_capture_site site,
+                                 const float *x, int64_t n_cols,
+                                 int64_t n_seq, int64_t seqlen,
+                                 struct cpr_err *err) {
+    if (!hook || !hook->fn) return CPR_OK;
+    if (hook->sites && !(hook->sites & (1u << site))) return CPR_OK;
+    struct cpr_capture cap = {
+        .layer = layer, .site = site, .x = x, .n_rows = n_seq * seqlen,
+        .n_cols = n_cols, .ld = n_cols, .n_seq = n_seq, .seqlen = seqlen,
+    };
+    return hook->fn(hook->user, &cap, err);
+}
+
+static enum cpr_status check_sizes(const struct cpr_forward *f, int64_t n_seq,
+                                   int64_t seqlen, const char *what,
+                                   struct cpr_err *err) {
+    if (n_seq < 1 || seqlen < 1 || n_seq > f->max_seq || seqlen > f->seqlen)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "forward %s: %lld sequence(s) of %lld tokens; this "
+                           "state holds at most %lld of %lld", what,
+                           (long long)n_seq, (long long)seqlen,
+                           (long long)f->max_seq, (long long)f->seqlen);
+    return CPR_OK;
+}
+
+// ---- public entry points ----
+
+enum cpr_capture_site cpr_capture_site_of(enum cpr_linear which) {
+    switch (which) {
+    case CPR_LINEAR_Q: case CPR_LINEAR_K: case CPR_LINEAR_V:
+        return CPR_CAPTURE_ATTN_IN;
+    case CPR_LINEAR_O: return CPR_CAPTURE_O_IN;
+    case CPR_LINEAR_GATE: case CPR_LINEAR_UP: return CPR_CAPTURE_MLP_IN;
+    default: return CPR_CAPTURE_DOWN_IN;
+    }
+}
+
+const char *cpr_capture_site_name(enum cpr_capture_site site) {
+    static const char *const names[CPR_CAPTURE_SITE_COUNT] = {
+        "attn_in", "o_in", "mlp_in", "down_in"};
+    return (unsigned)site < CPR_CAPTURE_SITE_COUNT ? names[site] : "?";
+}
+
+enum cpr_status cpr_forward_embed(struct cpr_forward *f, const int32_t *tokens,
+                                  int64_t n_seq, int64_t seqlen, float *hidden,
+                                  struct cpr_err *err) {
+    CPR_TRY(check_sizes(f, n_seq, seqlen, "embed", err));
+    const struct cpr_model *m = f->model;
+    const struct cpr_tensor *e = &m->tok_embed;
+    int64_t H = m->cfg.hidden, T = n_seq * seqlen;
+    for (int64_t t = 0; t < T; t++)
+        if (tokens[t] < 0 || tokens[t] >= m->cfg.vocab)
+            return cpr_err_set(err, CPR_ERR_ARG,
+                               "forward embed: token id %ld at position %lld "
+                               "is outside the vocabulary [0, %lld)",
+                               (long)tokens[t], (long long)t,
+                               (long long)m->cfg.vocab);
+    size_t esz = cpr_dtype_size(e->dtype);
+    for (int64_t t = 0; t < T; t++) {
+        const void *row = (const char *)e->data + (size_t)tokens[t] * H * esz;
+        float *out = hidden + t * H;
+        switch (e->dtype) {
+        case CPR_DTYPE_BF16: f->k->bf16_to_f32((size_t)H, row, out); break;
+        case CPR_DTYPE_F16: f->k->f16_to_f32((size_t)H, row, out); break;
+        default: memcpy(out, row, (size_t)H * sizeof(float)); break;
+        }
+    }
+    return CPR_OK;
+}
+
+enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
+                                  float *hidden, int64_t n_seq,
+                                  int64_t seqlen,
+                                  const struct cpr_block_hook *hook,
+                                  struct cpr_err *err) {
+    CPR_TRY(check_sizes(f, n_seq, seqlen, "block", err));
+    const struct cpr_model *m = f->model;
+    const struct cpr_model_config *c = &m->cfg;
+    if (layer < 0 || layer >= c->n_layers)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "forward block: layer %lld outside [0, %lld)",
+                           (long long)layer, (long long)c->n_layers);
+    const struct cpr_layer *L = &m->layers[layer];
+    int64_t T = n_seq * seqlen, H = c->hidden, I = c->intermediate;
+    int64_t qd = q_dim(c), kvd = kv_dim(c);
+    struct row_job j = {.f = f, .seqlen = seqlen};
+
+    // ---- attention ----
+    vec_f32(f->k, &L->attn_norm, f->vec);
+    j.op = OP_RMSNORM, j.n_items = T, j.src = hidden, j.dst = f->xn,
+    j.w = f->vec;
+    run_rows(&j);
+    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_ATTN_IN, f->xn, H, n_seq,
+                      seqlen, err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->wq, f->q, qd, 0.0f, err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->wk, f->kk, kvd, 0.0f, err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->wv, f->v, kvd, 0.0f, err));
+    j.has_bias = L->bq.data || L->bk.data || L->bv.data;
+    if (j.has_bias) {
+        float *bq = f->vec + H, *bk = bq + qd, *bv = bk + kvd;
+        if (L->bq.data) vec_f32(f->k, &L->bq, bq);
+        else memset(bq, 0, (size_t)qd * sizeof(float));
+        if (L->bk.data) vec_f32(f->k, &L->bk, bk);
+        else memset(bk, 0, (size_t)kvd * sizeof(float));
+        if (L->bv.data) vec_f32(f->k, &L->bv, bv);
+        else memset(bv, 0, (size_t)kvd * sizeof(float));
+    }
+    j.op = OP_QKV, j.n_items = T;
+    run_rows(&j);
+    j.op = OP_VT, j.n_items = n_seq * c->n_kv_heads;
+    run_rows(&j);
+    cpr_attention_run(f, n_seq, seqlen);
+    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_O_IN, f->att, qd, n_seq, seqlen,
+                      err));
+    // beta = 1: hidden += att Wo^T (the residual add, one f32 rounding as
+    // HF's `residual + hidden_states`).
+    CPR_TRY(linear(f, f->att, T, qd, &L->wo, hidden, H, 1.0f, err));
+
+    // ---- MLP ----
+    vec_f32(f->k, &L->mlp_norm, f->vec);
+    j.op = OP_RMSNORM, j.n_items = T, j.src = hidden, j.dst = f->xn,
+    j.w = f->vec;
+    run_rows(&j);
+    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_MLP_IN, f->xn, H, n_seq, seqlen,
+                      err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->w_gate, f->gate, I, 0.0f, err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->up, I, 0.0f, err));
+    j.op = OP_SWIGLU, j.n_items = T;
+    run_rows(&j);
+    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_DOWN_IN, f->gate, I, n_seq,
+                      seqlen, err));
+    CPR_TRY(linear(f, f->gate, T, I, &L->w_down, hidden, H, 1.0f, err));
+    return CPR_OK;
+}
+
+enum cpr_status cpr_forward_logits(struct cpr_forward *f, const float *hidden,
+                                   int64_t n_rows, float *logits,
+                                   struct cpr_err *err) {
+    const struct cpr_model *m = f->model;
+    if (n_rows < 1 || n_rows > f->logit_rows)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "forward logits: %lld rows; at most %lld per call",
+                           (long long)n_rows, (long long)f->logit_rows);
+    vec_f32(f->k, &m->final_norm, f->vec);
+    struct row_job j = {.f = f, .op = OP_RMSNORM, .n_items = n_rows,
+                        .src = hidden, .dst = f->lrows, .w = f->vec};
+    run_rows(&j);
+    return linear(f, f->lrows, n_rows, m->cfg.hidden, &m->lm_head, logits,
+                  m->cfg.vocab, 0.0f, err);
+}
+
+enum cpr_status cpr_forward_nll(struct cpr_forward *f, const float *hidden,
+                                const int32_t *tokens, int64_t n_seq,
+                                int64_t seqlen, int64_t first, double *nll,
+                                struct cpr_err *err) {
+    CPR_TRY(check_sizes(f, n_seq, seqlen, "nll", err));
+    const struct cpr_model_config *c = &f->model->cfg;
+    if (seqlen < 2 || first < 0 || first > seqlen - 2)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "forward nll: first scored position %lld must be "
+                           "in [0, seqlen - 2] (seqlen %lld)",
+                           (long long)first, (long long)seqlen);
+    int64_t per_seq = seqlen - 1 - first;
+    for (int64_t s = 0; s < n_seq; s++) {
+        const int32_t *tok = tokens + s * seqlen;
+        for (int64_t p = first + 1; p < seqlen; p++)
+            if (tok[p] < 0 || tok[p] >= c->vocab)
+                return cpr_err_set(err, CPR_ERR_ARG,
+                                   "forward nll: target id %ld at position "
+                                   "%lld outside [0, %lld)", (long)tok[p],
+                                   (long long)(s * seqlen + p),
+                                   (long long)c->vocab);
+        for (int64_t p0 = first; p0 < seqlen - 1; p0 += f->logit_rows) {
+            int64_t n = seqlen - 1 - p0;
+            if (n > f->logit_rows) n = f->logit_rows;
+            const float *rows = hidden + (s * seqlen + p0) * c->hidden;
+            CPR_TRY(cpr_forward_logits(f, rows, n, f->logits, err));
+            struct row_job j = {.f = f, .op = OP_NLL, .n_items = n,
+                                .src = f->logits, .targets = tok + p0 + 1,
+                                .nll = nll + s * per_seq + (p0 - first)};
+            run_rows(&j);
+        }
+    }
+    return CPR_OK;
+}
+
+enum cpr_status cpr_forward_chunk_nll(struct cpr_forward *f,
+                                      const int32_t *tokens, int64_t n_seq,
+                                      int64_t seqlen, int64_t first,
+                                      double *nll, struct cpr_err *err) {
+    CPR_TRY(cpr_forward_embed(f, tokens, n_seq, seqlen, f->hidden, err));
+    for (int64_t l = 0; l < f->model->cfg.n_layers; l++)
+        CPR_TRY(cpr_forward_block(f, l, f->hidden, n_seq, seqlen, NULL, err));
+    return cpr_forward_nll(f, f->hidden, tokens, n_seq, seqlen, first, nll,
+                           err);
+}
