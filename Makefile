@@ -61,7 +61,7 @@ TESTS := $(BUILD)/cprune_tests
 # Keep intermediate objects (bench programs link them).
 .SECONDARY:
 
-.PHONY: all demo test test-slow asan test-neon bench fuzz check-deps clean
+.PHONY: all demo test test-slow asan test-neon bench fuzz fuzz-lib check-deps clean
 all: $(LIB) $(PROG)
 
 $(BUILD)/%.o: %.c
@@ -131,6 +131,56 @@ test-neon:
 bench: $(BENCH_BINS) $(PROG)
 	@mkdir -p bench/results
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+
+# libFuzzer: every tests/fuzz/fuzz_<x>.c (defining LLVMFuzzerTestOneInput)
+# becomes build-fuzz/fuzz_<x>, linked with a clang build of the library
+# instrumented for coverage + ASan + UBSan, and runs FUZZ_TIME seconds on
+# the corpus build-fuzz/corpus/fuzz_<x>/ (kept between runs), seeded from
+# tests/fuzz/seeds/fuzz_<x>/ (if any) and the FUZZ_SEEDS_fuzz_<x> files
+# (real files from $(CPRUNE_DATA), cut to FUZZ_SEED_MAX bytes). A crash
+# stops `make fuzz` with the reproducer in build-fuzz/artifacts/.
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 60
+FUZZ_SEED_MAX ?= 65536
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer
+M := $(CPRUNE_DATA)/models
+FUZZ_SEEDS_fuzz_json := $(M)/tinystories-656k/config.json \
+    $(M)/tinystories-656k/tokenizer.json $(M)/tinystories-656k/tokenizer_config.json \
+    $(M)/tinystories-656k/special_tokens_map.json
+FUZZ_SEEDS_fuzz_safetensors := $(M)/tinystories-656k/model.safetensors
+FUZZ_SEEDS_fuzz_llama2c := $(M)/stories260K/stories260K.bin
+
+fuzz-lib:
+	$(MAKE) CC=$(FUZZ_CC) BUILD=build-fuzz \
+	    EXTRA_CFLAGS="-O1 -fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	    build-fuzz/libcprune.a
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c fuzz-lib
+	$(FUZZ_CC) -std=c11 -O1 -g -I. -D_POSIX_C_SOURCE=200809L \
+	    -fsanitize=fuzzer $(FUZZ_SAN) $< build-fuzz/libcprune.a $(LDLIBS) -o $@
+
+fuzz: $(FUZZ_BINS)
+	@mkdir -p build-fuzz/artifacts
+	@for b in $(FUZZ_BINS); do n=$$(basename $$b); c=build-fuzz/corpus/$$n; \
+	  mkdir -p $$c; \
+	  if [ -d tests/fuzz/seeds/$$n ]; then cp tests/fuzz/seeds/$$n/* $$c/ 2>/dev/null; fi; \
+	  for f in $$($(MAKE) -s --no-print-directory fuzz-seeds-$$n); do \
+	    [ -f "$$f" ] && head -c $(FUZZ_SEED_MAX) "$$f" > $$c/seed-$$(basename $$f); done; \
+	  echo "== $$n ($(FUZZ_TIME) s)"; \
+	  $$b -max_total_time=$(FUZZ_TIME) -max_len=$(FUZZ_SEED_MAX) -timeout=10 \
+	      -rss_limit_mb=2048 -print_final_stats=1 \
+	      -artifact_prefix=build-fuzz/artifacts/$$n- $$c 2> build-fuzz/$$n.log; \
+	  rc=$$?; grep -E "stat::number_of_executed_units|stat::peak_rss_mb" build-fuzz/$$n.log; \
+	  grep -E "^(Done|==[0-9]+==ERROR|SUMMARY)" build-fuzz/$$n.log; \
+	  if [ $$rc -ne 0 ]; then echo "$$n FAILED (see build-fuzz/$$n.log)"; exit 1; fi; \
+	done
+
+# Prints the seed files of one harness (used by `fuzz`).
+fuzz-seeds-%:
+	@echo $(FUZZ_SEEDS_$*)
 
 check-deps:
 	@sh tests/check_deps.sh

@@ -1,0 +1,412 @@
+// data/hf_config.c: config.json reader/writer (see data/hf_config.h).
+#include "data/hf_config.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/fileio.h"
+#include "data/json.h"
+
+// Caps far above any released model, low enough that products of them
+// cannot overflow int64 and absurd headers are caught early.
+#define MAX_HIDDEN (1 << 20)
+#define MAX_INTER (1 << 22)
+#define MAX_LAYERS 4096
+#define MAX_HEADS 4096
+#define MAX_HEAD_DIM 8192
+#define MAX_VOCAB (1 << 24)
+#define MAX_CONTEXT (1 << 26)
+
+static const struct {
+    const char *arch_name, *model_type;
+    enum cpr_arch arch;
+} archs[] = {
+    {"LlamaForCausalLM", "llama", CPR_ARCH_LLAMA},
+    {"MistralForCausalLM", "mistral", CPR_ARCH_MISTRAL},
+    {"Qwen2ForCausalLM", "qwen2", CPR_ARCH_QWEN2},
+};
+
+const char *cpr_hf_arch_name(enum cpr_arch arch) {
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++)
+        if (archs[i].arch == arch) return archs[i].arch_name;
+    return "?";
+}
+
+// ---- field readers ----
+
+// Integer field in [lo, hi]; absent or null keeps *out (the default).
+static enum cpr_status get_int(const struct cpr_json *root, const char *key,
+                               int64_t lo, int64_t hi, int64_t *out,
+                               const char *name, struct cpr_err *err) {
+    const struct cpr_json *v = cpr_json_get(root, key);
+    if (!v || v->type == CPR_JSON_NULL) return CPR_OK;
+    if (v->type != CPR_JSON_NUMBER || !v->is_int)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: \"%s\" must be an integer in [%lld, %lld], "
+                           "found %s%s", name, key, (long long)lo, (long long)hi,
+                           v->type == CPR_JSON_NUMBER ? "a non-integer number "
+                                                      : "",
+                           v->type == CPR_JSON_NUMBER ? "" : cpr_json_type_name(v));
+    if (v->i < lo || v->i > hi)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: \"%s\" must be in [%lld, %lld], found %lld",
+                           name, key, (long long)lo, (long long)hi,
+                           (long long)v->i);
+    *out = v->i;
+    return CPR_OK;
+}
+
+// Finite number field in (lo, hi]; absent or null keeps *out.
+static enum cpr_status get_num(const struct cpr_json *root, const char *key,
+                               double lo, double hi, double *out,
+                               const char *name, struct cpr_err *err) {
+    const struct cpr_json *v = cpr_json_get(root, key);
+    if (!v || v->type == CPR_JSON_NULL) return CPR_OK;
+    if (v->type != CPR_JSON_NUMBER)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: \"%s\" must be a number in (%g, %g], found %s",
+                           name, key, lo, hi, cpr_json_type_name(v));
+    if (!(v->num > lo && v->num <= hi))
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: \"%s\" must be in (%g, %g], found %g", name, key,
+                           lo, hi, v->num);
+    *out = v->num;
+    return CPR_OK;
+}
+
+static enum cpr_status get_bool(const struct cpr_json *root, const char *key,
+                                int *out, const char *name,
+                                struct cpr_err *err) {
+    const struct cpr_json *v = cpr_json_get(root, key);
+    if (!v || v->type == CPR_JSON_NULL) return CPR_OK;
+    if (v->type != CPR_JSON_BOOL)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: \"%s\" must be true or false, found %s", name,
+                           key, cpr_json_type_name(v));
+    *out = v->boolean;
+    return CPR_OK;
+}
+
+// bos/eos: an integer, null, or (eos in Llama 3) a list whose first entry
+// is used.
+static enum cpr_status get_token_id(const struct cpr_json *root,
+                                    const char *key, int32_t *out,
+                                    const char *name, struct cpr_err *err) {
+    const struct cpr_json *v = cpr_json_get(root, key);
+    if (!v) return CPR_OK;
+    if (v->type == CPR_JSON_NULL) {
+        *out = -1;
+        return CPR_OK;
+    }
+    if (v->type == CPR_JSON_ARRAY && v->len > 0) v = v->items[0];
+    if (v->type != CPR_JSON_NUMBER || !v->is_int || v->i < 0 ||
+        v->i >= MAX_VOCAB)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: \"%s\" must be a token id (integer >= 0) or "
+                           "null, found %s", name, key, cpr_json_type_name(v));
+    *out = (int32_t)v->i;
+    return CPR_OK;
+}
+
+static enum cpr_status parse_rope_scaling(const struct cpr_json *root,
+                                          struct cpr_model_config *c,
+                                          const char *name,
+                                          struct cpr_err *err) {
+    const struct cpr_json *rs = cpr_json_get(root, "rope_scaling");
+    c->rope_scaling = CPR_ROPE_SCALING_NONE;
+    if (!rs || rs->type == CPR_JSON_NULL) return CPR_OK;
+    if (rs->type != CPR_JSON_OBJECT)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: \"rope_scaling\" must be an object or null, "
+                           "found %s", name, cpr_json_type_name(rs));
+    // transformers accepts "rope_type" and the older "type".
+    const struct cpr_json *ty = cpr_json_get(rs, "rope_type");
+    if (!ty) ty = cpr_json_get(rs, "type");
+    if (!cpr_json_is(ty, CPR_JSON_STRING))
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: \"rope_scaling\" needs a string \"rope_type\"",
+                           name);
+    if (cpr_json_str_eq(ty, "default")) return CPR_OK;
+    if (!cpr_json_str_eq(ty, "llama3"))
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                           "%s: rope_scaling type '%.40s' is not supported "
+                           "(supported: default, llama3)", name, ty->str);
+    c->rope_scaling = CPR_ROPE_SCALING_LLAMA3;
+    c->rope_factor = NAN;
+    c->rope_low_freq_factor = NAN;
+    c->rope_high_freq_factor = NAN;
+    c->rope_orig_context = -1;
+    CPR_TRY(get_num(rs, "factor", 0, 1e6, &c->rope_factor, name, err));
+    CPR_TRY(get_num(rs, "low_freq_factor", 0, 1e6, &c->rope_low_freq_factor,
+                    name, err));
+    CPR_TRY(get_num(rs, "high_freq_factor", 0, 1e6, &c->rope_high_freq_factor,
+                    name, err));
+    CPR_TRY(get_int(rs, "original_max_position_embeddings", 1, MAX_CONTEXT,
+                    &c->rope_orig_context, name, err));
+    if (isnan(c->rope_factor) || isnan(c->rope_low_freq_factor) ||
+        isnan(c->rope_high_freq_factor) || c->rope_orig_context < 0)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: llama3 rope_scaling needs factor, "
+                           "low_freq_factor, high_freq_factor and "
+                           "original_max_position_embeddings", name);
+    if (c->rope_high_freq_factor <= c->rope_low_freq_factor)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: rope_scaling high_freq_factor %g must exceed "
+                           "low_freq_factor %g", name, c->rope_high_freq_factor,
+                           c->rope_low_freq_factor);
+    return CPR_OK;
+}
+
+static void set_defaults(struct cpr_model_config *c, enum cpr_arch arch) {
+    memset(c, 0, sizeof *c);
+    c->arch = arch;
+    c->rope_style = CPR_ROPE_HALF;
+    c->rope_theta = 10000.0;
+    c->norm_eps = 1e-6f;
+    c->n_layers = 32;
+    c->n_heads = 32;
+    c->hidden = 4096;
+    switch (arch) {
+    case CPR_ARCH_LLAMA:
+        c->vocab = 32000, c->intermediate = 11008, c->context = 2048;
+        c->bos_id = 1, c->eos_id = 2;
+        break;
+    case CPR_ARCH_MISTRAL:
+        c->vocab = 32000, c->intermediate = 14336, c->context = 4096 * 32;
+        c->n_kv_heads = 8, c->bos_id = 1, c->eos_id = 2;
+        break;
+    case CPR_ARCH_QWEN2:
+        c->vocab = 151936, c->intermediate = 22016, c->context = 32768;
+        c->n_kv_heads = 32, c->bos_id = -1, c->eos_id = -1, c->qkv_bias = 1;
+        break;
+    }
+}
+
+// ---- public ----
+
+enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
+                                    const char *name,
+                                    struct cpr_model_config *cfg,
+                                    struct cpr_err *err) {
+    struct cpr_json_doc doc;
+    CPR_TRY(cpr_json_parse(&doc, json, len, name, 0, err));
+    enum cpr_status s = CPR_OK;
+    const struct cpr_json *r = doc.root;
+    if (r->type != CPR_JSON_OBJECT) {
+        s = cpr_err_set(err, CPR_ERR_FORMAT, "%s: expected a JSON object, found "
+                        "%s", name, cpr_json_type_name(r));
+        goto done;
+    }
+    const struct cpr_json *ar = cpr_json_at(cpr_json_get(r, "architectures"), 0);
+    const struct cpr_json *mt = cpr_json_get(r, "model_type");
+    size_t k, na = sizeof archs / sizeof archs[0];
+    for (k = 0; k < na; k++) {
+        if (ar ? cpr_json_str_eq(ar, archs[k].arch_name)
+               : cpr_json_str_eq(mt, archs[k].model_type))
+            break;
+    }
+    if (k == na) {
+        const struct cpr_json *what = ar ? ar : mt;
+        s = cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                        "%s: unknown architecture '%.60s' (supported: "
+                        "LlamaForCausalLM, MistralForCausalLM, "
+                        "Qwen2ForCausalLM)", name,
+                        cpr_json_is(what, CPR_JSON_STRING) ? what->str
+                                                           : "(none given)");
+        goto done;
+    }
+    struct cpr_model_config c;
+    set_defaults(&c, archs[k].arch);
+    const char *act = cpr_json_get_str(r, "hidden_act", "silu");
+    if (strcmp(act, "silu") != 0) {
+        s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: hidden_act '%.40s' is "
+                        "not supported (expected silu)", name, act);
+        goto done;
+    }
+    int attn_bias = 0, mlp_bias = 0;
+    double eps = c.norm_eps;
+    c.n_kv_heads = -1;
+    c.head_dim = -1;
+    if ((s = get_int(r, "hidden_size", 1, MAX_HIDDEN, &c.hidden, name, err)) ||
+        (s = get_int(r, "intermediate_size", 1, MAX_INTER, &c.intermediate, name, err)) ||
+        (s = get_int(r, "num_hidden_layers", 1, MAX_LAYERS, &c.n_layers, name, err)) ||
+        (s = get_int(r, "num_attention_heads", 1, MAX_HEADS, &c.n_heads, name, err)) ||
+        (s = get_int(r, "num_key_value_heads", 1, MAX_HEADS, &c.n_kv_heads, name, err)) ||
+        (s = get_int(r, "head_dim", 1, MAX_HEAD_DIM, &c.head_dim, name, err)) ||
+        (s = get_int(r, "vocab_size", 1, MAX_VOCAB, &c.vocab, name, err)) ||
+        (s = get_int(r, "max_position_embeddings", 1, MAX_CONTEXT, &c.context, name, err)) ||
+        (s = get_num(r, "rms_norm_eps", 0, 1, &eps, name, err)) ||
+        (s = get_num(r, "rope_theta", 0, 1e12, &c.rope_theta, name, err)) ||
+        (s = get_bool(r, "tie_word_embeddings", &c.tied_embeddings, name, err)) ||
+        (s = get_bool(r, "attention_bias", &attn_bias, name, err)) ||
+        (s = get_bool(r, "mlp_bias", &mlp_bias, name, err)) ||
+        (s = get_token_id(r, "bos_token_id", &c.bos_id, name, err)) ||
+        (s = get_token_id(r, "eos_token_id", &c.eos_id, name, err)) ||
+        (s = parse_rope_scaling(r, &c, name, err)))
+        goto done;
+    if (c.arch == CPR_ARCH_MISTRAL && cpr_json_get(r, "num_key_value_heads") == NULL)
+        c.n_kv_heads = 8;
+    if (c.n_kv_heads < 0) c.n_kv_heads = c.n_heads;
+    if (c.head_dim < 0) c.head_dim = c.hidden / c.n_heads;
+    c.norm_eps = (float)eps;
+    if (c.arch != CPR_ARCH_QWEN2 && (attn_bias || mlp_bias)) {
+        s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: %s is true; biases on "
+                        "o_proj / MLP linears are not supported", name,
+                        attn_bias ? "attention_bias" : "mlp_bias");
+        goto done;
+    }
+    if ((s = cpr_hf_config_check(&c, name, err)) != CPR_OK) goto done;
+    *cfg = c;
+done:
+    cpr_json_free(&doc);
+    return s;
+}
+
+enum cpr_status cpr_hf_config_load(const char *path,
+                                   struct cpr_model_config *cfg,
+                                   struct cpr_err *err) {
+    char *buf;
+    size_t len;
+    CPR_TRY(cpr_file_read_all(path, 16u << 20, &buf, &len, err));
+    enum cpr_status s = cpr_hf_config_parse(buf, len, path, cfg, err);
+    free(buf);
+    return s;
+}
+
+enum cpr_status cpr_hf_config_check(const struct cpr_model_config *c,
+                                    const char *name, struct cpr_err *err) {
+    static const struct {
+        const char *field;
+        size_t off;
+        int64_t hi;
+    } ints[] = {
+        {"hidden_size", offsetof(struct cpr_model_config, hidden), MAX_HIDDEN},
+        {"intermediate_size", offsetof(struct cpr_model_config, intermediate), MAX_INTER},
+        {"num_hidden_layers", offsetof(struct cpr_model_config, n_layers), MAX_LAYERS},
+        {"num_attention_heads", offsetof(struct cpr_model_config, n_heads), MAX_HEADS},
+        {"num_key_value_heads", offsetof(struct cpr_model_config, n_kv_heads), MAX_HEADS},
+        {"head_dim", offsetof(struct cpr_model_config, head_dim), MAX_HEAD_DIM},
+        {"vocab_size", offsetof(struct cpr_model_config, vocab), MAX_VOCAB},
+        {"max_position_embeddings", offsetof(struct cpr_model_config, context), MAX_CONTEXT},
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        int64_t v;
+        memcpy(&v, (const char *)c + ints[i].off, sizeof v);
+        if (v < 1 || v > ints[i].hi)
+            return cpr_err_set(err, CPR_ERR_FORMAT,
+                               "%s: %s must be in [1, %lld], found %lld", name,
+                               ints[i].field, (long long)ints[i].hi,
+                               (long long)v);
+    }
+    if (c->n_heads % c->n_kv_heads != 0)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: num_attention_heads %lld is not a multiple of "
+                           "num_key_value_heads %lld", name,
+                           (long long)c->n_heads, (long long)c->n_kv_heads);
+    if (c->head_dim % 2 != 0)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: head_dim %lld must be even (RoPE rotates pairs)",
+                           name, (long long)c->head_dim);
+    if (!(c->norm_eps > 0) || !(c->norm_eps <= 1))
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: rms_norm_eps must be in (0, 1], found %g", name,
+                           (double)c->norm_eps);
+    if (!(c->rope_theta > 0) || !(c->rope_theta <= 1e12))
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: rope_theta must be in (0, 1e12], found %g", name,
+                           c->rope_theta);
+    if (c->bos_id < -1 || c->bos_id >= c->vocab || c->eos_id < -1 ||
+        c->eos_id >= c->vocab)
+        return cpr_err_set(err, CPR_ERR_FORMAT,
+                           "%s: bos_token_id %d / eos_token_id %d must be "
+                           "token ids below vocab_size %lld", name,
+                           (int)c->bos_id, (int)c->eos_id, (long long)c->vocab);
+    return CPR_OK;
+}
+
+void cpr_hf_config_write(const struct cpr_model_config *c,
+                         const char *torch_dtype, struct cpr_jw *w) {
+    size_t k = 0;
+    while (k < sizeof archs / sizeof archs[0] - 1 && archs[k].arch != c->arch) k++;
+    cpr_jw_begin_object(w);
+    cpr_jw_key(w, "architectures");
+    cpr_jw_begin_array(w);
+    cpr_jw_string(w, archs[k].arch_name);
+    cpr_jw_end_array(w);
+    cpr_jw_key(w, "model_type");
+    cpr_jw_string(w, archs[k].model_type);
+    if (c->arch == CPR_ARCH_LLAMA) {
+        cpr_jw_key(w, "attention_bias");
+        cpr_jw_bool(w, 0);
+        cpr_jw_key(w, "mlp_bias");
+        cpr_jw_bool(w, 0);
+    }
+    cpr_jw_key(w, "hidden_act");
+    cpr_jw_string(w, "silu");
+    cpr_jw_key(w, "hidden_size");
+    cpr_jw_int(w, c->hidden);
+    cpr_jw_key(w, "intermediate_size");
+    cpr_jw_int(w, c->intermediate);
+    cpr_jw_key(w, "num_hidden_layers");
+    cpr_jw_int(w, c->n_layers);
+    cpr_jw_key(w, "num_attention_heads");
+    cpr_jw_int(w, c->n_heads);
+    cpr_jw_key(w, "num_key_value_heads");
+    cpr_jw_int(w, c->n_kv_heads);
+    cpr_jw_key(w, "head_dim");
+    cpr_jw_int(w, c->head_dim);
+    cpr_jw_key(w, "vocab_size");
+    cpr_jw_int(w, c->vocab);
+    cpr_jw_key(w, "max_position_embeddings");
+    cpr_jw_int(w, c->context);
+    cpr_jw_key(w, "rms_norm_eps");
+    // The float eps printed as the shortest decimal of the float, so 1e-5
+    // reads back as 1e-05 rather than 9.99999974737875e-06.
+    char b[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(b, sizeof b, "%.*g", prec, (double)c->norm_eps);
+        if (strtof(b, NULL) == c->norm_eps) break;
+    }
+    cpr_jw_double(w, strtod(b, NULL));
+    cpr_jw_key(w, "rope_theta");
+    cpr_jw_double(w, c->rope_theta);
+    cpr_jw_key(w, "rope_scaling");
+    if (c->rope_scaling == CPR_ROPE_SCALING_LLAMA3) {
+        cpr_jw_begin_object(w);
+        cpr_jw_key(w, "rope_type");
+        cpr_jw_string(w, "llama3");
+        cpr_jw_key(w, "factor");
+        cpr_jw_double(w, c->rope_factor);
+        cpr_jw_key(w, "low_freq_factor");
+        cpr_jw_double(w, c->rope_low_freq_factor);
+        cpr_jw_key(w, "high_freq_factor");
+        cpr_jw_double(w, c->rope_high_freq_factor);
+        cpr_jw_key(w, "original_max_position_embeddings");
+        cpr_jw_int(w, c->rope_orig_context);
+        cpr_jw_end_object(w);
+    } else {
+        cpr_jw_null(w);
+    }
+    cpr_jw_key(w, "tie_word_embeddings");
+    cpr_jw_bool(w, c->tied_embeddings);
+    cpr_jw_key(w, "bos_token_id");
+    if (c->bos_id >= 0) cpr_jw_int(w, c->bos_id);
+    else cpr_jw_null(w);
+    cpr_jw_key(w, "eos_token_id");
+    if (c->eos_id >= 0) cpr_jw_int(w, c->eos_id);
+    else cpr_jw_null(w);
+    if (c->arch != CPR_ARCH_LLAMA) {
+        cpr_jw_key(w, "use_sliding_window");
+        cpr_jw_bool(w, 0);
+        cpr_jw_key(w, "sliding_window");
+        cpr_jw_null(w);
+    }
+    cpr_jw_key(w, "torch_dtype");
+    cpr_jw_string(w, torch_dtype ? torch_dtype : "float32");
+    cpr_jw_key(w, "use_cache");
+    cpr_jw_bool(w, 1);
+    cpr_jw_end_object(w);
+}

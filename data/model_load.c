@@ -1,0 +1,383 @@
+// data/model_load.c: model path resolution and loading (see
+// data/model_load.h).
+#include "data/model_load.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/fileio.h"
+#include "data/hf_config.h"
+#include "data/llama2c.h"
+#include "data/safetensors_set.h"
+#include "data/sha256.h"
+
+// ---- backing: what keeps the borrowed bytes alive ----
+
+struct backing {
+    enum cpr_model_kind kind;
+    struct cpr_st_set set;       // HF
+    struct cpr_mapped_file map;  // llama2.c
+};
+
+static void backing_free(void *p) {
+    struct backing *b = p;
+    if (!b) return;
+    cpr_st_set_close(&b->set);
+    cpr_file_unmap(&b->map);
+    free(b);
+}
+
+size_t cpr_model_input_files(const struct cpr_model *m,
+                             struct cpr_file_id *ids, size_t cap) {
+    if (m->backing_free != backing_free || !m->backing) return 0;
+    const struct backing *b = m->backing;
+    size_t n = 0;
+    if (b->kind == CPR_MODEL_KIND_LLAMA2C) {
+        if (cap > 0) ids[0].dev = b->map.dev, ids[0].ino = b->map.ino;
+        return 1;
+    }
+    for (size_t i = 0; i < b->set.n_files; i++, n++)
+        if (n < cap)
+            ids[n].dev = b->set.files[i].map.dev,
+            ids[n].ino = b->set.files[i].map.ino;
+    return n;
+}
+
+// ---- path helpers ----
+
+static void dirname_of(const char *path, char *out, size_t cap) {
+    snprintf(out, cap, "%s", path);
+    char *s = strrchr(out, '/');
+    if (!s) snprintf(out, cap, ".");
+    else if (s == out) out[1] = 0;
+    else *s = 0;
+}
+
+static int ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+// 1 when path holds a valid llama2.c checkpoint header for its size.
+static int is_llama2c_checkpoint(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    unsigned char hdr[28];
+    size_t got = fread(hdr, 1, sizeof hdr, f);
+    int ok = 0;
+    if (got == sizeof hdr && fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        struct cpr_llama2c_header h;
+        // Validate against the real size without reading the weights: the
+        // header check only needs the first 28 bytes and the size.
+        ok = size > 0 && cpr_llama2c_parse_header(hdr, sizeof hdr, (uint64_t)size,
+                                                  path, &h, NULL) == CPR_OK;
+    }
+    fclose(f);
+    return ok;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+// Regular files in dir ending with `suffix`, sorted; *names is a malloc'd
+// array of malloc'd strings (free with free_names).
+static enum cpr_status list_dir(const char *dir, const char *suffix,
+                                char ***names, size_t *n, struct cpr_err *err) {
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return cpr_err_set(err, CPR_ERR_IO, "%s: cannot list directory", dir);
+    size_t cap = 0;
+    struct dirent *e;
+    enum cpr_status s = CPR_OK;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !ends_with(e->d_name, suffix)) continue;
+        char p[1024];
+        if (cpr_path_join(p, sizeof p, dir, e->d_name, NULL) != CPR_OK ||
+            !cpr_path_is_file(p))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **nn = realloc(*names, cap * sizeof *nn);
+            if (!nn) {
+                s = cpr_err_set(err, CPR_ERR_NOMEM, "out of memory");
+                break;
+            }
+            *names = nn;
+        }
+        (*names)[*n] = malloc(strlen(p) + 1);
+        if (!(*names)[*n]) {
+            s = cpr_err_set(err, CPR_ERR_NOMEM, "out of memory");
+            break;
+        }
+        strcpy((*names)[(*n)++], p);
+    }
+    closedir(d);
+    if (*n) qsort(*names, *n, sizeof **names, cmp_str);
+    return s;
+}
+
+static void free_names(char **names, size_t n) {
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+// ---- resolution ----
+
+enum cpr_status cpr_model_resolve(const char *path, enum cpr_model_kind *kind,
+                                  char *resolved, size_t cap,
+                                  struct cpr_err *err) {
+    char p[1024];
+    if (cpr_path_is_file(path)) {
+        if (ends_with(path, "config.json") || ends_with(path, ".safetensors") ||
+            ends_with(path, ".safetensors.index.json")) {
+            *kind = CPR_MODEL_KIND_HF;
+            dirname_of(path, resolved, cap);
+            return CPR_OK;
+        }
+        *kind = CPR_MODEL_KIND_LLAMA2C;
+        snprintf(resolved, cap, "%s", path);
+        return CPR_OK;
+    }
+    if (!cpr_path_is_dir(path))
+        return cpr_err_set(err, CPR_ERR_NOTFOUND, "model path %s does not exist",
+                           path);
+    CPR_TRY(cpr_path_join(p, sizeof p, path, "config.json", err));
+    if (cpr_path_is_file(p)) {
+        *kind = CPR_MODEL_KIND_HF;
+        snprintf(resolved, cap, "%s", path);
+        return CPR_OK;
+    }
+    char **names;
+    size_t n;
+    CPR_TRY(list_dir(path, ".bin", &names, &n, err));
+    size_t n_ckpt = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (is_llama2c_checkpoint(names[i]) && n_ckpt++ == 0) first = i;
+    enum cpr_status s = CPR_OK;
+    if (n_ckpt == 1) {
+        *kind = CPR_MODEL_KIND_LLAMA2C;
+        snprintf(resolved, cap, "%s", names[first]);
+    } else if (n_ckpt > 1) {
+        s = cpr_err_set(err, CPR_ERR_ARG,
+                        "%s holds %zu llama2.c checkpoints; pass the file "
+                        "itself (--model %s)", path, n_ckpt, names[first]);
+    } else {
+        s = cpr_err_set(err, CPR_ERR_NOTFOUND,
+                        "%s: no config.json (Hugging Face model) and none of "
+                        "its %zu .bin files is a valid llama2.c checkpoint",
+                        path, n);
+    }
+    free_names(names, n);
+    return s;
+}
+
+// ---- Hugging Face ----
+
+// Fetch `name` and check its shape is (d0) or (d0, d1).
+static enum cpr_status take(const struct cpr_st_set *set, const char *name,
+                            int64_t d0, int64_t d1, struct cpr_tensor *out,
+                            struct cpr_err *err) {
+    CPR_TRY(cpr_st_set_tensor(set, name, out, err));
+    int nd = d1 < 0 ? 1 : 2;
+    if (out->ndim != nd || out->shape[0] != d0 || (nd == 2 && out->shape[1] != d1)) {
+        char got[96];
+        int k = snprintf(got, sizeof got, "(");
+        for (int i = 0; i < out->ndim && k < 80; i++)
+            k += snprintf(got + k, sizeof got - (size_t)k, "%s%lld",
+                          i ? ", " : "", (long long)out->shape[i]);
+        snprintf(got + k, sizeof got - (size_t)k, ")");
+        cpr_tensor_free(out);
+        if (nd == 1)
+            return cpr_err_set(err, CPR_ERR_SHAPE, "%s: tensor '%s' has shape "
+                               "%s, expected (%lld) from config.json", set->dir,
+                               name, got, (long long)d0);
+        return cpr_err_set(err, CPR_ERR_SHAPE, "%s: tensor '%s' has shape %s, "
+                           "expected (%lld, %lld) from config.json", set->dir,
+                           name, got, (long long)d0, (long long)d1);
+    }
+    return CPR_OK;
+}
+
+static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
+                               struct backing *b, struct cpr_err *err) {
+    char p[1024];
+    CPR_TRY(cpr_path_join(p, sizeof p, dir, "config.json", err));
+    CPR_TRY(cpr_hf_config_load(p, &m->cfg, err));
+    CPR_TRY(cpr_st_set_open(&b->set, dir, err));
+    const struct cpr_model_config *c = &m->cfg;
+    const struct cpr_st_set *set = &b->set;
+    int64_t h = c->hidden, V = c->vocab, im = c->intermediate,
+            qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    int has_emb = cpr_st_set_locate(set, "model.embed_tokens.weight") != NULL;
+    int has_head = cpr_st_set_locate(set, "lm_head.weight") != NULL;
+    if (c->tied_embeddings && (has_emb || has_head)) {
+        const char *src = has_emb ? "model.embed_tokens.weight" : "lm_head.weight";
+        CPR_TRY(take(set, src, V, h, &m->tok_embed, err));
+        m->lm_head = m->tok_embed;
+        m->lm_head.owns_data = 0;
+    } else {
+        CPR_TRY(take(set, "model.embed_tokens.weight", V, h, &m->tok_embed, err));
+        CPR_TRY(take(set, "lm_head.weight", V, h, &m->lm_head, err));
+    }
+    CPR_TRY(take(set, "model.norm.weight", h, -1, &m->final_norm, err));
+    m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
+    if (!m->layers)
+        return cpr_err_set(err, CPR_ERR_NOMEM, "%s: out of memory", dir);
+    static const char *const bias_names[3] = {"q_proj", "k_proj", "v_proj"};
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        struct cpr_layer *L = &m->layers[l];
+        const struct {
+            const char *suffix;
+            struct cpr_tensor *t;
+            int64_t d0, d1;
+        } w[] = {
+            {"input_layernorm.weight", &L->attn_norm, h, -1},
+            {"self_attn.q_proj.weight", &L->wq, qd, h},
+            {"self_attn.k_proj.weight", &L->wk, kvd, h},
+            {"self_attn.v_proj.weight", &L->wv, kvd, h},
+            {"self_attn.o_proj.weight", &L->wo, h, qd},
+            {"post_attention_layernorm.weight", &L->mlp_norm, h, -1},
+            {"mlp.gate_proj.weight", &L->w_gate, im, h},
+            {"mlp.up_proj.weight", &L->w_up, im, h},
+            {"mlp.down_proj.weight", &L->w_down, h, im},
+        };
+        char name[160];
+        for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+            snprintf(name, sizeof name, "model.layers.%lld.%s", (long long)l,
+                     w[i].suffix);
+            CPR_TRY(take(set, name, w[i].d0, w[i].d1, w[i].t, err));
+        }
+        if (c->qkv_bias) {
+            struct cpr_tensor *bt[3] = {&L->bq, &L->bk, &L->bv};
+            int64_t bd[3] = {qd, kvd, kvd};
+            for (int i = 0; i < 3; i++) {
+                snprintf(name, sizeof name, "model.layers.%lld.self_attn.%s.bias",
+                         (long long)l, bias_names[i]);
+                CPR_TRY(take(set, name, bd[i], -1, bt[i], err));
+            }
+        }
+    }
+    snprintf(m->format, sizeof m->format, "hf-safetensors");
+    return CPR_OK;
+}
+
+// ---- public ----
+
+enum cpr_status cpr_model_load(const char *path, struct cpr_model *m,
+                               struct cpr_err *err) {
+    memset(m, 0, sizeof *m);
+    enum cpr_model_kind kind;
+    char res[1024];
+    CPR_TRY(cpr_model_resolve(path, &kind, res, sizeof res, err));
+    struct backing *b = calloc(1, sizeof *b);
+    if (!b) return cpr_err_set(err, CPR_ERR_NOMEM, "out of memory");
+    b->kind = kind;
+    m->backing = b;
+    m->backing_free = backing_free;
+    enum cpr_status s;
+    if (kind == CPR_MODEL_KIND_HF) {
+        s = load_hf(res, m, b, err);
+    } else {
+        s = cpr_file_map(&b->map, res, err);
+        if (s == CPR_OK) s = cpr_llama2c_build(b->map.data, b->map.size, res, m, err);
+    }
+    if (s == CPR_OK) s = cpr_model_validate(m, err);
+    if (s != CPR_OK) {
+        cpr_model_free(m);
+        return s;
+    }
+    snprintf(m->source, sizeof m->source, "%s", path);
+    return CPR_OK;
+}
+
+enum cpr_status cpr_model_find_tokenizer(const char *path, char *out,
+                                         size_t cap,
+                                         enum cpr_tokenizer_kind *kind,
+                                         struct cpr_err *err) {
+    enum cpr_model_kind mk;
+    char res[1024], p[1024];
+    CPR_TRY(cpr_model_resolve(path, &mk, res, sizeof res, err));
+    if (mk == CPR_MODEL_KIND_HF) {
+        CPR_TRY(cpr_path_join(p, sizeof p, res, "tokenizer.json", err));
+        *kind = CPR_TOKENIZER_HF_JSON;
+        if (!cpr_path_is_file(p)) {
+            CPR_TRY(cpr_path_join(p, sizeof p, res, "tokenizer.bin", err));
+            *kind = CPR_TOKENIZER_LLAMA2C;
+        }
+        if (!cpr_path_is_file(p))
+            return cpr_err_set(err, CPR_ERR_NOTFOUND,
+                               "%s: no tokenizer.json; pass --tokenizer FILE",
+                               res);
+        snprintf(out, cap, "%s", p);
+        return CPR_OK;
+    }
+    *kind = CPR_TOKENIZER_LLAMA2C;
+    char dir[1024];
+    dirname_of(res, dir, sizeof dir);
+    CPR_TRY(cpr_path_join(p, sizeof p, dir, "tokenizer.bin", err));
+    uint64_t d1, i1, d2, i2;
+    if (cpr_path_is_file(p) &&
+        !(cpr_file_identity(p, &d1, &i1) == 0 &&
+          cpr_file_identity(res, &d2, &i2) == 0 && d1 == d2 && i1 == i2)) {
+        snprintf(out, cap, "%s", p);
+        return CPR_OK;
+    }
+    char **names;
+    size_t n, found = 0, idx = 0;
+    CPR_TRY(list_dir(dir, ".bin", &names, &n, err));
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], res) == 0 || is_llama2c_checkpoint(names[i])) continue;
+        if (found++ == 0) idx = i;
+    }
+    enum cpr_status s = CPR_OK;
+    if (found == 1)
+        snprintf(out, cap, "%s", names[idx]);
+    else if (found == 0)
+        s = cpr_err_set(err, CPR_ERR_NOTFOUND,
+                        "%s: no tokenizer .bin beside the checkpoint; pass "
+                        "--tokenizer FILE", dir);
+    else
+        s = cpr_err_set(err, CPR_ERR_ARG,
+                        "%s: %zu candidate tokenizer .bin files beside the "
+                        "checkpoint; pass --tokenizer FILE", dir, found);
+    free_names(names, n);
+    return s;
+}
+
+enum cpr_status cpr_model_sha256(const char *path, char hex[65],
+                                 struct cpr_err *err) {
+    enum cpr_model_kind kind;
+    char res[1024];
+    CPR_TRY(cpr_model_resolve(path, &kind, res, sizeof res, err));
+    if (kind == CPR_MODEL_KIND_LLAMA2C) return cpr_file_sha256(res, hex, err);
+    struct cpr_st_set set;
+    CPR_TRY(cpr_st_set_open(&set, res, err));
+    // Shards in file-name order (their paths share the directory prefix).
+    const char **paths = malloc(set.n_files * sizeof *paths);
+    if (!paths) {
+        cpr_st_set_close(&set);
+        return cpr_err_set(err, CPR_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < set.n_files; i++) paths[i] = set.files[i].path;
+    qsort(paths, set.n_files, sizeof *paths, cmp_str);
+    struct cpr_sha256 h;
+    cpr_sha256_init(&h);
+    for (size_t i = 0; i < set.n_files; i++) {
+        for (size_t k = 0; k < set.n_files; k++) {
+            if (set.files[k].path != paths[i]) continue;
+            cpr_sha256_update(&h, set.files[k].map.data, set.files[k].map.size);
+        }
+    }
+    unsigned char d[32];
+    cpr_sha256_final(&h, d);
+    cpr_sha256_hex(d, hex);
+    free(paths);
+    cpr_st_set_close(&set);
+    return CPR_OK;
+}

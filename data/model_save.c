@@ -1,0 +1,279 @@
+// data/model_save.c: Hugging Face directory writer (see data/model_save.h).
+#include "data/model_save.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/fileio.h"
+#include "data/hf_config.h"
+#include "data/json_write.h"
+#include "data/model_load.h"
+#include "data/safetensors_write.h"
+
+enum cpr_status cpr_rope_rows_to_half(const struct cpr_tensor *src,
+                                      int64_t n_heads, int64_t head_dim,
+                                      struct cpr_tensor *dst,
+                                      struct cpr_err *err) {
+    memset(dst, 0, sizeof *dst);
+    if (src->ndim < 1 || src->shape[0] != n_heads * head_dim || head_dim % 2 ||
+        !cpr_tensor_is_contiguous(src))
+        return cpr_err_set(err, CPR_ERR_SHAPE,
+                           "rope permutation: %lld rows is not %lld heads x "
+                           "%lld (even) or the tensor is strided",
+                           (long long)(src->ndim ? src->shape[0] : 0),
+                           (long long)n_heads, (long long)head_dim);
+    CPR_TRY(cpr_tensor_alloc(dst, src->dtype, src->ndim, src->shape, err));
+    size_t row = cpr_tensor_nbytes(src) / (size_t)src->shape[0];
+    const char *s = src->data;
+    char *d = dst->data;
+    int64_t half = head_dim / 2;
+    for (int64_t h = 0; h < n_heads; h++)
+        for (int64_t p = 0; p < 2; p++)
+            for (int64_t i = 0; i < half; i++)
+                memcpy(d + (size_t)(h * head_dim + p * half + i) * row,
+                       s + (size_t)(h * head_dim + 2 * i + p) * row, row);
+    return CPR_OK;
+}
+
+// ---- tensors ----
+
+#define MAX_ENTRIES_PER_LAYER 12
+
+struct save_set {
+    struct cpr_st_entry *e;
+    char (*names)[96];
+    struct cpr_tensor *owned; // permuted copies
+    size_t n, n_owned;
+};
+
+static void add(struct save_set *s, const char *name, const struct cpr_tensor *t) {
+    snprintf(s->names[s->n], sizeof s->names[0], "%s", name);
+    s->e[s->n].name = s->names[s->n];
+    s->e[s->n].t = t;
+    s->n++;
+}
+
+static enum cpr_status build_entries(const struct cpr_model *m,
+                                     struct save_set *s, struct cpr_err *err) {
+    const struct cpr_model_config *c = &m->cfg;
+    size_t cap = 3 + (size_t)c->n_layers * MAX_ENTRIES_PER_LAYER;
+    s->e = calloc(cap, sizeof *s->e);
+    s->names = calloc(cap, sizeof *s->names);
+    s->owned = calloc((size_t)c->n_layers * 4 + 1, sizeof *s->owned);
+    if (!s->e || !s->names || !s->owned)
+        return cpr_err_set(err, CPR_ERR_NOMEM, "model save: out of memory");
+    add(s, "model.embed_tokens.weight", &m->tok_embed);
+    if (!c->tied_embeddings) add(s, "lm_head.weight", &m->lm_head);
+    add(s, "model.norm.weight", &m->final_norm);
+    int perm = c->rope_style == CPR_ROPE_INTERLEAVED;
+    char nm[96];
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const struct cpr_layer *L = &m->layers[l];
+        const struct cpr_tensor *q = &L->wq, *k = &L->wk, *bq = &L->bq,
+                                *bk = &L->bk;
+        if (perm) {
+            const struct cpr_tensor *srcs[4] = {&L->wq, &L->wk, &L->bq, &L->bk};
+            const struct cpr_tensor **outs[4] = {&q, &k, &bq, &bk};
+            for (int i = 0; i < 4; i++) {
+                if (!srcs[i]->data) continue;
+                int64_t heads = (i % 2 == 0) ? c->n_heads : c->n_kv_heads;
+                struct cpr_tensor *o = &s->owned[s->n_owned];
+                CPR_TRY(cpr_rope_rows_to_half(srcs[i], heads, c->head_dim, o, err));
+                s->n_owned++;
+                *outs[i] = o;
+            }
+        }
+        const struct {
+            const char *suffix;
+            const struct cpr_tensor *t;
+        } w[] = {
+            {"input_layernorm.weight", &L->attn_norm},
+            {"self_attn.q_proj.weight", q},
+            {"self_attn.k_proj.weight", k},
+            {"self_attn.v_proj.weight", &L->wv},
+            {"self_attn.o_proj.weight", &L->wo},
+            {"self_attn.q_proj.bias", bq},
+            {"self_attn.k_proj.bias", bk},
+            {"self_attn.v_proj.bias", &L->bv},
+            {"post_attention_layernorm.weight", &L->mlp_norm},
+            {"mlp.gate_proj.weight", &L->w_gate},
+            {"mlp.up_proj.weight", &L->w_up},
+            {"mlp.down_proj.weight", &L->w_down},
+        };
+        for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+            if (!w[i].t->data) continue; // absent biases
+            snprintf(nm, sizeof nm, "model.layers.%lld.%s", (long long)l,
+                     w[i].suffix);
+            add(s, nm, w[i].t);
+        }
+    }
+    return CPR_OK;
+}
+
+static void free_entries(struct save_set *s) {
+    for (size_t i = 0; i < s->n_owned; i++) cpr_tensor_free(&s->owned[i]);
+    free(s->owned);
+    free(s->e);
+    free(s->names);
+}
+
+// ---- files ----
+
+static enum cpr_status write_config(const struct cpr_model *m, const char *dir,
+                                    struct cpr_err *err) {
+    struct cpr_model_config c = m->cfg;
+    c.rope_style = CPR_ROPE_HALF; // q/k were permuted if needed
+    static const char *const tnames[] = {[CPR_DTYPE_F32] = "float32",
+                                         [CPR_DTYPE_BF16] = "bfloat16",
+                                         [CPR_DTYPE_F16] = "float16"};
+    const char *td = (unsigned)m->tok_embed.dtype < CPR_DTYPE_COUNT
+                         ? tnames[m->tok_embed.dtype]
+                         : "float32";
+    struct cpr_jw w;
+    cpr_jw_init(&w, 2);
+    cpr_hf_config_write(&c, td, &w);
+    enum cpr_status s = cpr_jw_finish(&w, err);
+    char p[1024];
+    if (s == CPR_OK) s = cpr_path_join(p, sizeof p, dir, "config.json", err);
+    if (s == CPR_OK) s = cpr_file_write_atomic(p, w.buf, w.len, err);
+    cpr_jw_free(&w);
+    return s;
+}
+
+static enum cpr_status copy_file(const char *src, const char *dst,
+                                 struct cpr_err *err) {
+    uint64_t d1, i1, d2, i2;
+    if (cpr_file_identity(src, &d1, &i1) == 0 &&
+        cpr_file_identity(dst, &d2, &i2) == 0 && d1 == d2 && i1 == i2)
+        return CPR_OK; // already there (same file)
+    char *buf;
+    size_t len;
+    CPR_TRY(cpr_file_read_all(src, (size_t)1 << 30, &buf, &len, err));
+    enum cpr_status s = cpr_file_write_atomic(dst, buf, len, err);
+    free(buf);
+    return s;
+}
+
+static enum cpr_status copy_tokenizer(const char *from, const char *dir,
+                                      struct cpr_err *err) {
+    char tok[1024], dst[1024], src[1024], sdir[1024];
+    enum cpr_tokenizer_kind kind;
+    CPR_TRY(cpr_model_find_tokenizer(from, tok, sizeof tok, &kind, err));
+    if (kind == CPR_TOKENIZER_LLAMA2C) {
+        CPR_TRY(cpr_path_join(dst, sizeof dst, dir, "tokenizer.bin", err));
+        return copy_file(tok, dst, err);
+    }
+    snprintf(sdir, sizeof sdir, "%s", tok);
+    char *slash = strrchr(sdir, '/');
+    if (slash) *slash = 0;
+    else snprintf(sdir, sizeof sdir, ".");
+    static const char *const files[] = {
+        "tokenizer.json",        "tokenizer_config.json",
+        "special_tokens_map.json", "tokenizer.model",
+        "added_tokens.json",     "generation_config.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        CPR_TRY(cpr_path_join(src, sizeof src, sdir, files[i], err));
+        if (!cpr_path_is_file(src)) continue;
+        CPR_TRY(cpr_path_join(dst, sizeof dst, dir, files[i], err));
+        CPR_TRY(copy_file(src, dst, err));
+    }
+    return CPR_OK;
+}
+
+static enum cpr_status write_all(const struct cpr_model *m, const char *dir,
+                                 const struct cpr_model_save_opts *o,
+                                 struct cpr_err *err) {
+    struct save_set s;
+    memset(&s, 0, sizeof s);
+    const char **meta = NULL;
+    struct cpr_file_id ids[64];
+    size_t n_ids = cpr_model_input_files(m, ids, 64);
+    if (n_ids > 64) n_ids = 64;
+    enum cpr_status st = build_entries(m, &s, err);
+    size_t n_meta = 1 + (o ? o->n_meta : 0);
+    if (st == CPR_OK) {
+        meta = malloc(2 * n_meta * sizeof *meta);
+        if (!meta) st = cpr_err_set(err, CPR_ERR_NOMEM, "out of memory");
+    }
+    char p[1024];
+    if (st == CPR_OK) {
+        meta[0] = "format";
+        meta[1] = "pt";
+        for (size_t i = 1; i < n_meta; i++) {
+            meta[2 * i] = o->meta[2 * (i - 1)];
+            meta[2 * i + 1] = o->meta[2 * (i - 1) + 1];
+        }
+        st = cpr_path_join(p, sizeof p, dir, "model.safetensors", err);
+    }
+    if (st == CPR_OK)
+        st = cpr_safetensors_write(p, s.e, s.n, meta, n_meta, ids, n_ids, err);
+    if (st == CPR_OK) st = write_config(m, dir, err);
+    if (st == CPR_OK && o && o->tokenizer_from)
+        st = copy_tokenizer(o->tokenizer_from, dir, err);
+    free(meta);
+    free_entries(&s);
+    return st;
+}
+
+// Remove the files write_all may have created in a temporary directory.
+static void remove_tmp_dir(const char *dir) {
+    static const char *const files[] = {
+        "model.safetensors",     "config.json",          "tokenizer.bin",
+        "tokenizer.json",        "tokenizer_config.json", "special_tokens_map.json",
+        "tokenizer.model",       "added_tokens.json",    "generation_config.json"};
+    char p[1100];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        int n = snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        if (n > 0 && (size_t)n < sizeof p) unlink(p);
+    }
+    rmdir(dir);
+}
+
+enum cpr_status cpr_model_save_hf(const struct cpr_model *m,
+                                  const char *out_dir,
+                                  const struct cpr_model_save_opts *opts,
+                                  struct cpr_err *err) {
+    CPR_TRY(cpr_model_validate(m, err));
+    if (cpr_path_is_dir(out_dir)) {
+        // Refuse the model's own directory: config.json and the weights
+        // there are what this model was read from.
+        enum cpr_model_kind kind;
+        char res[1024];
+        uint64_t d1, i1, d2, i2;
+        if (m->source[0] &&
+            cpr_model_resolve(m->source, &kind, res, sizeof res, NULL) == CPR_OK &&
+            kind == CPR_MODEL_KIND_HF && cpr_file_identity(res, &d1, &i1) == 0 &&
+            cpr_file_identity(out_dir, &d2, &i2) == 0 && d1 == d2 && i1 == i2)
+            return cpr_err_set(err, CPR_ERR_ARG,
+                               "%s: refusing to write into the directory the "
+                               "model was loaded from; choose another output",
+                               out_dir);
+        return write_all(m, out_dir, opts, err);
+    }
+    if (cpr_path_is_file(out_dir))
+        return cpr_err_set(err, CPR_ERR_ARG, "%s exists and is not a directory",
+                           out_dir);
+    char tmp[1100];
+    size_t ol = strlen(out_dir);
+    while (ol > 1 && out_dir[ol - 1] == '/') ol--;
+    if (ol + 12 >= sizeof tmp)
+        return cpr_err_set(err, CPR_ERR_ARG, "output path too long: %s", out_dir);
+    snprintf(tmp, sizeof tmp, "%.*s.tmp.XXXXXX", (int)ol, out_dir);
+    if (!mkdtemp(tmp))
+        return cpr_err_set(err, CPR_ERR_IO, "%s: cannot create a temporary "
+                           "directory beside it: %s", out_dir, strerror(errno));
+    enum cpr_status s = write_all(m, tmp, opts, err);
+    if (s == CPR_OK) {
+        char final[1100];
+        snprintf(final, sizeof final, "%.*s", (int)ol, out_dir);
+        if (chmod(tmp, 0755) != 0 || rename(tmp, final) != 0)
+            s = cpr_err_set(err, CPR_ERR_IO, "rename %s -> %s failed: %s", tmp,
+                            final, strerror(errno));
+    }
+    if (s != CPR_OK) remove_tmp_dir(tmp);
+    return s;
+}

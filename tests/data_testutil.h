@@ -1,0 +1,98 @@
+// tests/data_testutil.h: small file helpers for the data_ test suites:
+// a private temporary directory per test, writing byte images into it,
+// recursive removal, and building safetensors images by hand.
+// Header-only (static functions) so it adds no object file to the suite.
+#ifndef CPR_TESTS_DATA_TESTUTIL_H
+#define CPR_TESTS_DATA_TESTUTIL_H
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// mkdtemp under $TMPDIR (default /tmp); returns 0 on success.
+static inline int dt_mkdtemp(char *out, size_t cap) {
+    const char *base = getenv("TMPDIR");
+    if (!base || !base[0]) base = "/tmp";
+    snprintf(out, cap, "%s/cprune-test-XXXXXX", base);
+    return mkdtemp(out) ? 0 : -1;
+}
+
+static inline void dt_rmtree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *e;
+            while ((e = readdir(d)) != NULL) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+                char p[4096];
+                int n = snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+                if (n > 0 && (size_t)n < sizeof p) dt_rmtree(p);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+// Write bytes to dir/name; the full path goes to out (may be NULL).
+static inline int dt_write(const char *dir, const char *name, const void *b,
+                           size_t n, char *out, size_t cap) {
+    char p[2048];
+    int k = snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (k < 0 || (size_t)k >= sizeof p) return -1;
+    FILE *f = fopen(p, "wb");
+    if (!f) return -1;
+    size_t w = n ? fwrite(b, 1, n, f) : 0;
+    fclose(f);
+    if (out && cap) {
+        size_t l = strlen(p) < cap - 1 ? strlen(p) : cap - 1;
+        memcpy(out, p, l);
+        out[l] = 0;
+    }
+    return w == n ? 0 : -1;
+}
+
+// Read a whole file (malloc'd, caller frees); NULL on failure.
+static inline unsigned char *dt_read(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    rewind(f);
+    unsigned char *b = malloc(sz > 0 ? (size_t)sz : 1);
+    if (b && sz > 0 && fread(b, 1, (size_t)sz, f) != (size_t)sz) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *n = sz > 0 ? (size_t)sz : 0;
+    return b;
+}
+
+// A safetensors image: 8-byte LE length of `header`, header, then
+// n_data bytes (0x11 filler unless data is given). `hlen_override`
+// replaces the length field when nonzero. Caller frees.
+static inline unsigned char *dt_st_image(const char *header, const void *data,
+                                         size_t n_data, unsigned long long hlen_override,
+                                         size_t *size) {
+    size_t hl = strlen(header);
+    *size = 0;
+    unsigned char *b = malloc(8 + hl + n_data + 1);
+    if (!b) return NULL;
+    unsigned long long v = hlen_override ? hlen_override : hl;
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+    memcpy(b + 8, header, hl);
+    if (data) memcpy(b + 8 + hl, data, n_data);
+    else memset(b + 8 + hl, 0x11, n_data);
+    *size = 8 + hl + n_data;
+    return b;
+}
+
+#endif
