@@ -1,6 +1,8 @@
 // simd/convert_scalar.c: reference bf16/f16 <-> f32 conversions (the spec).
 //
-// Bit-level, no _Float16. Widening is exact. Narrowing rounds to nearest,
+// Bit-level, no _Float16. Widening is exact, bit for bit: a signaling NaN
+// stays signaling (hardware converters quiet it; the SIMD files undo that).
+// Narrowing rounds to nearest,
 // ties to even; NaN stays NaN with the quiet bit set (payload truncated),
 // Inf stays Inf, finite values past the largest representable round to Inf
 // as IEEE 754 prescribes (bf16: by the same carry; f16: at >= 65520),
