@@ -125,16 +125,18 @@ typedef void (*cpr_swiglu_f32_fn)(size_t n, const float *gate,
 
 // ---- select family (simd/select_*.c) ----
 // Order used by every selection kernel: (score, index) ascending, NaN
-// ranked above +Inf, so ties go to the lower index.
+// ranked above +Inf, so ties go to the lower index. Scores that compare
+// equal as floats are ties (-0 and +0 tie); all NaNs tie with each other.
 // Set mask[i] = 1 for exactly the k smallest elements, 0 elsewhere.
 // k <= n. scratch holds at least n uint32 (contents undefined after).
 typedef void (*cpr_select_smallest_f32_fn)(size_t n, size_t k,
                                            const float *score, uint8_t *mask,
                                            uint32_t *scratch);
 // The k-th smallest value (k in [1, n]) in the order above. scratch holds
-// at least n floats.
+// at least n uint32. Zeros are returned as +0 and NaN as the default quiet
+// NaN, so the result is bit-identical across ISAs.
 typedef float (*cpr_kth_smallest_f32_fn)(size_t n, size_t k, const float *x,
-                                         float *scratch);
+                                         uint32_t *scratch);
 // N:M mask: n is a multiple of m; in each group of m consecutive elements
 // set mask = 1 on the n_prune smallest (ties: lower index), 0 elsewhere.
 typedef void (*cpr_nm_mask_f32_fn)(size_t n, unsigned n_prune, unsigned m,
