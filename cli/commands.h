@@ -4,6 +4,9 @@
 #ifndef CPR_CLI_COMMANDS_H
 #define CPR_CLI_COMMANDS_H
 
+// The toolkit version, recorded in every result file.
+#define CPRUNE_VERSION "0.1.0"
+
 int cmd_info(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 

@@ -4,8 +4,6 @@
 
 #include "cli/commands.h"
 
-#define CPRUNE_VERSION "0.1.0"
-
 static const struct {
     const char *name;
     int (*fn)(int argc, char **argv);
