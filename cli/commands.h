@@ -9,5 +9,6 @@
 
 int cmd_info(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_methods(int argc, char **argv);
 
 #endif

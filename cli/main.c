@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"info", cmd_info, "CPU features, chosen ISA per kernel, thread count"},
     {"synth", cmd_synth, "write a random-weight LLaMA-shaped model (HF dir)"},
+    {"methods", cmd_methods, "list pruning methods, their statistics and options"},
 };
 
 static void usage(FILE *f) {
