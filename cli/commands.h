@@ -8,6 +8,7 @@
 #define CPRUNE_VERSION "0.1.0"
 
 int cmd_info(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_methods(int argc, char **argv);
 

@@ -9,6 +9,7 @@ static const struct {
     int (*fn)(int argc, char **argv);
     const char *summary;
 } commands[] = {
+    {"eval", cmd_eval, "perplexity of a model on a corpus (Wanda/SparseGPT or llama.cpp protocol)"},
     {"info", cmd_info, "CPU features, chosen ISA per kernel, thread count"},
     {"synth", cmd_synth, "write a random-weight LLaMA-shaped model (HF dir)"},
     {"methods", cmd_methods, "list pruning methods, their statistics and options"},

@@ -1,0 +1,249 @@
+// cli/cmd_eval.c: `cprune eval`: perplexity of a model on a corpus, a text
+// file or a token file, under a named protocol (eval/perplexity.h).
+//
+// Prints the protocol first (model, dataset, split, seqlen, chunks, scored
+// tokens, ISA, threads), a progress bar on stderr when it is a terminal,
+// then the perplexity. --json writes one object atomically. Every bad
+// input is a message and exit status 1 (2 for usage errors).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/progress.h"
+#include "core/model.h"
+#include "core/pool.h"
+#include "data/corpus.h"
+#include "data/fileio.h"
+#include "data/json_write.h"
+#include "data/model_load.h"
+#include "data/sha256.h"
+#include "data/tokenizer.h"
+#include "eval/perplexity.h"
+#include "simd/kernels.h"
+
+#define CMD "eval"
+
+static int fail(const struct cpr_err *err) {
+    fprintf(stderr, "cprune " CMD ": %s\n", err->msg);
+    return 1;
+}
+
+struct eval_progress {
+    struct cli_progress bar;
+    int64_t seqlen;
+};
+
+static void on_progress(void *user, const struct cpr_ppl_progress *p) {
+    struct eval_progress *e = user;
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "ppl %.4f", exp(p->nll_mean));
+    cli_progress_update(&e->bar, p->chunks_done, p->nchunks,
+                        (double)p->tokens_done,
+                        (double)(p->nchunks * e->seqlen), suffix);
+}
+
+static long long peak_rss_bytes(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (long long)ru.ru_maxrss * 1024; // Linux reports KiB
+}
+
+static enum cpr_status write_json(const char *path, const char *model_path,
+                                  const char *model_sha, const char *dataset,
+                                  const char *split, const char *tokenizer,
+                                  const struct cpr_ppl_result *r,
+                                  double seconds, int threads,
+                                  struct cpr_err *err) {
+    struct cpr_jw w;
+    cpr_jw_init(&w, 2);
+    cpr_jw_begin_object(&w);
+    cpr_jw_key(&w, "model"), cpr_jw_string(&w, model_path);
+    cpr_jw_key(&w, "model_sha256"), cpr_jw_string(&w, model_sha);
+    cpr_jw_key(&w, "tokenizer"), cpr_jw_string(&w, tokenizer);
+    cpr_jw_key(&w, "dataset"), cpr_jw_string(&w, dataset);
+    cpr_jw_key(&w, "split");
+    if (split) cpr_jw_string(&w, split);
+    else cpr_jw_null(&w);
+    cpr_jw_key(&w, "protocol"), cpr_jw_string(&w, cpr_ppl_protocol_name(r->protocol));
+    cpr_jw_key(&w, "seqlen"), cpr_jw_int(&w, r->seqlen);
+    cpr_jw_key(&w, "first_scored_position"), cpr_jw_int(&w, r->first);
+    cpr_jw_key(&w, "ntokens"), cpr_jw_int(&w, r->ntokens);
+    cpr_jw_key(&w, "nchunks"), cpr_jw_int(&w, r->nchunks);
+    cpr_jw_key(&w, "nchunks_available"), cpr_jw_int(&w, r->nchunks_avail);
+    cpr_jw_key(&w, "ntokens_scored"), cpr_jw_int(&w, r->ntokens_scored);
+    cpr_jw_key(&w, "nll"), cpr_jw_double(&w, r->nll);
+    cpr_jw_key(&w, "ppl"), cpr_jw_double(&w, r->ppl);
+    cpr_jw_key(&w, "ppl_stderr"), cpr_jw_double(&w, r->ppl_stderr);
+    cpr_jw_key(&w, "seconds"), cpr_jw_double(&w, seconds);
+    cpr_jw_key(&w, "tokens_per_second"),
+        cpr_jw_double(&w, seconds > 0 ? (double)(r->nchunks * r->seqlen) / seconds : 0);
+    cpr_jw_key(&w, "isa"), cpr_jw_string(&w, cpr_isa_name(cpr_kernels_isa()));
+    cpr_jw_key(&w, "threads"), cpr_jw_int(&w, threads);
+    cpr_jw_key(&w, "peak_rss_bytes"), cpr_jw_int(&w, peak_rss_bytes());
+    cpr_jw_key(&w, "version"), cpr_jw_string(&w, CPRUNE_VERSION);
+    cpr_jw_end_object(&w);
+    enum cpr_status s = cpr_jw_finish(&w, err);
+    if (s == CPR_OK) s = cpr_file_write_atomic(path, w.buf, w.len, err);
+    cpr_jw_free(&w);
+    return s;
+}
+
+int cmd_eval(int argc, char **argv) {
+    struct cli_opt opts[] = {
+        {"model", 1, "HF model directory, llama2.c checkpoint, or a directory "
+                     "holding one", NULL},
+        {"dataset", 1, "corpus name: wikitext2, ptb, tinystories, c4", NULL},
+        {"split", 1, "corpus split (default: test; tinystories: eval)", NULL},
+        {"text", 1, "evaluate on this UTF-8 text file instead", NULL},
+        {"tokens", 1, "evaluate on this token file (.tok) instead", NULL},
+        {"tokenizer", 1, "tokenizer file (default: found beside the model)", NULL},
+        {"seqlen", 1, "chunk length (default: hf -> model context, llamacpp -> 512)", NULL},
+        {"protocol", 1, "hf (Wanda/SparseGPT, default) or llamacpp", NULL},
+        {"max-chunks", 1, "evaluate at most N chunks", NULL},
+        {"threads", 1, "threads (default: all CPUs)", NULL},
+        {"json", 1, "write the result as JSON to this file", NULL},
+        {"quiet", 0, "no progress bar", NULL},
+    };
+    const size_t n_opts = sizeof opts / sizeof opts[0];
+    int rc = cli_parse(argc, argv, opts, n_opts, CMD,
+                       "cprune eval --model M (--dataset NAME [--split S] | "
+                       "--text FILE | --tokens FILE.tok) [--tokenizer F] "
+                       "[--seqlen N] [--protocol hf|llamacpp] [--max-chunks N] "
+                       "[--threads N] [--json FILE]");
+    if (rc) return rc == 1 ? 0 : 2;
+    const char *model_path = cli_get(opts, n_opts, "model");
+    const char *dataset = cli_get(opts, n_opts, "dataset");
+    const char *split = cli_get(opts, n_opts, "split");
+    const char *text_path = cli_get(opts, n_opts, "text");
+    const char *tok_path = cli_get(opts, n_opts, "tokens");
+    const char *tokenizer_path = cli_get(opts, n_opts, "tokenizer");
+    const char *json_path = cli_get(opts, n_opts, "json");
+    const char *v;
+    if (!model_path) {
+        fprintf(stderr, "cprune " CMD ": --model is required\n");
+        return 2;
+    }
+    if ((dataset != NULL) + (text_path != NULL) + (tok_path != NULL) != 1) {
+        fprintf(stderr, "cprune " CMD ": give exactly one of --dataset, --text, "
+                        "--tokens\n");
+        return 2;
+    }
+    struct cpr_ppl_opts po = {.protocol = CPR_PPL_HF};
+    long long x;
+    if ((v = cli_get(opts, n_opts, "protocol"))) {
+        int p = cpr_ppl_protocol_parse(v);
+        if (p < 0) {
+            fprintf(stderr, "cprune " CMD ": --protocol: expected hf or "
+                            "llamacpp, found '%s'\n", v);
+            return 2;
+        }
+        po.protocol = (enum cpr_ppl_protocol)p;
+    }
+    if ((v = cli_get(opts, n_opts, "seqlen"))) {
+        if (cli_int(CMD, "seqlen", v, 2, 1 << 24, &x)) return 2;
+        po.seqlen = x;
+    }
+    if ((v = cli_get(opts, n_opts, "max-chunks"))) {
+        if (cli_int(CMD, "max-chunks", v, 1, 1LL << 40, &x)) return 2;
+        po.max_chunks = x;
+    }
+    long long threads = (long long)cpr_cpu_count();
+    if ((v = cli_get(opts, n_opts, "threads")) &&
+        cli_int(CMD, "threads", v, 1, 1024, &threads))
+        return 2;
+
+    struct cpr_err err = {0};
+    struct cpr_model model = {0};
+    struct cpr_tokenizer tok = {0};
+    struct cpr_pool *pool = NULL;
+    int32_t *ids = NULL;
+    int64_t n_ids = 0;
+    char *text = NULL;
+    size_t text_len = 0;
+    char model_sha[65] = "", label[512];
+    rc = 1;
+
+    if (cpr_model_load(model_path, &model, &err)) goto out;
+    // The tokenizer is needed to turn text into ids (not for --tokens).
+    if (!tok_path && cpr_tokenizer_load_for_model(&tok, model_path,
+                                                  tokenizer_path,
+                                                  model.cfg.vocab, &err))
+        goto out;
+    if (dataset) {
+        if (!split) split = cpr_corpus_default_split(dataset);
+        if (cpr_corpus_load(cli_data_dir(), dataset, split, &text, &text_len, &err))
+            goto out;
+        snprintf(label, sizeof label, "%s", dataset);
+    } else if (text_path) {
+        if (cpr_corpus_load_file(text_path, &text, &text_len, &err)) goto out;
+        snprintf(label, sizeof label, "text:%s", text_path);
+    } else {
+        snprintf(label, sizeof label, "tokens:%s", tok_path);
+    }
+    if (text) {
+        if (cpr_tokenizer_encode(&tok, text, text_len, 1, &ids, &n_ids, &err))
+            goto out;
+    } else {
+        cpr_err_set(&err, CPR_ERR_UNSUPPORTED,
+                    "--tokens: token files are not implemented yet (%s)",
+                    tok_path);
+        goto out;
+    }
+    struct cpr_ppl_result plan;
+    if (cpr_ppl_plan(&model.cfg, n_ids, &po, &plan, &err)) goto out;
+    if (cpr_model_sha256(model_path, model_sha, &err)) goto out;
+
+    printf("model:     %s (%s, %lld layers, hidden %lld, vocab %lld, context "
+           "%lld)\n", model.source, model.format, (long long)model.cfg.n_layers,
+           (long long)model.cfg.hidden, (long long)model.cfg.vocab,
+           (long long)model.cfg.context);
+    printf("data:      %s%s%s (%lld tokens, BOS at position 0 only)\n", label,
+           split && dataset ? " / " : "", split && dataset ? split : "",
+           (long long)n_ids);
+    printf("protocol:  %s, seqlen %lld, %lld chunks of %lld available, "
+           "%lld scored tokens (positions %lld..%lld of each chunk)%s\n",
+           cpr_ppl_protocol_name(plan.protocol), (long long)plan.seqlen,
+           (long long)plan.nchunks, (long long)plan.nchunks_avail,
+           (long long)plan.ntokens_scored, (long long)plan.first,
+           (long long)plan.seqlen - 2,
+           plan.protocol == CPR_PPL_LLAMACPP ? ", BOS overwrites chunk starts"
+                                             : ", no per-chunk BOS");
+    printf("isa:       %s, threads %lld\n", cpr_isa_name(cpr_kernels_isa()),
+           threads);
+    fflush(stdout);
+
+    if (cpr_pool_init(&pool, (size_t)threads, &err)) goto out;
+    struct eval_progress ep = {.seqlen = plan.seqlen};
+    cli_progress_init(&ep.bar, "tok", cli_get(opts, n_opts, "quiet") != NULL);
+    po.progress = on_progress;
+    po.progress_user = &ep;
+    struct cpr_ppl_result r;
+    double t0 = cli_now();
+    enum cpr_status s = cpr_ppl_eval(&model, NULL, pool, ids, n_ids, &po, &r, &err);
+    double secs = cli_now() - t0;
+    cli_progress_end(&ep.bar);
+    if (s) goto out;
+    printf("ppl:       %.4f +/- %.4f (nll %.6f over %lld tokens)\n", r.ppl,
+           r.ppl_stderr, r.nll, (long long)r.ntokens_scored);
+    printf("time:      %.2f s, %.0f tokens/s, peak RSS %.1f MiB\n", secs,
+           (double)(r.nchunks * r.seqlen) / secs,
+           (double)peak_rss_bytes() / (1 << 20));
+    if (json_path &&
+        write_json(json_path, model_path, model_sha, dataset ? dataset : label,
+                   dataset ? split : NULL,
+                   tok_path ? "" : tok.source, &r, secs, (int)threads, &err))
+        goto out;
+    rc = 0;
+out:
+    if (rc) fail(&err);
+    cpr_pool_free(pool);
+    free(ids);
+    free(text);
+    cpr_tokenizer_free(&tok);
+    cpr_model_free(&model);
+    return rc;
+}
