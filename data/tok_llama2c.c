@@ -106,8 +106,10 @@ enum cpr_status cpr_tok_llama2c_load(struct cpr_tokenizer *t, const char *buf,
             free_vocab(v);
             return cpr_err_set(err, CPR_ERR_FORMAT,
                                "%s: entry %d has length %d at byte %zu; "
-                               "expected 0..%zu (bytes left)", path, (int)i,
-                               (int)plen, off - 4, len - off);
+                               "expected 0..%zu (%s)", path, (int)i,
+                               (int)plen, off - 4, len - off,
+                               plen < 0 ? "negative length"
+                                        : "file truncated");
         }
         v->offsets[i] = b;
         memcpy(v->bytes + b, buf + off, (size_t)plen);

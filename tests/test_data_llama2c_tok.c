@@ -1,0 +1,297 @@
+// tests/test_data_llama2c_tok.c: corpora and the llama2.c tokenizer against
+// independent references:
+//   - the public reference for stories260K on TinyStories eval (count,
+//     first 16 ids, sha256 of the int32 LE id stream);
+//   - the WikiText-2 evaluation string's published length and sha256;
+//   - id streams from tests/oracle/llama2c_tokenize.py (an independent
+//     Python implementation of run.c's encode), numbers pasted below;
+//   - malformed tokenizer files and corpus errors (status + message).
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/corpus.h"
+#include "data/sha256.h"
+#include "data/tokenizer.h"
+#include "tests/data_testutil.h"
+#include "tests/harness.h"
+
+static void hash_ids(const int32_t *ids, int64_t n, char hex[65]) {
+    unsigned char d[32];
+    cpr_sha256(ids, (size_t)n * sizeof(int32_t), d); // little-endian host
+    cpr_sha256_hex(d, hex);
+}
+
+struct stream_case {
+    const char *tokenizer; // under models/
+    int64_t vocab;
+    const char *corpus, *split;
+    int64_t ntokens;
+    int32_t first[16];
+    const char *sha256;
+};
+
+static const struct stream_case cases[] = {
+    // public reference (issue 3)
+    {"stories260K/tok512.bin", 512, "tinystories", "eval", 199225,
+     {1, 291, 344, 264, 426, 13, 13, 441, 416, 331, 407, 261, 378, 432, 383, 286},
+     "05efe68b5c59bb82fcb53490aaaa42031fad005f381c31a062bb2b054fe6942e"},
+    // tests/oracle/llama2c_tokenize.py
+    {"stories260K/tok512.bin", 512, "wikitext2", "test", 815070,
+     {1, 410, 13, 13, 410, 64, 410, 461, 414, 430, 285, 413, 368, 277, 421, 413},
+     "95472f82ba94a1eebf705af5578e41b34f679e3e1e742a13749a902903fdbd94"},
+    {"llama2-tokenizer/tokenizer.bin", 32000, "ptb", "test", 106965,
+     {1, 694, 372, 471, 302, 29915, 29873, 4628, 7398, 388, 541, 1550, 278, 716, 343, 548},
+     "7eee7ec107464cd176e6f7869bb2b006cb3267d26f66dda09d88ff443d38a29c"},
+    {"llama2-tokenizer/tokenizer.bin", 32000, "wikitext2", "test", 341469,
+     {1, 29871, 13, 13, 353, 4755, 350, 5059, 357, 353, 29871, 13, 13, 13, 13, 13},
+     "9b69cd50dbe9e29f2d40f999f103fbe4b0ff014ec4f9fdae094c687ca1af6f92"},
+    {"llama2-tokenizer/tokenizer.bin", 32000, "tinystories", "eval", 104157,
+     {1, 450, 1095, 29889, 13, 13, 26222, 2501, 263, 931, 29892, 727, 471, 263, 7826, 2000},
+     "6484dfdaad3a2351b2a91914c1acba60cdf3a645e8642b7cf04de8da3b57cf4e"},
+};
+
+static void test_streams(struct cpr_test_ctx *t) {
+    char root[512], path[1024];
+    cpr_test_data_path("", root, sizeof root);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const struct stream_case *sc = &cases[c];
+        snprintf(path, sizeof path, "%s/models/%s", root, sc->tokenizer);
+        struct cpr_err err = {0};
+        struct cpr_tokenizer tok;
+        char *text = NULL;
+        size_t len = 0;
+        int32_t *ids = NULL;
+        int64_t n = 0;
+        if (cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, sc->vocab, &err)) {
+            cpr_test_skip(t, err.msg);
+            return;
+        }
+        CPR_CHECK_STATUS(t, cpr_corpus_load(root, sc->corpus, sc->split, &text,
+                                            &len, &err), CPR_OK, &err, NULL);
+        CPR_CHECK_STATUS(t, cpr_tokenizer_encode(&tok, text, len, 1, &ids, &n,
+                                                 &err), CPR_OK, &err, NULL);
+        CPR_CHECK(t, n == sc->ntokens, "%s on %s/%s: %lld tokens, expected %lld",
+                  sc->tokenizer, sc->corpus, sc->split, (long long)n,
+                  (long long)sc->ntokens);
+        for (int i = 0; i < 16 && i < n; i++)
+            CPR_CHECK(t, ids[i] == sc->first[i], "%s/%s id %d: %d expected %d",
+                      sc->corpus, sc->split, i, ids[i], sc->first[i]);
+        char hex[65];
+        hash_ids(ids, n, hex);
+        CPR_CHECK(t, strcmp(hex, sc->sha256) == 0, "%s/%s sha256 %s expected %s",
+                  sc->corpus, sc->split, hex, sc->sha256);
+        free(ids);
+        free(text);
+        cpr_tokenizer_free(&tok);
+    }
+}
+
+static void test_wikitext_string(struct cpr_test_ctx *t) {
+    char root[512];
+    cpr_test_data_path("", root, sizeof root);
+    struct cpr_err err = {0};
+    char *text;
+    size_t len;
+    CPR_CHECK_STATUS(t, cpr_corpus_load(root, "wikitext2", "test", &text, &len,
+                                        &err), CPR_OK, &err, NULL);
+    if (err.code) return;
+    unsigned char d[32];
+    char hex[65];
+    cpr_sha256(text, len, d);
+    cpr_sha256_hex(d, hex);
+    CPR_CHECK(t, len == 1296370, "wikitext2 test: %zu bytes, expected 1296370", len);
+    CPR_CHECK(t, strcmp(hex, "696cca6b65a171b0a358a4be6732cdfdf2dd6164a32e20fd70e3c13fc4dfae83") == 0,
+              "wikitext2 test sha256 %s", hex);
+    free(text);
+    // defaults and errors
+    CPR_CHECK(t, strcmp(cpr_corpus_default_split("tinystories"), "eval") == 0, "default split");
+    CPR_CHECK(t, cpr_corpus_default_split("nope") == NULL, "unknown default split");
+    CPR_CHECK_STATUS(t, cpr_corpus_load(root, "wikitext3", NULL, &text, &len, &err),
+                     CPR_ERR_NOTFOUND, &err, "wikitext2, ptb, tinystories, c4");
+    CPR_CHECK_STATUS(t, cpr_corpus_load(root, "ptb", "dev", &text, &len, &err),
+                     CPR_ERR_NOTFOUND, &err, "test, valid, train");
+    CPR_CHECK_STATUS(t, cpr_corpus_load("/nonexistent", "ptb", "test", &text, &len, &err),
+                     CPR_ERR_NOTFOUND, &err, "CPRUNE_DATA");
+    // c4 JSON lines: 5 records
+    CPR_CHECK_STATUS(t, cpr_corpus_load(root, "c4", NULL, &text, &len, &err),
+                     CPR_OK, &err, NULL);
+    if (!err.code) {
+        CPR_CHECK(t, len > 1000 && strstr(text, "\n\n") != NULL, "c4 joined text");
+        free(text);
+    }
+}
+
+static void test_utf8(struct cpr_test_ctx *t) {
+    CPR_CHECK(t, cpr_utf8_check("abc\xc3\xa9", 5) == 5, "valid 2-byte");
+    CPR_CHECK(t, cpr_utf8_check("ab\xc0\xaf", 4) == 2, "overlong");
+    CPR_CHECK(t, cpr_utf8_check("a\xed\xa0\x80", 4) == 1, "surrogate");
+    CPR_CHECK(t, cpr_utf8_check("\xf4\x90\x80\x80", 4) == 0, "> U+10FFFF");
+    CPR_CHECK(t, cpr_utf8_check("ab\xe2\x82", 4) == 2, "truncated");
+    char dir[256], path[512];
+    if (dt_mkdtemp(dir, sizeof dir)) return;
+    dt_write(dir, "bad.txt", "hello\xff world", 12, path, sizeof path);
+    struct cpr_err err = {0};
+    char *text;
+    size_t len;
+    CPR_CHECK_STATUS(t, cpr_corpus_load_file(path, &text, &len, &err),
+                     CPR_ERR_FORMAT, &err, "byte 5 (0xff)");
+    dt_rmtree(dir);
+}
+
+// A hand-built vocabulary: ids 0..2 special, 3..258 bytes, then pieces.
+struct tb {
+    unsigned char buf[8192];
+    size_t n;
+};
+
+static void tb_add(struct tb *b, float score, const char *s, int32_t len) {
+    memcpy(b->buf + b->n, &score, 4);
+    memcpy(b->buf + b->n + 4, &len, 4);
+    memcpy(b->buf + b->n + 8, s, (size_t)(len > 0 ? len : 0));
+    b->n += 8 + (size_t)(len > 0 ? len : 0);
+}
+
+static int32_t build_vocab(struct tb *b) {
+    int32_t maxlen = 8;
+    b->n = 0;
+    memcpy(b->buf, &maxlen, 4);
+    b->n = 4;
+    tb_add(b, 0, "<unk>", 5);
+    tb_add(b, 0, "\n<s>\n", 5);
+    tb_add(b, 0, "\n</s>\n", 6);
+    for (int c = 0; c < 256; c++) {
+        char piece[8];
+        snprintf(piece, sizeof piece, "<0x%02X>", c);
+        tb_add(b, 0, piece, 6);
+    }
+    // 259 " ", 260 "a", 261 "b", 262 "ab", 263 " a", 264 "ba", 265 "aba"
+    tb_add(b, -1, " ", 1);
+    tb_add(b, -1, "a", 1);
+    tb_add(b, -1, "b", 1);
+    tb_add(b, -2, "ab", 2);
+    tb_add(b, -3, " a", 2);
+    tb_add(b, -2, "ba", 2);
+    tb_add(b, -1, "aba", 3);
+    return 266;
+}
+
+static void test_hand_merges(struct cpr_test_ctx *t) {
+    char dir[256], path[512];
+    if (dt_mkdtemp(dir, sizeof dir)) return;
+    struct tb b;
+    int32_t vs = build_vocab(&b);
+    dt_write(dir, "tok.bin", b.buf, b.n, path, sizeof path);
+    struct cpr_err err = {0};
+    struct cpr_tokenizer tok;
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, vs,
+                                           &err), CPR_OK, &err, NULL);
+    if (err.code) return;
+    int32_t *ids;
+    int64_t n;
+    // "bab": tokens [BOS, ' ', b, a, b]. Candidate merges: ' b' (absent),
+    // 'ba' (-2 at pos 2), 'ab' (-2 at pos 3): equal scores, leftmost wins
+    // -> [' ', 'ba', 'b'] -> 'bab' absent, ' ba' absent: stop.
+    CPR_CHECK_STATUS(t, cpr_tokenizer_encode(&tok, "bab", 3, 1, &ids, &n, &err),
+                     CPR_OK, &err, NULL);
+    int32_t want1[] = {1, 259, 264, 261};
+    CPR_CHECK(t, n == 4 && memcmp(ids, want1, sizeof want1) == 0,
+              "bab -> %lld ids [%d %d %d %d]", (long long)n, ids[0],
+              n > 1 ? ids[1] : -1, n > 2 ? ids[2] : -1, n > 3 ? ids[3] : -1);
+    free(ids);
+    // "aba": [' ', a, b, a] -> ' a' (-3), 'ab' (-2), 'ba' (-2): 'ab' wins
+    // (higher score, leftmost of the -2 pair) -> [' ', 'ab', 'a'] -> 'aba'
+    // absent as a pair of ('ab','a')? "ab"+"a" = "aba" (-1) -> [' ', 'aba'].
+    CPR_CHECK_STATUS(t, cpr_tokenizer_encode(&tok, "aba", 3, 0, &ids, &n, &err),
+                     CPR_OK, &err, NULL);
+    int32_t want2[] = {259, 265};
+    CPR_CHECK(t, n == 2 && memcmp(ids, want2, sizeof want2) == 0,
+              "aba -> %lld ids [%d %d]", (long long)n, ids[0], n > 1 ? ids[1] : -1);
+    free(ids);
+    // byte fallback: "\xc3\xa9" is not in the vocab -> two byte tokens
+    CPR_CHECK_STATUS(t, cpr_tokenizer_encode(&tok, "\xc3\xa9", 2, 0, &ids, &n, &err),
+                     CPR_OK, &err, NULL);
+    int32_t want3[] = {259, 0xc3 + 3, 0xa9 + 3};
+    CPR_CHECK(t, n == 3 && memcmp(ids, want3, sizeof want3) == 0, "byte fallback");
+    free(ids);
+    // empty text: BOS only, no dummy prefix
+    CPR_CHECK_STATUS(t, cpr_tokenizer_encode(&tok, "", 0, 1, &ids, &n, &err),
+                     CPR_OK, &err, NULL);
+    CPR_CHECK(t, n == 1 && ids[0] == 1, "empty text -> [BOS]");
+    free(ids);
+    cpr_tokenizer_free(&tok);
+    dt_rmtree(dir);
+}
+
+static void test_malformed(struct cpr_test_ctx *t) {
+    char dir[256], path[512];
+    if (dt_mkdtemp(dir, sizeof dir)) return;
+    struct tb b;
+    int32_t vs = build_vocab(&b);
+    struct cpr_err err = {0};
+    struct cpr_tokenizer tok;
+    // zero-length file
+    dt_write(dir, "empty.bin", "", 0, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, vs, &err),
+                     CPR_ERR_FORMAT, &err, "max_token_length");
+    // truncated in the middle of the entries
+    dt_write(dir, "trunc.bin", b.buf, b.n / 2, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, vs, &err),
+                     CPR_ERR_FORMAT, &err, "truncated");
+    // vocab size larger than the file's entries
+    dt_write(dir, "ok.bin", b.buf, b.n, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, vs + 5, &err),
+                     CPR_ERR_FORMAT, &err, "truncated");
+    // vocab size smaller: bytes left over
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, vs - 1, &err),
+                     CPR_ERR_FORMAT, &err, "disagree");
+    // unknown vocab size
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, 0, &err),
+                     CPR_ERR_ARG, &err, "vocab size");
+    // negative piece length
+    struct tb bad = b;
+    int32_t neg = -7;
+    memcpy(bad.buf + 4 + 4, &neg, 4); // entry 0's length
+    dt_write(dir, "neg.bin", bad.buf, bad.n, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, vs, &err),
+                     CPR_ERR_FORMAT, &err, "entry 0 has length -7");
+    // absurd max_token_length
+    bad = b;
+    int32_t ml = -1;
+    memcpy(bad.buf, &ml, 4);
+    dt_write(dir, "ml.bin", bad.buf, bad.n, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, vs, &err),
+                     CPR_ERR_FORMAT, &err, "max_token_length -1");
+    // missing file
+    snprintf(path, sizeof path, "%s/none.bin", dir);
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, vs, &err),
+                     CPR_ERR_NOTFOUND, &err, "none.bin");
+    // byte fallback beyond a tiny vocabulary
+    struct tb tiny;
+    int32_t m8 = 8;
+    memcpy(tiny.buf, &m8, 4);
+    tiny.n = 4;
+    tb_add(&tiny, 0, "<unk>", 5);
+    tb_add(&tiny, 0, "<s>", 3);
+    tb_add(&tiny, 0, "</s>", 4);
+    tb_add(&tiny, 0, " ", 1);
+    dt_write(dir, "tiny.bin", tiny.buf, tiny.n, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, 4, &err),
+                     CPR_OK, &err, NULL);
+    if (!err.code) {
+        int32_t *ids;
+        int64_t n;
+        CPR_CHECK_STATUS(t, cpr_tokenizer_encode(&tok, "x", 1, 1, &ids, &n, &err),
+                         CPR_ERR_FORMAT, &err, "beyond the vocab size");
+        cpr_tokenizer_free(&tok);
+    }
+    dt_rmtree(dir);
+}
+
+const struct cpr_test cpr_tests_data_llama2c_tok[] = {
+    {"streams_vs_references", test_streams, 0},
+    {"wikitext_string_and_errors", test_wikitext_string, 0},
+    {"utf8", test_utf8, 0},
+    {"hand_merges", test_hand_merges, 0},
+    {"malformed", test_malformed, 0},
+    {0},
+};
