@@ -22,6 +22,7 @@
 #include "data/model_load.h"
 #include "data/sha256.h"
 #include "data/tokenizer.h"
+#include "data/tokfile.h"
 #include "eval/perplexity.h"
 #include "simd/kernels.h"
 
@@ -187,10 +188,8 @@ int cmd_eval(int argc, char **argv) {
     if (text) {
         if (cpr_tokenizer_encode(&tok, text, text_len, 1, &ids, &n_ids, &err))
             goto out;
-    } else {
-        cpr_err_set(&err, CPR_ERR_UNSUPPORTED,
-                    "--tokens: token files are not implemented yet (%s)",
-                    tok_path);
+    } else if (cpr_tokfile_read(tok_path, model.cfg.vocab, &ids, &n_ids, NULL,
+                                &err)) {
         goto out;
     }
     struct cpr_ppl_result plan;

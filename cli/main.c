@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"eval", cmd_eval, "perplexity of a model on a corpus (Wanda/SparseGPT or llama.cpp protocol)"},
     {"info", cmd_info, "CPU features, chosen ISA per kernel, thread count"},
+    {"tokenize", cmd_tokenize, "tokenize a corpus; ids count, sha256, token file"},
     {"synth", cmd_synth, "write a random-weight LLaMA-shaped model (HF dir)"},
     {"methods", cmd_methods, "list pruning methods, their statistics and options"},
 };

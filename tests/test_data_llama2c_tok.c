@@ -12,6 +12,7 @@
 #include "data/corpus.h"
 #include "data/sha256.h"
 #include "data/tokenizer.h"
+#include "data/tokfile.h"
 #include "tests/data_testutil.h"
 #include "tests/harness.h"
 
@@ -287,7 +288,94 @@ static void test_malformed(struct cpr_test_ctx *t) {
     dt_rmtree(dir);
 }
 
+static void put32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+// Token files: round trip in both id widths, header fields written as the
+// documented layout says (checked byte by byte), malformed files refused.
+static void test_tokfile(struct cpr_test_ctx *t) {
+    char dir[256], path[512], hex[65];
+    if (dt_mkdtemp(dir, sizeof dir)) return;
+    struct cpr_err err = {0};
+    int32_t small[5] = {1, 2, 65535, 0, 7}, big[3] = {1, 70000, 3};
+    const char *sha = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    snprintf(path, sizeof path, "%s/a.tok", dir);
+    CPR_CHECK_STATUS(t, cpr_tokfile_write(path, small, 5, sha, &err), CPR_OK, &err, NULL);
+    FILE *f = fopen(path, "rb");
+    unsigned char raw[128] = {0};
+    size_t got = f ? fread(raw, 1, sizeof raw, f) : 0;
+    if (f) fclose(f);
+    CPR_CHECK(t, got == 64 + 5 * 2, "uint16 file size %zu", got);
+    CPR_CHECK(t, memcmp(raw, "CPRTOK1", 8) == 0 && raw[8] == 1 && raw[12] == 2 &&
+                 raw[16] == 5 && raw[24] == 0x00 && raw[25] == 0x11 &&
+                 raw[64 + 4] == 0xff && raw[64 + 5] == 0xff,
+              "header layout");
+    int32_t *ids;
+    int64_t n;
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 65536, &ids, &n, hex, &err), CPR_OK, &err, NULL);
+    if (!err.code) {
+        CPR_CHECK(t, n == 5 && memcmp(ids, small, sizeof small) == 0, "uint16 round trip");
+        CPR_CHECK(t, strcmp(hex, sha) == 0, "tokenizer hash round trip");
+        free(ids);
+    }
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 1000, &ids, &n, NULL, &err),
+                     CPR_ERR_FORMAT, &err, "id 65535 at position 2");
+    snprintf(path, sizeof path, "%s/b.tok", dir);
+    CPR_CHECK_STATUS(t, cpr_tokfile_write(path, big, 3, NULL, &err), CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 0, &ids, &n, hex, &err), CPR_OK, &err, NULL);
+    if (!err.code) {
+        CPR_CHECK(t, n == 3 && memcmp(ids, big, sizeof big) == 0 && hex[0] == 0,
+                  "uint32 round trip, no hash");
+        free(ids);
+    }
+    int32_t negative = -1;
+    CPR_CHECK_STATUS(t, cpr_tokfile_write(path, &negative, 1, NULL, &err),
+                     CPR_ERR_ARG, &err, "negative");
+    // malformed images
+    unsigned char img[80];
+    memset(img, 0, sizeof img);
+    memcpy(img, "CPRTOK1", 8);
+    put32(img + 8, 1);
+    put32(img + 12, 2);
+    put32(img + 16, 8); // 8 ids of 2 bytes = 16 bytes after the header
+    dt_write(dir, "ok.tok", img, 80, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 0, &ids, &n, NULL, &err), CPR_OK, &err, NULL);
+    if (!err.code) free(ids);
+    dt_write(dir, "short.tok", img, 70, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 0, &ids, &n, NULL, &err),
+                     CPR_ERR_FORMAT, &err, "header says 8 ids");
+    dt_write(dir, "tiny.tok", img, 10, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 0, &ids, &n, NULL, &err),
+                     CPR_ERR_FORMAT, &err, "64-byte header");
+    put32(img + 12, 3);
+    dt_write(dir, "width.tok", img, 80, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 0, &ids, &n, NULL, &err),
+                     CPR_ERR_FORMAT, &err, "bytes_per_id is 3");
+    put32(img + 12, 2);
+    put32(img + 8, 9);
+    dt_write(dir, "version.tok", img, 80, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 0, &ids, &n, NULL, &err),
+                     CPR_ERR_FORMAT, &err, "version 9");
+    put32(img + 8, 1);
+    img[0] = 'X';
+    dt_write(dir, "magic.tok", img, 80, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 0, &ids, &n, NULL, &err),
+                     CPR_ERR_FORMAT, &err, "magic");
+    img[0] = 'C';
+    put32(img + 16, 0xffffffffu);
+    put32(img + 20, 0xffffffffu); // count 2^64-1: must not overflow
+    dt_write(dir, "huge.tok", img, 80, path, sizeof path);
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 0, &ids, &n, NULL, &err),
+                     CPR_ERR_FORMAT, &err, "header says");
+    snprintf(path, sizeof path, "%s/missing.tok", dir);
+    CPR_CHECK_STATUS(t, cpr_tokfile_read(path, 0, &ids, &n, NULL, &err),
+                     CPR_ERR_NOTFOUND, &err, "missing.tok");
+    dt_rmtree(dir);
+}
+
 const struct cpr_test cpr_tests_data_llama2c_tok[] = {
+    {"tokfile", test_tokfile, 0},
     {"streams_vs_references", test_streams, 0},
     {"wikitext_string_and_errors", test_wikitext_string, 0},
     {"utf8", test_utf8, 0},
