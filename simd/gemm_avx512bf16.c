@@ -1,6 +1,278 @@
-// simd/gemm_avx512bf16.c: (in progress)
+// simd/gemm_avx512bf16.c: bf16-weight GEMM with AVX512_BF16 (vdpbf16ps).
+//
+// Only the gemm_bf16w slot; f32 and f16 weights use simd/gemm_avx512.c.
+// Same Goto/BLIS blocking as the AVX-512 file, on bf16 pairs:
+//   A = x rounded to bf16 (round to nearest even, vcvtne2ps2bf16), packed
+//       row-contiguous, so one 32-bit broadcast is the pair (x[p], x[p+1]);
+//   B = W (bf16, used as stored) packed into NR = 32-row panels of 32-bit
+//       pairs (W[j][p], W[j][p+1]): a 16 x 16 transpose of 32-bit words.
+// Each vdpbf16ps does acc += x[p] w[p] + x[p+1] w[p+1] per lane (32 flops
+// per instruction against 16 for an f32 FMA). MR x NR = 14 x 32 with 28
+// zmm accumulators; KC = 512 k values (256 pairs: one B micro-panel is
+// 32 KiB, L1-resident), MC = 112, NC = 256. Stack scratch: 119 KiB (A)
+// + 256 KiB (B) = 375 KiB, no malloc. Software prefetch as in
+// simd/gemm_avx512.c (y tile; next A and W blocks to L2).
+//
+// Numerics (differs from the other gemm kernels, see kernels.h): x is
+// rounded to bf16 (relative error <= 2^-9 per element); the products of
+// two bf16 are exact in f32 and each is added with one f32 rounding;
+// vdpbf16ps treats bf16 denormal inputs as zero and flushes denormal
+// results to zero. So each element is within ~2^-8 sum|x w| + k eps of the
+// exact product with the bf16 weights. The arithmetic for an element
+// depends only on k, its x row and W row (pairs start at even k from 0,
+// KC blocks at multiples of KC), so results do not depend on tiling or on
+// how m and n are split across threads.
+#include <assert.h>
+#include <string.h>
+
 #include "simd/kernels.h"
 
 #if defined(__x86_64__)
-void cpr_fill_gemm_avx512bf16(struct cpr_kernels *k) { (void)k; }
+#include <immintrin.h>
+
+#define CPR_AI static inline __attribute__((always_inline))
+#if defined(__clang__)
+#define CPR_UNROLL _Pragma("unroll")
+#else
+#define CPR_UNROLL _Pragma("GCC unroll 16")
+#endif
+
+// KC counts k values (bf16 elements); KQ = KC / 2 pairs.
+// AQ: row stride of packed A in pairs; the +16 spreads the rows of an A
+// micro-panel over distinct L1 sets (a 1 KiB stride would stack them).
+enum { MR = 14, NR = 32, KC = 512, KQ = KC / 2, AQ = KQ + 16, MC = 112, NC = 256 };
+
+// ---- packing ----
+
+static inline __mmask16 mask16(size_t r) {
+    return r >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << r) - 1u);
+}
+
+// In-place transpose of a 16 x 16 block held as 16 rows.
+static inline void tr16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // r[4g + j], 128-bit lane L: column 4L + j of rows 4g..4g+3
+    for (int g = 0; g < 4; g++) {
+        r[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        r[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        r[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        r[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    // 4 x 4 transpose of 128-bit lanes for each j
+    for (int j = 0; j < 4; j++) {
+        __m512 u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);
+        __m512 u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+        __m512 u2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
+        __m512 u3 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+        t[j] = _mm512_shuffle_f32x4(u0, u2, 0x88);      // column j
+        t[4 + j] = _mm512_shuffle_f32x4(u0, u2, 0xDD);  // column 4 + j
+        t[8 + j] = _mm512_shuffle_f32x4(u1, u3, 0x88);  // column 8 + j
+        t[12 + j] = _mm512_shuffle_f32x4(u1, u3, 0xDD); // column 12 + j
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+static inline __mmask32 mask32(size_t r) {
+    return r >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << r) - 1u);
+}
+
+// B block: rows [0, nc) of W (bf16), k values [0, kc), as NR-row panels of
+// pairs: panel q at bp + q*KQ*NR, pair (p/2, l) at (p/2)*NR + l. Pairs past
+// kc are zero-padded (odd kc); rows past nc are zero.
+static void pack_b(const uint16_t *w, size_t ldw, size_t nc, size_t kc,
+                   uint32_t *bp) {
+    size_t kq = (kc + 1) / 2;
+    for (size_t j0 = 0; j0 < nc; j0 += 16) {
+        uint32_t *dst = bp + (j0 / NR) * KQ * NR + (j0 % NR);
+        size_t rows = nc - j0 < 16 ? nc - j0 : 16;
+        for (size_t p0 = 0; p0 < kc; p0 += 32) {
+            __mmask32 km = mask32(kc - p0);
+            size_t nq = kq - p0 / 2 < 16 ? kq - p0 / 2 : 16;
+            __m512 r[16];
+            for (size_t i = 0; i < 16; i++)
+                r[i] = i < rows ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(
+                                      km, w + (j0 + i) * ldw + p0))
+                                : _mm512_setzero_ps();
+            tr16(r);
+            for (size_t q = 0; q < nq; q++)
+                _mm512_storeu_ps((float *)(dst + (p0 / 2 + q) * NR), r[q]);
+        }
+        if (j0 % NR == 0 && j0 + 16 >= nc) // the panel's upper half is empty
+            for (size_t q = 0; q < kq; q++)
+                _mm512_storeu_si512(dst + q * NR + 16, _mm512_setzero_si512());
+    }
+}
+
+// A block: rows of x (k values [0, kc)) rounded to bf16, row r at
+// ap + r*AQ (as pairs), zero past kc up to the next multiple of 32.
+static void pack_a(const float *x, size_t ldx, size_t mc, size_t kc,
+                   uint32_t *ap) {
+    for (size_t r = 0; r < mc; r++) {
+        const float *src = x + r * ldx;
+        for (size_t p = 0; p < kc; p += 32) {
+            size_t left = kc - p;
+            __m512 lo = _mm512_maskz_loadu_ps(mask16(left), src + p);
+            __m512 hi = _mm512_maskz_loadu_ps(mask16(left > 16 ? left - 16 : 0), src + p + 16);
+            __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);
+            _mm512_storeu_si512(ap + r * AQ + p / 2, (__m512i)v);
+        }
+    }
+}
+
+// ---- micro-kernel ----
+// One mr x nr tile over kq pairs: acc(r, l) = sum_q dot2(A pair (r, q),
+// B pair (q, l)); then y = alpha*acc + beta*y, or alpha*acc when wonly.
+CPR_AI void ukr(const int mr, size_t kq, const uint32_t *a, const uint32_t *b,
+                float *y, size_t ldy, size_t nr, float alpha, float beta,
+                int wonly) {
+    __m512 c0[MR], c1[MR];
+    CPR_UNROLL
+    for (int r = 0; r < mr; r++) c0[r] = c1[r] = _mm512_setzero_ps();
+    // y rows are strided (ldy): fetch the tile now so it is in L1 by the
+    // time the k loop ends.
+    for (int r = 0; r < mr; r++) {
+        _mm_prefetch((const char *)(y + (size_t)r * ldy), _MM_HINT_T0);
+        _mm_prefetch((const char *)(y + (size_t)r * ldy + 16), _MM_HINT_T0);
+    }
+    for (size_t q = 0; q < kq; q++) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
+        __m512bh b1 = (__m512bh)_mm512_loadu_si512(b + 16);
+        CPR_UNROLL
+        for (int r = 0; r < mr; r++) {
+            __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[r * AQ]);
+            c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);
+            c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
+        }
+        a += 1;
+        b += NR;
+    }
+    __mmask16 m0 = mask16(nr), m1 = mask16(nr > 16 ? nr - 16 : 0);
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    CPR_UNROLL
+    for (int r = 0; r < mr; r++) {
+        float *yr = y + (size_t)r * ldy;
+        __m512 o0, o1;
+        if (wonly) {
+            o0 = _mm512_mul_ps(va, c0[r]);
+            o1 = _mm512_mul_ps(va, c1[r]);
+        } else {
+            o0 = _mm512_fmadd_ps(va, c0[r], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, yr)));
+            o1 = _mm512_fmadd_ps(va, c1[r],
+                                 _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, yr + 16)));
+        }
+        _mm512_mask_storeu_ps(yr, m0, o0);
+        _mm512_mask_storeu_ps(yr + 16, m1, o1);
+    }
+}
+
+// Dispatch on mr so each tail height gets its own fully unrolled kernel.
+static void tile(size_t mr, size_t kq, const uint32_t *a, const uint32_t *b,
+                 float *y, size_t ldy, size_t nr, float alpha, float beta,
+                 int wonly) {
+    switch (mr) {
+    case 14: ukr(14, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 13: ukr(13, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 12: ukr(12, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 11: ukr(11, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 10: ukr(10, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 9: ukr(9, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 8: ukr(8, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 7: ukr(7, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 6: ukr(6, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 5: ukr(5, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 4: ukr(4, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 3: ukr(3, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    case 2: ukr(2, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    default: ukr(1, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
+    }
+}
+
+// ---- driver ----
+
+// Prefetch rows [r0, r1) (row_bytes each, stride ld_bytes) into L2: the
+// next A and W blocks are spread over the tiles of the current block.
+static inline void prefetch_rows(const char *src, size_t ld_bytes, size_t r0,
+                                 size_t r1, size_t row_bytes) {
+    for (size_t r = r0; r < r1; r++)
+        for (size_t off = 0; off < row_bytes; off += 64)
+            _mm_prefetch(src + r * ld_bytes + off, _MM_HINT_T1);
+}
+
+static void gemm_bf16w_avx512bf16(size_t m, size_t n, size_t k, float alpha,
+                                  const float *x, size_t ldx,
+                                  const uint16_t *w, size_t ldw, float beta,
+                                  float *y, size_t ldy) {
+    assert(m == 0 || n == 0 || (x && w && y));
+    if (m == 0 || n == 0) return;
+    if (k == 0) { // empty product: y = beta*y
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++)
+                y[i * ldy + j] = beta == 0.0f ? 0.0f : beta * y[i * ldy + j];
+        return;
+    }
+    _Alignas(64) uint32_t ap[MC * AQ];
+    _Alignas(64) uint32_t bp[NC * KQ];
+    for (size_t jc = 0; jc < n; jc += NC) {
+        size_t nc = n - jc < NC ? n - jc : NC;
+        for (size_t pc = 0; pc < k; pc += KC) {
+            size_t kc = k - pc < KC ? k - pc : KC, kq = (kc + 1) / 2;
+            pack_b(w + jc * ldw + pc, ldw, nc, kc, bp);
+            int wonly = pc == 0 && beta == 0.0f;
+            float be = pc == 0 ? beta : 1.0f;
+            // the next W block (rows, cols), prefetched over this block
+            const uint16_t *nb = NULL;
+            size_t nb_rows = 0, nb_cols = 0;
+            if (pc + KC < k) {
+                nb = w + jc * ldw + pc + KC;
+                nb_rows = nc;
+                nb_cols = k - pc - KC < KC ? k - pc - KC : KC;
+            } else if (jc + NC < n) {
+                nb = w + (jc + NC) * ldw;
+                nb_rows = n - jc - NC < NC ? n - jc - NC : NC;
+                nb_cols = k < KC ? k : KC;
+            }
+            size_t n_ic = (m + MC - 1) / MC, n_jr = (nc + NR - 1) / NR;
+            size_t steps = n_ic * n_jr, step = 0;
+            for (size_t ic = 0; ic < m; ic += MC) {
+                size_t mc = m - ic < MC ? m - ic : MC;
+                pack_a(x + ic * ldx + pc, ldx, mc, kc, ap);
+                // the next A block (rows of x)
+                const float *na;
+                size_t na_rows, na_cols;
+                if (ic + MC < m) {
+                    na = x + (ic + MC) * ldx + pc;
+                    na_rows = m - ic - MC < MC ? m - ic - MC : MC;
+                    na_cols = kc;
+                } else {
+                    size_t pn = pc + KC < k ? pc + KC : 0;
+                    na = x + pn;
+                    na_rows = m < MC ? m : MC;
+                    na_cols = k - pn < KC ? k - pn : KC;
+                }
+                for (size_t jr = 0; jr < nc; jr += NR) {
+                    size_t nr = nc - jr < NR ? nc - jr : NR, qi = jr / NR;
+                    prefetch_rows((const char *)na, ldx * 4, qi * na_rows / n_jr,
+                                  (qi + 1) * na_rows / n_jr, na_cols * 4);
+                    if (nb)
+                        prefetch_rows((const char *)nb, ldw * 2, step * nb_rows / steps,
+                                      (step + 1) * nb_rows / steps, nb_cols * 2);
+                    step++;
+                    for (size_t ir = 0; ir < mc; ir += MR) {
+                        size_t mr = mc - ir < MR ? mc - ir : MR;
+                        tile(mr, kq, ap + ir * AQ, bp + jr * KQ,
+                             y + (ic + ir) * ldy + jc + jr, ldy, nr, alpha, be, wonly);
+                    }
+                }
+            }
+        }
+    }
+}
+
+void cpr_fill_gemm_avx512bf16(struct cpr_kernels *k) {
+    k->gemm_bf16w = gemm_bf16w_avx512bf16;
+}
 #endif

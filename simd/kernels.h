@@ -58,6 +58,11 @@ typedef void (*cpr_cvt_f32_h16_fn)(size_t n, const float *src, uint16_t *dst);
 // (NaNs in y are ignored). Accumulation in f32 (FMA); the order of the k-sum
 // differs between ISAs, so results agree to ~k*eps relative to sum|x*w|.
 // Callers split threads over n (rows of W) by offsetting w and y.
+// Every kernel computes each y element with arithmetic that depends only
+// on k, its x row, its W row and m (a kernel may switch paths for tiny m),
+// never on n or the element's place in a tile, so any split of n gives
+// bit-identical results (core/matmul.h relies on this; tests/test_kern_gemm.c
+// checks it).
 // May use bounded stack scratch (<= 512 KiB).
 typedef void (*cpr_gemm_f32_fn)(size_t m, size_t n, size_t k, float alpha,
                                 const float *x, size_t ldx, const float *w,
