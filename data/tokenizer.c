@@ -18,11 +18,6 @@ enum cpr_status cpr_tokenizer_load(struct cpr_tokenizer *t, const char *path,
     t->vocab_size = vocab_size;
     t->bos_id = t->eos_id = -1;
     snprintf(t->source, sizeof t->source, "%s", path);
-    if (kind == CPR_TOKENIZER_HF_JSON)
-        return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
-                           "%s: tokenizer.json (Hugging Face BPE) encoding is "
-                           "not implemented yet; pass a pre-tokenized --tokens "
-                           "file or a llama2.c tokenizer .bin", path);
     if (!cpr_path_is_file(path))
         return cpr_err_set(err, CPR_ERR_NOTFOUND, "tokenizer %s not found", path);
     char *buf;
@@ -31,7 +26,24 @@ enum cpr_status cpr_tokenizer_load(struct cpr_tokenizer *t, const char *path,
     unsigned char digest[32];
     cpr_sha256(buf, len, digest);
     cpr_sha256_hex(digest, t->sha256);
-    enum cpr_status s = cpr_tok_llama2c_load(t, buf, len, err);
+    enum cpr_status s;
+    if (kind == CPR_TOKENIZER_HF_JSON) {
+        // tokenizer_config.json beside it gives BOS/EOS (optional)
+        char cfg_path[1100], *cfg = NULL, *slash;
+        size_t cfg_len = 0;
+        snprintf(cfg_path, sizeof cfg_path, "%s", path);
+        slash = strrchr(cfg_path, '/');
+        snprintf(slash ? slash + 1 : cfg_path,
+                 sizeof cfg_path - (size_t)(slash ? slash + 1 - cfg_path : 0),
+                 "tokenizer_config.json");
+        s = CPR_OK;
+        if (cpr_path_is_file(cfg_path))
+            s = cpr_file_read_all(cfg_path, (size_t)16 << 20, &cfg, &cfg_len, err);
+        if (!s) s = cpr_tok_hfbpe_load(t, buf, len, cfg, cfg_len, err);
+        free(cfg);
+    } else {
+        s = cpr_tok_llama2c_load(t, buf, len, err);
+    }
     free(buf);
     if (s) cpr_tokenizer_free(t);
     return s;
@@ -66,19 +78,23 @@ enum cpr_status cpr_tokenizer_encode(const struct cpr_tokenizer *t,
                                      struct cpr_err *err) {
     *ids = NULL;
     *n = 0;
-    if (t->kind != CPR_TOKENIZER_LLAMA2C || !t->impl)
+    if (!t->impl)
         return cpr_err_set(err, CPR_ERR_ARG, "tokenizer %s is not loaded",
                            t->source);
+    if (t->kind == CPR_TOKENIZER_HF_JSON)
+        return cpr_tok_hfbpe_encode(t, text, len, add_bos, ids, n, err);
     return cpr_tok_llama2c_encode(t, text, len, add_bos, ids, n, err);
 }
 
 const char *cpr_tokenizer_piece(const struct cpr_tokenizer *t, int32_t id,
                                 size_t *len) {
-    if (t->kind != CPR_TOKENIZER_LLAMA2C || !t->impl) return NULL;
+    if (!t->impl) return NULL;
+    if (t->kind == CPR_TOKENIZER_HF_JSON) return cpr_tok_hfbpe_piece(t, id, len);
     return cpr_tok_llama2c_piece(t, id, len);
 }
 
 void cpr_tokenizer_free(struct cpr_tokenizer *t) {
     if (t->kind == CPR_TOKENIZER_LLAMA2C) cpr_tok_llama2c_free(t);
+    else cpr_tok_hfbpe_free(t);
     memset(t, 0, sizeof *t);
 }

@@ -9,8 +9,10 @@
 //     highest vocabulary score, the leftmost pair on ties. A heap over
 //     adjacent pairs gives the same merge order in O(n log n) instead of
 //     run.c's O(n^2) rescans.
-//   CPR_TOKENIZER_HF_JSON  tokenizer.json: not implemented yet (loading one
-//     returns CPR_ERR_UNSUPPORTED).
+//   CPR_TOKENIZER_HF_JSON  tokenizer.json (data/tok_hfbpe.c): the BPE model
+//     with the SentencePiece-style normalizer (LLaMA-2, TinyStories), as
+//     Hugging Face `tokenizers` runs it; BOS/EOS from tokenizer_config.json
+//     beside it. Byte-level BPE (GPT-2, Llama-3) is refused for now.
 #ifndef CPR_DATA_TOKENIZER_H
 #define CPR_DATA_TOKENIZER_H
 
@@ -72,5 +74,16 @@ enum cpr_status cpr_tok_llama2c_encode(const struct cpr_tokenizer *t,
 const char *cpr_tok_llama2c_piece(const struct cpr_tokenizer *t, int32_t id,
                                   size_t *len);
 void cpr_tok_llama2c_free(struct cpr_tokenizer *t);
+// config_buf: tokenizer_config.json's bytes or NULL.
+enum cpr_status cpr_tok_hfbpe_load(struct cpr_tokenizer *t, const char *buf,
+                                   size_t len, const char *config_buf,
+                                   size_t config_len, struct cpr_err *err);
+enum cpr_status cpr_tok_hfbpe_encode(const struct cpr_tokenizer *t,
+                                     const char *text, size_t len,
+                                     int add_bos, int32_t **ids, int64_t *n,
+                                     struct cpr_err *err);
+const char *cpr_tok_hfbpe_piece(const struct cpr_tokenizer *t, int32_t id,
+                                size_t *len);
+void cpr_tok_hfbpe_free(struct cpr_tokenizer *t);
 
 #endif

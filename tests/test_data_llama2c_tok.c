@@ -1,10 +1,12 @@
-// tests/test_data_llama2c_tok.c: corpora and the llama2.c tokenizer against
-// independent references:
+// tests/test_data_llama2c_tok.c: corpora, the llama2.c tokenizer and the
+// tokenizer.json BPE tokenizer against independent references:
 //   - the public reference for stories260K on TinyStories eval (count,
 //     first 16 ids, sha256 of the int32 LE id stream);
 //   - the WikiText-2 evaluation string's published length and sha256;
 //   - id streams from tests/oracle/llama2c_tokenize.py (an independent
 //     Python implementation of run.c's encode), numbers pasted below;
+//   - id streams of tinystories-656k's tokenizer.json from Hugging Face
+//     tokenizers.js (tests/oracle/tok_oracle.mjs), numbers pasted below;
 //   - malformed tokenizer files and corpus errors (status + message).
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,7 @@ static void hash_ids(const int32_t *ids, int64_t n, char hex[65]) {
 }
 
 struct stream_case {
-    const char *tokenizer; // under models/
+    const char *tokenizer; // under models/ (.json: Hugging Face BPE)
     int64_t vocab;
     const char *corpus, *split;
     int64_t ntokens;
@@ -49,6 +51,16 @@ static const struct stream_case cases[] = {
     {"llama2-tokenizer/tokenizer.bin", 32000, "tinystories", "eval", 104157,
      {1, 450, 1095, 29889, 13, 13, 26222, 2501, 263, 931, 29892, 727, 471, 263, 7826, 2000},
      "6484dfdaad3a2351b2a91914c1acba60cdf3a645e8642b7cf04de8da3b57cf4e"},
+    // tests/oracle/tok_oracle.mjs (tokenizers.js)
+    {"tinystories-656k/tokenizer.json", 2048, "tinystories", "eval", 98476,
+     {1, 80, 247, 183, 122, 3, 147, 201, 282, 215, 286, 362, 1338, 1829, 361, 1829},
+     "f919dcb7da40dbfef0445642c96bbf1e84115f0128c36aac8ef03e806a336b73"},
+    {"tinystories-656k/tokenizer.json", 2048, "wikitext2", "test", 560212,
+     {1, 80, 3, 3, 80, 0, 80, 43, 492, 91, 86, 27, 99, 64, 72, 120},
+     "9f3716b94576a834624ba9b5bbbd27260dc98e2ffed47d55202dfd328bd475d7"},
+    {"tinystories-656k/tokenizer.json", 2048, "ptb", "test", 167846,
+     {1, 80, 1047, 478, 528, 1950, 312, 1225, 409, 269, 1732, 573, 342, 77, 117, 310},
+     "25cbfb9c6904c3758112a7689ed4f1ff17bb0f8f2da7f2d090c92a01c47ea161"},
 };
 
 static void test_streams(struct cpr_test_ctx *t) {
@@ -63,7 +75,11 @@ static void test_streams(struct cpr_test_ctx *t) {
         size_t len = 0;
         int32_t *ids = NULL;
         int64_t n = 0;
-        if (cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, sc->vocab, &err)) {
+        size_t pl = strlen(path);
+        enum cpr_tokenizer_kind kind = pl > 5 && strcmp(path + pl - 5, ".json") == 0
+                                           ? CPR_TOKENIZER_HF_JSON
+                                           : CPR_TOKENIZER_LLAMA2C;
+        if (cpr_tokenizer_load(&tok, path, kind, sc->vocab, &err)) {
             cpr_test_skip(t, err.msg);
             return;
         }
@@ -374,7 +390,88 @@ static void test_tokfile(struct cpr_test_ctx *t) {
     dt_rmtree(dir);
 }
 
+// tokenizers.js on short strings around the <unk> added token: it is
+// matched by its normalized content "\u2581<unk>", so "x<unk>" stays text.
+static void test_hf_added_tokens(struct cpr_test_ctx *t) {
+    char root[512], path[1024];
+    cpr_test_data_path("", root, sizeof root);
+    snprintf(path, sizeof path, "%s/models/tinystories-656k/tokenizer.json", root);
+    struct cpr_err err = {0};
+    struct cpr_tokenizer tok;
+    if (cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_HF_JSON, 0, &err)) {
+        cpr_test_skip(t, err.msg);
+        return;
+    }
+    static const struct {
+        const char *text;
+        int n;
+        int32_t ids[8];
+    } cases[] = {
+        {"a <unk> b", 5, {1, 85, 0, 80, 54}},
+        {"the <unk> cat", 6, {1, 80, 131, 0, 80, 476}},
+        {"<unk>x", 3, {1, 0, 76}},
+        {"x<unk>", 7, {1, 80, 76, 23, 148, 63, 24}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int32_t *ids;
+        int64_t n;
+        CPR_CHECK_STATUS(t, cpr_tokenizer_encode(&tok, cases[c].text,
+                                                 strlen(cases[c].text), 1,
+                                                 &ids, &n, &err), CPR_OK, &err, NULL);
+        if (err.code) continue;
+        CPR_CHECK(t, n == cases[c].n &&
+                         memcmp(ids, cases[c].ids, (size_t)n * 4) == 0,
+                  "\"%s\": %lld ids, first %d %d", cases[c].text, (long long)n,
+                  ids[0], n > 1 ? ids[1] : -1);
+        free(ids);
+    }
+    CPR_CHECK(t, tok.bos_id == 1 && tok.vocab_size == 2048, "bos %d vocab %lld",
+              tok.bos_id, (long long)tok.vocab_size);
+    cpr_tokenizer_free(&tok);
+}
+
+// Malformed tokenizer.json files: refused with a status naming the field.
+static void test_hf_malformed(struct cpr_test_ctx *t) {
+    char dir[256], path[512];
+    if (dt_mkdtemp(dir, sizeof dir)) return;
+    static const struct {
+        const char *json;
+        enum cpr_status want;
+        const char *needle;
+    } cases[] = {
+        {"{\"model\": {\"type\": \"BPE\"", CPR_ERR_FORMAT, "line 1"},
+        {"{\"normalizer\": null, \"model\": {\"type\": \"BPE\", \"vocab\": {}, "
+         "\"merges\": []}}", CPR_ERR_UNSUPPORTED, "Prepend"},
+        {"{\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": "
+         "\"Prepend\", \"prepend\": \"\u2581\"}, {\"type\": \"Replace\", "
+         "\"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}]}, "
+         "\"model\": {\"type\": \"Unigram\"}}", CPR_ERR_UNSUPPORTED, "BPE"},
+        {"{\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": "
+         "\"Prepend\", \"prepend\": \"\u2581\"}, {\"type\": \"Replace\", "
+         "\"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}]}, "
+         "\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": -3}, \"merges\": []}}",
+         CPR_ERR_FORMAT, "model.vocab"},
+        {"{\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": "
+         "\"Prepend\", \"prepend\": \"\u2581\"}, {\"type\": \"Replace\", "
+         "\"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}]}, "
+         "\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, "
+         "\"merges\": [\"a b\"]}}", CPR_ERR_FORMAT, "model.merges[0]"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        dt_write(dir, "tokenizer.json", cases[c].json, strlen(cases[c].json),
+                 path, sizeof path);
+        struct cpr_err err = {0};
+        struct cpr_tokenizer tok;
+        CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_HF_JSON, 0,
+                                               &err), cases[c].want, &err,
+                         cases[c].needle);
+    }
+    dt_rmtree(dir);
+}
+
 const struct cpr_test cpr_tests_data_llama2c_tok[] = {
+    {"hf_added_tokens", test_hf_added_tokens, 0},
+    {"hf_malformed", test_hf_malformed, 0},
     {"tokfile", test_tokfile, 0},
     {"streams_vs_references", test_streams, 0},
     {"wikitext_string_and_errors", test_wikitext_string, 0},
