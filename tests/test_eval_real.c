@@ -1,4 +1,5 @@
-// tests/test_eval_real.c: perplexity of the real stories260K model against
+// tests/test_eval_real.c: perplexity of the real models (stories260K, a
+// llama2.c checkpoint; tinystories-656k, a Hugging Face directory) against
 // the independent PyTorch oracle (tests/oracle/ppl_oracle.py, fixtures in
 // tests/fixtures/ppl_*.json, which also reproduce the public reference
 // 5.7851 on TinyStories eval), the same ppl to 4 significant digits under
@@ -29,15 +30,15 @@ struct loaded {
 
 // Load stories260K and the token stream of corpus/split; 0 on success,
 // -1 after a skip (data missing) or a recorded failure.
-static int load(struct cpr_test_ctx *t, const char *corpus, const char *split,
-                struct loaded *L) {
+static int load(struct cpr_test_ctx *t, const char *model, const char *corpus,
+                const char *split, struct loaded *L) {
     char root[512], path[1024];
     cpr_test_data_path("", root, sizeof root);
-    snprintf(path, sizeof path, "%s/models/stories260K", root);
+    snprintf(path, sizeof path, "%s/models/%s", root, model);
     memset(L, 0, sizeof *L);
     struct cpr_err err = {0};
     if (!cpr_path_is_dir(path)) {
-        cpr_test_skip(t, "stories260K not found (set CPRUNE_DATA)");
+        cpr_test_skip(t, "model not found (set CPRUNE_DATA)");
         return -1;
     }
     struct cpr_tokenizer tok;
@@ -62,7 +63,8 @@ static void unload(struct loaded *L) {
 }
 
 static void check_fixture(struct cpr_test_ctx *t, const char *fixture,
-                          const char *corpus, const char *split) {
+                          const char *model, const char *corpus,
+                          const char *split) {
     char path[512];
     snprintf(path, sizeof path, "tests/fixtures/%s", fixture);
     struct cpr_err err = {0};
@@ -85,7 +87,7 @@ static void check_fixture(struct cpr_test_ctx *t, const char *fixture,
     int64_t ntokens = cpr_json_get_int(doc.root, "ntokens", 0);
     const char *tsha = cpr_json_get_str(doc.root, "tokens_sha256", "");
     struct loaded L;
-    if (load(t, corpus, split, &L) == 0) {
+    if (load(t, model, corpus, split, &L) == 0) {
         unsigned char d[32];
         char hex[65];
         cpr_sha256(L.ids, (size_t)L.n * 4, d);
@@ -118,20 +120,37 @@ static void check_fixture(struct cpr_test_ctx *t, const char *fixture,
 }
 
 static void test_tinystories_hf(struct cpr_test_ctx *t) {
-    check_fixture(t, "ppl_stories260K_tinystories_eval.json", "tinystories", "eval");
+    check_fixture(t, "ppl_stories260K_tinystories_eval.json", "stories260K",
+                  "tinystories", "eval");
 }
 
 static void test_tinystories_llamacpp(struct cpr_test_ctx *t) {
     check_fixture(t, "ppl_stories260K_tinystories_eval_llamacpp.json",
-                  "tinystories", "eval");
+                  "stories260K", "tinystories", "eval");
 }
 
 static void test_ptb(struct cpr_test_ctx *t) {
-    check_fixture(t, "ppl_stories260K_ptb_test.json", "ptb", "test");
+    check_fixture(t, "ppl_stories260K_ptb_test.json", "stories260K", "ptb", "test");
 }
 
 static void test_wikitext2(struct cpr_test_ctx *t) {
-    check_fixture(t, "ppl_stories260K_wikitext2_test.json", "wikitext2", "test");
+    check_fixture(t, "ppl_stories260K_wikitext2_test.json", "stories260K",
+                  "wikitext2", "test");
+}
+
+static void test_656k_tinystories(struct cpr_test_ctx *t) {
+    check_fixture(t, "ppl_tinystories-656k_tinystories_eval.json",
+                  "tinystories-656k", "tinystories", "eval");
+}
+
+static void test_656k_ptb(struct cpr_test_ctx *t) {
+    check_fixture(t, "ppl_tinystories-656k_ptb_test.json", "tinystories-656k",
+                  "ptb", "test");
+}
+
+static void test_656k_wikitext2(struct cpr_test_ctx *t) {
+    check_fixture(t, "ppl_tinystories-656k_wikitext2_test.json",
+                  "tinystories-656k", "wikitext2", "test");
 }
 
 // Every ISA gives the same ppl to 4 significant digits; 1 and 2 threads
@@ -139,7 +158,7 @@ static void test_wikitext2(struct cpr_test_ctx *t) {
 // reference affordable).
 static void test_isas_threads(struct cpr_test_ctx *t) {
     struct loaded L;
-    if (load(t, "tinystories", "eval", &L)) return;
+    if (load(t, "stories260K", "tinystories", "eval", &L)) return;
     struct cpr_kernels tabs[CPR_ISA_COUNT];
     enum cpr_isa isas[CPR_ISA_COUNT];
     size_t nt = cpr_test_tables(tabs, isas);
@@ -173,7 +192,7 @@ static void test_isas_threads(struct cpr_test_ctx *t) {
 // text shorter than a chunk.
 static void test_bad_requests(struct cpr_test_ctx *t) {
     struct loaded L;
-    if (load(t, "tinystories", "eval", &L)) return;
+    if (load(t, "stories260K", "tinystories", "eval", &L)) return;
     struct cpr_err err = {0};
     struct cpr_ppl_result r;
     struct cpr_ppl_opts o = {.protocol = CPR_PPL_HF, .seqlen = 1024};
@@ -190,6 +209,9 @@ const struct cpr_test cpr_tests_eval_real[] = {
     {"stories260K_tinystories_llamacpp", test_tinystories_llamacpp, 0},
     {"isas_and_threads", test_isas_threads, 0},
     {"bad_requests", test_bad_requests, 0},
+    {"tinystories-656k_tinystories_hf", test_656k_tinystories, 0},
+    {"tinystories-656k_ptb", test_656k_ptb, 1},
+    {"tinystories-656k_wikitext2", test_656k_wikitext2, 1},
     {"stories260K_ptb", test_ptb, 1},
     {"stories260K_wikitext2", test_wikitext2, 1},
     {0},
