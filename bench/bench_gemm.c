@@ -20,11 +20,14 @@
 //   syrk_f32        H (4096 x 4096) += X^T X over 2048 tokens, 2 threads
 // usage: bench_gemm [seconds-per-measurement] [rounds]
 // (defaults 0.3 and 2). The machine may be shared: every case is timed in
-// each of `rounds` passes (best of >= 3 calls after a warm-up each time)
-// and the best time is kept; the peak is measured 3 times at the start and
-// once at the end and the fractions use the best 2-thread figure, so other
-// load can only make a fraction look worse, never better.
+// each of `rounds` passes (best of >= 3 calls after a warm-up each time),
+// each timing preceded by a short 2-thread peak check that waits (up to 8
+// x 1 s) until no other process holds a core; the best quiet time is kept
+// and rows without one are marked CONTENDED. Fractions use the best
+// 2-thread peak seen in any check, so load can only make a fraction look
+// worse, never better.
 #include <dlfcn.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +126,7 @@ struct bcase {
     size_t m, n, kd;
     int small;   // scalar-comparison shape
     double best; // seconds
+    int clean;   // best time taken right after a quiet-machine check
 };
 
 enum { MAX_CASES = 128 };
@@ -242,10 +246,23 @@ int main(int argc, char **argv) {
     }
 
     // ---- timing rounds ----
+    // Before each timing, a short peak check: if the 2-thread FMA rate is
+    // below 85% of the best seen (another process holds a core), wait and
+    // retry, up to 8 times; a time taken without a quiet check is flagged.
     for (int r = 0; r < rounds; r++)
         for (size_t i = 0; i < nc; i++) {
             struct bcase *c = &cs[i];
             double t;
+            int quiet = 0;
+            for (int tries = 0; tries < 8 && !quiet; tries++) {
+                double p = cpr_bench_peak_gflops(pool, best);
+                if (p > peak2) peak2 = p;
+                quiet = p >= 0.85 * peak2;
+                if (!quiet) {
+                    struct timespec ts = {1, 0};
+                    nanosleep(&ts, NULL);
+                }
+            }
             if (c->kind == CK_SYRK) {
                 struct syrk_ctx sc = {.pool = pool, .k = &tabs[c->ti], .n = c->n,
                                       .n_tok = c->kd, .x = x, .h = h};
@@ -265,7 +282,13 @@ int main(int argc, char **argv) {
                 t = cpr_bench_time(mm_run, &mc, scalar ? 0.05 : (c->small ? min_s / 3 : min_s),
                                    scalar ? 1 : 3);
             }
-            if (t < c->best) c->best = t;
+            // a quiet time replaces contended ones; among equals keep the best
+            if (quiet && !c->clean) {
+                c->best = t;
+                c->clean = 1;
+            } else if (quiet == c->clean && t < c->best) {
+                c->best = t;
+            }
         }
 
     double peak_end = cpr_bench_peak_gflops(pool, best);
@@ -291,7 +314,8 @@ int main(int argc, char **argv) {
                           t_scalar[c->dt] / c->best, "ratio vs the scalar reference");
             continue;
         }
-        int len = snprintf(note, sizeof note, "ratio = fraction of 2-thread peak %.0f", peak2);
+        int len = snprintf(note, sizeof note, "%sratio = fraction of 2-thread peak %.0f",
+                           c->clean ? "" : "CONTENDED (no quiet check passed); ", peak2);
         // same-shape OpenBLAS and f32 (AVX512BF16 reuses the AVX-512 f32 kernel)
         double g_blas = -1, g_f32 = -1;
         enum cpr_isa fi = isas[c->ti] == CPR_ISA_AVX512BF16 ? CPR_ISA_AVX512 : isas[c->ti];

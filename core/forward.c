@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/attention.h"
+#include "core/matmul.h"
 #include "core/rope_table.h"
 
 // Budget for one block of logits (rows x vocab f32): bounds memory for big
@@ -264,59 +265,16 @@ static void run_rows(struct row_job *j) {
 }
 
 // ---- linears ----
-// y (m, n) = x (m, k) W^T + beta * y, threads over fixed blocks of
-// LINEAR_NB output columns (rows of W). Every block is one kernel call
-// with the same (m, n_block, k) whatever the thread count, so the result
-// never depends on how many threads ran. (A stand-in until the shared
-// threaded matmul of core/matmul.h is wired in; same contract.)
-#define LINEAR_NB 256
-
-struct linear_job {
-    const struct cpr_kernels *k;
-    int64_t m, n, kd;
-    const float *x;
-    int64_t ldx;
-    const struct cpr_tensor *w;
-    float *y;
-    int64_t ldy;
-    float beta;
-};
-
-static void linear_worker(void *ctx, size_t ith, size_t nth) {
-    const struct linear_job *j = ctx;
-    size_t nb = (size_t)((j->n + LINEAR_NB - 1) / LINEAR_NB), b0, b1;
-    cpr_pool_split(nb, ith, nth, 1, &b0, &b1);
-    size_t ldw = (size_t)j->w->stride[0];
-    for (size_t b = b0; b < b1; b++) {
-        size_t c0 = b * LINEAR_NB;
-        size_t nc = (size_t)j->n - c0 < LINEAR_NB ? (size_t)j->n - c0 : LINEAR_NB;
-        float *y = j->y + c0;
-        if (j->w->dtype == CPR_DTYPE_F32)
-            j->k->gemm_f32((size_t)j->m, nc, (size_t)j->kd, 1.0f, j->x,
-                           (size_t)j->ldx, (const float *)j->w->data + c0 * ldw,
-                           ldw, j->beta, y, (size_t)j->ldy);
-        else
-            (j->w->dtype == CPR_DTYPE_BF16 ? j->k->gemm_bf16w : j->k->gemm_f16w)(
-                (size_t)j->m, nc, (size_t)j->kd, 1.0f, j->x, (size_t)j->ldx,
-                (const uint16_t *)j->w->data + c0 * ldw, ldw, j->beta, y,
-                (size_t)j->ldy);
-    }
-}
-
+// y (m, n) = x (m, k) W^T + beta * y through core/matmul.h: threads split
+// the rows of W statically, and every gemm kernel computes each y element
+// with arithmetic independent of the split, so the result never depends on
+// how many threads ran (tests/test_kern_gemm.c: matmul_threads).
 static enum cpr_status linear(struct cpr_forward *f, const float *x,
                               int64_t m, int64_t ldx,
                               const struct cpr_tensor *w, float *y,
                               int64_t ldy, float beta, struct cpr_err *err) {
-    if (w->ndim != 2 || w->stride[1] != 1 || !w->data ||
-        (unsigned)w->dtype >= CPR_DTYPE_COUNT)
-        return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
-                           "forward: a linear weight is not a row-major 2-D "
-                           "f32/bf16/f16 tensor");
-    struct linear_job j = {.k = f->k, .m = m, .n = w->shape[0],
-                           .kd = w->shape[1], .x = x, .ldx = ldx, .w = w,
-                           .y = y, .ldy = ldy, .beta = beta};
-    cpr_pool_run(f->pool, linear_worker, &j);
-    return CPR_OK;
+    return cpr_matmul(f->pool, f->k, (size_t)m, x, (size_t)ldx, w, y,
+                      (size_t)ldy, beta, err);
 }
 
 static enum cpr_status hook_call(const struct cpr_block_hook *hook,

@@ -9,14 +9,20 @@
 // B vectors and broadcasts 14 A values per k step (28 FMAs : 16 loads).
 //
 // Blocking (Zen 5: 48 KiB L1d, 1 MiB L2 per core):
-//   KC = 256: one B micro-panel (KC x NR f32 = 32 KiB) stays in L1 while the
-//             A micro-panels (14 x KC = 14 KiB) stream from L2;
-//   MC = 112, NC = 256: packed A (119 KiB, rows padded to KC + 16) +
-//             packed B (256 KiB) fit L2.
-// Packing buffers are on the stack: 375 KiB (< the 512 KiB kernel budget;
+//   KC = 192: one B micro-panel (KC x NR f32 = 24 KiB) stays in L1 while the
+//             A micro-panels (14 x KC = 10.5 KiB) stream from L2;
+//   MC = 112: packed A = 91 KiB (rows padded to KC + 16);
+//   NC = 512: packed B = 384 KiB. A is re-packed once per NC columns of
+//             the thread's n, so a wide NC matters more than a deep KC:
+//             measured on Zen 5 (one thread, M=512 N=2048), KC/NC =
+//             192/512 beat 256/256 by 2-6% and 128/768 (y passes) too.
+// Packing buffers are on the stack: 475 KiB (< the 512 KiB kernel budget;
 // pool threads have 8 MiB stacks). No malloc. Software prefetch: the y
 // tile at the start of each micro-kernel, and the next A and W blocks
 // (to L2) spread over the tiles of the current block.
+// Where the time goes (one thread, M=512 N=2048 K=4096, rdtsc): the
+// micro-kernel alone runs at ~97% of the FMA peak; packing W (a transpose)
+// costs ~5%, packing x ~3-4%, the y read-modify-write per KC block ~2-3%.
 //
 // Numerics: every y element is one f32 FMA chain over k in increasing
 // order inside each KC block (blocks start at multiples of KC from p = 0);
@@ -49,10 +55,10 @@
 #define CPR_UNROLL _Pragma("GCC unroll 16")
 #endif
 
-// AS: row stride of packed A. KC + 16 floats (1088 bytes) spreads the 14
-// rows of an A micro-panel over distinct L1 sets; with a 1024-byte stride
-// every 4th row would share a set with 8 ways already holding B.
-enum { MR = 14, NR = 32, KC = 256, MC = 112, NC = 256, AS = KC + 16 };
+// AS: row stride of packed A. KC + 16 floats (832 bytes) spreads the 14
+// rows of an A micro-panel over distinct L1 sets (a stride that is a
+// multiple of 1 KiB would stack every 4th row in one set).
+enum { MR = 14, NR = 32, KC = 192, MC = 112, NC = 512, AS = KC + 16 };
 // m at or below which gemm streams W rows through dot products instead of
 // packing (measured crossover on Zen 5: m = 1 runs 2.4x faster, m = 4
 // 1.7x, m = 8 breaks even).
@@ -213,11 +219,19 @@ static void tile_kmajor(size_t mr, size_t kc, const float *a, const float *b,
 // Prefetch rows [r0, r1) (row_bytes each, stride ld_bytes) into L2. The
 // driver spreads the next A block and the next W block over the tiles of
 // the current one, so packing reads them from L2 instead of DRAM.
+// The first line of each row is a real load (kept by a volatile sink):
+// rows are ldx or ldw apart, usually a new 4 KiB page each, and a demand
+// load walks the page table where a prefetch that misses the TLB may be
+// dropped (measured: x packing 6.4% -> 3.7% of the time).
 static inline void prefetch_rows(const char *src, size_t ld_bytes, size_t r0,
                                  size_t r1, size_t row_bytes) {
-    for (size_t r = r0; r < r1; r++)
-        for (size_t off = 0; off < row_bytes; off += 64)
+    volatile char sink;
+    for (size_t r = r0; r < r1; r++) {
+        sink = src[r * ld_bytes];
+        for (size_t off = 64; off < row_bytes; off += 64)
             _mm_prefetch(src + r * ld_bytes + off, _MM_HINT_T1);
+    }
+    (void)sink;
 }
 
 // y = beta*y (k == 0: the product is empty).

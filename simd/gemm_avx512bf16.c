@@ -8,9 +8,10 @@
 //       pairs (W[j][p], W[j][p+1]): a 16 x 16 transpose of 32-bit words.
 // Each vdpbf16ps does acc += x[p] w[p] + x[p+1] w[p+1] per lane (32 flops
 // per instruction against 16 for an f32 FMA). MR x NR = 14 x 32 with 28
-// zmm accumulators; KC = 512 k values (256 pairs: one B micro-panel is
-// 32 KiB, L1-resident), MC = 112, NC = 256. Stack scratch: 119 KiB (A)
-// + 256 KiB (B) = 375 KiB, no malloc. Software prefetch as in
+// zmm accumulators; KC = 384 k values (192 pairs: one B micro-panel is
+// 24 KiB, L1-resident), MC = 112, NC = 512 (as in simd/gemm_avx512.c: a
+// wide NC means fewer re-packs of x). Stack scratch: 91 KiB (A) + 384 KiB
+// (B) = 475 KiB, no malloc. Software prefetch as in
 // simd/gemm_avx512.c (y tile; next A and W blocks to L2).
 //
 // Numerics (differs from the other gemm kernels, see kernels.h): x is
@@ -40,7 +41,7 @@
 // KC counts k values (bf16 elements); KQ = KC / 2 pairs.
 // AQ: row stride of packed A in pairs; the +16 spreads the rows of an A
 // micro-panel over distinct L1 sets (a 1 KiB stride would stack them).
-enum { MR = 14, NR = 32, KC = 512, KQ = KC / 2, AQ = KQ + 16, MC = 112, NC = 256 };
+enum { MR = 14, NR = 32, KC = 384, KQ = KC / 2, AQ = KQ + 16, MC = 112, NC = 512 };
 
 // ---- packing ----
 
@@ -195,11 +196,17 @@ static void tile(size_t mr, size_t kq, const uint32_t *a, const uint32_t *b,
 
 // Prefetch rows [r0, r1) (row_bytes each, stride ld_bytes) into L2: the
 // next A and W blocks are spread over the tiles of the current block.
+// The first line of each row is a real load (volatile sink) so the page
+// walk happens now; see simd/gemm_avx512.c.
 static inline void prefetch_rows(const char *src, size_t ld_bytes, size_t r0,
                                  size_t r1, size_t row_bytes) {
-    for (size_t r = r0; r < r1; r++)
-        for (size_t off = 0; off < row_bytes; off += 64)
+    volatile char sink;
+    for (size_t r = r0; r < r1; r++) {
+        sink = src[r * ld_bytes];
+        for (size_t off = 64; off < row_bytes; off += 64)
             _mm_prefetch(src + r * ld_bytes + off, _MM_HINT_T1);
+    }
+    (void)sink;
 }
 
 static void gemm_bf16w_avx512bf16(size_t m, size_t n, size_t k, float alpha,
