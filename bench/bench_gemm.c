@@ -22,8 +22,8 @@
 // (defaults 0.3 and 2). The machine may be shared: every case is timed in
 // each of `rounds` passes (best of >= 3 calls after a warm-up each time),
 // each timing preceded by a short 2-thread peak check that waits (up to 8
-// x 1 s) until no other process holds a core; the best quiet time is kept
-// and rows without one are marked CONTENDED. Fractions use the best
+// x 1 s per case, 45 s in all) until no other process holds a core; the
+// best quiet time is kept and rows without one are marked CONTENDED. Fractions use the best
 // 2-thread peak seen in any check, so load can only make a fraction look
 // worse, never better.
 #include <dlfcn.h>
@@ -246,6 +246,7 @@ int main(int argc, char **argv) {
     }
 
     // ---- timing rounds ----
+    double wait_left = 45.0; // seconds of waiting for a quiet machine, in all
     // Before each timing, a short peak check: if the 2-thread FMA rate is
     // below 85% of the best seen (another process holds a core), wait and
     // retry, up to 8 times; a time taken without a quiet check is flagged.
@@ -258,9 +259,12 @@ int main(int argc, char **argv) {
                 double p = cpr_bench_peak_gflops(pool, best);
                 if (p > peak2) peak2 = p;
                 quiet = p >= 0.85 * peak2;
-                if (!quiet) {
+                if (!quiet && wait_left >= 1.0) {
                     struct timespec ts = {1, 0};
                     nanosleep(&ts, NULL);
+                    wait_left -= 1.0;
+                } else if (!quiet) {
+                    break; // the wait budget is spent: time it, flagged
                 }
             }
             if (c->kind == CK_SYRK) {
