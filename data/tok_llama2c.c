@@ -124,6 +124,12 @@ enum cpr_status cpr_tok_llama2c_load(struct cpr_tokenizer *t, const char *buf,
             v->table[h] = i;
         }
     }
+    // The scratch buffer for pair concatenation is sized from max_len, so
+    // it must cover the longest real piece, whatever the header claims.
+    for (int32_t i = 0; i < n; i++) {
+        uint32_t pl = v->offsets[i + 1] - v->offsets[i];
+        if (pl > (uint32_t)v->max_len) v->max_len = (int32_t)pl;
+    }
     if (off != len) {
         free_vocab(v);
         return cpr_err_set(err, CPR_ERR_FORMAT,

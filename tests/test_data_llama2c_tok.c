@@ -289,6 +289,23 @@ static void test_malformed(struct cpr_test_ctx *t) {
     dt_write(dir, "neg.bin", bad.buf, bad.n, path, sizeof path);
     CPR_CHECK_STATUS(t, cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, vs, &err),
                      CPR_ERR_FORMAT, &err, "entry 0 has length -7");
+    // max_token_length shorter than the real pieces: must not overflow
+    // the merge scratch (found by fuzzing)
+    bad = b;
+    int32_t short_ml = 1;
+    memcpy(bad.buf, &short_ml, 4);
+    dt_write(dir, "shortml.bin", bad.buf, bad.n, path, sizeof path);
+    cpr_err_clear(&err);
+    if (cpr_tokenizer_load(&tok, path, CPR_TOKENIZER_LLAMA2C, vs, &err) == CPR_OK) {
+        int32_t *sids;
+        int64_t sn;
+        CPR_CHECK_STATUS(t, cpr_tokenizer_encode(&tok, "aba ab", 6, 1, &sids, &sn, &err),
+                         CPR_OK, &err, NULL);
+        if (err.code == CPR_OK) free(sids);
+        cpr_tokenizer_free(&tok);
+    } else {
+        CPR_CHECK(t, 0, "short max_token_length refused: %s", err.msg);
+    }
     // absurd max_token_length
     bad = b;
     int32_t ml = -1;
