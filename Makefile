@@ -155,6 +155,8 @@ FUZZ_SEEDS_fuzz_json := $(M)/tinystories-656k/config.json \
     $(M)/tinystories-656k/special_tokens_map.json
 FUZZ_SEEDS_fuzz_safetensors := $(M)/tinystories-656k/model.safetensors
 FUZZ_SEEDS_fuzz_llama2c := $(M)/stories260K/stories260K.bin
+FUZZ_SEEDS_fuzz_tokenizer := $(M)/stories260K/tok512.bin \
+    $(M)/tinystories-656k/tokenizer.json
 
 fuzz-lib:
 	$(MAKE) CC=$(FUZZ_CC) BUILD=build-fuzz \

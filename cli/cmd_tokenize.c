@@ -94,8 +94,10 @@ int cmd_tokenize(int argc, char **argv) {
         goto out;
     }
     double t0 = cli_now();
-    if (cpr_tokenizer_encode(&tok, text, len, !cli_get(opts, n_opts, "no-bos"),
-                             &ids, &n, &err))
+    // BOS at position 0 only, when the tokenizer's convention adds one
+    // (llama2.c: always; HF: add_bos_token / its post-processor)
+    int add_bos = tok.add_bos && !cli_get(opts, n_opts, "no-bos");
+    if (cpr_tokenizer_encode(&tok, text, len, add_bos, &ids, &n, &err))
         goto out;
     double secs = cli_now() - t0;
     char hex[65];

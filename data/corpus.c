@@ -148,9 +148,12 @@ static enum cpr_status build_ptb(char *src, size_t n, char **out,
     return CPR_OK;
 }
 
-// C4 JSON lines: the "text" fields joined with "\n\n".
+// C4 JSON lines: the "text" fields joined with "\n\n" (docs == NULL), or
+// each NUL-terminated, back to back, with their offsets and lengths
+// recorded in docs (docs->off / docs->len have room for one per line).
 static enum cpr_status build_c4(const char *path, char *src, size_t n,
                                 char **out, size_t *out_len,
+                                struct cpr_corpus_docs *docs,
                                 struct cpr_err *err) {
     char *dst = malloc(n + 1);
     if (!dst) return cpr_err_set(err, CPR_ERR_NOMEM, "c4: out of memory");
@@ -176,12 +179,18 @@ static enum cpr_status build_c4(const char *path, char *src, size_t n,
                                    "%s: expected an object with a string "
                                    "\"text\" field", name);
             }
-            if (o) {
+            if (docs) {
+                docs->off[docs->n] = o;
+                docs->len[docs->n++] = t->len;
+            } else if (o) {
                 dst[o++] = '\n';
                 dst[o++] = '\n';
             }
-            memcpy(dst + o, t->str, t->len); // JSON unescaping only shrinks
+            // fits in n + 1: a line holding a document is >= 11 bytes
+            // ({"text":""}) and adds its text plus at most 2 bytes
+            memcpy(dst + o, t->str, t->len);
             o += t->len;
+            if (docs) dst[o++] = '\0';
             cpr_json_free(&doc);
         }
         i = e < n ? e + 1 : e;
@@ -229,7 +238,7 @@ enum cpr_status cpr_corpus_load(const char *data_dir, const char *name,
     enum cpr_status s = CPR_OK;
     if (strcmp(c->name, "wikitext2") == 0) s = build_wikitext(raw, n, text, len, err);
     else if (strcmp(c->name, "ptb") == 0) s = build_ptb(raw, n, text, len, err);
-    else if (strcmp(c->name, "c4") == 0) s = build_c4(path, raw, n, text, len, err);
+    else if (strcmp(c->name, "c4") == 0) s = build_c4(path, raw, n, text, len, NULL, err);
     else {
         *text = raw;
         *len = n;
@@ -237,4 +246,65 @@ enum cpr_status cpr_corpus_load(const char *data_dir, const char *name,
     }
     free(raw);
     return s;
+}
+
+void cpr_corpus_free(char *text) { free(text); }
+
+enum cpr_status cpr_corpus_load_docs(const char *data_dir, const char *name,
+                                     const char *split,
+                                     struct cpr_corpus_docs *docs,
+                                     struct cpr_err *err) {
+    memset(docs, 0, sizeof *docs);
+    char *text;
+    size_t len;
+    if (!name || strcmp(name, "c4") != 0) {
+        CPR_TRY(cpr_corpus_load(data_dir, name, split, &text, &len, err));
+        docs->off = malloc(sizeof *docs->off);
+        docs->len = malloc(sizeof *docs->len);
+        if (!docs->off || !docs->len) {
+            free(text);
+            cpr_corpus_docs_free(docs);
+            return cpr_err_set(err, CPR_ERR_NOMEM, "%s: out of memory", name);
+        }
+        docs->buf = text;
+        docs->n = 1;
+        docs->off[0] = 0;
+        docs->len[0] = len;
+        return CPR_OK;
+    }
+    // c4: validate name/split/path through the common loader's checks
+    const struct corpus *c = find_corpus(name);
+    if (!split) split = c->splits[0];
+    if (strcmp(split, c->splits[0]) != 0)
+        return cpr_err_set(err, CPR_ERR_NOTFOUND,
+                           "dataset c4 has no split '%s'; expected one of %s",
+                           split, c->splits[0]);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/%s", data_dir, c->pattern);
+    if (!cpr_path_is_file(path))
+        return cpr_err_set(err, CPR_ERR_NOTFOUND,
+                           "dataset c4/%s: %s not found (set CPRUNE_DATA to "
+                           "the folder holding data/)", split, path);
+    char *raw;
+    size_t n;
+    CPR_TRY(cpr_corpus_load_file(path, &raw, &n, err));
+    size_t lines = 1;
+    for (size_t i = 0; i < n; i++) lines += raw[i] == '\n';
+    docs->off = malloc(lines * sizeof *docs->off);
+    docs->len = malloc(lines * sizeof *docs->len);
+    enum cpr_status s = CPR_OK;
+    if (!docs->off || !docs->len)
+        s = cpr_err_set(err, CPR_ERR_NOMEM, "c4: out of memory");
+    else
+        s = build_c4(path, raw, n, &docs->buf, &len, docs, err);
+    free(raw);
+    if (s) cpr_corpus_docs_free(docs);
+    return s;
+}
+
+void cpr_corpus_docs_free(struct cpr_corpus_docs *docs) {
+    free(docs->buf);
+    free(docs->off);
+    free(docs->len);
+    memset(docs, 0, sizeof *docs);
 }

@@ -37,6 +37,25 @@ enum cpr_status cpr_corpus_load(const char *data_dir, const char *name,
                                 const char *split, char **text, size_t *len,
                                 struct cpr_err *err);
 
+// Frees a text returned by the loaders (plain free()).
+void cpr_corpus_free(char *text);
+
+// A corpus as separate documents, for calibration sampling: c4 gives one
+// document per JSON line (its "text"); every other corpus one document,
+// the string cpr_corpus_load returns. Document i is buf + off[i], len[i]
+// bytes, NUL-terminated. Errors as cpr_corpus_load; free with
+// cpr_corpus_docs_free (accepts a zeroed or failed record).
+struct cpr_corpus_docs {
+    size_t n;
+    char *buf;
+    size_t *off, *len;
+};
+enum cpr_status cpr_corpus_load_docs(const char *data_dir, const char *name,
+                                     const char *split,
+                                     struct cpr_corpus_docs *docs,
+                                     struct cpr_err *err);
+void cpr_corpus_docs_free(struct cpr_corpus_docs *docs);
+
 // Load any UTF-8 text file as is (up to 4 GiB).
 enum cpr_status cpr_corpus_load_file(const char *path, char **text,
                                      size_t *len, struct cpr_err *err);

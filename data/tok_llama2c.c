@@ -11,8 +11,12 @@
 // in the linked list keep their original order, so "leftmost" is the
 // smallest left position; entries made stale by earlier merges are
 // dropped when popped. At every step the heap's top is therefore the pair
-// run.c's scan would pick. Lookups use the first vocabulary entry with a
-// given string (llama2.c vocabularies have no duplicates).
+// run.c's scan would pick (tests/test_data_tok_runc.c checks this against
+// a transliteration of run.c's loop, ties and unmergeable scores
+// included). Lookups use the first vocabulary entry with a given string
+// (llama2.c vocabularies have no duplicates; run.c's bsearch would return
+// an arbitrary one of several). Text is taken by length: a NUL byte is
+// encoded as a byte, where run.c would stop at it.
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +24,9 @@
 
 struct vocab {
     int32_t n;
-    int32_t max_len;
+    int32_t max_len;    // header's max_token_length (validated only)
+    uint32_t max_piece; // longest piece actually present (sizes scratch:
+                        // the header value may lie; run.c would overflow)
     float *scores;      // (n)
     uint32_t *offsets;  // (n + 1) into bytes
     char *bytes;        // all pieces back to back
@@ -112,6 +118,7 @@ enum cpr_status cpr_tok_llama2c_load(struct cpr_tokenizer *t, const char *buf,
                                         : "file truncated");
         }
         v->offsets[i] = b;
+        if ((uint32_t)plen > v->max_piece) v->max_piece = (uint32_t)plen;
         memcpy(v->bytes + b, buf + off, (size_t)plen);
         b += (uint32_t)plen;
         off += (size_t)plen;
@@ -123,12 +130,6 @@ enum cpr_status cpr_tok_llama2c_load(struct cpr_tokenizer *t, const char *buf,
             while (v->table[h] >= 0) h = (h + 1) & v->table_mask;
             v->table[h] = i;
         }
-    }
-    // The scratch buffer for pair concatenation is sized from max_len, so
-    // it must cover the longest real piece, whatever the header claims.
-    for (int32_t i = 0; i < n; i++) {
-        uint32_t pl = v->offsets[i + 1] - v->offsets[i];
-        if (pl > (uint32_t)v->max_len) v->max_len = (int32_t)pl;
     }
     if (off != len) {
         free_vocab(v);
@@ -144,16 +145,27 @@ enum cpr_status cpr_tok_llama2c_load(struct cpr_tokenizer *t, const char *buf,
 }
 
 // ---- heap of candidate merges ----
+// A candidate is 16 bytes: key = (descending score, ascending left
+// position) packed in one uint64 so that the smallest key is the pair
+// run.c's scan picks; ver = the left position's version when pushed. A
+// position's version changes whenever a pair starting there may have
+// changed (its token or right neighbour changed, or it died), so
+// ver == ver[a] is exactly "this pair still exists unchanged".
 struct cand {
-    float score;
-    int32_t a, b;   // left / right positions
-    int32_t ta, tb; // their ids when pushed (staleness check)
-    int32_t id;     // merged id
+    uint64_t key;
+    int32_t id;   // merged id
+    uint32_t ver; // version of the left position when pushed
 };
 
-// Does x come before y (higher score; then lower left position)?
-static int before(const struct cand *x, const struct cand *y) {
-    return x->score > y->score || (x->score == y->score && x->a < y->a);
+// Order-preserving map of a float score (not NaN) to uint32, inverted so
+// that higher scores give smaller keys. -0 and +0 map alike (run.c's
+// comparison treats them as equal, so the leftmost wins).
+static uint64_t cand_key(float score, int32_t a) {
+    uint32_t u;
+    if (score == 0) score = 0; // -0 -> +0
+    memcpy(&u, &score, 4);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ((uint64_t)~u << 32) | (uint32_t)a;
 }
 
 struct heap {
@@ -170,7 +182,7 @@ static int heap_push(struct heap *h, struct cand c) {
         h->cap = cap;
     }
     size_t i = h->n++;
-    while (i > 0 && before(&c, &h->c[(i - 1) / 2])) {
+    while (i > 0 && c.key < h->c[(i - 1) / 2].key) {
         h->c[i] = h->c[(i - 1) / 2];
         i = (i - 1) / 2;
     }
@@ -180,25 +192,25 @@ static int heap_push(struct heap *h, struct cand c) {
 
 static struct cand heap_pop(struct heap *h) {
     struct cand top = h->c[0], last = h->c[--h->n];
-    size_t i = 0;
+    size_t i = 0, n = h->n;
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const struct cand *best = &last;
-        if (l < h->n && before(&h->c[l], best)) m = l, best = &h->c[l];
-        if (r < h->n && before(&h->c[r], best)) m = r;
-        if (m == i) break;
+        size_t l = 2 * i + 1, m = l;
+        if (l >= n) break;
+        if (l + 1 < n && h->c[l + 1].key < h->c[l].key) m = l + 1;
+        if (last.key <= h->c[m].key) break;
         h->c[i] = h->c[m];
         i = m;
     }
-    if (h->n) h->c[i] = last;
+    if (n) h->c[i] = last;
     return top;
 }
 
 struct seq {
     int32_t *tok, *next, *prev;
+    uint32_t *ver;
     uint8_t *alive;
     int32_t n;
-    char *scratch; // concatenation buffer (2 * max_len)
+    char *scratch; // concatenation buffer (2 * max_piece)
 };
 
 static int push_pair(const struct vocab *v, struct seq *s, struct heap *h,
@@ -210,8 +222,11 @@ static int push_pair(const struct vocab *v, struct seq *s, struct heap *h,
     memcpy(s->scratch, v->bytes + v->offsets[s->tok[a]], la);
     memcpy(s->scratch + la, v->bytes + v->offsets[s->tok[b]], lb);
     int32_t id = lookup(v, s->scratch, la + lb);
-    if (id < 0) return 0;
-    struct cand c = {v->scores[id], a, b, s->tok[a], s->tok[b], id};
+    // run.c keeps a pair only when its score is > best, best starting at
+    // -1e10f: pairs scoring <= -1e10 or NaN never merge there (and NaN
+    // would break the heap's order), so they never enter the heap.
+    if (id < 0 || !(v->scores[id] > -1e10f)) return 0;
+    struct cand c = {cand_key(v->scores[id], a), id, s->ver[a]};
     return heap_push(h, c);
 }
 
@@ -232,9 +247,11 @@ enum cpr_status cpr_tok_llama2c_encode(const struct cpr_tokenizer *t,
     s.next = malloc(cap * sizeof(int32_t));
     s.prev = malloc(cap * sizeof(int32_t));
     s.alive = malloc(cap);
-    s.scratch = malloc(2 * (size_t)v->max_len + 8);
+    s.ver = calloc(cap, sizeof(uint32_t));
+    s.scratch = malloc(2 * (size_t)v->max_piece + 8);
     enum cpr_status st = CPR_OK;
-    if (!s.tok || !s.next || !s.prev || !s.alive || !s.scratch) goto nomem;
+    if (!s.tok || !s.next || !s.prev || !s.alive || !s.ver || !s.scratch)
+        goto nomem;
 
     int32_t m = 0;
     if (add_bos && t->bos_id >= 0) s.tok[m++] = t->bos_id;
@@ -283,15 +300,20 @@ enum cpr_status cpr_tok_llama2c_encode(const struct cpr_tokenizer *t,
         if (push_pair(v, &s, &h, i)) goto nomem;
     while (h.n) {
         struct cand c = heap_pop(&h);
-        if (!s.alive[c.a] || !s.alive[c.b] || s.next[c.a] != c.b ||
-            s.tok[c.a] != c.ta || s.tok[c.b] != c.tb)
-            continue;
-        s.tok[c.a] = c.id;
-        s.alive[c.b] = 0;
-        s.next[c.a] = s.next[c.b];
-        if (s.next[c.b] < m) s.prev[s.next[c.b]] = c.a;
-        if (s.prev[c.a] >= 0 && push_pair(v, &s, &h, s.prev[c.a])) goto nomem;
-        if (push_pair(v, &s, &h, c.a)) goto nomem;
+        int32_t a = (int32_t)(uint32_t)c.key;
+        if (c.ver != s.ver[a]) continue; // stale
+        int32_t b = s.next[a], p = s.prev[a];
+        s.tok[a] = c.id;
+        s.alive[b] = 0;
+        s.ver[a]++;  // its token and right neighbour change
+        s.ver[b]++;  // dead (never used again; for clarity)
+        s.next[a] = s.next[b];
+        if (s.next[b] < m) s.prev[s.next[b]] = a;
+        if (p >= 0) {
+            s.ver[p]++; // its right neighbour's token changed
+            if (push_pair(v, &s, &h, p)) goto nomem;
+        }
+        if (push_pair(v, &s, &h, a)) goto nomem;
     }
     int32_t o = 0;
     for (int32_t i = 0; i < m; i++)
@@ -308,6 +330,7 @@ out:
     free(s.next);
     free(s.prev);
     free(s.alive);
+    free(s.ver);
     free(s.scratch);
     free(h.c);
     return st;

@@ -43,6 +43,7 @@ enum cpr_status cpr_tokenizer_load(struct cpr_tokenizer *t, const char *path,
         free(cfg);
     } else {
         s = cpr_tok_llama2c_load(t, buf, len, err);
+        t->add_bos = 1; // run.c: encode(..., bos=1, ...)
     }
     free(buf);
     if (s) cpr_tokenizer_free(t);

@@ -9,10 +9,15 @@
 //     highest vocabulary score, the leftmost pair on ties. A heap over
 //     adjacent pairs gives the same merge order in O(n log n) instead of
 //     run.c's O(n^2) rescans.
-//   CPR_TOKENIZER_HF_JSON  tokenizer.json (data/tok_hfbpe.c): the BPE model
-//     with the SentencePiece-style normalizer (LLaMA-2, TinyStories), as
-//     Hugging Face `tokenizers` runs it; BOS/EOS from tokenizer_config.json
-//     beside it. Byte-level BPE (GPT-2, Llama-3) is refused for now.
+//   CPR_TOKENIZER_HF_JSON  tokenizer.json with a BPE model, as Hugging Face
+//     `tokenizers` runs it (pipeline in data/tok_hfbpe.h): SentencePiece
+//     style (Prepend/Replace normalizer or Metaspace; byte fallback; LLaMA-2,
+//     TinyStories) and byte-level (GPT-2 / Llama-3 / Qwen2 regex + byte map,
+//     ignore_merges), added tokens matched first (leftmost-longest). BOS/EOS
+//     ids and whether they are added from tokenizer_config.json beside it
+//     (bos_token, add_bos_token, add_eos_token), else from the
+//     post_processor's TemplateProcessing. Other pipelines are refused with
+//     CPR_ERR_UNSUPPORTED naming the field.
 #ifndef CPR_DATA_TOKENIZER_H
 #define CPR_DATA_TOKENIZER_H
 
@@ -27,6 +32,9 @@ struct cpr_tokenizer {
     int64_t vocab_size;
     int32_t bos_id;     // -1 when none
     int32_t eos_id;     // -1 when none
+    int add_bos;        // 1: the tokenizer's own convention puts BOS first
+                        // (llama2.c: always; HF: add_bos_token / template)
+                        // — what callers should pass as encode's add_bos
     char source[1024];  // path it was loaded from
     char sha256[65];    // of the tokenizer file's bytes (its identity)
     void *impl;         // kind-specific state
@@ -52,7 +60,11 @@ enum cpr_status cpr_tokenizer_load_for_model(struct cpr_tokenizer *t,
                                              struct cpr_err *err);
 
 // Encode len bytes of text (NUL bytes are encoded as bytes, not stops)
-// into a malloc'd array *ids of *n ids; add_bos puts BOS at position 0.
+// into a malloc'd array *ids of *n ids; add_bos puts BOS (when the
+// tokenizer has one) at position 0 — pass t->add_bos to follow the
+// tokenizer's convention. HF tokenizers with add_eos_token append EOS.
+// The text should be valid UTF-8 (corpus loaders check); other bytes are
+// encoded byte by byte, never read out of bounds.
 enum cpr_status cpr_tokenizer_encode(const struct cpr_tokenizer *t,
                                      const char *text, size_t len,
                                      int add_bos, int32_t **ids, int64_t *n,

@@ -86,7 +86,21 @@ enum cpr_status cpr_tokfile_read(const char *path, int64_t vocab,
     char *raw;
     size_t len;
     CPR_TRY(cpr_file_read_all(path, (size_t)1 << 40, &raw, &len, err));
-    const unsigned char *b = (const unsigned char *)raw;
+    enum cpr_status s = cpr_tokfile_parse(raw, len, path, vocab, ids, n,
+                                          tokenizer_sha256, err);
+    free(raw);
+    return s;
+}
+
+enum cpr_status cpr_tokfile_parse(const void *data, size_t len,
+                                  const char *path, int64_t vocab,
+                                  int32_t **ids, int64_t *n,
+                                  char *tokenizer_sha256, struct cpr_err *err) {
+    *ids = NULL;
+    *n = 0;
+    if (tokenizer_sha256) tokenizer_sha256[0] = '\0';
+    if (!path) path = "token file";
+    const unsigned char *b = data;
     enum cpr_status s = CPR_OK;
     if (len < CPR_TOKFILE_HEADER) {
         s = cpr_err_set(err, CPR_ERR_FORMAT,
@@ -147,6 +161,5 @@ enum cpr_status cpr_tokfile_read(const char *path, int64_t vocab,
     *ids = out;
     *n = (int64_t)count;
 out:
-    free(raw);
     return s;
 }

@@ -15,6 +15,7 @@
 #ifndef CPR_DATA_TOKFILE_H
 #define CPR_DATA_TOKFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/status.h"
@@ -35,5 +36,13 @@ enum cpr_status cpr_tokfile_write(const char *path, const int32_t *ids,
 enum cpr_status cpr_tokfile_read(const char *path, int64_t vocab,
                                  int32_t **ids, int64_t *n,
                                  char *tokenizer_sha256, struct cpr_err *err);
+
+// The same checks on a token file image in memory (data[0..len), any
+// alignment); path (may be NULL) names it in errors. For fuzzing and for
+// callers that already hold the bytes.
+enum cpr_status cpr_tokfile_parse(const void *data, size_t len,
+                                  const char *path, int64_t vocab,
+                                  int32_t **ids, int64_t *n,
+                                  char *tokenizer_sha256, struct cpr_err *err);
 
 #endif
