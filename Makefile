@@ -1,7 +1,8 @@
 # cprune: one non-recursive Makefile.
 #
 #   make            build libcprune.a and the cprune program (into $(BUILD))
-#   make demo       build, then evaluate the real stories260K model
+#   make demo       build, evaluate the real stories260K model, prune it
+#                   with Wanda 50% and evaluate again
 #   make test       the fast test suite (< 10 min on 2 cores)
 #   make test-slow  the fast suite plus the slow tests (big shapes)
 #   make asan       the test suite under AddressSanitizer + UBSan
@@ -104,12 +105,17 @@ demo: $(PROG)
 	$(PROG) info
 	$(PROG) eval --model $(CPRUNE_DATA)/models/stories260K \
 	    --dataset tinystories --split eval
+	$(PROG) prune --model $(CPRUNE_DATA)/models/stories260K --method wanda \
+	    --sparsity 0.5 --calib tinystories --eval tinystories \
+	    --json $(BUILD)/demo_prune.json
 
 test: $(TESTS) $(PROG) check-deps
 	$(TESTS)
+	sh tests/cli_prune.sh $(BUILD)
 
 test-slow: $(TESTS) $(PROG) check-deps
 	$(TESTS) --slow
+	sh tests/cli_prune.sh $(BUILD)
 
 # Sanitized build in its own folder; -O1 keeps it quick. Slow tests are
 # skipped (the sanitizers make big shapes take minutes).

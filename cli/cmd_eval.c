@@ -14,6 +14,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "cli/tokcache.h"
 #include "core/model.h"
 #include "core/pool.h"
 #include "data/corpus.h"
@@ -106,6 +107,7 @@ int cmd_eval(int argc, char **argv) {
         {"protocol", 1, "hf (Wanda/SparseGPT, default) or llamacpp", NULL},
         {"max-chunks", 1, "evaluate at most N chunks", NULL},
         {"threads", 1, "threads (default: all CPUs)", NULL},
+        {"token-cache", 1, "folder caching tokenized corpora as token files", NULL},
         {"json", 1, "write the result as JSON to this file", NULL},
         {"quiet", 0, "no progress bar", NULL},
     };
@@ -186,7 +188,8 @@ int cmd_eval(int argc, char **argv) {
         snprintf(label, sizeof label, "tokens:%s", tok_path);
     }
     if (text) {
-        if (cpr_tokenizer_encode(&tok, text, text_len, 1, &ids, &n_ids, &err))
+        if (cli_tokenize_cached(cli_get(opts, n_opts, "token-cache"), &tok,
+                                text, text_len, 1, &ids, &n_ids, NULL, &err))
             goto out;
     } else if (cpr_tokfile_read(tok_path, model.cfg.vocab, &ids, &n_ids, NULL,
                                 &err)) {

@@ -14,6 +14,7 @@ static const struct {
     {"tokenize", cmd_tokenize, "tokenize a corpus; ids count, sha256, token file"},
     {"synth", cmd_synth, "write a random-weight LLaMA-shaped model (HF dir)"},
     {"methods", cmd_methods, "list pruning methods, their statistics and options"},
+    {"prune", cmd_prune, "prune a model layer by layer (magnitude, wanda, sparsegpt, ...); write, evaluate, record JSON"},
 };
 
 static void usage(FILE *f) {

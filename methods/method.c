@@ -9,6 +9,15 @@
 #include <string.h>
 
 // ---- needs ----
+unsigned cpr_method_needs(const struct cpr_method *m, const void *state) {
+    if (m->abi_version >= 2 && m->needs_of) return m->needs_of(state);
+    return m->needs;
+}
+
+int cpr_method_allocates(const struct cpr_method *m) {
+    return m->abi_version >= 2 && m->allocate != NULL;
+}
+
 const char *cpr_method_needs_str(unsigned needs, char *buf, size_t cap) {
     static const char *const names[] = {"colsumsq", "hessian", "colmeanvar",
                                         "global"};

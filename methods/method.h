@@ -8,8 +8,10 @@
 // (score, index) ascending, so masks never depend on ISA or thread count.
 //
 // Versioning (after sqlite3_io_methods.iVersion): abi_version says which
-// fields are valid. Version 1 = every field below. Fields are only ever
-// appended; a caller checks abi_version before touching newer ones.
+// fields are valid. Version 1 = up to `free`; version 2 adds needs_of and
+// the layer-allocation entry points. Fields are only ever appended; a
+// caller checks abi_version before touching newer ones (cpr_method_needs
+// and cpr_method_allocates do).
 #ifndef CPR_METHODS_METHOD_H
 #define CPR_METHODS_METHOD_H
 
@@ -20,7 +22,7 @@
 #include "core/status.h"
 #include "simd/kernels.h"
 
-#define CPR_METHOD_ABI_VERSION 1
+#define CPR_METHOD_ABI_VERSION 2
 
 // ---- statistics a method may need (cpr_method.needs bits) ----
 enum {
@@ -144,6 +146,39 @@ struct cpr_method {
                                     struct cpr_err *err);
     // Release the state (accepts NULL).
     void (*free)(void *state);
+
+    // ---- version 2 ----
+    // The statistics this state needs (e.g. depending on a base-method
+    // option); NULL = the static `needs`.
+    unsigned (*needs_of)(const void *state);
+
+    // Layer-allocation methods (OWL, mixed sparsity) set `allocate`;
+    // ordinary methods leave all three NULL / 0. The pipeline then first
+    // runs a dense scan: every calibration window through the unpruned
+    // model block by block (dense outputs feed the next block), calling
+    // scan() for each linear in pipeline order with its weights (f32,
+    // read-only) and the statistics `scan_needs` asks for. Then allocate()
+    // turns the global target into one target per linear
+    // (per_linear[layer * CPR_LINEAR_COUNT + which]; numel gives each
+    // linear's weight count). Then the ordinary pipeline prunes with those
+    // targets through prune_matrix (typically delegating to a base method).
+    unsigned scan_needs;
+    enum cpr_status (*scan)(void *state, int64_t layer, int which,
+                            const struct cpr_matrix *w,
+                            const struct cpr_linear_stats *stats,
+                            struct cpr_err *err);
+    enum cpr_status (*allocate)(void *state, int64_t n_layers,
+                                const int64_t *numel,
+                                const struct cpr_prune_target *target,
+                                struct cpr_prune_target *per_linear,
+                                struct cpr_err *err);
 };
+
+// The statistics `state` needs for pruning: needs_of(state) when the
+// descriptor has it (version >= 2), else `needs`.
+unsigned cpr_method_needs(const struct cpr_method *m, const void *state);
+
+// 1 when m is a layer-allocation method (version >= 2 with allocate).
+int cpr_method_allocates(const struct cpr_method *m);
 
 #endif

@@ -3,14 +3,22 @@
 
 #include <string.h>
 
+#include "methods/dsnot.h"
 #include "methods/magnitude.h"
+#include "methods/owl.h"
+#include "methods/ria.h"
 #include "methods/sparsegpt.h"
+#include "methods/swiftprune.h"
 #include "methods/wanda.h"
 
 const struct cpr_method *const cpr_methods[] = {
     &cpr_method_magnitude,
     &cpr_method_wanda,
     &cpr_method_sparsegpt,
+    &cpr_method_ria,
+    &cpr_method_dsnot,
+    &cpr_method_swiftprune,
+    &cpr_method_owl,
 };
 const size_t cpr_n_methods = sizeof cpr_methods / sizeof cpr_methods[0];
 

@@ -12,6 +12,18 @@ size_t cpr_count_of(size_t n, double s) {
     return (size_t)v;
 }
 
+// w[j] = +0 where mask[j] != 0. Branch-free (an AND with 0 or ~0 on the
+// bits): half of a random mask would otherwise be mispredicted branches.
+// Same result as `if (mask[j]) w[j] = 0.0f` (a pruned weight is +0).
+static void zero_masked(size_t n, const uint8_t *mask, float *w) {
+    for (size_t j = 0; j < n; j++) {
+        uint32_t b;
+        memcpy(&b, &w[j], sizeof b);
+        b &= (uint32_t)(mask[j] != 0) - 1u;
+        memcpy(&w[j], &b, sizeof b);
+    }
+}
+
 struct rowsel_ctx {
     const struct cpr_matrix *m;
     const float *colscale;
@@ -43,8 +55,7 @@ static void rowsel_worker(void *vctx, size_t ith, size_t nth) {
             c->k->nm_mask_f32(cols, c->t->nm_n, c->t->nm_m, score, mk);
         else
             c->k->select_smallest_f32(cols, kcount, score, mk, idx);
-        for (size_t j = 0; j < cols; j++)
-            if (mk[j]) w[j] = 0.0f;
+        zero_masked(cols, mk, w);
     }
 }
 

@@ -19,11 +19,18 @@
 //        W1[:, i+1:] -= err (x) Hinv[i, i+1:i2], W[:, i] = q;
 //      lazy update: W[:, i2:] -= Err1 @ Hinv[i1:i2, i2:] (the GEMM kernel).
 // Rows are independent once the block threshold is known, so each block
-// is: slab scores (rows split over the pool), one selection, then each
-// thread runs the column loop and the lazy update on its own rows. The
-// column loop is plain C (same arithmetic on every ISA); the lazy update
-// uses the gemm slot, whose k-sum order differs between ISAs, so weights
-// agree across ISAs to f32 rounding and an N:M or threshold decision on a
+// is: slab scores (rows split over the pool), one selection, the column
+// loop in fixed tasks of RB rows, then the lazy update split over columns
+// (see "one block" below). Inside a block the column loop works on
+// SB-column sub-blocks and hands the rest of the block to the gemm kernel,
+// so the per-column rank-1 updates are summed in a different order than
+// the reference's (same math, f32 rounding differs: ~1e-7 relative on the
+// oracle fixtures); that moved the O(rows * n * blocksize) part of the
+// work from plain C to the GEMM and halved the time of a whole 11008 x
+// 4096 matrix on 2 threads (6.2 s -> 3.1 s, inverse included; see
+// bench/bench_prune.c). The plain-C part has the same arithmetic on every
+// ISA; the gemm slot's k-sum order differs between ISAs, so weights agree
+// across ISAs to f32 rounding and an N:M or threshold decision on a
 // near-tie may differ; for one ISA results are identical for any thread
 // count. H (stats->hessian) is overwritten: on return it holds Hinv in its
 // upper triangle mirrored into the lower one.
@@ -72,17 +79,41 @@ static enum cpr_status sgpt_parse(void *state, const char *list,
 static void sgpt_free(void *state) { free(state); }
 
 // ---- one block ----
+// Work split (every task has a fixed shape, so results are bit-identical
+// for any pool size):
+//   scores   rows split over the pool (element-wise);
+//   columns  tasks of RB rows; inside the block, SB-column sub-blocks: the
+//            column loop runs on the sub-block only, then the rest of the
+//            block gets the sub-block's error at once through the gemm
+//            kernel (m = the task's rows, a fixed number):
+//              W1[:, s1:] -= Err1[:, s0:s1] @ Hinv1[s0:s1, s1:]
+//            which is the reference's per-column rank-1 updates summed in
+//            another order (f32 rounding differs; math is the same). The
+//            plain-C column loop thus does rows * n * SB / 2 multiply-adds
+//            instead of rows * n * blocksize / 2. The task's rows go through
+//            one column at a time, so each N:M group start makes a single
+//            nm_mask_f32 call for all the task's rows.
+//   lazy     W[:, i2:] -= Err1 @ Hinv[i1:i2, i2:] split over the columns of
+//            W (n splits of the gemm kernel are bit-identical; m = all rows).
+enum {
+    RB = 128, // rows per column-loop task
+    SB = 16,  // columns per sub-block (rounded to a multiple of M for N:M)
+};
+
 struct blk_ctx {
     const struct cpr_matrix *m;
     const struct cpr_prune_target *t;
     const struct cpr_kernels *k;
     const float *hinv; // (cols, cols): U upper, U^T mirrored lower
     size_t i1, i2, bs; // block, blocksize (row stride of tmp / err)
+    size_t sub;        // sub-block width (SB, or a multiple of nm_m)
     float *tmp;        // (rows, i2 - i1) slab scores (unstructured)
     float thresh;      // unstructured threshold
     float *err1;       // (rows, bs)
     uint8_t *mask;     // output (rows, cols) or NULL
-    uint8_t *mscratch; // (nth, bs) per-thread block mask
+    uint8_t *mscratch; // (nth, RB, bs) per-thread block mask
+    float *gscratch;   // (nth, RB, nm_m) N:M group scores
+    uint8_t *gmscratch; // (nth, RB, nm_m) N:M group masks
 };
 
 static void slab_worker(void *vctx, size_t ith, size_t nth) {
@@ -98,47 +129,124 @@ static void slab_worker(void *vctx, size_t ith, size_t nth) {
     }
 }
 
-static void block_worker(void *vctx, size_t ith, size_t nth) {
-    struct blk_ctx *c = vctx;
+// mask ? +0 : w, without a branch (half of a 50% mask would be
+// mispredicted): the bits of w ANDed with 0 or ~0.
+static inline float keep_or_zero(float w, uint8_t mask) {
+    uint32_t b;
+    memcpy(&b, &w, sizeof b);
+    b &= (uint32_t)(mask != 0) - 1u;
+    memcpy(&w, &b, sizeof b);
+    return w;
+}
+
+// The block's column loop for rows [ra, ra + nr), nr <= RB.
+static void column_task(struct blk_ctx *c, size_t ith, size_t ra, size_t nr) {
     const struct cpr_matrix *m = c->m;
-    size_t n = m->cols, i1 = c->i1, i2 = c->i2, cnt = i2 - i1, r0, r1;
+    size_t n = m->cols, ld = m->ld, i1 = c->i1, cnt = c->i2 - i1, bs = c->bs;
     unsigned pn = c->t->nm_n, pm = c->t->nm_m;
-    cpr_pool_split(m->rows, ith, nth, 1, &r0, &r1);
-    uint8_t *mk = c->mscratch + ith * c->bs;
-    float g[256];
-    uint8_t gm[256];
-    for (size_t r = r0; r < r1; r++) {
-        float *w1 = m->w + r * m->ld + i1;
-        float *e1 = c->err1 + r * c->bs;
+    uint8_t *mk = c->mscratch + ith * RB * bs; // (nr, cnt), stride bs
+    float *g = c->gscratch + ith * RB * (pm ? pm : 1);
+    uint8_t *gm = c->gmscratch + ith * RB * (pm ? pm : 1);
+    float *w1 = m->w + ra * ld + i1; // (nr, cnt), stride ld
+    float *e1 = c->err1 + ra * bs;   // (nr, cnt), stride bs
+    for (size_t r = 0; r < nr; r++) {
+        uint8_t *mr = mk + r * bs;
         if (pm == 0)
             for (size_t j = 0; j < cnt; j++)
-                mk[j] = c->tmp[r * cnt + j] <= c->thresh;
+                mr[j] = c->tmp[(ra + r) * cnt + j] <= c->thresh;
         else
-            memset(mk, 0, cnt);
-        for (size_t i = 0; i < cnt; i++) {
+            memset(mr, 0, cnt);
+    }
+    for (size_t s0 = 0; s0 < cnt; s0 += c->sub) {
+        size_t s1 = s0 + c->sub < cnt ? s0 + c->sub : cnt;
+        for (size_t i = s0; i < s1; i++) {
             const float *hrow = c->hinv + (i1 + i) * n + i1; // Hinv1[i, :]
             if (pm && i % pm == 0) {
-                for (size_t j = 0; j < pm; j++) {
-                    float d = c->hinv[(i1 + i + j) * n + i1 + i + j];
-                    g[j] = (w1[i + j] * w1[i + j]) / (d * d);
-                }
-                c->k->nm_mask_f32(pm, pn, pm, g, gm);
-                for (size_t j = 0; j < pm; j++) mk[i + j] |= gm[j];
+                // Scores of the group's already-updated weights: every
+                // column before i has been applied (sub-blocks start at
+                // multiples of pm, so the group lies in this sub-block).
+                for (size_t r = 0; r < nr; r++)
+                    for (size_t j = 0; j < pm; j++) {
+                        float d = c->hinv[(i1 + i + j) * n + i1 + i + j];
+                        float v = w1[r * ld + i + j];
+                        g[r * pm + j] = (v * v) / (d * d);
+                    }
+                c->k->nm_mask_f32(nr * pm, pn, pm, g, gm);
+                for (size_t r = 0; r < nr; r++)
+                    for (size_t j = 0; j < pm; j++) mk[r * bs + i + j] |= gm[r * pm + j];
             }
-            float w = w1[i], q = mk[i] ? 0.0f : w, d = hrow[i];
-            float e = (w - q) / d;
-            for (size_t j = i + 1; j < cnt; j++) w1[j] -= e * hrow[j];
-            w1[i] = q;
-            e1[i] = e;
+            float d = hrow[i];
+            for (size_t r = 0; r < nr; r++) {
+                float *wr = w1 + r * ld;
+                float w = wr[i], q = keep_or_zero(w, mk[r * bs + i]);
+                float e = (w - q) / d;
+                for (size_t j = i + 1; j < s1; j++) wr[j] -= e * hrow[j];
+                wr[i] = q;
+                e1[r * bs + i] = e;
+            }
         }
-        if (c->mask) memcpy(c->mask + r * n + i1, mk, cnt);
+        // W1[:, s1:] -= Err1[:, s0:s1] @ Hinv1[s0:s1, s1:]; the gemm kernel
+        // wants W as (n_out, k): Hinv1[s0:s1, s1:]^T = the mirrored lower
+        // block.
+        if (s1 < cnt)
+            c->k->gemm_f32(nr, cnt - s1, s1 - s0, -1.0f, e1 + s0, bs,
+                           c->hinv + (i1 + s1) * n + i1 + s0, n, 1.0f, w1 + s1,
+                           ld);
     }
-    // W[r0:r1, i2:] -= Err1[r0:r1] @ Hinv[i1:i2, i2:]; the gemm kernel wants
-    // W as (n_out, k): Hinv[i1:i2, i2:]^T = the mirrored lower block.
-    if (r1 > r0 && i2 < n)
-        c->k->gemm_f32(r1 - r0, n - i2, cnt, -1.0f, c->err1 + r0 * c->bs,
-                       c->bs, c->hinv + i2 * n + i1, n, 1.0f,
-                       m->w + r0 * m->ld + i2, m->ld);
+    if (c->mask)
+        for (size_t r = 0; r < nr; r++)
+            memcpy(c->mask + (ra + r) * n + i1, mk + r * bs, cnt);
+}
+
+static void column_worker(void *vctx, size_t ith, size_t nth) {
+    struct blk_ctx *c = vctx;
+    size_t rows = c->m->rows, t0, t1;
+    cpr_pool_split((rows + RB - 1) / RB, ith, nth, 1, &t0, &t1);
+    for (size_t tk = t0; tk < t1; tk++) {
+        size_t ra = tk * RB;
+        column_task(c, ith, ra, rows - ra < RB ? rows - ra : RB);
+    }
+}
+
+// W[:, i2:] -= Err1 @ Hinv[i1:i2, i2:]; the gemm kernel wants W as
+// (n_out, k): Hinv[i1:i2, i2:]^T = the mirrored lower block. Threads take
+// 64-aligned column ranges (rows of the kernel's W).
+static void lazy_worker(void *vctx, size_t ith, size_t nth) {
+    struct blk_ctx *c = vctx;
+    const struct cpr_matrix *m = c->m;
+    size_t n = m->cols, i1 = c->i1, i2 = c->i2, j0, j1;
+    cpr_pool_split(n - i2, ith, nth, 64, &j0, &j1);
+    if (j1 > j0)
+        c->k->gemm_f32(m->rows, j1 - j0, i2 - i1, -1.0f, c->err1, c->bs,
+                       c->hinv + (i2 + j0) * n + i1, n, 1.0f,
+                       m->w + i2 + j0, m->ld);
+}
+
+// ---- mirror ----
+// h[j][i] = h[i][j] for j > i (upper triangle into the lower), in 64 x 64
+// tiles so both sides are read and written a few cache lines at a time.
+// Tile rows are dealt to threads round-robin (the work of tile row tb
+// grows with tb). Pure copies: any split gives the same matrix.
+enum { MT = 64 };
+
+struct mirror_ctx {
+    float *h;
+    size_t n;
+};
+
+static void mirror_worker(void *vctx, size_t ith, size_t nth) {
+    const struct mirror_ctx *c = vctx;
+    size_t n = c->n;
+    float *h = c->h;
+    for (size_t tb = ith; tb * MT < n; tb += nth) {
+        size_t ib = tb * MT, ie = ib + MT < n ? ib + MT : n; // lower rows
+        for (size_t jb = 0; jb <= ib; jb += MT) {
+            size_t je = jb + MT < n ? jb + MT : n;
+            for (size_t i = ib; i < ie; i++)
+                for (size_t j = jb; j < je && j < i; j++)
+                    h[i * n + j] = h[j * n + i];
+        }
+    }
 }
 
 // ---- prune ----
@@ -187,24 +295,32 @@ static enum cpr_status sgpt_prune(const void *state, const struct cpr_matrix *m,
 
     // 3. Hinv = chol(H^-1, upper); mirror U into the strict lower triangle.
     CPR_TRY(cpr_inverse_chol_upper(pool, k, n, h, n, err));
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++) h[j * n + i] = h[i * n + j];
+    struct mirror_ctx mc = {h, n};
+    cpr_pool_run(pool, mirror_worker, &mc);
 
-    size_t nth = cpr_pool_size(pool);
+    size_t nth = cpr_pool_size(pool), pm = t->nm_m ? t->nm_m : 1;
     size_t slab = rows * bs;
     float *err1 = malloc(slab * sizeof(float));
     float *tmp = t->nm_m ? NULL : malloc(slab * sizeof(float));
     uint32_t *sel = t->nm_m ? NULL : malloc(slab * sizeof(uint32_t));
-    uint8_t *msc = malloc(nth * bs);
-    if (!err1 || !msc || (!t->nm_m && (!tmp || !sel))) {
+    uint8_t *msc = malloc(nth * RB * bs);
+    float *gsc = malloc(nth * RB * pm * sizeof(float));
+    uint8_t *gmsc = malloc(nth * RB * pm);
+    if (!err1 || !msc || !gsc || !gmsc || (!t->nm_m && (!tmp || !sel))) {
         free(err1);
         free(tmp);
         free(sel);
         free(msc);
+        free(gsc);
+        free(gmsc);
         return cpr_err_set(err, CPR_ERR_NOMEM, "sparsegpt: %s: block scratch "
                            "for %zu x %zu", name, rows, bs);
     }
-    struct blk_ctx c = {m, t, k, h, 0, 0, bs, tmp, 0.0f, err1, mask, msc};
+    // Sub-blocks start at multiples of nm_m so an N:M group never straddles
+    // two of them.
+    size_t sub = t->nm_m ? (SB > pm ? SB / pm * pm : pm) : SB;
+    struct blk_ctx c = {m, t, k, h, 0, 0, bs, sub, tmp, 0.0f, err1, mask,
+                        msc, gsc, gmsc};
     for (size_t i1 = 0; i1 < n; i1 += bs) {
         c.i1 = i1;
         c.i2 = i1 + bs < n ? i1 + bs : n;
@@ -218,12 +334,15 @@ static enum cpr_status sgpt_prune(const void *state, const struct cpr_matrix *m,
                            ? INFINITY
                            : k->kth_smallest_f32(numel, idx + 1, tmp, sel);
         }
-        cpr_pool_run(pool, block_worker, &c);
+        cpr_pool_run(pool, column_worker, &c);
+        if (c.i2 < n) cpr_pool_run(pool, lazy_worker, &c);
     }
     free(err1);
     free(tmp);
     free(sel);
     free(msc);
+    free(gsc);
+    free(gmsc);
     return CPR_OK;
 }
 

@@ -223,6 +223,64 @@ def forward(cfg, W, tok, dtype):
     return x @ f(W["lm_head"]).T
 
 
+# ---- block-level entry points (used by prune_oracle.py; forward() above is
+# left as it was) ----
+
+def rope_tables(cfg, T, dtype=torch.float32):
+    """cos, sin of shape (T, head_dim/2) for positions 0..T-1."""
+    ang = torch.arange(T).float()[:, None] * inv_freq(cfg)[None, :]
+    return ang.cos().to(dtype), ang.sin().to(dtype)
+
+
+def decoder_block(cfg, L, x, cos, sin, taps=None, qblock=32):
+    """One decoder block on a batch x of shape (B, T, hidden), positions
+    0..T-1, causal; the same math as one iteration of forward()'s loop,
+    with grouped-query attention computed per kv head and per block of
+    qblock queries (keys up to the block's last query only: the masked
+    keys contribute exact zeros, so only the summation order differs from
+    forward(), which keeps the softmax input in cache on small CPUs).
+    taps(name, input): called with the (B, T, in) input of each linear,
+    name one of "attn" (q, k, v), "o", "mlp" (gate, up), "down"."""
+    B, T, _ = x.shape
+    nh, nkv, hd = cfg["n_heads"], cfg["n_kv"], cfg["head_dim"]
+    rep = nh // nkv
+    h = rmsnorm(x, L["attn_norm"], cfg["eps"])
+    if taps:
+        taps("attn", h)
+    q, k, v = h @ L["wq"].T, h @ L["wk"].T, h @ L["wv"].T
+    if L.get("bq") is not None:
+        q, k, v = q + L["bq"], k + L["bk"], v + L["bv"]
+    q = rope(q.view(B, T, nh, hd).transpose(1, 2), cos, sin, cfg["interleaved"])
+    k = rope(k.view(B, T, nkv, hd).transpose(1, 2), cos, sin, cfg["interleaved"])
+    v = v.view(B, T, nkv, hd).transpose(1, 2)
+    q = q.reshape(B, nkv, rep, T, hd)  # head h uses kv head h // rep
+    parts = []
+    for t0 in range(0, T, qblock):
+        t1 = min(T, t0 + qblock)
+        tq = t1 - t0
+        qb = q[:, :, :, t0:t1].reshape(B, nkv, rep * tq, hd)
+        s = (qb @ k[:, :, :t1].transpose(-1, -2)).view(B, nkv, rep, tq, t1)
+        s = s * hd ** -0.5 + torch.full((tq, t1), float("-inf"), dtype=x.dtype).triu(t0 + 1)
+        p = torch.softmax(s, dim=-1).view(B, nkv, rep * tq, t1)
+        parts.append((p @ v[:, :, :t1]).view(B, nh, tq, hd))
+    a = torch.cat(parts, 2).transpose(1, 2).reshape(B, T, nh * hd)
+    if taps:
+        taps("o", a)
+    x = x + a @ L["wo"].T
+    h = rmsnorm(x, L["mlp_norm"], cfg["eps"])
+    if taps:
+        taps("mlp", h)
+    g = torch.nn.functional.silu(h @ L["w_gate"].T) * (h @ L["w_up"].T)
+    if taps:
+        taps("down", g)
+    return x + g @ L["w_down"].T
+
+
+def final_logits(cfg, W, x):
+    """Final RMSNorm and lm_head on the last block's output."""
+    return rmsnorm(x, W["final_norm"], cfg["eps"]) @ W["lm_head"].T
+
+
 # ---- tokens ----
 
 def read_tokens(args):

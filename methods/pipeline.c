@@ -1,0 +1,654 @@
+// methods/pipeline.c: the layer-wise sequential pruning pipeline (contract
+// in pipeline.h).
+#include "methods/pipeline.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/forward.h"
+#include "methods/magnitude.h"
+#include "methods/pipe_diag.h"
+#include "methods/stats.h"
+
+#define STAT_BITS (CPR_NEED_COLSUMSQ | CPR_NEED_HESSIAN | CPR_NEED_COLMEANVAR)
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cpr_pipe_report_free(struct cpr_pipe_report *rep) {
+    if (!rep) return;
+    free(rep->zeros);
+    free(rep->numel);
+    free(rep->alloc);
+    free(rep->recon_err);
+    free(rep->row_dev_mean);
+    free(rep->row_dev_max);
+    rep->row_dev_mean = rep->row_dev_max = NULL;
+    rep->zeros = rep->numel = NULL;
+    rep->alloc = NULL;
+    rep->recon_err = NULL;
+}
+
+// ---- weights ----
+
+// Zeros in a 2-D contiguous tensor of any dtype (+0 and -0 both count).
+static int64_t tensor_zeros(const struct cpr_tensor *t,
+                            const struct cpr_kernels *k) {
+    const int64_t n = cpr_tensor_numel(t);
+    if (t->dtype == CPR_DTYPE_F32)
+        return (int64_t)k->count_zeros_f32((size_t)n, t->data);
+    const uint16_t *h = t->data;
+    int64_t z = 0;
+    for (int64_t i = 0; i < n; i++) z += (h[i] & 0x7fffu) == 0;
+    return z;
+}
+
+// Replace *t by an owned, writable, contiguous f32 tensor with the same
+// values (no copy when it already is one).
+static enum cpr_status make_f32_writable(struct cpr_tensor *t,
+                                         struct cpr_err *err) {
+    if (t->dtype == CPR_DTYPE_F32 && t->owns_data && !t->readonly &&
+        cpr_tensor_is_contiguous(t))
+        return CPR_OK;
+    struct cpr_tensor c = {0};
+    CPR_TRY(cpr_tensor_copy_f32(&c, t, err));
+    cpr_tensor_free(t);
+    *t = c;
+    return CPR_OK;
+}
+
+// Round an owned f32 tensor back to `dt` (bf16/f16, nearest even).
+static enum cpr_status restore_dtype(struct cpr_tensor *t, enum cpr_dtype dt,
+                                     const struct cpr_kernels *k,
+                                     struct cpr_err *err) {
+    if (dt == CPR_DTYPE_F32) return CPR_OK;
+    struct cpr_tensor c = {0};
+    CPR_TRY(cpr_tensor_alloc(&c, dt, t->ndim, t->shape, err));
+    const size_t n = (size_t)cpr_tensor_numel(t);
+    if (dt == CPR_DTYPE_BF16) k->f32_to_bf16(n, t->data, c.data);
+    else k->f32_to_f16(n, t->data, c.data);
+    cpr_tensor_free(t);
+    *t = c;
+    return CPR_OK;
+}
+
+static struct cpr_prune_target target_of(const struct cpr_pipe_opts *o,
+                                         int64_t layer, int j) {
+    return o->per_linear ? o->per_linear[layer * CPR_LINEAR_COUNT + j]
+                         : o->target;
+}
+
+static void name_of(char *buf, size_t cap, int64_t layer, int j) {
+    snprintf(buf, cap, "layers.%lld.%s", (long long)layer,
+             cpr_linear_name((enum cpr_linear)j));
+}
+
+// Prune linear j of block `layer` with statistics `ls` (NULL: none).
+static enum cpr_status prune_one(struct cpr_model *m, int64_t layer, int j,
+                                 const struct cpr_pipe_opts *o,
+                                 struct cpr_linear_stats *ls,
+                                 struct cpr_pool *pool,
+                                 const struct cpr_kernels *k,
+                                 struct cpr_pipe_report *rep,
+                                 struct cpr_err *err) {
+    struct cpr_tensor *t = cpr_model_linear(m, layer, (enum cpr_linear)j);
+    const enum cpr_dtype dt = t->dtype;
+    char name[64];
+    name_of(name, sizeof name, layer, j);
+    struct cpr_prune_target tg = target_of(o, layer, j);
+    CPR_TRY(make_f32_writable(t, err));
+    struct cpr_matrix mat = {.name = name, .w = t->data,
+                             .rows = (size_t)t->shape[0],
+                             .cols = (size_t)t->shape[1],
+                             .ld = (size_t)t->shape[1]};
+    double t0 = now_s();
+    enum cpr_status s = o->method->prune_matrix(o->method_state, &mat, ls, &tg,
+                                                NULL, pool, k, err);
+    rep->sec_prune += now_s() - t0;
+    if (s != CPR_OK) return s;
+    const int64_t i = layer * CPR_LINEAR_COUNT + j;
+    if (!tg.nm_m && rep->row_dev_mean) { // per-row sparsity vs the target
+        const double want = (double)(int64_t)((double)mat.cols * tg.sparsity);
+        double sum = 0.0, mx = 0.0;
+        for (size_t r = 0; r < mat.rows; r++) {
+            size_t z = k->count_zeros_f32(mat.cols, mat.w + r * mat.ld);
+            double dev = fabs((double)z - want) / (double)mat.cols;
+            sum += dev;
+            if (dev > mx) mx = dev;
+        }
+        rep->row_dev_mean[i] = sum / (double)mat.rows;
+        rep->row_dev_max[i] = mx;
+    }
+    CPR_TRY(restore_dtype(t, dt, k, err));
+    rep->zeros[i] = tensor_zeros(t, k);
+    rep->numel[i] = cpr_tensor_numel(t);
+    return CPR_OK;
+}
+
+enum cpr_status cpr_model_sparsity(const struct cpr_model *m,
+                                   const struct cpr_kernels *k,
+                                   struct cpr_pipe_report *rep,
+                                   struct cpr_err *err) {
+    if (!k) k = cpr_kernels_get();
+    const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+    rep->n_layers = m->cfg.n_layers;
+    if (!rep->zeros) rep->zeros = calloc((size_t)n, sizeof *rep->zeros);
+    if (!rep->numel) rep->numel = calloc((size_t)n, sizeof *rep->numel);
+    if (!rep->zeros || !rep->numel)
+        return cpr_err_set(err, CPR_ERR_NOMEM, "sparsity: %lld counters",
+                           (long long)n);
+    rep->zeros_total = rep->numel_total = 0;
+    for (int64_t l = 0; l < m->cfg.n_layers; l++)
+        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+            // cpr_model_linear takes a non-const model; it only indexes.
+            const struct cpr_tensor *t = cpr_model_linear(
+                (struct cpr_model *)m, l, (enum cpr_linear)j);
+            const int64_t i = l * CPR_LINEAR_COUNT + j;
+            rep->zeros[i] = tensor_zeros(t, k);
+            rep->numel[i] = cpr_tensor_numel(t);
+        }
+    for (int64_t i = 0; i < n; i++) {
+        rep->zeros_total += rep->zeros[i];
+        rep->numel_total += rep->numel[i];
+    }
+    rep->sparsity = rep->numel_total
+                        ? (double)rep->zeros_total / (double)rep->numel_total
+                        : 0.0;
+    return CPR_OK;
+}
+
+static void totals(struct cpr_pipe_report *rep) {
+    rep->zeros_total = rep->numel_total = 0;
+    for (int64_t i = 0; i < rep->n_layers * CPR_LINEAR_COUNT; i++) {
+        rep->zeros_total += rep->zeros[i];
+        rep->numel_total += rep->numel[i];
+    }
+    rep->sparsity = rep->numel_total
+                        ? (double)rep->zeros_total / (double)rep->numel_total
+                        : 0.0;
+}
+
+static double block_sparsity(const struct cpr_pipe_report *rep, int64_t l) {
+    int64_t z = 0, n = 0;
+    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+        z += rep->zeros[l * CPR_LINEAR_COUNT + j];
+        n += rep->numel[l * CPR_LINEAR_COUNT + j];
+    }
+    return n ? (double)z / (double)n : 0.0;
+}
+
+static void report(const struct cpr_pipe_opts *o, enum cpr_pipe_phase ph,
+                   int64_t block, int64_t n_blocks, double t_start,
+                   const struct cpr_pipe_report *rep) {
+    if (!o->progress) return;
+    struct cpr_pipe_progress p = {
+        .phase = ph, .block = block, .n_blocks = n_blocks,
+        .seconds = now_s() - t_start,
+        .block_sparsity =
+            ph == CPR_PIPE_PRUNE ? block_sparsity(rep, block) : 0.0};
+    o->progress(o->progress_user, &p);
+}
+
+// ---- no calibration: magnitude and friends ----
+
+static enum cpr_status prune_global_magnitude(struct cpr_model *m,
+                                              const struct cpr_pipe_opts *o,
+                                              struct cpr_pool *pool,
+                                              const struct cpr_kernels *k,
+                                              struct cpr_pipe_report *rep,
+                                              struct cpr_err *err) {
+    const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+    struct cpr_matrix *mats = calloc((size_t)n, sizeof *mats);
+    float *thresh = calloc((size_t)n, sizeof *thresh);
+    size_t *cap = calloc((size_t)n, sizeof *cap);
+    char (*names)[64] = calloc((size_t)n, sizeof *names);
+    enum cpr_dtype *dts = calloc((size_t)n, sizeof *dts);
+    enum cpr_status s = CPR_OK;
+    if (!mats || !thresh || !cap || !names || !dts) {
+        s = cpr_err_set(err, CPR_ERR_NOMEM, "global magnitude: plan");
+        goto out;
+    }
+    if (o->target.nm_m) {
+        s = cpr_err_set(err, CPR_ERR_ARG, "magnitude: group=global takes "
+                        "--sparsity, not an N:M pattern");
+        goto out;
+    }
+    for (int64_t l = 0; l < m->cfg.n_layers; l++)
+        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+            const int64_t i = l * CPR_LINEAR_COUNT + j;
+            struct cpr_tensor *t = cpr_model_linear(m, l, (enum cpr_linear)j);
+            dts[i] = t->dtype;
+            if ((s = make_f32_writable(t, err))) goto out;
+            name_of(names[i], sizeof names[i], l, j);
+            mats[i] = (struct cpr_matrix){.name = names[i], .w = t->data,
+                                          .rows = (size_t)t->shape[0],
+                                          .cols = (size_t)t->shape[1],
+                                          .ld = (size_t)t->shape[1]};
+        }
+    double t0 = now_s();
+    s = cpr_magnitude_global_plan(pool, (size_t)n, mats, o->target.sparsity,
+                                  cpr_magnitude_min_density(o->method_state),
+                                  thresh, cap, err);
+    if (s) goto out;
+    for (int64_t i = 0; i < n && !s; i++)
+        s = cpr_magnitude_global_apply(&mats[i], thresh[i], cap[i], NULL,
+                                       pool, k, err);
+    rep->sec_prune += now_s() - t0;
+    for (int64_t l = 0; l < m->cfg.n_layers && !s; l++)
+        for (int j = 0; j < CPR_LINEAR_COUNT && !s; j++) {
+            const int64_t i = l * CPR_LINEAR_COUNT + j;
+            struct cpr_tensor *t = cpr_model_linear(m, l, (enum cpr_linear)j);
+            s = restore_dtype(t, dts[i], k, err);
+            rep->zeros[i] = tensor_zeros(t, k);
+            rep->numel[i] = cpr_tensor_numel(t);
+        }
+out:
+    free(mats);
+    free(thresh);
+    free(cap);
+    free(names);
+    free(dts);
+    return s;
+}
+
+// ---- calibration state ----
+
+struct calib {
+    struct cpr_forward f;
+    size_t elsize;     // 4 (f32) or 2 (bf16) per activation
+    void *inps, *outs; // (nsamples * seqlen, hidden) each
+    float *work;       // (chunk_seq * seqlen, hidden)
+    int64_t nsamples, seqlen, chunk, hidden;
+    struct cpr_site_stats st[CPR_CAPTURE_SITE_COUNT];
+    float *scaler, *hess; // per-linear finish buffers
+    double *mean, *var;
+    double hook_sec;
+    struct cpr_pool *pool;
+    const struct cpr_kernels *k;
+};
+
+static void calib_free(struct calib *c) {
+    cpr_forward_free(&c->f);
+    free(c->inps);
+    free(c->outs);
+    free(c->work);
+    for (int s = 0; s < CPR_CAPTURE_SITE_COUNT; s++)
+        cpr_site_stats_free(&c->st[s]);
+    free(c->scaler);
+    free(c->hess);
+    free(c->mean);
+    free(c->var);
+}
+
+static void *act_at(const struct calib *c, void *base, int64_t seq) {
+    return (char *)base + (size_t)(seq * c->seqlen * c->hidden) * c->elsize;
+}
+
+// work <- activations of windows [i0, i0 + n)
+static void load_chunk(struct calib *c, void *base, int64_t i0, int64_t n) {
+    const size_t cnt = (size_t)(n * c->seqlen * c->hidden);
+    void *src = act_at(c, base, i0);
+    if (c->elsize == 4) memcpy(c->work, src, cnt * 4);
+    else c->k->bf16_to_f32(cnt, src, c->work);
+}
+
+static void store_chunk(struct calib *c, void *base, int64_t i0, int64_t n) {
+    const size_t cnt = (size_t)(n * c->seqlen * c->hidden);
+    void *dst = act_at(c, base, i0);
+    if (c->elsize == 4) memcpy(dst, c->work, cnt * 4);
+    else c->k->f32_to_bf16(cnt, c->work, dst);
+}
+
+static enum cpr_status on_capture(void *user, const struct cpr_capture *cap,
+                                  struct cpr_err *err) {
+    struct calib *c = user;
+    double t0 = now_s();
+    enum cpr_status s = cpr_site_stats_add(
+        &c->st[cap->site], cap->x, (size_t)cap->n_rows, (size_t)cap->ld,
+        (size_t)cap->n_seq, c->pool, c->k, err);
+    c->hook_sec += now_s() - t0;
+    return s;
+}
+
+static int64_t site_cols(const struct cpr_model_config *cfg, int site) {
+    switch (site) {
+    case CPR_CAPTURE_O_IN: return cfg->n_heads * cfg->head_dim;
+    case CPR_CAPTURE_DOWN_IN: return cfg->intermediate;
+    default: return cfg->hidden;
+    }
+}
+
+static enum cpr_status calib_init(struct calib *c, const struct cpr_model *m,
+                                  int64_t nsamples, int64_t seqlen,
+                                  unsigned needs,
+                                  const struct cpr_pipe_opts *o,
+                                  struct cpr_pool *pool,
+                                  const struct cpr_kernels *k,
+                                  struct cpr_pipe_report *rep,
+                                  struct cpr_err *err) {
+    const struct cpr_model_config *cfg = &m->cfg;
+    c->nsamples = nsamples;
+    c->seqlen = seqlen;
+    c->hidden = cfg->hidden;
+    c->pool = pool;
+    c->k = k;
+    c->elsize = o->calib_bf16 ? 2 : 4;
+    c->chunk = o->chunk_seq > 0 ? o->chunk_seq : 4096 / seqlen;
+    if (c->chunk < 1) c->chunk = 1;
+    if (c->chunk > nsamples) c->chunk = nsamples;
+    const size_t act = (size_t)(nsamples * seqlen * cfg->hidden) * c->elsize;
+    rep->activation_bytes = 2 * act;
+    c->inps = malloc(act);
+    c->outs = malloc(act);
+    c->work = malloc((size_t)(c->chunk * seqlen * cfg->hidden) * sizeof(float));
+    if (!c->inps || !c->outs || !c->work)
+        return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: calibration "
+                           "activations, 2 x %zu bytes (nsamples %lld x "
+                           "seqlen %lld x hidden %lld; --calib-dtype bf16 "
+                           "halves it)", act, (long long)nsamples,
+                           (long long)seqlen, (long long)cfg->hidden);
+    CPR_TRY(cpr_forward_init(&c->f, m, k, pool, c->chunk, seqlen, err));
+    needs &= STAT_BITS;
+    int64_t maxc = 0;
+    rep->stats_bytes = 0;
+    for (int s = 0; s < CPR_CAPTURE_SITE_COUNT; s++) {
+        const int64_t n = site_cols(cfg, s);
+        if (n > maxc) maxc = n;
+        CPR_TRY(cpr_site_stats_init(&c->st[s], (size_t)n, needs,
+                                    o->hessian_f64, err));
+        rep->stats_bytes += cpr_site_stats_bytes((size_t)n, needs,
+                                                 o->hessian_f64);
+    }
+    const size_t mc = (size_t)maxc;
+    if (needs & CPR_NEED_COLSUMSQ) c->scaler = malloc(mc * sizeof *c->scaler);
+    if (needs & CPR_NEED_HESSIAN) c->hess = malloc(mc * mc * sizeof *c->hess);
+    if (needs & CPR_NEED_COLMEANVAR) {
+        c->mean = malloc(mc * sizeof *c->mean);
+        c->var = malloc(mc * sizeof *c->var);
+    }
+    if (((needs & CPR_NEED_COLSUMSQ) && !c->scaler) ||
+        ((needs & CPR_NEED_HESSIAN) && !c->hess) ||
+        ((needs & CPR_NEED_COLMEANVAR) && (!c->mean || !c->var)))
+        return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: statistics buffers "
+                           "for %zu columns", mc);
+    if (c->hess) rep->stats_bytes += mc * mc * sizeof *c->hess;
+    return CPR_OK;
+}
+
+// Run windows [0, nsamples) of `src` through block l; with a hook, only
+// statistics are wanted; else the outputs go to `dst`.
+static enum cpr_status run_block(struct calib *c, int64_t l, void *src,
+                                 void *dst, const struct cpr_block_hook *hook,
+                                 struct cpr_pipe_report *rep,
+                                 struct cpr_err *err) {
+    for (int64_t i0 = 0; i0 < c->nsamples; i0 += c->chunk) {
+        const int64_t n =
+            c->nsamples - i0 < c->chunk ? c->nsamples - i0 : c->chunk;
+        load_chunk(c, src, i0, n);
+        double h0 = c->hook_sec, t0 = now_s();
+        CPR_TRY(cpr_forward_block(&c->f, l, c->work, n, c->seqlen, hook, err));
+        rep->sec_forward += now_s() - t0 - (c->hook_sec - h0);
+        rep->sec_stats += c->hook_sec - h0;
+        if (dst) store_chunk(c, dst, i0, n);
+    }
+    return CPR_OK;
+}
+
+// inps <- the embeddings of every window (block 0's inputs).
+static enum cpr_status embed_all(struct calib *c, const int32_t *windows,
+                                 struct cpr_pipe_report *rep,
+                                 struct cpr_err *err) {
+    for (int64_t i0 = 0; i0 < c->nsamples; i0 += c->chunk) {
+        const int64_t n =
+            c->nsamples - i0 < c->chunk ? c->nsamples - i0 : c->chunk;
+        double t0 = now_s();
+        CPR_TRY(cpr_forward_embed(&c->f, windows + i0 * c->seqlen, n,
+                                  c->seqlen, c->work, err));
+        rep->sec_forward += now_s() - t0;
+        store_chunk(c, c->inps, i0, n);
+    }
+    return CPR_OK;
+}
+
+// The dense scan of a layer-allocation method (method.h, version 2):
+// statistics and dense outputs in one pass per block, scan() per linear.
+static enum cpr_status scan_dense(const struct cpr_model *m,
+                                  const int32_t *windows, int64_t nsamples,
+                                  int64_t seqlen,
+                                  const struct cpr_pipe_opts *o,
+                                  struct cpr_pool *pool,
+                                  const struct cpr_kernels *k,
+                                  struct cpr_pipe_report *rep,
+                                  struct cpr_err *err) {
+    struct calib c = {0};
+    struct cpr_pipe_report tmp = {0}; // scan timings are kept apart
+    float *wf = NULL;
+    double t0 = now_s();
+    enum cpr_status s = calib_init(&c, m, nsamples, seqlen,
+                                   o->method->scan_needs, o, pool, k, &tmp,
+                                   err);
+    if (!s) s = embed_all(&c, windows, &tmp, err);
+    const struct cpr_block_hook hook = {.fn = on_capture, .user = &c};
+    void *state = (void *)o->method_state; // scan accumulates into it
+    for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {
+        for (int st = 0; st < CPR_CAPTURE_SITE_COUNT; st++)
+            cpr_site_stats_reset(&c.st[st]);
+        if ((s = run_block(&c, l, c.inps, c.outs, &hook, &tmp, err))) break;
+        void *sw = c.inps;
+        c.inps = c.outs;
+        c.outs = sw;
+        for (int j = 0; j < CPR_LINEAR_COUNT && !s; j++) {
+            const int site = cpr_capture_site_of((enum cpr_linear)j);
+            struct cpr_linear_stats ls;
+            s = cpr_site_stats_finish(&c.st[site], c.scaler, c.hess, c.mean,
+                                      c.var, &ls, err);
+            if (s) break;
+            const struct cpr_tensor *t =
+                cpr_model_linear((struct cpr_model *)m, l, (enum cpr_linear)j);
+            const size_t R = (size_t)t->shape[0], C = (size_t)t->shape[1];
+            float *w = t->data;
+            if (t->dtype != CPR_DTYPE_F32 || !cpr_tensor_is_contiguous(t)) {
+                free(wf);
+                wf = malloc(R * C * sizeof *wf);
+                if (!wf) {
+                    s = cpr_err_set(err, CPR_ERR_NOMEM, "scan: weights");
+                    break;
+                }
+                for (size_t r = 0; r < R; r++)
+                    cpr_tensor_row_f32(t, (int64_t)r, wf + r * C);
+                w = wf;
+            }
+            char name[64];
+            name_of(name, sizeof name, l, j);
+            struct cpr_matrix mat = {.name = name, .w = w, .rows = R,
+                                     .cols = C, .ld = C};
+            s = o->method->scan(state, l, j, &mat, &ls, err);
+        }
+    }
+    free(wf);
+    calib_free(&c);
+    rep->sec_scan = now_s() - t0;
+    return s;
+}
+
+static enum cpr_status prune_calibrated(struct cpr_model *m,
+                                        const int32_t *windows,
+                                        int64_t nsamples, int64_t seqlen,
+                                        unsigned needs,
+                                        const struct cpr_pipe_opts *o,
+                                        struct cpr_pool *pool,
+                                        const struct cpr_kernels *k,
+                                        struct cpr_pipe_report *rep,
+                                        double t_start, struct cpr_err *err) {
+    struct calib c = {0};
+    struct cpr_pipe_diag dg;
+    memset(&dg, 0, sizeof dg);
+    enum cpr_status s =
+        calib_init(&c, m, nsamples, seqlen, needs, o, pool, k, rep, err);
+    if (!s) s = embed_all(&c, windows, rep, err);
+    if (s) goto out;
+    report(o, CPR_PIPE_EMBED, -1, m->cfg.n_layers, t_start, rep);
+
+    const struct cpr_block_hook hook = {.fn = on_capture, .user = &c};
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        for (int st = 0; st < CPR_CAPTURE_SITE_COUNT; st++)
+            cpr_site_stats_reset(&c.st[st]);
+        if (needs && (s = run_block(&c, l, c.inps, NULL, &hook, rep, err)))
+            goto out;
+        report(o, CPR_PIPE_STATS, l, m->cfg.n_layers, t_start, rep);
+        if (o->diagnostics &&
+            (s = cpr_pipe_diag_begin(&dg, m, l, pool, k, err)))
+            goto out;
+
+        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+            const int site = cpr_capture_site_of((enum cpr_linear)j);
+            struct cpr_linear_stats ls;
+            double t0 = now_s();
+            if (needs)
+                s = cpr_site_stats_finish(&c.st[site], c.scaler, c.hess,
+                                          c.mean, c.var, &ls, err);
+            rep->sec_stats += now_s() - t0;
+            if (s) goto out;
+            if ((s = prune_one(m, l, j, o, needs ? &ls : NULL, pool, k, rep,
+                               err)))
+                goto out;
+        }
+        report(o, CPR_PIPE_PRUNE, l, m->cfg.n_layers, t_start, rep);
+        if (o->diagnostics) { // dense weights back in for one more pass
+            const double t0 = now_s(), fwd = rep->sec_forward,
+                         sts = rep->sec_stats;
+            const struct cpr_block_hook dh = {.fn = cpr_pipe_diag_hook,
+                                              .user = &dg};
+            s = cpr_pipe_diag_swap_in(&dg, err);
+            if (!s) s = run_block(&c, l, c.inps, NULL, &dh, rep, err);
+            cpr_pipe_diag_end(&dg, rep->recon_err + l * CPR_LINEAR_COUNT);
+            rep->sec_forward = fwd, rep->sec_stats = sts;
+            rep->sec_diag += now_s() - t0;
+            if (s) goto out;
+        }
+
+        if (l + 1 < m->cfg.n_layers) { // the last block's outputs are unused
+            if ((s = run_block(&c, l, c.inps, c.outs, NULL, rep, err)))
+                goto out;
+            void *tmp = c.inps;
+            c.inps = c.outs;
+            c.outs = tmp;
+            report(o, CPR_PIPE_PROPAGATE, l, m->cfg.n_layers, t_start, rep);
+        }
+    }
+out:
+    if (dg.m) cpr_pipe_diag_end(&dg, NULL); // a block failed midway
+    calib_free(&c);
+    return s;
+}
+
+static enum cpr_status check_targets(const struct cpr_model *m,
+                                     const struct cpr_pipe_opts *o,
+                                     struct cpr_err *err) {
+    for (int64_t l = 0; l < m->cfg.n_layers; l++)
+        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+            struct cpr_prune_target tg = target_of(o, l, j);
+            const struct cpr_tensor *t =
+                cpr_model_linear((struct cpr_model *)m, l, (enum cpr_linear)j);
+            if (cpr_prune_target_check(&tg, (size_t)t->shape[1], err)) {
+                char name[64], msg[sizeof err->msg];
+                name_of(name, sizeof name, l, j);
+                snprintf(msg, sizeof msg, "%s", err->msg);
+                return cpr_err_set(err, err->code, "%s: %s", name, msg);
+            }
+        }
+    return CPR_OK;
+}
+
+static enum cpr_status check_windows(const struct cpr_model *m,
+                                     const int32_t *windows, int64_t nsamples,
+                                     int64_t seqlen, const char *method,
+                                     struct cpr_err *err) {
+    if (!windows || nsamples < 1 || seqlen < 1)
+        return cpr_err_set(err, CPR_ERR_ARG, "pipeline: method %s needs "
+                           "calibration windows (found nsamples %lld, "
+                           "seqlen %lld)", method, (long long)nsamples,
+                           (long long)seqlen);
+    if (seqlen > m->cfg.context)
+        return cpr_err_set(err, CPR_ERR_ARG, "pipeline: seqlen %lld exceeds "
+                           "the model context %lld", (long long)seqlen,
+                           (long long)m->cfg.context);
+    return CPR_OK;
+}
+
+enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
+                                int64_t nsamples, int64_t seqlen,
+                                const struct cpr_pipe_opts *o_in,
+                                struct cpr_pool *pool,
+                                const struct cpr_kernels *k,
+                                struct cpr_pipe_report *rep,
+                                struct cpr_err *err) {
+    memset(rep, 0, sizeof *rep);
+    if (!k) k = cpr_kernels_get();
+    if (!o_in || !o_in->method || !o_in->method_state)
+        return cpr_err_set(err, CPR_ERR_ARG, "pipeline: no method");
+    struct cpr_pipe_opts o = *o_in;
+    CPR_TRY(cpr_model_validate(m, err));
+    CPR_TRY(check_targets(m, &o, err)); // before anything changes
+    CPR_TRY(cpr_model_sparsity(m, k, rep, err)); // allocates the counters
+    {
+        const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+        rep->row_dev_mean = malloc((size_t)n * sizeof *rep->row_dev_mean);
+        rep->row_dev_max = malloc((size_t)n * sizeof *rep->row_dev_max);
+        if (!rep->row_dev_mean || !rep->row_dev_max)
+            return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: counters");
+        for (int64_t i = 0; i < n; i++)
+            rep->row_dev_mean[i] = rep->row_dev_max[i] = NAN;
+    }
+    if (o.diagnostics) {
+        const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+        rep->recon_err = malloc((size_t)n * sizeof *rep->recon_err);
+        if (!rep->recon_err)
+            return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: diagnostics");
+        for (int64_t i = 0; i < n; i++) rep->recon_err[i] = NAN;
+    }
+    const double t_start = now_s();
+    const unsigned needs =
+        cpr_method_needs(o.method, o.method_state) & STAT_BITS;
+    enum cpr_status s = CPR_OK;
+    if (cpr_method_allocates(o.method)) {
+        // layer allocation: dense scan, then one target per linear
+        const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+        rep->alloc = calloc((size_t)n, sizeof *rep->alloc);
+        if (!rep->alloc)
+            return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: allocation");
+        CPR_TRY(check_windows(m, windows, nsamples, seqlen, o.method->name,
+                              err));
+        rep->used_calibration = 1;
+        CPR_TRY(scan_dense(m, windows, nsamples, seqlen, &o, pool, k, rep,
+                           err));
+        CPR_TRY(o.method->allocate((void *)o.method_state, m->cfg.n_layers,
+                                   rep->numel, &o.target, rep->alloc, err));
+        o.per_linear = rep->alloc;
+        CPR_TRY(check_targets(m, &o, err));
+    }
+    if (o.method == &cpr_method_magnitude &&
+        cpr_magnitude_group(o.method_state) == CPR_MAG_GROUP_GLOBAL) {
+        s = prune_global_magnitude(m, &o, pool, k, rep, err);
+    } else if (!needs && !(o.diagnostics && windows)) {
+        for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {
+            for (int j = 0; j < CPR_LINEAR_COUNT && !s; j++)
+                s = prune_one(m, l, j, &o, NULL, pool, k, rep, err);
+            if (!s) report(&o, CPR_PIPE_PRUNE, l, m->cfg.n_layers, t_start, rep);
+        }
+    } else {
+        rep->used_calibration = 1;
+        s = check_windows(m, windows, nsamples, seqlen, o.method->name, err);
+        if (!s)
+            s = prune_calibrated(m, windows, nsamples, seqlen, needs, &o, pool,
+                                 k, rep, t_start, err);
+    }
+    totals(rep);
+    return s;
+}

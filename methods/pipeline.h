@@ -1,0 +1,133 @@
+// methods/pipeline.h: the layer-wise, sequential pruning pipeline every
+// method runs on (wanda lib/prune.py prune_wanda / prune_sparsegpt,
+// sparsegpt llama.py llama_sequential; METHODS_REFERENCE A.0).
+//
+//   1. inps = the embeddings of every calibration window (the inputs of
+//      block 0), held in f32 or bf16 (calib_bf16).
+//   2. for each block l in order:
+//      a. statistics pass: every window goes through the still-dense
+//         block; a capture hook accumulates, for each of the four input
+//         sites (q/k/v, o, gate/up, down: core/forward.h), the statistics
+//         the method declares (methods/stats.h);
+//      b. each of the seven linears q, k, v, o, gate, up, down is pruned
+//         by the method with its site's statistics (all seven from the
+//         same dense pass, as the reference);
+//      c. outs = the now-pruned block applied to inps (the next block's
+//         inputs come from the pruned model, as the reference); swap.
+//   Embeddings, norms and the output head are never touched.
+// Layer-allocation methods (OWL, mixed sparsity: method.h version 2) are
+// preceded by a dense scan (windows through the unpruned model, scan() per
+// linear) and allocate(), which sets one target per linear.
+// Methods that need no statistics (magnitude) skip the calibration
+// entirely; magnitude with group=global plans one threshold over all
+// decoder linears first (methods/magnitude.h) and then prunes each.
+//
+// Weights: a pruned linear is replaced by an owned tensor of its original
+// dtype (f32 pruned in place on an owned copy; bf16/f16 converted to f32,
+// pruned, and rounded back, as the reference casts back to the layer
+// dtype; zeros stay exact). The model's other tensors stay borrowed.
+//
+// Memory: the two activation copies (2 x nsamples x seqlen x hidden in the
+// calibration dtype), one forward state for `chunk_seq` windows, and per
+// block the statistics of its four sites (Hessians: 3 x hidden^2 +
+// intermediate^2 floats, plus one per-linear copy for the method).
+//
+// Determinism: windows go through the block in fixed chunks of chunk_seq
+// (independent of the thread count), statistics are bit-identical for any
+// thread count (stats.h), and methods are too, so masks and weights are
+// bit-identical for 1 and N threads on one ISA.
+#ifndef CPR_METHODS_PIPELINE_H
+#define CPR_METHODS_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model.h"
+#include "core/pool.h"
+#include "core/status.h"
+#include "methods/method.h"
+#include "simd/kernels.h"
+
+// Progress, reported on the caller's thread after each phase of a block.
+enum cpr_pipe_phase {
+    CPR_PIPE_EMBED = 0, // block = -1
+    CPR_PIPE_STATS,     // statistics pass of `block` done
+    CPR_PIPE_PRUNE,     // `block`'s linears pruned
+    CPR_PIPE_PROPAGATE, // outputs of the pruned `block` computed
+};
+
+struct cpr_pipe_progress {
+    enum cpr_pipe_phase phase;
+    int64_t block, n_blocks;
+    double seconds;        // since the start of cpr_prune_model
+    double block_sparsity; // PRUNE: zeros / numel over this block's linears
+};
+
+struct cpr_pipe_opts {
+    const struct cpr_method *method;
+    const void *method_state;          // from method->init / parse_opts
+    struct cpr_prune_target target;    // the same for every linear, unless
+    const struct cpr_prune_target *per_linear; // (n_layers * 7) overrides
+                                       // indexed layer*7 + linear, or NULL
+    int calib_bf16;    // hold activations in bf16 (default f32)
+    int hessian_f64;   // accumulate Hessians in double
+    int64_t chunk_seq; // windows per forward call; 0 = max(1, 4096/seqlen)
+    int diagnostics;   // per-linear reconstruction error (pipe_diag.h):
+                       // one more dense block pass + 2 GEMMs per linear;
+                       // needs windows (also for methods without stats)
+    void (*progress)(void *user, const struct cpr_pipe_progress *p);
+    void *progress_user;
+};
+
+struct cpr_pipe_report {
+    int64_t n_layers;
+    int64_t *zeros;  // (n_layers * 7) zero weights after pruning
+    int64_t *numel;  // (n_layers * 7)
+    int64_t zeros_total, numel_total;
+    double sparsity; // zeros_total / numel_total over the decoder linears
+    int used_calibration; // 0 when the method needs no statistics
+    double sec_forward;   // embedding + block passes (without the hooks)
+    double sec_stats;     // accumulating + finishing statistics
+    double sec_prune;     // the method's prune calls
+    double sec_scan;      // layer allocation: the dense scan (all of it)
+    struct cpr_prune_target *alloc; // layer allocation: (n_layers * 7)
+                          // targets the method chose, else NULL
+    double *recon_err;    // diagnostics: (n_layers * 7) relative output
+                          // reconstruction error ||XW^T - XWhat^T||^2 /
+                          // ||XW^T||^2 on the calibration inputs, else NULL
+    double sec_diag;      // diagnostics passes
+    double *row_dev_mean; // (n_layers * 7) unstructured targets: mean and
+    double *row_dev_max;  // max over rows of |zeros in the row -
+                          // int(cols * s)| / cols (0 for exact per-row
+                          // methods; NaN for N:M or untouched linears)
+    size_t activation_bytes; // the two activation copies
+    size_t stats_bytes;      // the largest block's statistics
+};
+
+// Prune m in place. windows: nsamples * seqlen token ids (window i at
+// windows + i*seqlen; may be NULL when the method needs no statistics),
+// 1 <= seqlen <= context. k: NULL = cpr_kernels_get(); pool may be NULL.
+// rep is filled (free with cpr_pipe_report_free) even on error, as far as
+// the run got. Errors: CPR_ERR_ARG (options, target vs a linear's width,
+// windows missing, token ids outside the vocabulary), CPR_ERR_NOMEM, those
+// of the forward pass and of the method (prefixed with the linear's name,
+// "layers.3.down_proj").
+enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
+                                int64_t nsamples, int64_t seqlen,
+                                const struct cpr_pipe_opts *o,
+                                struct cpr_pool *pool,
+                                const struct cpr_kernels *k,
+                                struct cpr_pipe_report *rep,
+                                struct cpr_err *err);
+
+void cpr_pipe_report_free(struct cpr_pipe_report *rep);
+
+// Count zeros of every decoder linear of m into rep (zeros, numel, totals,
+// sparsity); allocates the arrays when NULL. Used by the pipeline and to
+// check a model loaded from disk. Errors: CPR_ERR_NOMEM.
+enum cpr_status cpr_model_sparsity(const struct cpr_model *m,
+                                   const struct cpr_kernels *k,
+                                   struct cpr_pipe_report *rep,
+                                   struct cpr_err *err);
+
+#endif

@@ -1,0 +1,86 @@
+#!/bin/sh
+# tests/cli_prune.sh: `cprune prune` end to end on the real stories260K
+# model: usage errors (exit 2, message naming the option), the JSON record,
+# both output formats reloaded by `cprune eval` with the same perplexity,
+# the input left untouched, refusal to overwrite the input.
+# usage: tests/cli_prune.sh BUILD_DIR   (run by `make test`)
+set -u
+B=${1:-build}
+P="$B/cprune"
+D=${CPRUNE_DATA:-../shared}
+M="$D/models/stories260K"
+if [ ! -d "$M" ]; then
+    echo "SKIP cli_prune: $M not found (set CPRUNE_DATA)"
+    exit 0
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL cli_prune: $*"; fails=$((fails + 1)); }
+
+# expect STATUS NEEDLE -- command...: exit status and a stderr substring
+expect() {
+    want=$1 needle=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" != "$want" ]; then
+        bad "exit $got (want $want): $* -- $(head -c 300 "$T/err")"
+    elif [ -n "$needle" ] && ! grep -qF -- "$needle" "$T/err"; then
+        bad "stderr lacks '$needle': $* -- $(head -c 300 "$T/err")"
+    else
+        ok
+    fi
+}
+
+sha_before=$(sha256sum "$M/stories260K.bin" | cut -d' ' -f1)
+
+# ---- usage errors ----
+expect 2 "--model and --method" "$P" prune --method wanda --sparsity 0.5
+expect 2 "unknown method 'nope'" "$P" prune --model "$M" --method nope --sparsity 0.5
+expect 2 "exactly one of --sparsity" "$P" prune --model "$M" --method magnitude
+expect 2 "exactly one of --sparsity" "$P" prune --model "$M" --method magnitude --sparsity 0.5 --pattern 2:4
+expect 2 "expected N:M" "$P" prune --model "$M" --method magnitude --pattern 4:2
+expect 2 "[0, 1)" "$P" prune --model "$M" --method magnitude --sparsity 1
+expect 2 "give --calib" "$P" prune --model "$M" --method wanda --sparsity 0.5
+expect 2 "option of method sparsegpt, not of wanda" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --blocksize 64
+expect 2 "unknown option" "$P" prune --model "$M" --method magnitude --sparsity 0.5 --opts nope=1
+expect 2 "exceeds the model context" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --seqlen 4096
+expect 2 "random or sequential" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --calib-sampling x
+# ---- failures (exit 1) ----
+expect 1 "at most" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --nsamples 100000 --quiet
+expect 1 "nope.txt" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib "$T/nope.txt" --quiet
+expect 1 "layers.0.q_proj" "$P" prune --model "$M" --method magnitude --pattern 3:7 --quiet
+expect 1 "refusing" "$P" prune --model "$M" --method magnitude --sparsity 0.5 --out "$M/stories260K.bin" --out-format llama2c --quiet
+
+# ---- a calibrated run with every output ----
+"$P" prune --model "$M" --method wanda --pattern 2:4 --calib tinystories \
+    --nsamples 8 --seqlen 256 --calib-sampling random --seed 3 --quiet \
+    --out "$T/hf" --json "$T/run.json" >"$T/out" 2>"$T/err" || bad "wanda run: $(cat "$T/err")"
+for key in '"method": "wanda"' '"pattern": "2:4"' '"sampling": "random"' \
+           '"seed": 3' '"nsamples": 8' '"seqlen": 256' '"tokens_sha256"' \
+           '"sparsity": 0.5,' '"per_matrix"' '"statistics"' '"peak_rss_bytes"' \
+           '"windows"' '"isa"' '"threads"'; do
+    grep -q -- "$key" "$T/run.json" && ok || bad "run.json lacks $key"
+done
+[ -f "$T/hf/model.safetensors" ] && [ -f "$T/hf/config.json" ] && \
+    [ -f "$T/hf/tokenizer.bin" ] && ok || bad "hf output incomplete: $(ls "$T/hf")"
+grep -q '"cprune.method":"wanda"\|"cprune.method": "wanda"' "$T/hf/model.safetensors" && ok ||
+    bad "__metadata__ lacks cprune.method"
+
+# ---- both formats reload to the same perplexity ----
+"$P" prune --model "$M" --method magnitude --sparsity 0.5 --quiet --out "$T/l2c.bin" \
+    --out-format llama2c >"$T/out" 2>"$T/err" || bad "llama2c out: $(cat "$T/err")"
+"$P" prune --model "$M" --method magnitude --sparsity 0.5 --quiet --out "$T/hf2" \
+    >"$T/out" 2>"$T/err" || bad "hf out: $(cat "$T/err")"
+a=$("$P" eval --model "$T/l2c.bin" --tokenizer "$M/tok512.bin" --dataset tinystories --max-chunks 20 --quiet 2>&1 | grep '^ppl')
+b=$("$P" eval --model "$T/hf2" --dataset tinystories --max-chunks 20 --quiet 2>&1 | grep '^ppl')
+[ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "llama2c vs hf output ppl: '$a' vs '$b'"
+
+sha_after=$(sha256sum "$M/stories260K.bin" | cut -d' ' -f1)
+[ "$sha_before" = "$sha_after" ] && ok || bad "input model modified"
+
+echo "cli_prune: $pass passed, $fails failed"
+[ "$fails" = 0 ]
