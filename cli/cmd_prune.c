@@ -526,14 +526,19 @@ int cmd_prune(int argc, char **argv) {
     }
     if (cli_get(O, N, "verbose"))
         for (int64_t i = 0; i < run.rep.n_layers * CPR_LINEAR_COUNT; i++) {
-            char re[32] = "n/a";
+            char re[32] = "n/a", sq[96] = "";
             if (run.rep.recon_err)
                 snprintf(re, sizeof re, "%.6f", run.rep.recon_err[i]);
-            fprintf(stderr, "  layers.%lld.%-9s sparsity %.6f  recon_err %s\n",
+            if (run.rep.score_q && isfinite(run.rep.score_q[5 * i]))
+                snprintf(sq, sizeof sq, "  score min/q1/med/q3/max %.3g %.3g "
+                         "%.3g %.3g %.3g", run.rep.score_q[5 * i],
+                         run.rep.score_q[5 * i + 1], run.rep.score_q[5 * i + 2],
+                         run.rep.score_q[5 * i + 3], run.rep.score_q[5 * i + 4]);
+            fprintf(stderr, "  layers.%lld.%-9s sparsity %.6f  recon_err %s%s\n",
                     (long long)(i / CPR_LINEAR_COUNT),
                     cpr_linear_name((enum cpr_linear)(i % CPR_LINEAR_COUNT)),
                     run.rep.numel[i] ? (double)run.rep.zeros[i] / run.rep.numel[i]
-                                     : 0.0, re);
+                                     : 0.0, re, sq);
         }
     if (run.rep.alloc) { // layer allocation: one target per block
         printf("allocation: dense scan %.2f s; block targets", run.rep.sec_scan);

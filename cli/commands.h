@@ -13,5 +13,6 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_methods(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct {
     {"synth", cmd_synth, "write a random-weight LLaMA-shaped model (HF dir)"},
     {"methods", cmd_methods, "list pruning methods, their statistics and options"},
     {"prune", cmd_prune, "prune a model layer by layer (magnitude, wanda, sparsegpt, ...); write, evaluate, record JSON"},
+    {"explain", cmd_explain, "a method's algorithm in words and formulas, its options, its paper"},
 };
 
 static void usage(FILE *f) {

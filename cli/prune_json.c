@@ -161,6 +161,13 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
             cpr_jw_double(&w, run->rep.numel[i] ? (double)run->rep.zeros[i] /
                                                       run->rep.numel[i]
                                                 : 0.0);
+            if (run->rep.score_q && isfinite(run->rep.score_q[5 * i])) {
+                cpr_jw_key(&w, "score_min_q1_median_q3_max");
+                cpr_jw_begin_array(&w);
+                for (int q = 0; q < 5; q++)
+                    cpr_jw_double(&w, run->rep.score_q[5 * i + q]);
+                cpr_jw_end_array(&w);
+            }
             if (run->rep.row_dev_mean && isfinite(run->rep.row_dev_mean[i])) {
                 cpr_jw_key(&w, "row_sparsity_dev_mean");
                 cpr_jw_double(&w, run->rep.row_dev_mean[i]);

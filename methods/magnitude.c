@@ -143,6 +143,16 @@ static enum cpr_status mag_prune(const void *state, const struct cpr_matrix *m,
     return prune_per_matrix(m, t->sparsity, mask, k, err);
 }
 
+static enum cpr_status mag_scores(const void *state, const struct cpr_matrix *m,
+                                  const struct cpr_linear_stats *stats,
+                                  float *out, struct cpr_err *err) {
+    (void)state, (void)stats, (void)err;
+    for (size_t r = 0; r < m->rows; r++)
+        for (size_t j = 0; j < m->cols; j++)
+            out[r * m->cols + j] = fabsf(m->w[r * m->ld + j]);
+    return CPR_OK;
+}
+
 const struct cpr_method cpr_method_magnitude = {
     .abi_version = CPR_METHOD_ABI_VERSION,
     .name = "magnitude",
@@ -155,6 +165,7 @@ const struct cpr_method cpr_method_magnitude = {
     .parse_opts = mag_parse,
     .prune_matrix = mag_prune,
     .free = mag_free,
+    .scores = mag_scores,
 };
 
 // ---- global ----

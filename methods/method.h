@@ -172,6 +172,14 @@ struct cpr_method {
                                 const struct cpr_prune_target *target,
                                 struct cpr_prune_target *per_linear,
                                 struct cpr_err *err);
+
+    // Optional (NULL = none): the score the method compares, for every
+    // weight of m before pruning, into out (rows * cols, contiguous); lower
+    // = pruned first. For diagnostics only (score distributions); never
+    // called on the pruning path.
+    enum cpr_status (*scores)(const void *state, const struct cpr_matrix *m,
+                              const struct cpr_linear_stats *stats,
+                              float *out, struct cpr_err *err);
 };
 
 // The statistics `state` needs for pruning: needs_of(state) when the

@@ -262,6 +262,16 @@ static enum cpr_status owl_prune(const void *state, const struct cpr_matrix *m,
     return s->bm->prune_matrix(s->bstate, m, stats, t, mask, pool, k, err);
 }
 
+static enum cpr_status owl_scores(const void *state, const struct cpr_matrix *m,
+                                  const struct cpr_linear_stats *stats,
+                                  float *out, struct cpr_err *err) {
+    const struct owl_state *s = state;
+    if (!s->bm->scores)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "owl: base %s has no "
+                           "scores", s->bm->name);
+    return s->bm->scores(s->bstate, m, stats, out, err);
+}
+
 const struct cpr_method cpr_method_owl = {
     .abi_version = CPR_METHOD_ABI_VERSION,
     .name = "owl",
@@ -278,4 +288,5 @@ const struct cpr_method cpr_method_owl = {
     .scan_needs = CPR_NEED_COLSUMSQ,
     .scan = owl_scan,
     .allocate = owl_allocate,
+    .scores = owl_scores,
 };

@@ -27,6 +27,8 @@ void cpr_pipe_report_free(struct cpr_pipe_report *rep) {
     free(rep->numel);
     free(rep->alloc);
     free(rep->recon_err);
+    free(rep->score_q);
+    rep->score_q = NULL;
     free(rep->row_dev_mean);
     free(rep->row_dev_max);
     rep->row_dev_mean = rep->row_dev_max = NULL;
@@ -89,6 +91,32 @@ static void name_of(char *buf, size_t cap, int64_t layer, int j) {
              cpr_linear_name((enum cpr_linear)j));
 }
 
+// Diagnostics: min, quartiles and max (nearest rank: the ceil(q n)-th
+// smallest) of the method's scores of m, before pruning.
+static enum cpr_status score_quantiles(const struct cpr_method *md,
+                                       const void *state,
+                                       const struct cpr_matrix *m,
+                                       const struct cpr_linear_stats *ls,
+                                       const struct cpr_kernels *k,
+                                       double *q5, struct cpr_err *err) {
+    const size_t n = m->rows * m->cols;
+    float *sc = malloc(n * sizeof *sc);
+    uint32_t *scratch = malloc(n * sizeof *scratch);
+    enum cpr_status s = CPR_OK;
+    if (!sc || !scratch)
+        s = cpr_err_set(err, CPR_ERR_NOMEM, "diagnostics: %zu scores", n);
+    if (!s) s = md->scores(state, m, ls, sc, err);
+    for (int q = 0; q < 5 && !s; q++) {
+        size_t kk = (size_t)ceil((double)n * q / 4.0);
+        if (kk < 1) kk = 1;
+        if (kk > n) kk = n;
+        q5[q] = k->kth_smallest_f32(n, kk, sc, scratch);
+    }
+    free(sc);
+    free(scratch);
+    return s;
+}
+
 // Prune linear j of block `layer` with statistics `ls` (NULL: none).
 static enum cpr_status prune_one(struct cpr_model *m, int64_t layer, int j,
                                  const struct cpr_pipe_opts *o,
@@ -107,12 +135,16 @@ static enum cpr_status prune_one(struct cpr_model *m, int64_t layer, int j,
                              .rows = (size_t)t->shape[0],
                              .cols = (size_t)t->shape[1],
                              .ld = (size_t)t->shape[1]};
+    const int64_t i = layer * CPR_LINEAR_COUNT + j;
+    if (o->diagnostics && rep->score_q && o->method->abi_version >= 2 &&
+        o->method->scores)
+        CPR_TRY(score_quantiles(o->method, o->method_state, &mat, ls, k,
+                                rep->score_q + 5 * i, err));
     double t0 = now_s();
     enum cpr_status s = o->method->prune_matrix(o->method_state, &mat, ls, &tg,
                                                 NULL, pool, k, err);
     rep->sec_prune += now_s() - t0;
     if (s != CPR_OK) return s;
-    const int64_t i = layer * CPR_LINEAR_COUNT + j;
     if (!tg.nm_m && rep->row_dev_mean) { // per-row sparsity vs the target
         const double want = (double)(int64_t)((double)mat.cols * tg.sparsity);
         double sum = 0.0, mx = 0.0;
@@ -612,6 +644,10 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
         if (!rep->recon_err)
             return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: diagnostics");
         for (int64_t i = 0; i < n; i++) rep->recon_err[i] = NAN;
+        rep->score_q = malloc((size_t)(5 * n) * sizeof *rep->score_q);
+        if (!rep->score_q)
+            return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: diagnostics");
+        for (int64_t i = 0; i < 5 * n; i++) rep->score_q[i] = NAN;
     }
     const double t_start = now_s();
     const unsigned needs =

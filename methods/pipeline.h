@@ -96,6 +96,9 @@ struct cpr_pipe_report {
                           // reconstruction error ||XW^T - XWhat^T||^2 /
                           // ||XW^T||^2 on the calibration inputs, else NULL
     double sec_diag;      // diagnostics passes
+    double *score_q;      // diagnostics: (n_layers * 7 * 5) min, quartiles,
+                          // max of the method's scores before pruning (NaN
+                          // when the method has no `scores` entry)
     double *row_dev_mean; // (n_layers * 7) unstructured targets: mean and
     double *row_dev_max;  // max over rows of |zeros in the row -
                           // int(cols * s)| / cols (0 for exact per-row

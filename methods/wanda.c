@@ -212,6 +212,20 @@ static enum cpr_status wanda_prune(const void *state,
     return st;
 }
 
+static enum cpr_status wanda_scores(const void *state,
+                                    const struct cpr_matrix *m,
+                                    const struct cpr_linear_stats *stats,
+                                    float *out, struct cpr_err *err) {
+    (void)state;
+    if (!stats || !stats->scaler_row || stats->n_cols != m->cols)
+        return cpr_err_set(err, CPR_ERR_ARG, "wanda: scores need scaler_row");
+    for (size_t r = 0; r < m->rows; r++)
+        for (size_t j = 0; j < m->cols; j++)
+            out[r * m->cols + j] =
+                fabsf(m->w[r * m->ld + j]) * sqrtf(stats->scaler_row[j]);
+    return CPR_OK;
+}
+
 const struct cpr_method cpr_method_wanda = {
     .abi_version = CPR_METHOD_ABI_VERSION,
     .name = "wanda",
@@ -224,4 +238,5 @@ const struct cpr_method cpr_method_wanda = {
     .parse_opts = wanda_parse,
     .prune_matrix = wanda_prune,
     .free = wanda_free,
+    .scores = wanda_scores,
 };

@@ -79,6 +79,20 @@ a=$("$P" eval --model "$T/l2c.bin" --tokenizer "$M/tok512.bin" --dataset tinysto
 b=$("$P" eval --model "$T/hf2" --dataset tinystories --max-chunks 20 --quiet 2>&1 | grep '^ppl')
 [ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "llama2c vs hf output ppl: '$a' vs '$b'"
 
+# ---- every registered method has an explanation with its paper ----
+for m in $("$P" methods | grep -E '^[a-z]' | cut -d' ' -f1); do
+    "$P" explain "$m" 2>&1 | grep -q '^paper:' && ok || bad "explain $m lacks its paper"
+done
+expect 2 "unknown method 'nope'" "$P" explain nope
+
+# ---- the token cache: a second run reads the cache, same ids ----
+"$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --nsamples 4 \
+    --seqlen 128 --token-cache "$T/tc" --quiet --json "$T/c1.json" >/dev/null 2>&1 || bad "token cache run 1"
+"$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --nsamples 4 \
+    --seqlen 128 --token-cache "$T/tc" --quiet --json "$T/c2.json" >/dev/null 2>&1 || bad "token cache run 2"
+[ "$(ls "$T/tc" | wc -l)" = 1 ] && ok || bad "token cache holds $(ls "$T/tc" | wc -l) files, want 1"
+[ "$(grep tokens_sha256 "$T/c1.json")" = "$(grep tokens_sha256 "$T/c2.json")" ] && ok || bad "cached windows differ"
+
 sha_after=$(sha256sum "$M/stories260K.bin" | cut -d' ' -f1)
 [ "$sha_before" = "$sha_after" ] && ok || bad "input model modified"
 

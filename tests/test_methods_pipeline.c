@@ -429,6 +429,14 @@ static void test_diagnostics(struct cpr_test_ctx *t) {
     CPR_CHECK_STATUS(t, cpr_prune_model(&b, win, NS, SL, &o, NULL, NULL, &rb, &err),
                      CPR_OK, &err, NULL);
     CPR_CHECK(t, same_linears(&a, &b), "diagnostics changed the pruned weights");
+    for (int i = 0; ra.score_q && i < 14; i++) {
+        const double *q = ra.score_q + 5 * i;
+        CPR_CHECK(t, q[0] >= 0 && q[0] <= q[1] && q[1] <= q[2] && q[2] <= q[3] &&
+                         q[3] <= q[4] && q[4] > 0,
+                  "score quantiles of linear %d: %g %g %g %g %g", i, q[0], q[1],
+                  q[2], q[3], q[4]);
+    }
+    CPR_CHECK(t, ra.score_q != NULL, "wanda has scores");
     CPR_CHECK(t, ra.recon_err && !rb.recon_err, "recon_err only when asked");
     for (int i = 0; ra.recon_err && i < 14; i++)
         CPR_CHECK(t, ra.recon_err[i] > 0 && ra.recon_err[i] < 1.5,

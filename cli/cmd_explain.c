@@ -1,0 +1,44 @@
+// cli/cmd_explain.c: `cprune explain METHOD`: the method's algorithm in
+// plain words and formulas, the statistics it needs, its options with
+// defaults (from the descriptor), the paper and the reference code.
+#include <stdio.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/explain.h"
+#include "methods/registry.h"
+
+int cmd_explain(int argc, char **argv) {
+    if (argc == 1 && argv[0][0] != '-') {
+        const struct cpr_method *m = cpr_method_find(argv[0]);
+        if (!m) {
+            fprintf(stderr, "cprune explain: unknown method '%s'; known:",
+                    argv[0]);
+            for (size_t i = 0; i < cpr_n_methods; i++)
+                fprintf(stderr, " %s", cpr_methods[i]->name);
+            fprintf(stderr, "\n");
+            return 2;
+        }
+        const struct explain_entry *e = explain_find(m->name);
+        char needs[96];
+        printf("%s: %s\n\n", m->name, m->summary);
+        if (e) printf("%s\n\n", e->algorithm);
+        printf("statistics: %s%s\n", cpr_method_needs_str(m->needs, needs,
+                                                           sizeof needs),
+               cpr_method_allocates(m) ? " (plus a dense allocation scan)" : "");
+        printf("patterns:   --sparsity S (unstructured) | --pattern N:M\n");
+        printf("options:%s\n", m->n_opts ? "" : " none");
+        for (size_t j = 0; j < m->n_opts; j++)
+            printf("  %-14s default %-8s %s%s%s\n", m->opts[j].name,
+                   m->opts[j].def, m->opts[j].help,
+                   m->opts[j].choices ? "; one of " : "",
+                   m->opts[j].choices ? m->opts[j].choices : "");
+        if (e) printf("\npaper: %s\ncode:  %s\n", e->paper, e->code);
+        return 0;
+    }
+    int rc = cli_parse(argc, argv, NULL, 0, "explain", "cprune explain METHOD");
+    if (rc) return rc == 1 ? 0 : 2;
+    fprintf(stderr, "cprune explain: give one method name (see `cprune "
+                    "methods`)\nusage: cprune explain METHOD\n");
+    return 2;
+}

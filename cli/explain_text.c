@@ -1,0 +1,101 @@
+// cli/explain_text.c: the plain-words description of each method printed
+// by `cprune explain` (algorithm, formulas, paper, reference code). Options
+// and defaults come from the method descriptors themselves.
+#include "cli/explain.h"
+
+#include <string.h>
+
+static const struct explain_entry entries[] = {
+    {"magnitude",
+     "Prune the weights with the smallest absolute value.\n"
+     "  per matrix (reference): thresh = sort(|W|)[int(numel*s)], prune |W| <= thresh\n"
+     "  per row:    the int(cols*s) smallest |W| of each row\n"
+     "  global:     one threshold over all decoder linears, each matrix keeping\n"
+     "              at least min_density of its weights (against layer collapse)\n"
+     "  N:M:        in every group of M consecutive inputs of a row, the N smallest\n"
+     "Needs no calibration data.",
+     "Baseline of every LLM pruning paper; global variant after Blalock et al.,\n"
+     "  \"What is the State of Neural Network Pruning?\" and \"Is Complexity Required\n"
+     "  for Neural Network Pruning?\"",
+     "locuslab/wanda lib/prune.py prune_magnitude"},
+    {"wanda",
+     "Pruning by Weights AND Activations.\n"
+     "  score S_ij = |W_ij| * ||X_j||_2, ||X_j||_2^2 = sum over calibration tokens of x_j^2\n"
+     "  (scaler_row = that sum / number of sequences)\n"
+     "  compared within each output row: exactly int(cols*s) smallest scores pruned per row\n"
+     "  N:M: the N smallest scores in every group of M inputs\n"
+     "  variant: per row, prune while the running sum of sorted scores <= alpha * row sum,\n"
+     "  alpha bisected so the matrix reaches s\n"
+     "No weight update; one statistics pass per block.",
+     "Sun, Liu, Bair, Kolter, \"A Simple and Effective Pruning Approach for Large\n"
+     "  Language Models\", ICLR 2024 (arXiv 2306.11695)",
+     "locuslab/wanda lib/prune.py prune_wanda, lib/layerwrapper.py"},
+    {"sparsegpt",
+     "Optimal Brain Surgeon, made fast.\n"
+     "  H = (2/n) sum X^T X (+ percdamp * mean(diag H) * I); U = chol(H^-1) upper\n"
+     "  for each block of 128 columns: mask = the int(numel*s) smallest W^2 / U_qq^2\n"
+     "  over the rows x 128 slab (N:M: per group, on the already-updated weights)\n"
+     "  for each column q: err = (w_q - mask(w_q)) / U_qq;  W[:, q+1:] -= err U[q, q+1:]\n"
+     "  after the block: W[:, later] -= Err @ U[block, later]   (lazy batch update)\n"
+     "The kept weights are updated to compensate for the pruned ones.",
+     "Frantar, Alistarh, \"SparseGPT: Massive Language Models Can Be Accurately\n"
+     "  Pruned in One-Shot\", ICML 2023 (arXiv 2301.00774)",
+     "IST-DASLab/sparsegpt sparsegpt.py fasterprune"},
+    {"ria",
+     "Relative Importance and Activations.\n"
+     "  S_ij = (|W_ij| / sum_i |W_ij| + |W_ij| / sum_j |W_ij|) * (||X_j||_2)^a, a = 0.5\n"
+     "  compared over the whole matrix (or per row); N:M with an optional channel\n"
+     "  permutation (reallocation, linear sum assignment) before choosing groups.",
+     "Zhang et al., \"Plug-and-Play: An Efficient Post-training Pruning Method for\n"
+     "  Large Language Models\", ICLR 2024",
+     "biomedical-cybernetics/Relative-importance-and-activation-pruning lib/prune.py"},
+    {"dsnot",
+     "Dynamic Sparse No Training: refine a mask without training.\n"
+     "  start from a wanda / magnitude / sparsegpt mask; per row, the expected output\n"
+     "  error e = sum over pruned j of W_ij * mean(x_j) * tokens\n"
+     "  repeat up to `cycles` times while |e| > threshold: regrow the pruned weight\n"
+     "  that best reduces e (ranked by W*mean / var^var_pow) and prune the kept weight\n"
+     "  with the smallest Wanda score on the matching side; one for one, so the row\n"
+     "  keeps its count.",
+     "Zhang et al., \"Dynamic Sparse No Training: Training-Free Fine-tuning for\n"
+     "  Sparse LLMs\", ICLR 2024",
+     "zyxxmu/DSnoT lib/prune.py prune_DSnoT"},
+    {"swiftprune",
+     "Hessian-free pruning with an EWMA threshold (reconstructed: no code and no\n"
+     "method text of the paper were available; see methods/swiftprune.c).\n"
+     "  score L_ij = w_ij^2 / (1 - c_j), c_j = a_j / (sum a + lambda), a = scaler_row\n"
+     "  (a damped rank-one Hessian inverted by Sherman-Morrison)\n"
+     "  per row, one linear pass: tau <- tau * (1 + g_t (p - [L_j <= tau])), an\n"
+     "  exponentially weighted quantile tracker instead of a sort; prune L <= tau.\n"
+     "  exact=1 corrects each row to exactly int(cols*s).",
+     "Kang et al., \"SwiftPrune: Hessian-Free Weight Pruning for Large Language\n"
+     "  Models\", Findings of EMNLP 2025 (arXiv 2501.16376)",
+     "none published"},
+    {"owl",
+     "Outlier Weighed Layerwise sparsity: non-uniform sparsity across blocks.\n"
+     "  dense pass: for each block, the Wanda scores of its seven linears together;\n"
+     "  LOD = 100 * #(S > M * mean S) / #S\n"
+     "  r_l = (LOD_l - min) / (max - min) * 2 lambda; r <- r - mean(r) + (1 - p);\n"
+     "  block sparsity 1 - r_l, within [p - lambda, p + lambda], mean p\n"
+     "  then prune each block with wanda / sparsegpt / magnitude at its sparsity.\n"
+     "  N:M: n_l = n - round((LOD_l - min)/(max - min) * nm_lambda - mean).",
+     "Yin et al., \"Outlier Weighed Layerwise Sparsity (OWL): A Missing Secret\n"
+     "  Sauce for Pruning LLMs to High Sparsity\", ICML 2024 (arXiv 2310.05175)",
+     "luuyin/OWL lib/prune_all.py prune_wanda_outlier"},
+    {"mixed",
+     "Sensitivity-aware mixed sparsity.\n"
+     "  sensitivity of each decoder linear (layer-wise: tr(H_in)/cols of its\n"
+     "  calibration Hessian; the paper uses a Hutchinson trace of the full loss)\n"
+     "  rank all linears; density_i = L + rank_i (R - L)/(N - 1), L = 1 - p - alpha,\n"
+     "  R = 2(1 - p) - L; shifted so the parameter-weighted sparsity is exactly p\n"
+     "  prune each with SparseGPT using the saliency W^2 (H_mm + 1/[H^-1]_mm).",
+     "Shao et al., \"One-Shot Sensitivity-Aware Mixed Sparsity Pruning for Large\n"
+     "  Language Models\", ICASSP 2024 (arXiv 2310.09499)",
+     "talkking/MixGPT llama.py get_weight_sparsity, sparsegpt.py"},
+};
+
+const struct explain_entry *explain_find(const char *method) {
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
+        if (!strcmp(entries[i].method, method)) return &entries[i];
+    return NULL;
+}
