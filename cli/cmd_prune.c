@@ -541,7 +541,7 @@ int cmd_prune(int argc, char **argv) {
                                      : 0.0, re, sq);
         }
     if (run.rep.alloc) { // layer allocation: one target per block
-        printf("allocation: dense scan %.2f s; block targets", run.rep.sec_scan);
+        printf("allocation: dense scan %.2f s; targets (q_proj of each block; all in --json)", run.rep.sec_scan);
         for (int64_t l = 0; l < model.cfg.n_layers; l++) {
             char tg[32];
             prune_target_str(&run.rep.alloc[l * CPR_LINEAR_COUNT], tg, sizeof tg);

@@ -5,6 +5,7 @@
 
 #include "methods/dsnot.h"
 #include "methods/magnitude.h"
+#include "methods/mixed.h"
 #include "methods/owl.h"
 #include "methods/ria.h"
 #include "methods/sparsegpt.h"
@@ -19,6 +20,7 @@ const struct cpr_method *const cpr_methods[] = {
     &cpr_method_dsnot,
     &cpr_method_swiftprune,
     &cpr_method_owl,
+    &cpr_method_mixed,
 };
 const size_t cpr_n_methods = sizeof cpr_methods / sizeof cpr_methods[0];
 

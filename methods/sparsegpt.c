@@ -47,6 +47,7 @@
 struct sgpt_state {
     size_t blocksize;
     double percdamp;
+    int saliency; // SAL_*
 };
 
 static const struct cpr_method_opt sgpt_opts[] = {
@@ -54,6 +55,11 @@ static const struct cpr_method_opt sgpt_opts[] = {
      NULL, 1, 65536, "columns per lazy-update block (mask chosen per block)"},
     {"percdamp", CPR_OPT_DOUBLE, offsetof(struct sgpt_state, percdamp), "0.01",
      NULL, 0, 1e6, "dampening: H += percdamp * mean(diag H) * I"},
+    {"saliency", CPR_OPT_ENUM, offsetof(struct sgpt_state, saliency), "obs",
+     "obs|isc|isc_paper", 0, 0,
+     "mask score: obs = W^2/d^2 (SparseGPT); isc = W^2 (H_qq + 1/d) "
+     "(MixGPT code); isc_paper = W^2 (H_qq + 1/d^2) (its Eq. 4); d = "
+     "diag of chol(H^-1) upper, H damped"},
 };
 #define N_SGPT_OPTS (sizeof sgpt_opts / sizeof sgpt_opts[0])
 
@@ -114,7 +120,21 @@ struct blk_ctx {
     uint8_t *mscratch; // (nth, RB, bs) per-thread block mask
     float *gscratch;   // (nth, RB, nm_m) N:M group scores
     uint8_t *gmscratch; // (nth, RB, nm_m) N:M group masks
+    int saliency;       // SAL_*
+    const float *hdiag; // (cols) damped diag(H) (isc saliencies)
 };
+
+enum { SAL_OBS = 0, SAL_ISC, SAL_ISC_PAPER };
+
+// The mask score of weight w in column q (d = Hinv[q][q]).
+static inline float saliency(const struct blk_ctx *c, float w, float d,
+                             size_t q) {
+    switch (c->saliency) {
+    case SAL_ISC: return (w * w) * (c->hdiag[q] + 1.0f / d);
+    case SAL_ISC_PAPER: return (w * w) * (c->hdiag[q] + 1.0f / (d * d));
+    default: return (w * w) / (d * d);
+    }
+}
 
 static void slab_worker(void *vctx, size_t ith, size_t nth) {
     struct blk_ctx *c = vctx;
@@ -124,7 +144,7 @@ static void slab_worker(void *vctx, size_t ith, size_t nth) {
         const float *w = c->m->w + r * c->m->ld + c->i1;
         for (size_t j = 0; j < cnt; j++) {
             float d = c->hinv[(c->i1 + j) * n + c->i1 + j];
-            c->tmp[r * cnt + j] = (w[j] * w[j]) / (d * d);
+            c->tmp[r * cnt + j] = saliency(c, w[j], d, c->i1 + j);
         }
     }
 }
@@ -169,7 +189,7 @@ static void column_task(struct blk_ctx *c, size_t ith, size_t ra, size_t nr) {
                     for (size_t j = 0; j < pm; j++) {
                         float d = c->hinv[(i1 + i + j) * n + i1 + i + j];
                         float v = w1[r * ld + i + j];
-                        g[r * pm + j] = (v * v) / (d * d);
+                        g[r * pm + j] = saliency(c, v, d, i1 + i + j);
                     }
                 c->k->nm_mask_f32(nr * pm, pn, pm, g, gm);
                 for (size_t r = 0; r < nr; r++)
@@ -292,9 +312,21 @@ static enum cpr_status sgpt_prune(const void *state, const struct cpr_matrix *m,
     }
     float damp = (float)s->percdamp * (float)(dsum / (double)n);
     for (size_t d = 0; d < n; d++) h[d * n + d] += damp;
+    float *hdiag = NULL; // the damped diagonal, for the isc saliencies
+    if (s->saliency != SAL_OBS) {
+        hdiag = malloc(n * sizeof *hdiag);
+        if (!hdiag)
+            return cpr_err_set(err, CPR_ERR_NOMEM, "sparsegpt: %s: diagonal",
+                               name);
+        for (size_t d = 0; d < n; d++) hdiag[d] = h[d * n + d];
+    }
 
     // 3. Hinv = chol(H^-1, upper); mirror U into the strict lower triangle.
-    CPR_TRY(cpr_inverse_chol_upper(pool, k, n, h, n, err));
+    enum cpr_status fs = cpr_inverse_chol_upper(pool, k, n, h, n, err);
+    if (fs) {
+        free(hdiag);
+        return fs;
+    }
     struct mirror_ctx mc = {h, n};
     cpr_pool_run(pool, mirror_worker, &mc);
 
@@ -313,6 +345,7 @@ static enum cpr_status sgpt_prune(const void *state, const struct cpr_matrix *m,
         free(msc);
         free(gsc);
         free(gmsc);
+        free(hdiag);
         return cpr_err_set(err, CPR_ERR_NOMEM, "sparsegpt: %s: block scratch "
                            "for %zu x %zu", name, rows, bs);
     }
@@ -320,7 +353,7 @@ static enum cpr_status sgpt_prune(const void *state, const struct cpr_matrix *m,
     // two of them.
     size_t sub = t->nm_m ? (SB > pm ? SB / pm * pm : pm) : SB;
     struct blk_ctx c = {m, t, k, h, 0, 0, bs, sub, tmp, 0.0f, err1, mask,
-                        msc, gsc, gmsc};
+                        msc, gsc, gmsc, s->saliency, hdiag};
     for (size_t i1 = 0; i1 < n; i1 += bs) {
         c.i1 = i1;
         c.i2 = i1 + bs < n ? i1 + bs : n;
@@ -343,6 +376,7 @@ static enum cpr_status sgpt_prune(const void *state, const struct cpr_matrix *m,
     free(msc);
     free(gsc);
     free(gmsc);
+    free(hdiag);
     return CPR_OK;
 }
 
