@@ -14,5 +14,7 @@ int cmd_synth(int argc, char **argv);
 int cmd_methods(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -16,6 +16,8 @@ static const struct {
     {"methods", cmd_methods, "list pruning methods, their statistics and options"},
     {"prune", cmd_prune, "prune a model layer by layer (magnitude, wanda, sparsegpt, ...); write, evaluate, record JSON"},
     {"explain", cmd_explain, "a method's algorithm in words and formulas, its options, its paper"},
+    {"sweep", cmd_sweep, "run a grid of prune/eval cells as child processes into DIR/results.jsonl (shards, resume)"},
+    {"report", cmd_report, "tables (md, csv, tex), summary and SVG plots from a sweep folder"},
 };
 
 static void usage(FILE *f) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/pool.h"
+#include "core/rng.h"
 #include "methods/magnitude.h"
 #include "methods/registry.h"
 #include "tests/harness.h"
@@ -171,6 +172,63 @@ static void test_magnitude_hand(struct cpr_test_ctx *t) {
     run("magnitude", "", 2, 8, W28, NULL, NULL, unstr(0.0), NULL, NULL, out,
         mask, &err);
     CPR_CHECK(t, !memcmp(out, W28, sizeof out), "s=0 changed weights");
+}
+
+// Per-matrix magnitude (a two-level radix select on the bits of |w|)
+// against the scalar reference kth_smallest_f32 on |W|: matrices with many
+// ties, +-0, NaN, denormals and +-Inf, at several sparsities, with no pool
+// and a 2-thread pool (the mask is the same).
+static void test_magnitude_radix(struct cpr_test_ctx *t) {
+    struct cpr_kernels ks;
+    cpr_kernels_build(&ks, CPR_ISA_SCALAR);
+    struct cpr_pool *pool = NULL;
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, cpr_pool_init(&pool, 2, &err), CPR_OK, &err, NULL);
+    struct cpr_rng rng;
+    cpr_rng_seed(&rng, 91);
+    static const double ss[] = {0.1, 0.5, 0.7, 0.9, 0.999};
+    for (int kind = 0; kind < 4; kind++) {
+        const size_t rows = 37, cols = 53, n = rows * cols;
+        float *w = malloc(n * sizeof *w), *a = malloc(n * sizeof *a);
+        float *o1 = malloc(n * sizeof *o1), *o2 = malloc(n * sizeof *o2);
+        uint8_t *m1 = malloc(n), *m2 = malloc(n);
+        uint32_t *scr = malloc(n * sizeof *scr);
+        for (size_t i = 0; i < n; i++) {
+            float v = (float)cpr_rng_normal(&rng);
+            if (kind == 1) v = (float)(int)(v * 4) / 4; // many ties, +-0
+            if (kind == 2 && i % 17 == 0) v = NAN;
+            if (kind == 2 && i % 23 == 0) v = -0.0f;
+            if (kind == 3) v *= i % 3 ? 1e-39f : 1e30f; // denormals, big
+            if (kind == 3 && i % 29 == 0) v = i % 2 ? INFINITY : -INFINITY;
+            w[i] = v;
+            a[i] = fabsf(v);
+        }
+        for (size_t si = 0; si < sizeof ss / sizeof *ss; si++) {
+            size_t idx = (size_t)((double)n * ss[si]);
+            float th = ks.kth_smallest_f32(n, idx + 1, a, scr);
+            size_t want_pruned = 0;
+            for (size_t i = 0; i < n; i++) want_pruned += a[i] <= th;
+            CPR_CHECK_STATUS(t, run("magnitude", "", rows, cols, w, NULL, NULL,
+                                    unstr(ss[si]), NULL, NULL, o1, m1, &err),
+                             CPR_OK, &err, NULL);
+            CPR_CHECK_STATUS(t, run("magnitude", "", rows, cols, w, NULL, NULL,
+                                    unstr(ss[si]), pool, NULL, o2, m2, &err),
+                             CPR_OK, &err, NULL);
+            size_t got = 0, bad = 0;
+            for (size_t i = 0; i < n; i++) {
+                got += m1[i];
+                bad += m1[i] != (a[i] <= th);
+            }
+            CPR_CHECK(t, bad == 0 && got == want_pruned,
+                      "kind %d s %g: %zu mask entries differ from |w| <= "
+                      "kth (%g); pruned %zu, want %zu", kind, ss[si], bad,
+                      (double)th, got, want_pruned);
+            CPR_CHECK(t, !memcmp(m1, m2, n), "kind %d s %g: 1 vs 2 threads",
+                      kind, ss[si]);
+        }
+        free(w), free(a), free(o1), free(o2), free(m1), free(m2), free(scr);
+    }
+    cpr_pool_free(pool);
 }
 
 static void test_wanda_hand(struct cpr_test_ctx *t) {
@@ -513,6 +571,7 @@ const struct cpr_test cpr_tests_methods_basic[] = {
     {"options_registry", test_options, 0},
     {"errors", test_errors, 0},
     {"magnitude_hand", test_magnitude_hand, 0},
+    {"magnitude_radix_vs_kth", test_magnitude_radix, 0},
     {"wanda_hand", test_wanda_hand, 0},
     {"sparsegpt_hand", test_sparsegpt_hand, 0},
     {"global_magnitude", test_global, 0},
