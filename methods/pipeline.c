@@ -92,7 +92,9 @@ static void name_of(char *buf, size_t cap, int64_t layer, int j) {
 }
 
 // Diagnostics: min, quartiles and max (nearest rank: the ceil(q n)-th
-// smallest) of the method's scores of m, before pruning.
+// smallest) of the method's scores of m, before pruning. A method whose
+// scores entry answers CPR_ERR_UNSUPPORTED for this configuration gets NaN
+// quantiles (left out of the JSON), not an error.
 static enum cpr_status score_quantiles(const struct cpr_method *md,
                                        const void *state,
                                        const struct cpr_matrix *m,
@@ -103,10 +105,17 @@ static enum cpr_status score_quantiles(const struct cpr_method *md,
     float *sc = malloc(n * sizeof *sc);
     uint32_t *scratch = malloc(n * sizeof *scratch);
     enum cpr_status s = CPR_OK;
+    int n_q = 5;
     if (!sc || !scratch)
         s = cpr_err_set(err, CPR_ERR_NOMEM, "diagnostics: %zu scores", n);
     if (!s) s = md->scores(state, m, ls, sc, err);
-    for (int q = 0; q < 5 && !s; q++) {
+    if (s == CPR_ERR_UNSUPPORTED) { // e.g. owl over a base without scores:
+        for (int q = 0; q < 5; q++) q5[q] = NAN; // no distribution, no error
+        if (err) err->code = CPR_OK, err->msg[0] = 0;
+        s = CPR_OK;
+        n_q = 0;
+    }
+    for (int q = 0; q < n_q && !s; q++) {
         size_t kk = (size_t)ceil((double)n * q / 4.0);
         if (kk < 1) kk = 1;
         if (kk > n) kk = n;

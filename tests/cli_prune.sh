@@ -70,6 +70,16 @@ done
 grep -q '"cprune.method":"wanda"\|"cprune.method": "wanda"' "$T/hf/model.safetensors" && ok ||
     bad "__metadata__ lacks cprune.method"
 
+# ---- every method x base runs with diagnostics on (score quantiles from
+# the method's scores entry where it has one, none where it does not) ----
+for mo in "owl --owl-base sparsegpt" "owl --owl-base magnitude" "mixed" \
+          "dsnot --dsnot-base sparsegpt" "ria" "swiftprune"; do
+    # shellcheck disable=SC2086
+    "$P" prune --model "$M" --method $mo --sparsity 0.5 --calib tinystories \
+        --nsamples 4 --seqlen 128 --quiet --json "$T/m.json" >"$T/out" 2>"$T/err" &&
+        grep -q '"recon_err"' "$T/m.json" && ok || bad "prune $mo: $(tail -c 300 "$T/err")"
+done
+
 # ---- both formats reload to the same perplexity ----
 "$P" prune --model "$M" --method magnitude --sparsity 0.5 --quiet --out "$T/l2c.bin" \
     --out-format llama2c >"$T/out" 2>"$T/err" || bad "llama2c out: $(cat "$T/err")"

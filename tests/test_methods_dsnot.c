@@ -113,9 +113,11 @@ static void test_unstructured_hand(struct cpr_test_ctx *t) {
         {"threshold=1", {1, 1, 1, 0, 0, 1, 0, 0}},   // |.5| <= 1: stop
         // var_pow=0: regrow by D: 1 (-2), 0 (1), 2 (3), 3 (4):
         //   1: regrow 3, prune 5: e = .5;  2: regrow 2, prune 7: e = -5;
-        //   3: regrow 1, prune 4: e = -2;  4: regrow 0, prune 6: e = -1;
-        //   5: regrow list used up.
-        {"var_pow=0", {0, 0, 0, 0, 1, 1, 1, 1}},
+        //   3: regrow 1, prune 4: e = -2;  4: e < 0 needs a pruned D < 0
+        //   but the bottom of the regrow list is 0 (D = 1): the negative
+        //   side is used up, stop (the reference would regrow 0 and prune
+        //   6: e = -1, quirk 4).
+        {"var_pow=0", {1, 0, 0, 0, 1, 1, 0, 1}},
     };
     float out[16];
     uint8_t mask[16];
