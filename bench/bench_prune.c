@@ -24,6 +24,22 @@
 //                    fresh Hessian copy (cpr_site_stats_finish, reported as
 //                    sparsegpt_hcopy; target < 30 s), GFLOP/s from the flop
 //                    estimate below, ratio = that rate / gemm_f32.
+//   swiftprune_prune the 7 linears with SwiftPrune's defaults (EWMA
+//                    threshold) and swiftprune_exact with exact=1 (the
+//                    exact-count correction); like wanda, scaler_row finish
+//                    included.
+//   wanda_sort       the baseline SwiftPrune claims to beat: Wanda's
+//                    official selection, which sorts every row (torch.sort
+//                    in lib/prune.py): scores |W| * sqrt(scaler_row), each
+//                    row's (score, index) pairs sorted with an inlined
+//                    introsort (std::sort's algorithm, see sc_sort), the
+//                    first int(cols * s) pruned; rows spread over the pool.
+//                    Our wanda_prune selects without sorting (sample select,
+//                    simd/select_*.c), so both baselines are reported.
+//   swiftprune_vs    ratios at 50% unstructured: wanda_sort / swiftprune,
+//                    wanda_prune / swiftprune and sparsegpt_prune /
+//                    swiftprune (targets: > 1, > 1 for the sort baseline,
+//                    >= 10 against SparseGPT).
 // SparseGPT flops for a (rows, n) matrix, blocksize B (sgpt_flops):
 //   inverse Cholesky  n^3/3 (Cholesky of J H J) + n^3/3 (triangular
 //                     inverse), as core/linalg.h counts them;
@@ -39,7 +55,8 @@
 // 85% of the start marks the rows CONTENDED in their notes.
 //
 // usage: bench_prune [n_seq [seqlen [methods]]]   (defaults 16, 2048, all;
-//   methods is a comma list of magnitude,wanda,sparsegpt)
+//   methods is a comma list of magnitude,wanda,sparsegpt,swiftprune)
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,9 +141,105 @@ static void gemm_run(void *vctx) {
                     g->y, GEMM_N);
 }
 
+// ---- Wanda with a per-row sort (the official selection) ----
+struct scored {
+    float s;
+    uint32_t i;
+};
+
+// (score, index) order; the index breaks ties, so the order is total.
+static inline int sc_less(struct scored a, struct scored b) {
+    return a.s < b.s || (a.s == b.s && a.i < b.i);
+}
+
+static void sc_sift(struct scored *a, size_t n, size_t i) {
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) return;
+        if (c + 1 < n && sc_less(a[c], a[c + 1])) c++;
+        if (!sc_less(a[i], a[c])) return;
+        struct scored t = a[i];
+        a[i] = a[c], a[c] = t, i = c;
+    }
+}
+
+// Introsort (what std::sort, and so torch's CPU sort, runs): quicksort with
+// a median-of-3 pivot, insertion sort below 16 elements, heapsort when the
+// depth budget (2 log2 n) runs out. Comparisons are inlined, not qsort's
+// function pointer, so the baseline is not slowed by the C library.
+static void sc_sort(struct scored *a, size_t n, int depth) {
+    while (n > 16) {
+        if (depth-- == 0) {
+            for (size_t i = n / 2; i-- > 0;) sc_sift(a, n, i);
+            for (size_t e = n - 1; e > 0; e--) {
+                struct scored t = a[0];
+                a[0] = a[e], a[e] = t;
+                sc_sift(a, e, 0);
+            }
+            return;
+        }
+        size_t m = n / 2;
+        struct scored x = a[0], y = a[m], z = a[n - 1], p;
+        p = sc_less(x, y) ? (sc_less(y, z) ? y : sc_less(x, z) ? z : x)
+                          : (sc_less(x, z) ? x : sc_less(y, z) ? z : y);
+        size_t i = 0, j = n - 1;
+        for (;;) { // Hoare partition around the value p
+            while (sc_less(a[i], p)) i++;
+            while (sc_less(p, a[j])) j--;
+            if (i >= j) break;
+            struct scored t = a[i];
+            a[i] = a[j], a[j] = t;
+            i++, j--;
+        }
+        // a[0, j] <= p <= a[j+1, n): recurse on the smaller side
+        if (j + 1 < n - j - 1) {
+            sc_sort(a, j + 1, depth);
+            a += j + 1, n -= j + 1;
+        } else {
+            sc_sort(a + j + 1, n - j - 1, depth);
+            n = j + 1;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct scored v = a[i];
+        size_t j = i;
+        for (; j > 0 && sc_less(v, a[j - 1]); j--) a[j] = a[j - 1];
+        a[j] = v;
+    }
+}
+
+struct sort_ctx {
+    float *w;
+    size_t rows, cols, n_prune;
+    const float *scaler_row;
+    struct scored *buf; // nth x cols
+    size_t pruned[64];  // per thread
+    int unsorted;       // set if a row came out unsorted (a bug)
+};
+
+static void sort_worker(void *vctx, size_t ith, size_t nth) {
+    struct sort_ctx *c = vctx;
+    size_t r0, r1, n = 0;
+    cpr_pool_split(c->rows, ith, nth, 1, &r0, &r1);
+    struct scored *b = c->buf + ith * c->cols;
+    for (size_t r = r0; r < r1; r++) {
+        float *w = c->w + r * c->cols;
+        for (size_t j = 0; j < c->cols; j++)
+            b[j] = (struct scored){fabsf(w[j]) * sqrtf(c->scaler_row[j]), (uint32_t)j};
+        int depth = 0;
+        for (size_t n = c->cols; n > 1; n >>= 1) depth += 2;
+        sc_sort(b, c->cols, depth);
+        for (size_t j = 1; j < c->cols; j++) // the sort is part of the test
+            if (sc_less(b[j], b[j - 1])) c->unsorted = 1;
+        for (size_t j = 0; j < c->n_prune; j++) w[b[j].i] = 0.0f;
+        n += c->n_prune;
+    }
+    c->pruned[ith] = n;
+}
+
 int main(int argc, char **argv) {
     int64_t n_seq = argc > 1 ? atoll(argv[1]) : 16, seqlen = argc > 2 ? atoll(argv[2]) : 2048;
-    const char *only = argc > 3 ? argv[3] : "magnitude,wanda,sparsegpt";
+    const char *only = argc > 3 ? argv[3] : "magnitude,wanda,sparsegpt,swiftprune";
     if (n_seq < 1) n_seq = 16;
     if (seqlen < 2 || seqlen > 2048) seqlen = 2048;
     struct cpr_err err = {0};
@@ -164,7 +277,7 @@ int main(int argc, char **argv) {
     hc.pool = pool;
     hc.k = k;
     // Only the statistics of the methods asked for (a zeroed struct = off).
-    int want_w = strstr(only, "wanda") != NULL, want_h = strstr(only, "sparsegpt") != NULL;
+    int want_w = strstr(only, "wanda") || strstr(only, "swiftprune"), want_h = strstr(only, "sparsegpt") != NULL;
     for (int s = 0; s < CPR_CAPTURE_SITE_COUNT; s++) {
         if ((want_w && cpr_site_stats_init(&hc.wst[s], site_cols[s], CPR_NEED_COLSUMSQ, 0,
                                            &err) != CPR_OK) ||
@@ -254,15 +367,22 @@ int main(int argc, char **argv) {
         if (!orig[j]) return die("weight copies", NULL);
         memcpy(orig[j], t->data, cpr_tensor_nbytes(t));
     }
-    static const char *const methods[] = {"magnitude", "wanda", "sparsegpt"};
+    // swiftprune twice: defaults (the EWMA threshold), then exact=1.
+    static const char *const methods[] = {"magnitude", "wanda", "sparsegpt", "swiftprune",
+                                          "swiftprune"};
+    static const char *const mopts[] = {"", "", "", "", "exact=1"};
+    static const char *const knames[] = {"magnitude_prune", "wanda_prune", "sparsegpt_prune",
+                                         "swiftprune_prune", "swiftprune_exact"};
+    double t50[5] = {-1, -1, -1, -1, -1}; // prune seconds at 50%, per entry
     static const struct cpr_prune_target targets[] = {{0.5, 0, 0}, {0.0, 2, 4}};
     static const char *const tnames[] = {"50%", "2:4"};
     double wanda_prune[2] = {-1, -1};
-    for (size_t mi = 0; mi < 3; mi++) {
+    for (size_t mi = 0; mi < 5; mi++) {
         if (!strstr(only, methods[mi])) continue;
         const struct cpr_method *me = cpr_method_find(methods[mi]);
         void *st = NULL;
-        if (!me || me->init(&st, &err) != CPR_OK) return die(methods[mi], &err);
+        if (!me || me->init(&st, &err) != CPR_OK || me->parse_opts(st, mopts[mi], &err) != CPR_OK)
+            return die(methods[mi], &err);
         int sgpt = !strcmp(methods[mi], "sparsegpt");
         for (size_t ti = 0; ti < 2; ti++) {
             double t_prune = 0, t_fin = 0, flops = 0, zeros = 0, numel = 0, hbytes = 0;
@@ -301,8 +421,8 @@ int main(int argc, char **argv) {
                 }
             }
             snprintf(shape, sizeof shape, "7 linears, %s", tnames[ti]);
-            char kname[32];
-            snprintf(kname, sizeof kname, "%s_prune", methods[mi]);
+            const char *kname = knames[mi];
+            if (ti == 0) t50[mi] = sgpt ? t_prune : t_prune + t_fin;
             if (sgpt) {
                 snprintf(note, sizeof note, "sparsity %.4f; est. %.0f GFLOP; ratio vs gemm_f32 "
                          "%.0f GF/s; target < 30 s: %s", zeros / numel, flops * 1e-9, gemm_gf,
@@ -315,8 +435,8 @@ int main(int argc, char **argv) {
                               "not in prune time; GB/s read + written");
             } else {
                 if (mi == 1) wanda_prune[ti] = t_prune + t_fin;
-                snprintf(note, sizeof note, "sparsity %.4f%s", zeros / numel,
-                         mi == 1 ? "; incl. scaler_row finish" : "");
+                snprintf(note, sizeof note, "sparsity %.6f%s", zeros / numel,
+                         mi != 0 ? "; incl. scaler_row finish" : "");
                 cpr_bench_row(&rep, kname, isa, shape, 2, t_prune + t_fin, -1, -1, -1, note);
             }
         }
@@ -330,6 +450,63 @@ int main(int argc, char **argv) {
                      tot < 1.0 ? "met" : "MISSED");
             cpr_bench_row(&rep, "wanda_total", isa, shape, 2, tot, -1, -1, -1, note);
         }
+
+    // ---- Wanda with a per-row sort, 50% (the official selection) ----
+    double t_sort = -1;
+    if (strstr(only, "wanda") || strstr(only, "swiftprune")) {
+        struct sort_ctx sc;
+        memset(&sc, 0, sizeof sc);
+        size_t nth = cpr_pool_size(pool);
+        sc.buf = malloc(nth * INTER * sizeof *sc.buf);
+        if (!sc.buf || nth > 64) return die("sort buffer", NULL);
+        double zeros = 0, numel = 0;
+        t_sort = 0;
+        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+            struct cpr_tensor *t = cpr_model_linear(&model, 0, (enum cpr_linear)j);
+            size_t rows = (size_t)t->shape[0], cols = (size_t)t->shape[1];
+            memcpy(t->data, orig[j], rows * cols * sizeof(float));
+            enum cpr_capture_site site = cpr_capture_site_of((enum cpr_linear)j);
+            struct cpr_linear_stats ls;
+            memset(&ls, 0, sizeof ls);
+            double t0 = cpr_bench_now();
+            if (cpr_site_stats_finish(&hc.wst[site], sr, NULL, NULL, NULL, &ls, &err))
+                return die("finish", &err);
+            sc.w = t->data, sc.rows = rows, sc.cols = cols, sc.scaler_row = sr;
+            sc.n_prune = (size_t)((double)cols * 0.5);
+            cpr_pool_run(pool, sort_worker, &sc);
+            t_sort += cpr_bench_now() - t0;
+            zeros += (double)k->count_zeros_f32(rows * cols, t->data);
+            numel += (double)(rows * cols);
+        }
+        free(sc.buf);
+        if (sc.unsorted) return die("wanda_sort: a row came out unsorted", NULL);
+        snprintf(note, sizeof note, "sparsity %.6f; per-row introsort of (score, index), "
+                 "incl. scaler_row finish", zeros / numel);
+        cpr_bench_row(&rep, "wanda_sort", isa, "7 linears, 50%", 2, t_sort, -1, -1, -1, note);
+    }
+    for (size_t mi = 3; mi < 5; mi++) {
+        if (t50[mi] <= 0) continue;
+        char kn[48];
+        snprintf(kn, sizeof kn, "%s_vs", mi == 3 ? "swiftprune" : "swiftprune_exact");
+        if (t_sort > 0) {
+            snprintf(note, sizeof note, "wanda_sort / %s = %.2f (target > 1: %s)", knames[mi],
+                     t_sort / t50[mi], t_sort > t50[mi] ? "met" : "MISSED");
+            cpr_bench_row(&rep, kn, isa, "vs wanda_sort, 50%", 2, -1, -1, -1,
+                          t_sort / t50[mi], note);
+        }
+        if (t50[1] > 0) {
+            snprintf(note, sizeof note, "wanda_prune (select, no sort) / %s = %.2f", knames[mi],
+                     t50[1] / t50[mi]);
+            cpr_bench_row(&rep, kn, isa, "vs wanda_prune, 50%", 2, -1, -1, -1,
+                          t50[1] / t50[mi], note);
+        }
+        if (t50[2] > 0) {
+            snprintf(note, sizeof note, "sparsegpt_prune / %s = %.1f (target >= 10: %s)",
+                     knames[mi], t50[2] / t50[mi], t50[2] >= 10 * t50[mi] ? "met" : "MISSED");
+            cpr_bench_row(&rep, kn, isa, "vs sparsegpt_prune, 50%", 2, -1, -1, -1,
+                          t50[2] / t50[mi], note);
+        }
+    }
 
     // ---- machine ----
     double peak1 = cpr_bench_peak_gflops(pool, cpr_kernels_isa());

@@ -5,7 +5,9 @@
 // 1): one table per evaluation dataset, rows = methods (Dense on top),
 // columns = models x sparsity target, cells = perplexity with 2 decimals,
 // the best pruned result of each column in bold (ties on the printed value
-// are all bold; Dense is a reference, never bold). A row or column with no
+// are all bold; Dense is a reference, never bold); a cell whose achieved
+// sparsity is more than one point from its column's target shows it in
+// parentheses (md, tex), so unequal comparisons are visible. A row or column with no
 // value on a dataset is left out of that dataset's table. table.csv holds
 // the same numbers with 4 decimals, every dataset in one sheet. times.md
 // holds the pruning seconds of every cell in the same layout (the one
@@ -53,6 +55,21 @@ static void column_best(const struct report *r, size_t col, const char *ds,
     if (isfinite(m)) fmt_ppl(m, 2, best, cap);
 }
 
+// The achieved sparsity of the cell at (row, col) when it lies more than
+// one percentage point from the column's target (e.g. an approximate
+// threshold, or an allocation whose N:M rounding moves the mean): 1 and
+// *got; 0 otherwise (dense rows, cells without a recorded sparsity).
+#define OFF_TARGET 0.01
+static int off_target(const struct report *r, size_t row, size_t col,
+                      double *got) {
+    const struct rep_cell *c = report_cell(r, row, col);
+    if (!c || c->dense || r->rows[row].dense) return 0;
+    const struct cpr_json *sp = cpr_json_get(c->root, "sparsity");
+    if (!cpr_json_is(sp, CPR_JSON_NUMBER)) return 0;
+    *got = sp->num;
+    return fabs(sp->num - r->cols[col].sparsity) > OFF_TARGET;
+}
+
 // "split eval, protocol hf, seqlen 512" of ds, from the cell with the
 // smallest id that has it (content-defined, not file order).
 static void dataset_note(const struct report *r, const char *ds, char *buf,
@@ -84,6 +101,7 @@ static void md_escape(struct strbuf *s, const char *t) {
 static void md_table(const struct report *r, const char *ds,
                      struct strbuf *s) {
     char note[200], tt[32], v_s[40], best[40];
+    int any_off = 0;
     dataset_note(r, ds, note, sizeof note);
     strbuf_printf(s, "\n## %s (%s)\n\n| Method |", ds, note);
     for (size_t j = 0; j < r->n_cols; j++) {
@@ -112,11 +130,22 @@ static void md_table(const struct report *r, const char *ds,
             fmt_ppl(v, 2, v_s, sizeof v_s);
             column_best(r, j, ds, best, sizeof best);
             const int bold = !r->rows[i].dense && !strcmp(v_s, best);
-            strbuf_printf(s, " %s%s%s |", bold ? "**" : "", v_s,
+            double got;
+            strbuf_printf(s, " %s%s%s", bold ? "**" : "", v_s,
                           bold ? "**" : "");
+            if (off_target(r, i, j, &got)) {
+                strbuf_printf(s, " (%.1f%%)", got * 100.0);
+                any_off = 1;
+            }
+            strbuf_puts(s, " |");
         }
         strbuf_puts(s, "\n");
     }
+    if (any_off)
+        strbuf_printf(s, "\n(x%%): the run's achieved sparsity over the "
+                      "decoder linears, shown where it is more than %g "
+                      "point%s from the column's target.\n",
+                      OFF_TARGET * 100, OFF_TARGET * 100 == 1 ? "" : "s");
 }
 
 static void write_md(const struct report *r, struct strbuf *s) {
@@ -340,6 +369,9 @@ static void tex_table(const struct report *r, const char *ds,
                 strbuf_printf(s, " & \\textbf{%s}", v_s);
             else
                 strbuf_printf(s, " & %s", v_s);
+            double got;
+            if (off_target(r, i, j, &got))
+                strbuf_printf(s, " {\\scriptsize(%.1f\\%%)}", got * 100.0);
         }
         strbuf_puts(s, " \\\\\n");
         if (r->rows[i].dense) strbuf_puts(s, "\\midrule\n");
