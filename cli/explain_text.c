@@ -56,7 +56,10 @@ static const struct explain_entry entries[] = {
      "  repeat up to `cycles` times while |e| > threshold: regrow the pruned weight\n"
      "  that best reduces e (ranked by W*mean / var^var_pow) and prune the kept weight\n"
      "  with the smallest Wanda score on the matching side; one for one, so the row\n"
-     "  keeps its count.",
+     "  keeps its count. A row stops when its error is small or the side it needs\n"
+     "  has no candidate of the right sign. Unstructured, the reference never checks\n"
+     "  whether a swap flips the sign of e; on narrow rows (a few dozen inputs) e\n"
+     "  then oscillates and rows swap most of their mask: use sign_check=on there.",
      "Zhang et al., \"Dynamic Sparse No Training: Training-Free Fine-tuning for\n"
      "  Sparse LLMs\", ICLR 2024",
      "zyxxmu/DSnoT lib/prune.py prune_DSnoT"},
