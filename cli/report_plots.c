@@ -253,22 +253,27 @@ static void ppl_plot(const struct report *r, const char *model,
 
 // ---- per-layer allocation ----
 
-// Per-layer target sparsity of a cell (numel-weighted over the layer's
-// linears); returns the number of layers, 0 when it recorded none.
-static size_t layer_targets(const struct rep_cell *c, double *out) {
+// Per-layer mean of the per_matrix[] field `key` of a cell over the
+// layer's linears ("layers.N.<name>"), numel-weighted when by_numel (else
+// a plain mean), counting only entries with a number (positive_only:
+// a positive number, for log axes). Returns the number of layers (NaN for
+// a layer without entries), 0 when the cell recorded none.
+static size_t layer_mean(const struct rep_cell *c, const char *key,
+                         int by_numel, int positive_only, double *out) {
     double num[MAX_LAYERS] = {0}, den[MAX_LAYERS] = {0};
     size_t n_layers = 0;
     const struct cpr_json *pm = cpr_json_get(c->root, "per_matrix");
     for (size_t i = 0; i < cpr_json_len(pm); i++) {
         const struct cpr_json *m = cpr_json_at(pm, i);
-        const struct cpr_json *t = cpr_json_get(m, "target_sparsity");
+        const struct cpr_json *v = cpr_json_get(m, key);
         long long layer;
-        if (!cpr_json_is(t, CPR_JSON_NUMBER) ||
+        if (!cpr_json_is(v, CPR_JSON_NUMBER) ||
+            (positive_only && !usable(v->num)) ||
             sscanf(cpr_json_get_str(m, "name", ""), "layers.%lld.", &layer) != 1 ||
             layer < 0 || layer >= MAX_LAYERS)
             continue;
-        double w = cpr_json_get_num(m, "numel", 1);
-        num[layer] += w * t->num, den[layer] += w;
+        double w = by_numel ? cpr_json_get_num(m, "numel", 1) : 1.0;
+        num[layer] += w * v->num, den[layer] += w;
         if ((size_t)layer + 1 > n_layers) n_layers = (size_t)layer + 1;
     }
     for (size_t l = 0; l < n_layers; l++)
@@ -276,28 +281,14 @@ static size_t layer_targets(const struct rep_cell *c, double *out) {
     return n_layers;
 }
 
-// Per-layer mean reconstruction error of a cell (plain mean over the
-// layer's linears with a finite positive value); returns the number of
-// layers, 0 when it recorded none.
+// Per-layer target sparsity chosen by an allocation (numel-weighted).
+static size_t layer_targets(const struct rep_cell *c, double *out) {
+    return layer_mean(c, "target_sparsity", 1, 0, out);
+}
+
+// Per-layer reconstruction error (plain mean of the positive values).
 static size_t layer_recon(const struct rep_cell *c, double *out) {
-    double num[MAX_LAYERS] = {0};
-    unsigned cnt[MAX_LAYERS] = {0};
-    size_t n_layers = 0;
-    const struct cpr_json *pm = cpr_json_get(c->root, "per_matrix");
-    for (size_t i = 0; i < cpr_json_len(pm); i++) {
-        const struct cpr_json *m = cpr_json_at(pm, i);
-        const struct cpr_json *e = cpr_json_get(m, "recon_err");
-        long long layer;
-        if (!cpr_json_is(e, CPR_JSON_NUMBER) || !usable(e->num) ||
-            sscanf(cpr_json_get_str(m, "name", ""), "layers.%lld.", &layer) != 1 ||
-            layer < 0 || layer >= MAX_LAYERS)
-            continue;
-        num[layer] += e->num, cnt[layer]++;
-        if ((size_t)layer + 1 > n_layers) n_layers = (size_t)layer + 1;
-    }
-    for (size_t l = 0; l < n_layers; l++)
-        out[l] = cnt[l] ? num[l] / cnt[l] : NAN;
-    return n_layers;
+    return layer_mean(c, "recon_err", 0, 1, out);
 }
 
 // 1 when a plot of column col (one model at one target) was drawn into s.

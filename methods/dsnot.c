@@ -197,16 +197,9 @@ static const struct cpr_method_opt dsnot_opts[] = {
 #define N_DSNOT_OPTS (sizeof dsnot_opts / sizeof dsnot_opts[0])
 
 static enum cpr_status dsnot_init(void **state, struct cpr_err *err) {
-    struct dsnot_state *s = calloc(1, sizeof *s);
-    if (!s) return cpr_err_set(err, CPR_ERR_NOMEM, "dsnot: state");
-    enum cpr_status st =
-        cpr_method_opts_defaults(dsnot_opts, N_DSNOT_OPTS, s, "dsnot", err);
-    if (st != CPR_OK) {
-        free(s);
-        return st;
-    }
-    *state = s;
-    return CPR_OK;
+    return cpr_method_state_new(dsnot_opts, N_DSNOT_OPTS,
+                                sizeof(struct dsnot_state), "dsnot", state,
+                                err);
 }
 
 static enum cpr_status dsnot_parse(void *state, const char *list,

@@ -44,16 +44,9 @@ double cpr_magnitude_min_density(const void *state) {
 }
 
 static enum cpr_status mag_init(void **state, struct cpr_err *err) {
-    struct mag_state *s = calloc(1, sizeof *s);
-    if (!s) return cpr_err_set(err, CPR_ERR_NOMEM, "magnitude: state");
-    enum cpr_status st =
-        cpr_method_opts_defaults(mag_opts, N_MAG_OPTS, s, "magnitude", err);
-    if (st != CPR_OK) {
-        free(s);
-        return st;
-    }
-    *state = s;
-    return CPR_OK;
+    return cpr_method_state_new(mag_opts, N_MAG_OPTS,
+                                sizeof(struct mag_state), "magnitude", state,
+                                err);
 }
 
 static enum cpr_status mag_parse(void *state, const char *list,

@@ -140,6 +140,21 @@ enum cpr_status cpr_method_opts_defaults(const struct cpr_method_opt *opts,
     return CPR_OK;
 }
 
+enum cpr_status cpr_method_state_new(const struct cpr_method_opt *opts,
+                                     size_t n_opts, size_t size,
+                                     const char *method, void **state,
+                                     struct cpr_err *err) {
+    void *s = calloc(1, size);
+    if (!s) return cpr_err_set(err, CPR_ERR_NOMEM, "%s: state", method);
+    enum cpr_status st = cpr_method_opts_defaults(opts, n_opts, s, method, err);
+    if (st != CPR_OK) {
+        free(s);
+        return st;
+    }
+    *state = s;
+    return CPR_OK;
+}
+
 enum cpr_status cpr_method_opts_parse(const struct cpr_method_opt *opts,
                                       size_t n_opts, void *state,
                                       const char *method, const char *list,

@@ -113,6 +113,13 @@ enum cpr_status cpr_method_opts_defaults(const struct cpr_method_opt *opts,
                                          size_t n_opts, void *state,
                                          const char *method,
                                          struct cpr_err *err);
+// The usual init: *state = a zeroed state of `size` bytes with every
+// option at its default. Errors: CPR_ERR_NOMEM, or a default that does
+// not parse (then nothing is allocated).
+enum cpr_status cpr_method_state_new(const struct cpr_method_opt *opts,
+                                     size_t n_opts, size_t size,
+                                     const char *method, void **state,
+                                     struct cpr_err *err);
 
 // ---- the descriptor ----
 struct cpr_method {

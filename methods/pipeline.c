@@ -105,21 +105,20 @@ static enum cpr_status score_quantiles(const struct cpr_method *md,
     float *sc = malloc(n * sizeof *sc);
     uint32_t *scratch = malloc(n * sizeof *scratch);
     enum cpr_status s = CPR_OK;
-    int n_q = 5;
     if (!sc || !scratch)
         s = cpr_err_set(err, CPR_ERR_NOMEM, "diagnostics: %zu scores", n);
     if (!s) s = md->scores(state, m, ls, sc, err);
     if (s == CPR_ERR_UNSUPPORTED) { // e.g. owl over a base without scores:
         for (int q = 0; q < 5; q++) q5[q] = NAN; // no distribution, no error
-        if (err) err->code = CPR_OK, err->msg[0] = 0;
+        cpr_err_clear(err);
         s = CPR_OK;
-        n_q = 0;
-    }
-    for (int q = 0; q < n_q && !s; q++) {
-        size_t kk = (size_t)ceil((double)n * q / 4.0);
-        if (kk < 1) kk = 1;
-        if (kk > n) kk = n;
-        q5[q] = k->kth_smallest_f32(n, kk, sc, scratch);
+    } else {
+        for (int q = 0; q < 5 && !s; q++) {
+            size_t kk = (size_t)ceil((double)n * q / 4.0);
+            if (kk < 1) kk = 1;
+            if (kk > n) kk = n;
+            q5[q] = k->kth_smallest_f32(n, kk, sc, scratch);
+        }
     }
     free(sc);
     free(scratch);

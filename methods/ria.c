@@ -107,16 +107,9 @@ static const struct cpr_method_opt ria_opts[] = {
 #define N_RIA_OPTS (sizeof ria_opts / sizeof ria_opts[0])
 
 static enum cpr_status ria_init(void **state, struct cpr_err *err) {
-    struct ria_state *s = calloc(1, sizeof *s);
-    if (!s) return cpr_err_set(err, CPR_ERR_NOMEM, "ria: state");
-    enum cpr_status st =
-        cpr_method_opts_defaults(ria_opts, N_RIA_OPTS, s, "ria", err);
-    if (st != CPR_OK) {
-        free(s);
-        return st;
-    }
-    *state = s;
-    return CPR_OK;
+    return cpr_method_state_new(ria_opts, N_RIA_OPTS,
+                                sizeof(struct ria_state), "ria", state,
+                                err);
 }
 
 static enum cpr_status ria_parse(void *state, const char *list,

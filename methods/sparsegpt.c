@@ -64,16 +64,9 @@ static const struct cpr_method_opt sgpt_opts[] = {
 #define N_SGPT_OPTS (sizeof sgpt_opts / sizeof sgpt_opts[0])
 
 static enum cpr_status sgpt_init(void **state, struct cpr_err *err) {
-    struct sgpt_state *s = calloc(1, sizeof *s);
-    if (!s) return cpr_err_set(err, CPR_ERR_NOMEM, "sparsegpt: state");
-    enum cpr_status st =
-        cpr_method_opts_defaults(sgpt_opts, N_SGPT_OPTS, s, "sparsegpt", err);
-    if (st != CPR_OK) {
-        free(s);
-        return st;
-    }
-    *state = s;
-    return CPR_OK;
+    return cpr_method_state_new(sgpt_opts, N_SGPT_OPTS,
+                                sizeof(struct sgpt_state), "sparsegpt", state,
+                                err);
 }
 
 static enum cpr_status sgpt_parse(void *state, const char *list,

@@ -135,16 +135,9 @@ static const struct cpr_method_opt swp_opts[] = {
 #define N_SWP_OPTS (sizeof swp_opts / sizeof swp_opts[0])
 
 static enum cpr_status swp_init(void **state, struct cpr_err *err) {
-    struct swp_state *s = calloc(1, sizeof *s);
-    if (!s) return cpr_err_set(err, CPR_ERR_NOMEM, "swiftprune: state");
-    enum cpr_status st = cpr_method_opts_defaults(swp_opts, N_SWP_OPTS, s,
-                                                  "swiftprune", err);
-    if (st != CPR_OK) {
-        free(s);
-        return st;
-    }
-    *state = s;
-    return CPR_OK;
+    return cpr_method_state_new(swp_opts, N_SWP_OPTS,
+                                sizeof(struct swp_state), "swiftprune", state,
+                                err);
 }
 
 static enum cpr_status swp_parse(void *state, const char *list,

@@ -39,16 +39,9 @@ static const struct cpr_method_opt wanda_opts[] = {
 #define N_WANDA_OPTS (sizeof wanda_opts / sizeof wanda_opts[0])
 
 static enum cpr_status wanda_init(void **state, struct cpr_err *err) {
-    struct wanda_state *s = calloc(1, sizeof *s);
-    if (!s) return cpr_err_set(err, CPR_ERR_NOMEM, "wanda: state");
-    enum cpr_status st =
-        cpr_method_opts_defaults(wanda_opts, N_WANDA_OPTS, s, "wanda", err);
-    if (st != CPR_OK) {
-        free(s);
-        return st;
-    }
-    *state = s;
-    return CPR_OK;
+    return cpr_method_state_new(wanda_opts, N_WANDA_OPTS,
+                                sizeof(struct wanda_state), "wanda", state,
+                                err);
 }
 
 static enum cpr_status wanda_parse(void *state, const char *list,

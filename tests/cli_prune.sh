@@ -4,36 +4,8 @@
 # both output formats reloaded by `cprune eval` with the same perplexity,
 # the input left untouched, refusal to overwrite the input.
 # usage: tests/cli_prune.sh BUILD_DIR   (run by `make test`)
-set -u
-B=${1:-build}
-P="$B/cprune"
-D=${CPRUNE_DATA:-../shared}
-M="$D/models/stories260K"
-if [ ! -d "$M" ]; then
-    echo "SKIP cli_prune: $M not found (set CPRUNE_DATA)"
-    exit 0
-fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL cli_prune: $*"; fails=$((fails + 1)); }
-
-# expect STATUS NEEDLE -- command...: exit status and a stderr substring
-expect() {
-    want=$1 needle=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    if [ "$got" != "$want" ]; then
-        bad "exit $got (want $want): $* -- $(head -c 300 "$T/err")"
-    elif [ -n "$needle" ] && ! grep -qF -- "$needle" "$T/err"; then
-        bad "stderr lacks '$needle': $* -- $(head -c 300 "$T/err")"
-    else
-        ok
-    fi
-}
+NAME=cli_prune
+. "$(dirname "$0")/cli_common.sh"
 
 sha_before=$(sha256sum "$M/stories260K.bin" | cut -d' ' -f1)
 

@@ -16,36 +16,8 @@
 #   - report: byte-identical output for the same results, the same tables
 #     for the sharded and the unsharded results
 # usage: tests/cli_sweep.sh BUILD_DIR   (run by `make test`; no python)
-set -u
-B=${1:-build}
-P="$B/cprune"
-D=${CPRUNE_DATA:-../shared}
-M="$D/models/stories260K"
-if [ ! -d "$M" ]; then
-    echo "SKIP cli_sweep: $M not found (set CPRUNE_DATA)"
-    exit 0
-fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL cli_sweep: $*"; fails=$((fails + 1)); }
-
-# expect STATUS NEEDLE -- command...: exit status and a stderr substring
-expect() {
-    want=$1 needle=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    got=$?
-    if [ "$got" != "$want" ]; then
-        bad "exit $got (want $want): $* -- $(head -c 300 "$T/err")"
-    elif [ -n "$needle" ] && ! grep -qF -- "$needle" "$T/err"; then
-        bad "stderr lacks '$needle': $* -- $(head -c 300 "$T/err")"
-    else
-        ok
-    fi
-}
+NAME=cli_sweep
+. "$(dirname "$0")/cli_common.sh"
 
 # The fields that differ between two runs of the same cell: timings, RSS,
 # thread counts (results do not depend on them).

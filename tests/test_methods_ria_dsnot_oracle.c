@@ -19,58 +19,10 @@
 
 #include "methods/registry.h"
 #include "methods/ria.h"
+#include "tests/fixture_bin.h"
 #include "tests/harness.h"
 
 #define FIXTURE "tests/fixtures/ria_dsnot_oracle.bin"
-
-struct rec {
-    char name[33];
-    uint32_t dtype, rows, cols;
-    void *data;
-};
-
-struct fixture {
-    size_t n;
-    struct rec *r;
-};
-
-static int load(struct fixture *f, const char *path) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return -1;
-    char magic[8];
-    uint32_t n;
-    int ok = fread(magic, 1, 8, fp) == 8 && !memcmp(magic, "CPRMFIX1", 8) &&
-             fread(&n, 4, 1, fp) == 1 && n < 1000;
-    f->n = 0;
-    f->r = ok ? calloc(n, sizeof *f->r) : NULL;
-    for (uint32_t i = 0; ok && f->r && i < n; i++) {
-        struct rec *r = &f->r[i];
-        uint32_t hdr[3];
-        ok = fread(r->name, 1, 32, fp) == 32 && fread(hdr, 4, 3, fp) == 3 &&
-             hdr[0] <= 1 && hdr[1] <= 4096 && hdr[2] <= 4096;
-        if (!ok) break;
-        r->dtype = hdr[0];
-        r->rows = hdr[1];
-        r->cols = hdr[2];
-        size_t bytes = (size_t)r->rows * r->cols * (r->dtype ? 1 : 4);
-        r->data = malloc(bytes ? bytes : 1);
-        ok = r->data && fread(r->data, 1, bytes, fp) == bytes;
-        f->n++;
-    }
-    fclose(fp);
-    return ok ? 0 : -1;
-}
-
-static void unload(struct fixture *f) {
-    for (size_t i = 0; i < f->n; i++) free(f->r[i].data);
-    free(f->r);
-}
-
-static const struct rec *get(struct fixture *f, const char *name) {
-    for (size_t i = 0; i < f->n; i++)
-        if (!strcmp(f->r[i].name, name)) return &f->r[i];
-    return NULL;
-}
 
 static int open_fixture(struct cpr_test_ctx *t, struct fixture *f) {
     static const char *const need[] = {"w", "scaler_row", "smr", "var",
