@@ -109,6 +109,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "methods/method_util.h"
 #include "methods/rowsel.h"
 
 struct swp_state {
@@ -576,20 +577,12 @@ enum cpr_status cpr_swiftprune_prune(const void *state,
     const struct swp_state *s = state;
     if (!k) k = cpr_kernels_get();
     if (!s) return cpr_err_set(err, CPR_ERR_ARG, "swiftprune: no state");
-    if (!m || !m->w || m->ld < m->cols)
-        return cpr_err_set(err, CPR_ERR_ARG, "swiftprune: bad matrix view");
-    const char *name = m->name ? m->name : "matrix";
-    CPR_TRY(cpr_prune_target_check(t, m->cols, err));
-    if (!stats || !stats->scaler_row)
-        return cpr_err_set(err, CPR_ERR_ARG, "swiftprune: %s: no scaler_row "
-                           "statistics (needs colsumsq)", name);
-    if (stats->n_cols != m->cols)
-        return cpr_err_set(err, CPR_ERR_SHAPE, "swiftprune: %s: scaler_row "
-                           "has %zu columns, weight has %zu", name,
-                           stats->n_cols, m->cols);
+    int dense;
+    CPR_TRY(cpr_prune_open("swiftprune", m, stats, CPR_NEED_COLSUMSQ, t, mask,
+                           &dense, err));
+    const char *name = cpr_matrix_label(m);
     size_t rows = m->rows, cols = m->cols;
-    if (t->nm_m == 0 && t->sparsity == 0.0) {
-        if (mask) memset(mask, 0, rows * cols);
+    if (dense) {
         if (rep) *rep = (struct cpr_swiftprune_report){.rows = rows};
         return CPR_OK;
     }
