@@ -126,11 +126,11 @@
 // pruned weights per row). On rows of a few dozen inputs, without the
 // sign check (the reference's unstructured default, quirk 1) e
 // oscillates around 0 and rarely gets within the threshold, so a row
-// swaps until a side runs out: most of its mask. stories260K (64 wide),
-// calibration tinystories 128 x 512, tinystories ppl at 50% / 60%:
-// wanda 24.47 / 68.60; dsnot defaults 506 / 3155 (1.1e8 / 2.4e7 before
-// the quirk-4 stop); sign_check=on 25.06 / 68.10 (139 / 115 before);
-// sign_check=on,skip=mlp 24.65 / 59.06. Use sign_check=on there.
+// swaps until a side runs out: most of its mask. On stories260K (64
+// wide) the defaults are far worse than their Wanda base and
+// sign_check=on is close to it: use sign_check=on there. The perplexities
+// (and the commands that regenerate them) are in README "Measurements
+// behind method choices" and bench/results/methods_tiny.md.
 // The base masks of wanda and magnitude (group=row) come from their
 // descriptors through the registry, so they are bit-identical to the
 // standalone methods. Threads: the base as its method, then rows split

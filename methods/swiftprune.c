@@ -41,11 +41,11 @@
 // Under this reading c_j is about 1/n for an ordinary column, so L is
 // |w|^2 within a few per cent except in the columns that carry a sizeable
 // share of the activation energy (outlier features), which it protects.
-// Measured (tinystories-656k, 64 tinystories calibration windows, 50%
-// with exact=1, tinystories eval PPL; dense 40.86): metric=obs 88.96,
-// metric=product 98.44, magnitude group=row 98.02, Wanda 72.77. So obs
-// is the better reading, and it lands between magnitude and Wanda; the
-// paper's own quality figures could not be checked.
+// On tinystories-656k metric=obs gives a lower perplexity than
+// metric=product (which is no better than per-row magnitude), and lands
+// between magnitude and Wanda; figures and the commands that regenerate
+// them are in README "Measurements behind method choices". The paper's
+// own quality figures could not be checked.
 //
 // ---- threshold (unstructured, per row; [A], [T]; the rule is a CHOICE) --
 // k = int(cols * s) (Wanda's count), p = k / cols. The paper replaces the
