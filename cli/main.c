@@ -22,8 +22,9 @@ static const struct {
 
 static void usage(FILE *f) {
     fprintf(f, "cprune %s: prune LLMs and measure what it costs them\n\n"
-               "usage: cprune COMMAND [options]   (cprune COMMAND --help: "
-               "options, defaults, examples)\n\n"
+               "usage: cprune COMMAND [options]   (cprune COMMAND --help or "
+               "cprune help COMMAND:\n"
+               "       options, defaults, examples)\n\n"
                "commands:\n", CPRUNE_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -41,6 +42,16 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "help") == 0 && argc == 3) { // cprune help COMMAND
+        char help_flag[] = "--help";
+        char *hv[] = {help_flag, NULL};
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (strcmp(argv[2], commands[i].name) == 0)
+                return commands[i].fn(1, hv);
+        fprintf(stderr, "cprune: unknown command '%s'\n\n", argv[2]);
         usage(stderr);
         return 2;
     }

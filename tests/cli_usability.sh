@@ -95,6 +95,8 @@ expect_out "text to score (exactly one of):" "$P" eval --help
 expect_out "--hidden V             hidden size, in [2, 1048576] (required)" "$P" synth --help
 expect_out "methods: magnitude wanda sparsegpt" "$P" explain --help
 expect_out "exit status: 0 ok, 1 data or environment error, 2 usage error" "$P" --help
+expect_out "text to score (exactly one of):" "$P" help eval
+expect 2 "unknown command 'nope'" "$P" help nope
 n=$("$P" eval --help | grep -c -- '--threads V')
 [ "$n" = 1 ] && ok || bad "eval --help lists --threads $n times"
 
