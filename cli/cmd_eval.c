@@ -96,29 +96,61 @@ static enum cpr_status write_json(const char *path, const char *model_path,
     return s;
 }
 
+// The model's tokenizer file (override, else the one found beside the
+// model) into path, and the sha256 of its bytes into hex: the identity
+// cpr_tokenizer_load records and token files carry. The file is hashed, not
+// parsed. *found = 0 (with a warning) when no single tokenizer sits
+// beside the model (a synth model has none); an unreadable override is an
+// error.
+static enum cpr_status tokenizer_identity(const char *model_path,
+                                          const char *override, char *path,
+                                          size_t cap, char hex[65], int *found,
+                                          struct cpr_err *err) {
+    *found = 0;
+    if (override) {
+        snprintf(path, cap, "%s", override);
+    } else {
+        enum cpr_tokenizer_kind kind;
+        struct cpr_err e2 = {0};
+        if (cpr_model_find_tokenizer(model_path, path, cap, &kind, &e2)) {
+            fprintf(stderr, "cprune " CMD ": warning: %s\n", e2.msg);
+            return CPR_OK;
+        }
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    CPR_TRY(cpr_file_read_all(path, (size_t)1 << 32, &buf, &len, err));
+    unsigned char d[32];
+    cpr_sha256(buf, len, d);
+    cpr_sha256_hex(d, hex);
+    free(buf);
+    *found = 1;
+    return CPR_OK;
+}
+
 // A token file's ids mean something only under the tokenizer that made
 // them: compare the tokenizer sha256 the file records with the model's
-// (tok; NULL when the model has none to compare with). A mismatch is a
+// (tok_src / tok_sha; tok_src NULL when there is none to compare with). A mismatch is a
 // data error (returns 1, message printed) unless skip; an unrecorded hash
 // (an all-zero header field) or a model without a tokenizer is a warning.
 static int check_tokfile(const char *path, const char *rec,
-                         const struct cpr_tokenizer *tok, int skip) {
+                         const char *tok_src, const char *tok_sha, int skip) {
     if (!rec[0]) {
         fprintf(stderr, "cprune " CMD ": warning: %s records no tokenizer "
                         "hash; cannot check that it was made with the "
                         "model's tokenizer\n", path);
         return 0;
     }
-    if (!tok) {
-        fprintf(stderr, "cprune " CMD ": warning: no tokenizer beside the "
-                        "model; cannot check %s (tokenizer sha256 %s); pass "
+    if (!tok_src) {
+        fprintf(stderr, "cprune " CMD ": warning: cannot check %s (tokenizer "
+                        "sha256 %s) against the model's tokenizer; pass "
                         "--tokenizer FILE to check\n", path, rec);
         return 0;
     }
-    if (strcmp(rec, tok->sha256) == 0) return 0;
+    if (strcmp(rec, tok_sha) == 0) return 0;
     fprintf(stderr, "cprune " CMD ": %s%s was made with tokenizer sha256 %s,\n"
                     "  but the model's tokenizer %s has sha256 %s",
-            skip ? "warning: " : "", path, rec, tok->source, tok->sha256);
+            skip ? "warning: " : "", path, rec, tok_src, tok_sha);
     if (skip) {
         fprintf(stderr, ";\n  evaluating anyway (--skip-tokenizer-check)\n");
         return 0;
@@ -203,6 +235,11 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "cprune " CMD ": --split applies to --dataset only\n");
         return 2;
     }
+    if (cli_get(opts, n_opts, "skip-tokenizer-check") && !tok_path) {
+        fprintf(stderr, "cprune " CMD ": --skip-tokenizer-check applies to "
+                        "--tokens only\n");
+        return 2;
+    }
     struct cpr_ppl_opts po = {.protocol = CPR_PPL_HF};
     long long x;
     if ((v = cli_get(opts, n_opts, "protocol"))) {
@@ -249,21 +286,12 @@ int cmd_eval(int argc, char **argv) {
         rc = 2;
         goto out_quiet;
     }
-    // The tokenizer turns text into ids; for --tokens it identifies the
-    // model's tokenizer, whose hash the token file must carry.
-    int have_tok = 1;
-    if (tok_path) {
-        enum cpr_status ts = cpr_tokenizer_load_for_model(
-            &tok, model_path, tokenizer_path, model.cfg.vocab, &err);
-        if (ts == CPR_ERR_NOTFOUND && !tokenizer_path) {
-            have_tok = 0; // e.g. a synth model: nothing to compare with
-        } else if (ts) {
-            goto out;
-        }
-    } else if (cpr_tokenizer_load_for_model(&tok, model_path, tokenizer_path,
-                                            model.cfg.vocab, &err)) {
+    // The tokenizer turns text into ids (not needed for --tokens, whose
+    // ids are checked against the tokenizer file's hash below).
+    if (!tok_path && cpr_tokenizer_load_for_model(&tok, model_path,
+                                                  tokenizer_path,
+                                                  model.cfg.vocab, &err))
         goto out;
-    }
     if (dataset) {
         if (!split) split = cpr_corpus_default_split(dataset);
         if (cpr_corpus_load(cli_data_dir(), dataset, split, &text, &text_len, &err))
@@ -280,11 +308,14 @@ int cmd_eval(int argc, char **argv) {
                                 text, text_len, 1, &ids, &n_ids, NULL, &err))
             goto out;
     } else {
-        char rec[65] = "";
+        char rec[65] = "", tsrc[1024], tsha[65];
+        int found;
         if (cpr_tokfile_read(tok_path, model.cfg.vocab, &ids, &n_ids, rec,
-                             &err))
+                             &err) ||
+            tokenizer_identity(model_path, tokenizer_path, tsrc, sizeof tsrc,
+                               tsha, &found, &err))
             goto out;
-        if (check_tokfile(tok_path, rec, have_tok ? &tok : NULL,
+        if (check_tokfile(tok_path, rec, found ? tsrc : NULL, tsha,
                           cli_get(opts, n_opts, "skip-tokenizer-check") !=
                               NULL))
             goto out_quiet; // rc is 1

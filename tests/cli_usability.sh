@@ -62,6 +62,11 @@ if [ -d "$M2" ]; then
 else
     echo "SKIP $NAME: $M2 not found; token-file mismatch not checked"
 fi
+# a model without a tokenizer (synth): evaluated, with a warning
+"$P" synth --hidden 16 --intermediate 32 --layers 1 --heads 2 --vocab 512 \
+    --context 64 --out "$T/syn512" >/dev/null 2>&1 || bad "synth syn512"
+expect 0 "cannot check" "$P" eval --model "$T/syn512" --tokens "$T/s260.tok" --max-chunks 1 --quiet
+expect 2 "applies to --tokens only" "$P" eval --model "$M" --dataset tinystories --skip-tokenizer-check
 printf 'not a token file at all, but long enough for a header.............' >"$T/bad.tok"
 expect 1 "not a cprune token file" "$P" eval --model "$M" --tokens "$T/bad.tok"
 
