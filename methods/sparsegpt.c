@@ -26,9 +26,9 @@
 // so the per-column rank-1 updates are summed in a different order than
 // the reference's (same math, f32 rounding differs: ~1e-7 relative on the
 // oracle fixtures); that moved the O(rows * n * blocksize) part of the
-// work from plain C to the GEMM and halved the time of a whole 11008 x
-// 4096 matrix on 2 threads (6.2 s -> 3.1 s, inverse included; see
-// bench/bench_prune.c). The plain-C part has the same arithmetic on every
+// work from plain C to the GEMM and about halved the time of a whole
+// 11008 x 4096 matrix (bench/bench_prune.c; figures in
+// bench/results/prune.json). The plain-C part has the same arithmetic on every
 // ISA; the gemm slot's k-sum order differs between ISAs, so weights agree
 // across ISAs to f32 rounding and an N:M or threshold decision on a
 // near-tie may differ; for one ISA results are identical for any thread
