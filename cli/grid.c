@@ -199,11 +199,8 @@ static enum cpr_status add_method(struct grid *g, const char *tok,
         if (state) m->free(state);
         return bad(err, w, "methods: %s: %s", tok, e2.msg);
     }
-    unsigned needs = cpr_method_needs(m, state);
-    if (cpr_method_allocates(m)) needs |= m->scan_needs;
+    gm->needs_calib = cpr_method_calib_needs(m, state) != 0;
     m->free(state);
-    gm->needs_calib = (needs & (CPR_NEED_COLSUMSQ | CPR_NEED_HESSIAN |
-                                CPR_NEED_COLMEANVAR)) != 0;
     char label[sizeof gm->label]; // (a local: gcc's -Wrestrict cannot
                                   // tell gm's fields apart)
     snprintf(label, sizeof label, "%s%s%s", gm->name, gm->opts[0] ? ":" : "",
