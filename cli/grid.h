@@ -30,6 +30,7 @@ struct grid_method {
     char opts[256];   // canonical "k=v,..." (sorted by key), may be ""
     char label[320];  // name, or name:opts
     int needs_calib;  // the method (with these options) uses statistics
+    int line;         // where it was written, for messages
 };
 
 struct grid_target {
@@ -67,6 +68,7 @@ struct grid {
     size_t n_models, n_methods, n_targets, n_calibs, n_evals;
     char eval_list[GRID_MAX_EVALS * 33]; // "tinystories,wikitext2"
     int dense;                          // dense baseline per model (default 1)
+    long long max_chunks;               // eval chunks per corpus, 0 = all
     struct grid_exclude excludes[GRID_MAX_EXCLUDES];
     size_t n_excludes;
     // excluded[m][t]: method m at target t makes no cell
@@ -83,7 +85,7 @@ struct grid_cell {
     const struct grid_target *target; // NULL for dense
     const struct grid_calib *calib;   // NULL for dense and for methods
                                       // that use no calibration
-    char desc[1200];                  // canonical description (hashed)
+    char desc[1240];                  // canonical description (hashed)
     char id[13];                      // first 12 hex digits of its sha256
 };
 

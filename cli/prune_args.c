@@ -9,6 +9,7 @@
 //   --<name> V                     e.g. --group row, --min-density 0.1
 // (underscores in option names become dashes on the command line; boolean
 // options are flags). An option of another method is refused by name.
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,12 +229,16 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
                         "(unstructured) and --pattern N:M\n");
         return 2;
     }
-    if (sv && (cli_float(CMD, "sparsity", sv, 0.0, 1.0, &run->target.sparsity) ||
-               run->target.sparsity >= 1.0)) {
-        if (run->target.sparsity >= 1.0)
+    if (sv) { // one wording: [0, 1) (1 would prune everything)
+        char *end;
+        errno = 0;
+        const double x = strtod(sv, &end);
+        if (errno || end == sv || *end || !(x >= 0.0 && x < 1.0)) {
             fprintf(stderr, "cprune " CMD ": --sparsity: expected a number "
                             "in [0, 1), found '%s'\n", sv);
-        return 2;
+            return 2;
+        }
+        run->target.sparsity = x;
     }
     if (pv && parse_pattern(pv, &run->target)) return 2;
     struct cpr_err err = {0};
