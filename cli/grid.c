@@ -30,8 +30,10 @@
 //
 // Required: models, methods, targets, eval; calib when a method needs
 // calibration statistics. Checked while parsing (errors PATH:LINE): models
-// exist, calib and eval corpora (or files) are readable, every method
-// accepts every target it gets cells for. Example:
+// exist and their headers fit every target (N:M dividing each linear's
+// input width) and calib seqlen (the context); calib and eval corpora (or
+// files) are readable; every method accepts every target it gets cells
+// for. Example:
 //
 //   models   stories260K tinystories-656k
 //   methods  magnitude wanda owl:base=sparsegpt
@@ -143,6 +145,7 @@ static enum cpr_status add_model(struct grid *g, const char *tok,
     struct cpr_err e2 = {0};
     if (cpr_model_resolve(m->path, &kind, res, sizeof res, &e2))
         return bad(err, w, "models: '%s': %s", tok, e2.msg);
+    m->line = w->line;
     g->n_models++;
     return CPR_OK;
 }
@@ -268,6 +271,7 @@ static enum cpr_status add_target(struct grid *g, const char *tok,
     for (size_t i = 0; i < g->n_targets; i++)
         if (!strcmp(g->targets[i].text, t->text))
             return bad(err, w, "targets: '%s' listed twice", t->text);
+    t->line = w->line;
     g->n_targets++;
     return CPR_OK;
 }
@@ -399,6 +403,7 @@ static enum cpr_status add_calib(struct grid *g, char **toks, int n_toks,
     for (size_t i = 0; i < g->n_calibs; i++)
         if (!strcmp(g->calibs[i].text, c->text))
             return bad(err, w, "calib: setting '%s' listed twice", c->text);
+    c->line = w->line;
     g->n_calibs++;
     return CPR_OK;
 }
@@ -417,6 +422,50 @@ static enum cpr_status add_eval(struct grid *g, const char *tok,
         if (!strcmp(g->evals[i], tok))
             return bad(err, w, "eval: '%s' listed twice", tok);
     snprintf(g->evals[g->n_evals++], sizeof g->evals[0], "%s", tok);
+    return CPR_OK;
+}
+
+// Each model's header against the targets and calibration lengths: an N:M
+// pattern must divide every linear's input width, a calib seqlen must fit
+// the context. Only the header and config are read (the weights are
+// mmaps that are not touched).
+static enum cpr_status check_models(const struct grid *g,
+                                    struct cpr_err *err) {
+    for (size_t i = 0; i < g->n_models; i++) {
+        const struct grid_model *gm = &g->models[i];
+        struct cpr_model m;
+        struct cpr_err e2 = {0};
+        memset(&m, 0, sizeof m);
+        if (cpr_model_load(gm->path, &m, &e2))
+            return cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: models: '%s': %s",
+                               g->path, gm->line, gm->label, e2.msg);
+        enum cpr_status s = CPR_OK;
+        for (size_t t = 0; t < g->n_targets && !s; t++) {
+            const struct grid_target *gt = &g->targets[t];
+            const struct cpr_prune_target pt = {gt->sparsity, gt->n, gt->m};
+            for (int64_t l = 0; l < m.cfg.n_layers && !s; l++)
+                for (int j = 0; j < CPR_LINEAR_COUNT && !s; j++) {
+                    const struct cpr_tensor *w =
+                        cpr_model_linear(&m, l, (enum cpr_linear)j);
+                    if (cpr_prune_target_check(&pt, (size_t)w->shape[1], &e2))
+                        s = cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: targets: "
+                                        "%s on model %s: layers.%lld.%s: %s",
+                                        g->path, gt->line, gt->text, gm->label,
+                                        (long long)l,
+                                        cpr_linear_name((enum cpr_linear)j),
+                                        e2.msg);
+                }
+        }
+        for (size_t c = 0; c < g->n_calibs && !s; c++)
+            if (g->calibs[c].seqlen > m.cfg.context)
+                s = cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: calib: seqlen "
+                                "%lld exceeds the context %lld of model %s",
+                                g->path, g->calibs[c].line,
+                                g->calibs[c].seqlen, (long long)m.cfg.context,
+                                gm->label);
+        cpr_model_free(&m);
+        if (s) return s;
+    }
     return CPR_OK;
 }
 
@@ -534,6 +583,7 @@ enum cpr_status grid_parse(const char *path, const char *data_dir,
                                gt->text, e2.msg, g->methods[i].label,
                                gt->text);
         }
+    CPR_TRY(check_models(g, err));
     size_t used = 0;
     for (size_t i = 0; i < g->n_evals; i++)
         used += (size_t)snprintf(g->eval_list + used,

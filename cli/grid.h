@@ -23,6 +23,7 @@
 struct grid_model {
     char label[64];   // name in tables and in the cell id
     char path[1024];  // what --model receives
+    int line;         // where it was written, for messages
 };
 
 struct grid_method {
@@ -37,6 +38,7 @@ struct grid_target {
     double sparsity;  // unstructured fraction, or n/m for a pattern
     unsigned n, m;    // pattern N:M; m == 0 for unstructured
     char text[32];    // canonical: "0.5" (%g) or "2:4"
+    int line;         // where it was written, for messages
 };
 
 struct grid_calib {
@@ -46,6 +48,7 @@ struct grid_calib {
     long long seqlen;   // 0: the model's context (the prune default)
     long long seed;     // default 0
     char text[400];     // canonical "tinystories,sequential,128,ctx,0"
+    int line;           // where it was written, for messages
 };
 
 #define GRID_MAX_EXCLUDES 64

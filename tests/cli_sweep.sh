@@ -132,15 +132,19 @@ n=$(wc -l <"$T/A/results.jsonl")
 [ "$n" = 5 ] && ok || bad "resume appended lines ($n)"
 
 # ---- a failing cell is recorded and the sweep goes on ----
-cat >"$T/f.grid" <<'EOF'
+# (what the grid parse can check fails there; a calibration text with too
+# few tokens is found only when the cell tokenizes it)
+echo "Once upon a time there was a cat." >"$T/short.txt"
+cat >"$T/f.grid" <<EOF
 models   stories260K
-methods  magnitude
-targets  3:7 5:7          # 64 columns are not a multiple of 7: both fail
+methods  wanda
+targets  0.5 0.6
+calib    $T/short.txt nsamples=64 seqlen=128   # too short: both fail
 eval     tinystories
 dense    no
 EOF
 expect 1 "FAILED" "$P" sweep --grid "$T/f.grid" --out "$T/F"
-[ "$(grep -c '"status":"failed".*"error":"[^"]*q_proj' "$T/F/results.jsonl")" = 2 ] && ok ||
+[ "$(grep -c '"status":"failed".*"error":"[^"]*the text has' "$T/F/results.jsonl")" = 2 ] && ok ||
     bad "failed cells not recorded with their error: $(head -c 600 "$T/F/results.jsonl")"
 expect 1 "done: 0 ok, 2 failed, 0 skipped" "$P" sweep --grid "$T/f.grid" --out "$T/F" --resume
 

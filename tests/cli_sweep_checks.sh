@@ -3,6 +3,8 @@
 # anything and --resume --dry-run shows only what is left (issue 18):
 #   - a missing model, calibration file or corpus is a FILE:LINE error at
 #     parse time, also with --dry-run (exit 2)
+#   - a target that does not divide a model's widths, a calib seqlen
+#     beyond a model's context: FILE:LINE errors at parse time
 #   - a method x target pair the method refuses (mixed at 2:4) is a
 #     FILE:LINE error unless an exclude line drops it
 #   - max_chunks N reaches the cells (quick evaluation)
@@ -25,6 +27,11 @@ expect 2 "x.grid:2: methods: mixed at target 2:4: method mixed accepts only" "$P
 printf 'exclude mixed 2:4\n' >>"$T/x.grid"
 "$P" sweep --grid "$T/x.grid" --dry-run >"$T/out" 2>"$T/err" && grep -q '^4 of 4 cells would run' "$T/out" && ok ||
     bad "exclude mixed 2:4: $(cat "$T/err" "$T/out")"
+
+printf 'models stories260K\nmethods magnitude\ntargets 0.5\n\ntargets 3:7\neval tinystories\n' >"$T/w.grid"
+expect 2 "w.grid:5: targets: 3:7 on model stories260K: layers.0.q_proj" "$P" sweep --grid "$T/w.grid" --dry-run
+printf 'models stories260K\nmethods wanda\ntargets 0.5\ncalib tinystories seqlen=4096\neval tinystories\n' >"$T/s.grid"
+expect 2 "s.grid:4: calib: seqlen 4096 exceeds the context 512 of model stories260K" "$P" sweep --grid "$T/s.grid" --dry-run
 
 # ---- max_chunks and --resume --dry-run ----
 printf 'models stories260K\nmethods magnitude\ntargets 0.5\neval tinystories\ndense no\nmax_chunks 2\n' >"$T/r.grid"
