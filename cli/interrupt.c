@@ -10,6 +10,9 @@
 #include "data/tmpfiles.h"
 
 static const char *cmd_name = "";
+static const char *volatile phase = NULL;
+
+void cli_interrupt_phase(const char *what) { phase = what; }
 
 static void put(const char *s) {
     size_t n = strlen(s);
@@ -31,7 +34,12 @@ static void on_signal(int sig) {
         put(first);
         put("; temporary files removed, the output was not written\n");
     } else {
-        put("; nothing was being written\n");
+        const char *p = phase;
+        if (p) {
+            put(" while ");
+            put(p);
+        }
+        put("; no output was being written\n");
     }
     cpr_tmp_remove_all();
     _exit(128 + sig);

@@ -9,4 +9,9 @@
 // and must outlive the process (a string literal).
 void cli_interrupt_install(const char *cmd);
 
+// What the command is doing now ("pruning", "evaluating"), named in the
+// message when no file is being written; NULL = nothing said. `what` must
+// stay valid until replaced (a string literal).
+void cli_interrupt_phase(const char *what);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "cli/prune.h"
 #include "cli/tokcache.h"
@@ -161,8 +162,10 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
     const double t_start = cli_now();
     // Calibration text first: too few tokens fails before the weights
     // are read.
+    cli_interrupt_phase("tokenizing the calibration text");
     if (run->needs && prune_calib_windows(run, tok, cli_data_dir(), &err))
         goto fail;
+    cli_interrupt_phase("hashing the weights");
     if (cpr_model_sha256(run->model_path, run->model_sha, &err)) goto fail;
     prune_print_start(run, m);
 
@@ -174,6 +177,7 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
         .hessian_f64 = run->hessian_f64,
         .diagnostics = run->needs && !run->no_diagnostics,
         .progress = on_pipe, .progress_user = &ui};
+    cli_interrupt_phase("pruning");
     if (cpr_prune_model(m, run->needs ? run->win.tokens : NULL, run->nsamples,
                         run->seqlen, &po, pool, NULL, &run->rep, &err))
         goto fail;
@@ -199,6 +203,7 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
         if (write_model(run, m, mixed ? patterns : NULL, &err)) goto fail;
         printf("written:   %s (%s)\n", run->out_dir, run->out_format);
     }
+    cli_interrupt_phase("evaluating");
     if (run->eval_list && run_evals(run, m, tok, pool, &err)) goto fail;
     run->sec_total = cli_now() - t_start;
     if (run->json_path) {

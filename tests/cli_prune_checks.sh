@@ -70,6 +70,15 @@ for sig in TERM INT; do
     [ -z "$(ls "$T" | grep "sig$sig")" ] && ok || bad "SIG$sig left: $(ls "$T" | grep "sig$sig")"
 done
 
+# SIGINT while pruning (nothing written yet): the message names the phase
+"$P" prune --model "$M" --method sparsegpt --sparsity 0.5 --calib tinystories --quiet >"$T/out" 2>"$T/err" &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc = 130 ] && grep -q "interrupted (SIGINT) while " "$T/err" && ok || bad "SIGINT while pruning: exit $rc, $(cat "$T/err")"
+
 # ---- OWL N:M per block ----
 "$P" prune --model "$M" --method owl --pattern 2:4 --calib tinystories --nsamples 4 --seqlen 128 --quiet \
     --json "$T/owl.json" --out "$T/owl" >"$T/out" 2>"$T/err" || bad "owl 2:4: $(cat "$T/err")"
@@ -114,6 +123,8 @@ if command -v python3 >/dev/null 2>&1; then
     timed 2 "--out-format llama2c" "$P" prune --model "$S" $mag --out "$T/7.bin" --out-format llama2c
     timed 2 "exceeds the model context 4096" "$P" prune --model "$S" --method wanda --sparsity 0.5 --calib tinystories --seqlen 8192
     timed 1 "tokens, the text has" "$P" prune --model "$S" --method wanda --sparsity 0.5 --calib tinystories --nsamples 100000
+    printf 'models big=%s\nmethods magnitude\ntargets 0.5 3:7\neval tinystories\n' "$S" >"$T/7.grid"
+    timed 2 "7.grid:3: targets: 3:7 on model big" "$P" sweep --grid "$T/7.grid" --dry-run
     mv "$S/tokenizer.bin" "$T/tok7.bin"
     timed 1 "give --tokenizer" "$P" prune --model "$S" $mag --out "$T/o7"
 else
