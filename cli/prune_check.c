@@ -72,7 +72,8 @@ static int check_writable_file(const char *opt, const char *path) {
 // A dataset given as a corpus name or a text file: 0 when it loads; 2 for
 // a bare name that is neither a corpus nor a file (a typo of a name), 1
 // for a path that is missing or unreadable or not UTF-8 text.
-static int check_dataset(const char *opt, const char *name, const char *split) {
+static int check_dataset(const char *opt, const char *name, const char *split,
+                         size_t *bytes) {
     struct cpr_err err = {0};
     char *text = NULL;
     size_t len = 0;
@@ -87,6 +88,7 @@ static int check_dataset(const char *opt, const char *name, const char *split) {
     }
     free(text);
     if (s) return fail(1, "%s %s: %s", opt, name, err.msg);
+    if (bytes) *bytes = len;
     return 0;
 }
 
@@ -102,7 +104,7 @@ static int check_evals(const char *list) {
                         PRUNE_MAX_EVAL);
         if (strlen(name) >= sizeof ((struct prune_eval *)0)->dataset)
             return fail(2, "--eval: name too long: %s", name);
-        if ((rc = check_dataset("--eval", name, prune_eval_split(name))))
+        if ((rc = check_dataset("--eval", name, prune_eval_split(name), NULL)))
             return rc;
     }
     if (!n) return fail(2, "--eval: expected a comma list of corpora, found "
@@ -179,6 +181,7 @@ static int check_widths(const struct prune_run *run, struct cpr_model *m) {
 int prune_validate(struct prune_run *run, struct cpr_model *m,
                    struct cpr_tokenizer *tok) {
     struct cpr_err err = {0};
+    size_t calib_bytes = 0;
     int rc;
     // Files named on the command line, cheapest first.
     if (run->json_path && (rc = check_writable_file("--json", run->json_path)))
@@ -186,7 +189,7 @@ int prune_validate(struct prune_run *run, struct cpr_model *m,
     if (run->needs) {
         run->calib_split = prune_calib_split(run->calib_source);
         if ((rc = check_dataset("--calib", run->calib_source,
-                                run->calib_split)))
+                                run->calib_split, &calib_bytes)))
             return rc;
     }
     if (run->eval_list && (rc = check_evals(run->eval_list))) return rc;
@@ -198,6 +201,16 @@ int prune_validate(struct prune_run *run, struct cpr_model *m,
         return fail(2, "--seqlen %lld exceeds the model context %lld",
                     (long long)run->seqlen, (long long)m->cfg.context);
     if (!run->seqlen) run->seqlen = m->cfg.context;
+    // Every token covers at least one byte (plus BOS and a dummy-prefix
+    // space per text): a request beyond that fails without tokenizing. The
+    // exact count is checked once the text is tokenized (prune_execute).
+    const double need = (double)run->nsamples * (double)run->seqlen;
+    if (run->needs && need > (double)calib_bytes + 2)
+        return fail(1, "--calib %s: nsamples %lld x seqlen %lld = %.0f "
+                    "tokens needed, the text has at most %zu (one per "
+                    "byte); lower --nsamples or --seqlen", run->calib_source,
+                    (long long)run->nsamples, (long long)run->seqlen, need,
+                    calib_bytes + 2);
     if (run->out_dir && (rc = check_out(run, m))) return rc;
     if ((run->needs || run->eval_list) &&
         cpr_tokenizer_load_for_model(tok, run->model_path, run->tokenizer_path,

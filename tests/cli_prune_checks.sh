@@ -122,7 +122,7 @@ if command -v python3 >/dev/null 2>&1; then
     timed 2 "unknown corpus" "$P" prune --model "$S" $mag --eval wikitxt2
     timed 2 "--out-format llama2c" "$P" prune --model "$S" $mag --out "$T/7.bin" --out-format llama2c
     timed 2 "exceeds the model context 4096" "$P" prune --model "$S" --method wanda --sparsity 0.5 --calib tinystories --seqlen 8192
-    timed 1 "tokens, the text has" "$P" prune --model "$S" --method wanda --sparsity 0.5 --calib tinystories --nsamples 100000
+    timed 1 "tokens needed, the text has at most" "$P" prune --model "$S" --method wanda --sparsity 0.5 --calib tinystories --nsamples 100000
     printf 'models big=%s\nmethods magnitude\ntargets 0.5 3:7\neval tinystories\n' "$S" >"$T/7.grid"
     timed 2 "7.grid:3: targets: 3:7 on model big" "$P" sweep --grid "$T/7.grid" --dry-run
     mv "$S/tokenizer.bin" "$T/tok7.bin"
