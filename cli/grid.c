@@ -568,21 +568,31 @@ enum cpr_status grid_parse(const char *path, const char *data_dir,
     CPR_TRY(resolve_excludes(g, err));
     // Every method x target pair that makes cells must be one the method
     // accepts (else: an exclude line).
-    for (size_t i = 0; i < g->n_methods; i++)
+    for (size_t i = 0; i < g->n_methods; i++) {
+        const struct cpr_method *m = cpr_method_find(g->methods[i].name);
+        void *state = NULL;
+        struct cpr_err e2 = {0};
+        if (m->init(&state, &e2) ||
+            m->parse_opts(state, g->methods[i].opts, &e2)) {
+            if (state) m->free(state);
+            return cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: methods: %s: %s",
+                               path, g->methods[i].line, g->methods[i].label,
+                               e2.msg); // (add_method parsed them already)
+        }
         for (size_t t = 0; t < g->n_targets; t++) {
             const struct grid_target *gt = &g->targets[t];
             const struct cpr_prune_target pt = {gt->sparsity, gt->n, gt->m};
-            struct cpr_err e2 = {0};
-            if (g->excluded[i][t] ||
-                !cpr_method_accepts(cpr_method_find(g->methods[i].name), &pt,
-                                    &e2))
+            if (g->excluded[i][t] || !cpr_method_accepts(m, state, &pt, &e2))
                 continue;
+            m->free(state);
             return cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: methods: %s at "
                                "target %s: %s (add 'exclude %s %s')", path,
                                g->methods[i].line, g->methods[i].label,
                                gt->text, e2.msg, g->methods[i].label,
                                gt->text);
         }
+        m->free(state);
+    }
     CPR_TRY(check_models(g, err));
     size_t used = 0;
     for (size_t i = 0; i < g->n_evals; i++)

@@ -242,7 +242,8 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
     }
     if (pv && parse_pattern(pv, &run->target)) return 2;
     struct cpr_err err = {0};
-    if (cpr_method_accepts(run->method, &run->target, &err)) {
+    if (cpr_method_accepts(run->method, run->method_state, &run->target,
+                           &err)) {
         fprintf(stderr, "cprune " CMD ": %s %s: %s\n", sv ? "--sparsity" :
                 "--pattern", sv ? sv : pv, err.msg);
         return 2;

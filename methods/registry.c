@@ -38,12 +38,18 @@ unsigned cpr_method_calib_needs(const struct cpr_method *m, const void *state) {
 }
 
 enum cpr_status cpr_method_accepts(const struct cpr_method *m,
+                                   const void *state,
                                    const struct cpr_prune_target *t,
                                    struct cpr_err *err) {
     const unsigned bit = t->nm_m ? CPR_REFUSES_NM : CPR_REFUSES_UNSTRUCTURED;
     if (m->refuses & bit)
         return cpr_err_set(err, CPR_ERR_ARG, "method %s accepts only %s",
                            m->name, cpr_method_patterns_str(m));
+    if (state && t->nm_m && (cpr_method_needs(m, state) & CPR_NEED_GLOBAL))
+        return cpr_err_set(err, CPR_ERR_ARG, "method %s with these options "
+                           "prunes all matrices at once (one global "
+                           "threshold) and accepts only --sparsity S",
+                           m->name);
     return CPR_OK;
 }
 

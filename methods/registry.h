@@ -21,9 +21,12 @@ const struct cpr_method *cpr_method_find(const char *name);
 // method runs without calibration data.
 unsigned cpr_method_calib_needs(const struct cpr_method *m, const void *state);
 
-// CPR_OK when m accepts target t (see cpr_method.refuses), else CPR_ERR_ARG
-// "method NAME accepts only ...".
+// CPR_OK when m (with this state; NULL = the descriptor alone) accepts
+// target t, else CPR_ERR_ARG "method NAME accepts only ...". Refused: what
+// cpr_method.refuses names, and N:M for a state that prunes all matrices
+// at once (CPR_NEED_GLOBAL: one global threshold has no N:M form).
 enum cpr_status cpr_method_accepts(const struct cpr_method *m,
+                                   const void *state,
                                    const struct cpr_prune_target *t,
                                    struct cpr_err *err);
 

@@ -31,6 +31,7 @@ expect_early 2 "--eval: unknown corpus 'wikitxt2'" "$P" prune --model "$M" $mag 
 expect_early 1 "--eval $T/none.txt" "$P" prune --model "$M" $mag --eval "$T/none.txt"
 expect_early 2 "unknown corpus 'tinystoris'" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystoris --quiet
 expect_early 2 "method mixed accepts only --sparsity" "$P" prune --model "$M" --method mixed --pattern 2:4 --calib tinystories --quiet
+expect_early 2 "prunes all matrices at once" "$P" prune --model "$M" --method magnitude --group global --pattern 2:4 --quiet
 expect_early 2 "--out-format llama2c" "$P" prune --model "$D/models/tinystories-656k" $mag --out "$T/x.bin" --out-format llama2c
 expect_early 2 "--pattern: layers.0.q_proj" "$P" prune --model "$M" --method magnitude --pattern 3:7 --quiet
 expect_early 2 "exceeds the model context" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --seqlen 4096 --quiet
