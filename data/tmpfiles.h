@@ -8,6 +8,10 @@
 // array: registering never allocates, and cpr_tmp_remove_all uses only
 // unlink and rmdir, so it may be called from a signal handler.
 //
+// This is global mutable state, against HOUSE_STYLE C.9, on purpose: a
+// signal handler cannot be passed a context, so the paths it must remove
+// have to be reachable from a static. Nothing else reads it.
+//
 // Not thread-safe for concurrent registration: the writers run on the
 // thread that called them, one at a time (the CLI writes sequentially).
 #ifndef CPR_DATA_TMPFILES_H
