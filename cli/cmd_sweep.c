@@ -371,6 +371,7 @@ int cmd_sweep(int argc, char **argv) {
     if ((v = cli_get(opts, n_opts, "threads")) &&
         cli_int(CMD, "threads", v, 1, 1024, &x))
         return 2;
+    if (v) cli_threads_warn(CMD, x);
     const int resume = cli_get(opts, n_opts, "resume") != NULL;
     const int dry = cli_get(opts, n_opts, "dry-run") != NULL;
 

@@ -295,6 +295,7 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
     if ((v = cli_get(O, N, "threads")) &&
         cli_int(CMD, "threads", v, 1, 1024, &threads))
         return 2;
+    cli_threads_warn(CMD, threads);
     run->threads = (int)threads;
     run->eval_list = cli_get(O, N, "eval");
     if ((v = cli_get(O, N, "max-chunks"))) {
