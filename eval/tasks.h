@@ -10,7 +10,7 @@
 //   An empty continuation scores loglik 0, greedy 1 (an empty sum).
 //   log_softmax = logit - logsumexp_f32(row) (f32 exps, double sum).
 //
-// Batching (results do not depend on it): requests are run as forward
+// Batching: requests are run as forward
 // sequences sorted longest first; a request whose input inp is a prefix
 // of an already planned sequence's input takes its log-probs from that
 // sequence (logits at position t depend only on inp[0..t]), so requests
@@ -21,8 +21,9 @@
 // that are scored go through the LM head.
 //
 // Determinism: every value is computed by one thread with fixed kernels
-// (core/forward.h), so results are bit-identical for any thread count and
-// any batch size.
+// (core/forward.h), so results are bit-identical for any thread count.
+// Another batch_tokens groups other sequences into a call (other padded
+// length, other gemm row blocks): the same to rounding, not to the bit.
 #ifndef CPR_EVAL_TASKS_H
 #define CPR_EVAL_TASKS_H
 
