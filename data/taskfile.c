@@ -157,7 +157,8 @@ static enum cpr_status doc_boolq(struct cpr_task_doc *d, const struct cpr_json *
     int64_t gold;
     const struct cpr_json *lab = cpr_json_get(o, "label");
     if (!lab) lab = cpr_json_get(o, "answer");
-    CPR_TRY(get_label(lab, cpr_json_get(o, "label") ? "label" : "answer", w, &gold, err));
+    CPR_TRY(get_label(lab, cpr_json_get(o, "label") ? "label"
+                           : lab ? "answer" : "label or answer", w, &gold, err));
     char *ctx = CAT(passage, "\nQuestion: ", question, "?\nAnswer:");
     if (!ctx) return cpr_err_set(err, CPR_ERR_NOMEM, "out of memory");
     enum cpr_status s = doc_mc(d, ctx, (const char *const[]){"no", "yes"}, 2, gold, w, err);
