@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/prune.h"
+#include "cli/prune_extra.h"
 #include "cli/tokcache.h"
 #include "core/pool.h"
 #include "data/corpus.h"
@@ -61,6 +62,7 @@ static const struct cli_opt base_opts[] = {
     {"no-diagnostics", 0, "skip the per-linear reconstruction error (one more block pass + 2 GEMMs per linear)", NULL},
     {"verbose", 0, "one line per pruned linear on stderr (sparsity, reconstruction error)", NULL},
     {"quiet", 0, "no per-block progress", NULL},
+    PRUNE_EXTRA_OPTS
 };
 #define N_BASE (sizeof base_opts / sizeof base_opts[0])
 
@@ -419,6 +421,9 @@ int cmd_prune(int argc, char **argv) {
         goto out;
     run.threads = (int)threads;
     const char *eval_list = cli_get(O, N, "eval");
+    struct prune_extra extra;
+    if (prune_extra_parse(&extra, O, N)) goto out;
+    run.extra = &extra;
     const char *json_path = cli_get(O, N, "json");
     const int quiet = cli_get(O, N, "quiet") != NULL;
     const unsigned needs = (cpr_method_needs(run.method, state) | (cpr_method_allocates(run.method) ? run.method->scan_needs : 0u)) & (CPR_NEED_COLSUMSQ |
@@ -557,6 +562,7 @@ int cmd_prune(int argc, char **argv) {
     }
     if (eval_list && run_evals(&run, eval_list, &model, &tok, pool, quiet, &err))
         goto fail;
+    if (prune_extra_run(&extra, &run, &model, pool, quiet, &err)) goto fail;
     run.sec_total = cli_now() - t_start;
     if (json_path) {
         if (prune_write_json(json_path, &run, &model, &err)) goto fail;

@@ -53,6 +53,11 @@ enum cpr_status cli_eval_kld(const char *ref_path, const struct cpr_model *m,
 void cli_eval_kld_json(struct cpr_jw *w, const char *ref_path,
                        const struct cpr_kld_result *r) {
     cpr_jw_key(w, "kld");
+    cli_eval_kld_object(w, ref_path, r);
+}
+
+void cli_eval_kld_object(struct cpr_jw *w, const char *ref_path,
+                         const struct cpr_kld_result *r) {
     cpr_jw_begin_object(w);
     cpr_jw_key(w, "reference"), cpr_jw_string(w, ref_path);
     cpr_jw_key(w, "n"), cpr_jw_int(w, r->n);

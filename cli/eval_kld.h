@@ -23,5 +23,8 @@ enum cpr_status cli_eval_kld(const char *ref_path, const struct cpr_model *m,
 // Write key "kld" and its object into an open JSON object.
 void cli_eval_kld_json(struct cpr_jw *w, const char *ref_path,
                        const struct cpr_kld_result *r);
+// The object alone (a value where one is due).
+void cli_eval_kld_object(struct cpr_jw *w, const char *ref_path,
+                         const struct cpr_kld_result *r);
 
 #endif

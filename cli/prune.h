@@ -17,6 +17,8 @@
 
 #define PRUNE_MAX_EVAL 8
 
+struct prune_extra;
+
 struct prune_eval {
     char dataset[32];
     char split[32];
@@ -54,6 +56,7 @@ struct prune_run {
     const char *out_dir;        // NULL when not written
     const char *out_format;     // "hf" or "llama2c"
     int threads;
+    const struct prune_extra *extra; // tasks / KL divergence (cli/prune_extra.h)
 };
 
 // Tokenize the calibration source and choose the windows into run->win

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/cli_tasks.sh: `cprune tasks` and `cprune eval --reference` from the
 # command line: exit codes (2 usage, 1 data), the lm-eval results layout,
-# --limit, --bos, --samples, and a model's KL divergence from itself.
+# --limit, --bos, --samples, a model's KL divergence from itself, and
+# prune --tasks / --kld.
 # Usage: sh tests/cli_tasks.sh [BUILD]
 NAME=cli_tasks
 . "$(dirname "$0")/cli_common.sh"
@@ -51,6 +52,20 @@ if "$P" eval --model "$M" --reference "$M" --dataset tinystories --max-chunks 2 
     done
 else
     bad "eval --reference: $(head -c 300 "$T/err")"
+fi
+
+# ---- prune --tasks / --kld ----
+expect 2 "--tasks and --task-data go together" "$P" prune --model "$M" --method magnitude \
+    --sparsity 0.5 --tasks boolq
+expect 2 "give --eval too" "$P" prune --model "$M" --method magnitude --sparsity 0.5 --kld
+if "$P" prune --model "$M" --method magnitude --sparsity 0.5 --tasks boolq,custom \
+    --task-data "$F" --task-limit 2 --json "$T/p.json" --quiet >"$T/out" 2>"$T/err"; then
+    for key in '"tasks"' '"boolq"' '"custom"' '"mean_acc"' '"acc_norm"'; do
+        grep -qF -- "$key" "$T/p.json" && ok || bad "prune json lacks $key"
+    done
+    grep -q '^task: *custom n=2' "$T/out" && ok || bad "prune: no task line"
+else
+    bad "prune --tasks: $(head -c 300 "$T/err")"
 fi
 
 echo "cli_tasks: $pass passed, $fails failed"
