@@ -16,8 +16,8 @@ struct tasks_progress {
 
 static void on_progress(void *user, const struct cpr_ll_progress *p) {
     struct tasks_progress *t = user;
-    cli_progress_update(&t->bar, p->done, p->total, (double)p->tokens_done, 0,
-                        t->name);
+    cli_progress_update(&t->bar, p->done, p->total, (double)p->tokens_done,
+                        (double)p->tokens_total, t->name);
 }
 
 // One document's line of --samples.

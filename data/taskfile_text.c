@@ -108,12 +108,23 @@ char *cpr_task_hellaswag_preprocess(const char *text) {
     return v;
 }
 
+// encode() without special tokens at the end: lm-eval encodes with
+// add_special_tokens=False, so an EOS that the tokenizer appends by its own
+// convention (add_eos_token) is dropped. Whether it appends one is seen
+// from the empty string's encoding.
 static enum cpr_status encode(const struct cpr_tokenizer *t, const char *s,
                               size_t len, int bos, int32_t **ids, int64_t *n,
                               struct cpr_err *err) {
     *ids = NULL;
     *n = 0;
-    return cpr_tokenizer_encode(t, s, len, bos, ids, n, err);
+    int32_t *e = NULL;
+    int64_t ne = 0;
+    CPR_TRY(cpr_tokenizer_encode(t, "", 0, 0, &e, &ne, err));
+    int eos_added = ne > 0 && t->eos_id >= 0 && e[ne - 1] == t->eos_id;
+    free(e);
+    CPR_TRY(cpr_tokenizer_encode(t, s, len, bos, ids, n, err));
+    if (eos_added && *n > 0 && (*ids)[*n - 1] == t->eos_id) (*n)--;
+    return CPR_OK;
 }
 
 enum cpr_status cpr_task_encode_pair(const struct cpr_tokenizer *t,

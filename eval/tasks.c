@@ -168,6 +168,8 @@ enum cpr_status cpr_ll_score(const struct cpr_model *m,
     }
     qsort(rows, (size_t)n_rows, sizeof *rows, cmp_len);
     st.shared = n_items - n_rows;
+    int64_t tokens_total = 0;
+    for (int64_t i = 0; i < n_rows; i++) tokens_total += rows[i].len;
 
     int64_t max_seq = budget / max_len;
     if (max_seq < 1) max_seq = 1;
@@ -229,7 +231,8 @@ enum cpr_status cpr_ll_score(const struct cpr_model *m,
         b0 += nb;
         if (!s && o && o->progress) {
             struct cpr_ll_progress p = {.done = done, .total = n_items,
-                                        .tokens_done = st.tokens};
+                                        .tokens_done = st.tokens,
+                                        .tokens_total = tokens_total};
             o->progress(o->progress_user, &p);
         }
     }

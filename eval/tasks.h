@@ -50,6 +50,7 @@ struct cpr_ll_result {
 struct cpr_ll_progress {
     int64_t done, total;         // requests
     int64_t tokens_done;         // forward tokens (no padding) so far
+    int64_t tokens_total;        // forward tokens (no padding) in all
 };
 
 struct cpr_ll_opts {

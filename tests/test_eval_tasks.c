@@ -13,6 +13,7 @@
 #include "core/forward.h"
 #include "core/synth.h"
 #include "data/taskfile.h"
+#include "data/tokenizer.h"
 #include "eval/tasks.h"
 #include "tests/harness.h"
 
@@ -243,7 +244,54 @@ static void test_scorer(struct cpr_test_ctx *t) {
     cpr_model_free(&m);
 }
 
+// _encode_pair with a tokenizer that appends EOS (add_eos_token): the
+// harness encodes without special tokens, so the ids equal the plain ones.
+static void test_encode_eos(struct cpr_test_ctx *t) {
+    char src[512], buf[600];
+    cpr_test_data_path("models/tinystories-656k/tokenizer.json", src, sizeof src);
+    FILE *in = fopen(src, "rb");
+    if (!in) {
+        cpr_test_skip(t, "tinystories-656k not found (set CPRUNE_DATA)");
+        return;
+    }
+    char *d = tmpdir();
+    snprintf(buf, sizeof buf, "%s/tokenizer.json", d);
+    FILE *out = fopen(buf, "wb");
+    char chunk[65536];
+    size_t k;
+    while (out && (k = fread(chunk, 1, sizeof chunk, in)) > 0) fwrite(chunk, 1, k, out);
+    fclose(in);
+    if (out) fclose(out);
+    put(d, "tokenizer_config.json", "{\"bos_token\": \"<|start_story|>\", \"eos_token\": "
+                                    "\"<|end_story|>\", \"add_bos_token\": false, "
+                                    "\"add_eos_token\": true}");
+    struct cpr_tokenizer plain = {0}, eos = {0};
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&plain, src, CPR_TOKENIZER_HF_JSON, 2048, &err),
+                     CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_tokenizer_load(&eos, buf, CPR_TOKENIZER_HF_JSON, 2048, &err),
+                     CPR_OK, &err, NULL);
+    int32_t *c1 = NULL, *x1 = NULL, *c2 = NULL, *x2 = NULL;
+    int64_t nc1 = 0, nx1 = 0, nc2 = 0, nx2 = 0;
+    CPR_CHECK_STATUS(t, cpr_task_encode_pair(&plain, "The cat sat ", "on the mat", 0, &c1,
+                                             &nc1, &x1, &nx1, &err), CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_task_encode_pair(&eos, "The cat sat ", "on the mat", 0, &c2,
+                                             &nc2, &x2, &nx2, &err), CPR_OK, &err, NULL);
+    CPR_CHECK(t, nc1 == nc2 && nx1 == nx2 && nx1 > 0 &&
+                     !memcmp(c1, c2, (size_t)nc1 * 4) && !memcmp(x1, x2, (size_t)nx1 * 4),
+              "EOS-appending tokenizer: %lld+%lld vs %lld+%lld ids", (long long)nc2,
+              (long long)nx2, (long long)nc1, (long long)nx1);
+    free(c1), free(x1), free(c2), free(x2);
+    cpr_tokenizer_free(&plain);
+    cpr_tokenizer_free(&eos);
+    rm(d, "tokenizer.json");
+    rm(d, "tokenizer_config.json");
+    rmdir(d);
+    free(d);
+}
+
 const struct cpr_test cpr_tests_eval_tasks[] = {
+    {"encode_eos", test_encode_eos, 0},
     {"metrics", test_metrics, 0},
     {"strings", test_strings, 0},
     {"readers", test_readers, 0},
