@@ -148,9 +148,8 @@ static enum cpr_status write_results(const char *path, const char *model_path,
     return s;
 }
 
-// The papers' table: one column per task (acc_norm where the harness has
-// it, as Wanda/SparseGPT report... no: acc everywhere, acc_norm in its own
-// row), plus the mean of the acc row.
+// The papers' table: one column per task plus the mean; a row of acc and,
+// for the tasks the harness gives it, a row of acc_norm.
 static void print_table(const struct cli_task_out *t, int nt) {
     printf("\n| metric |");
     for (int i = 0; i < nt; i++) printf(" %s |", t[i].name);
