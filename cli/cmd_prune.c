@@ -7,6 +7,7 @@
 //
 // Exit status: 0 ok, 1 data or environment error, 2 usage error (message
 // on stderr), 130/143 after SIGINT/SIGTERM (temporary files removed).
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
@@ -33,5 +34,6 @@ int cmd_prune(int argc, char **argv) {
     cpr_tokenizer_free(&tok);
     cpr_model_free(&model);
     if (run.method_state) run.method->free((void *)run.method_state);
+    free(run.extra);
     return rc;
 }

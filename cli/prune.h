@@ -24,6 +24,8 @@
 
 #define PRUNE_MAX_EVAL 8
 
+struct prune_extra;
+
 struct prune_eval {
     char dataset[256]; // corpus name or text file
     char split[32];
@@ -71,6 +73,8 @@ struct prune_run {
     const char *block_patterns; // N:M per block when an allocation made
                                 // them differ ("1:4,2:4,..."), else NULL
     int threads;
+    struct prune_extra *extra; // tasks / KL divergence (cli/prune_extra.h), malloc'd by
+                               // prune_parse_args, freed by cmd_prune
 };
 
 // Parse the command line into run (zeroed by the caller) and create the

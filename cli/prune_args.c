@@ -16,6 +16,7 @@
 
 #include "cli/args.h"
 #include "cli/prune.h"
+#include "cli/prune_extra.h"
 #include "core/pool.h"
 #include "methods/registry.h"
 
@@ -55,6 +56,8 @@ static const struct cli_opt base_opts[] = {
     {"no-diagnostics", 0, "skip the per-linear reconstruction error (one more block pass + 2 GEMMs per linear)", NULL},
     {"verbose", 0, "one line per pruned linear on stderr (sparsity, reconstruction error)", NULL},
     {"quiet", 0, "no per-block progress", NULL},
+    {NULL, 0, "after pruning, beyond perplexity", NULL},
+    PRUNE_EXTRA_OPTS
 };
 #define N_BASE (sizeof base_opts / sizeof base_opts[0])
 
@@ -310,6 +313,11 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
     run->json_path = cli_get(O, N, "json");
     run->tokenizer_path = cli_get(O, N, "tokenizer");
     run->quiet = cli_get(O, N, "quiet") != NULL;
+    if (!(run->extra = malloc(sizeof *run->extra))) {
+        fprintf(stderr, "cprune " CMD ": out of memory\n");
+        return 1;
+    }
+    if (prune_extra_parse(run->extra, O, N)) return 2;
     run->verbose = cli_get(O, N, "verbose") != NULL;
     run->no_diagnostics = cli_get(O, N, "no-diagnostics") != NULL;
     run->calib_source = cli_get(O, N, "calib");

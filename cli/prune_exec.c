@@ -12,6 +12,7 @@
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "cli/prune.h"
+#include "cli/prune_extra.h"
 #include "cli/tokcache.h"
 #include "core/pool.h"
 #include "data/corpus.h"
@@ -205,6 +206,7 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
     }
     cli_interrupt_phase("evaluating");
     if (run->eval_list && run_evals(run, m, tok, pool, &err)) goto fail;
+    if (prune_extra_run(run->extra, run, m, pool, run->quiet, &err)) goto fail;
     run->sec_total = cli_now() - t_start;
     if (run->json_path) {
         if (prune_write_json(run->json_path, run, m, &err)) goto fail;

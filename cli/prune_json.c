@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/prune.h"
+#include "cli/prune_extra.h"
 #include "data/fileio.h"
 #include "data/json_write.h"
 #include "simd/kernels.h"
@@ -236,6 +237,7 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
         cpr_jw_end_object(&w);
     }
     cpr_jw_end_object(&w);
+    if (run->extra) prune_extra_json(&w, run->extra);
     cpr_jw_key(&w, "out");
     if (run->out_dir) cpr_jw_string(&w, run->out_dir);
     else cpr_jw_null(&w);
