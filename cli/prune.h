@@ -39,6 +39,8 @@ struct prune_run {
     const char *eval_list;      // --eval, or NULL
     const char *json_path;      // --json, or NULL
     int quiet, verbose, no_diagnostics, force;
+    int shards, resume;         // --shards / --resume (data/model_shards.h)
+    int64_t block_begin, block_end; // --blocks A:B, 0:0 = all
     int64_t max_chunks;         // --max-chunks, 0 = all
     unsigned needs;             // statistics pruning needs (calibration
                                 // when != 0): cpr_method_calib_needs

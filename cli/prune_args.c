@@ -48,6 +48,9 @@ static const struct cli_opt base_opts[] = {
     {"out", 1, "write the pruned model here: a new (or empty) directory, or a file for llama2c (default: not written)", NULL},
     {"out-format", 1, "hf (a Hugging Face directory) or llama2c (a checkpoint file) (default hf)", NULL},
     {"force", 0, "replace an existing --out that is an earlier cprune output (never another directory)", NULL},
+    {"shards", 0, "hf output streamed as one safetensors shard per block (model-0000i-of-0000N + index), each written as soon as its block is pruned", NULL},
+    {"resume", 0, "continue an interrupted --shards run from its first block not yet written (implies --shards; same command otherwise)", NULL},
+    {"blocks", 1, "prune only blocks A:B (A inclusive, B exclusive; default all); the others are kept", NULL},
     {"eval", 1, "evaluate after pruning on these corpora or text files, e.g. wikitext2,tinystories (default: none)", NULL},
     {"max-chunks", 1, "evaluate at most N chunks of each --eval corpus (default: all)", NULL},
     {"json", 1, "write the run record as JSON to this file (default: none)", NULL},
@@ -292,6 +295,25 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
     if (cli_get(O, N, "out-format") && !run->out_dir) {
         fprintf(stderr, "cprune " CMD ": --out-format needs --out\n");
         return 2;
+    }
+    run->resume = cli_get(O, N, "resume") != NULL;
+    run->shards = run->resume || cli_get(O, N, "shards") != NULL;
+    if (run->shards && (!run->out_dir || strcmp(run->out_format, "hf"))) {
+        fprintf(stderr, "cprune " CMD ": --%s writes an hf --out; give "
+                        "--out (and no --out-format llama2c)\n",
+                run->resume ? "resume" : "shards");
+        return 2;
+    }
+    if ((v = cli_get(O, N, "blocks"))) {
+        long long a = -1, b = -1;
+        char tail = 0;
+        if (sscanf(v, "%lld:%lld%c", &a, &b, &tail) != 2 || a < 0 || b <= a) {
+            fprintf(stderr, "cprune " CMD ": --blocks: expected A:B with "
+                            "0 <= A < B, found '%s'\n", v);
+            return 2;
+        }
+        run->block_begin = a;
+        run->block_end = b;
     }
     run->token_cache = cli_get(O, N, "token-cache");
     long long threads = (long long)cpr_cpu_count();

@@ -211,6 +211,10 @@ int prune_validate(struct prune_run *run, struct cpr_model *m,
                     "byte); lower --nsamples or --seqlen", run->calib_source,
                     (long long)run->nsamples, (long long)run->seqlen, need,
                     calib_bytes + 2);
+    if (run->block_end > m->cfg.n_layers)
+        return fail(2, "--blocks %lld:%lld: the model has %lld blocks",
+                    (long long)run->block_begin, (long long)run->block_end,
+                    (long long)m->cfg.n_layers);
     if (run->out_dir && (rc = check_out(run, m))) return rc;
     if ((run->needs || run->eval_list) &&
         cpr_tokenizer_load_for_model(tok, run->model_path, run->tokenizer_path,

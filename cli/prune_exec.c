@@ -19,12 +19,15 @@
 #include "data/llama2c_write.h"
 #include "data/model_load.h"
 #include "data/model_save.h"
+#include "data/model_shards.h"
+#include "data/sha256.h"
 
 #define CMD "prune"
 
 // ---- progress ----
 struct pipe_ui {
     int quiet;
+    int64_t first; // blocks reused from an earlier run (--resume)
 };
 
 static void on_pipe(void *user, const struct cpr_pipe_progress *p) {
@@ -35,11 +38,16 @@ static void on_pipe(void *user, const struct cpr_pipe_progress *p) {
         fprintf(stderr, "  embeddings of the calibration windows: %.2f s\n",
                 p->seconds);
         break;
-    case CPR_PIPE_PRUNE:
+    case CPR_PIPE_PRUNE: {
+        const int64_t did = p->block + 1 - ui->first;
+        const double eta = did > 0 ? p->seconds / (double)did *
+                                         (double)(p->n_blocks - p->block - 1)
+                                   : 0.0;
         fprintf(stderr, "  block %lld/%lld pruned: sparsity %.6f  (%.2f s "
-                        "elapsed)\n", (long long)p->block + 1,
-                (long long)p->n_blocks, p->block_sparsity, p->seconds);
+                        "elapsed, ETA %.0f s)\n", (long long)p->block + 1,
+                (long long)p->n_blocks, p->block_sparsity, p->seconds, eta);
         break;
+    }
     case CPR_PIPE_STATS:
     case CPR_PIPE_PROPAGATE: break;
     }
@@ -110,6 +118,78 @@ static enum cpr_status run_evals(struct prune_run *run,
     return CPR_OK;
 }
 
+// The output's __metadata__ pairs that are known before pruning (the
+// target text assumes no per-block N:M allocation; see write_model).
+struct out_meta {
+    char opts[512], target[64], calib[512];
+    const char *kv[14];
+    size_t n; // pairs
+};
+
+static void out_meta_build(struct out_meta *om, const struct prune_run *run,
+                           int used_calibration, const char *block_patterns) {
+    prune_opts_str(run->method, run->method_state, om->opts, sizeof om->opts);
+    if (block_patterns)
+        snprintf(om->target, sizeof om->target, "mixed N:M (see "
+                 "cprune.block_patterns)");
+    else
+        prune_target_str(&run->target, om->target, sizeof om->target);
+    if (used_calibration)
+        snprintf(om->calib, sizeof om->calib, "%s%s%s %s seed %llu, %lld x "
+                 "%lld tokens, sha256 %s", run->calib_source,
+                 run->calib_split ? "/" : "",
+                 run->calib_split ? run->calib_split : "",
+                 cpr_calib_sampling_name(run->sampling),
+                 (unsigned long long)run->seed, (long long)run->nsamples,
+                 (long long)run->seqlen, run->calib_sha);
+    else
+        snprintf(om->calib, sizeof om->calib, "none");
+    const char *kv[] = {
+        "cprune.version", CPRUNE_VERSION,
+        "cprune.source_model", run->model_path,
+        "cprune.source_sha256", run->model_sha,
+        "cprune.method", run->method->name,
+        "cprune.options", om->opts,
+        "cprune.target", om->target,
+        "cprune.calibration", om->calib,
+    };
+    memcpy(om->kv, kv, sizeof kv);
+    om->n = sizeof kv / sizeof *kv / 2;
+}
+
+// Everything that determines the weights of a streamed run, hashed: a
+// resumed run reuses only shards carrying the same key.
+static void run_key(const struct prune_run *run, const struct out_meta *om,
+                    const struct cpr_model *m, char hex[65]) {
+    char buf[2048];
+    int n = snprintf(buf, sizeof buf, "%s|%s|%s|%s|%s|%s|calib-dtype %d|"
+                     "hessian-f64 %d|blocks %lld:%lld|layers %lld",
+                     CPRUNE_VERSION, run->model_sha, run->method->name,
+                     om->opts, om->target, om->calib, run->calib_bf16,
+                     run->hessian_f64, (long long)run->block_begin,
+                     (long long)run->block_end, (long long)m->cfg.n_layers);
+    unsigned char d[32];
+    cpr_sha256(buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1, d);
+    cpr_sha256_hex(d, hex);
+}
+
+struct stream_ui {
+    struct cpr_shards *w;
+    int quiet;
+};
+
+static enum cpr_status on_block_done(void *user, struct cpr_model *m,
+                                     int64_t l, struct cpr_err *err) {
+    struct stream_ui *u = user;
+    return cpr_shards_write_block(u->w, m, l, err);
+}
+
+static enum cpr_status on_block_load(void *user, struct cpr_model *m,
+                                     int64_t l, struct cpr_err *err) {
+    struct stream_ui *u = user;
+    return cpr_shards_load_block(u->w, m, l, err);
+}
+
 static enum cpr_status write_model(struct prune_run *run,
                                    const struct cpr_model *m,
                                    const char *block_patterns,
@@ -159,6 +239,10 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
     struct cpr_err err = {0};
     struct cpr_pool *pool = NULL;
     char *patterns = NULL;
+    struct cpr_shards sw;
+    memset(&sw, 0, sizeof sw);
+    struct stream_ui su = {0};
+    struct out_meta om;
     int rc = 1;
     const double t_start = cli_now();
     // Calibration text first: too few tokens fails before the weights
@@ -177,7 +261,27 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
         .target = run->target, .calib_bf16 = run->calib_bf16,
         .hessian_f64 = run->hessian_f64,
         .diagnostics = run->needs && !run->no_diagnostics,
-        .progress = on_pipe, .progress_user = &ui};
+        .progress = on_pipe, .progress_user = &ui,
+        .block_begin = run->block_begin, .block_end = run->block_end};
+    su.w = &sw;
+    su.quiet = run->quiet;
+    if (run->shards) {
+        char key[65];
+        int64_t done = 0;
+        out_meta_build(&om, run, run->needs != 0, NULL);
+        run_key(run, &om, m, key);
+        if (cpr_shards_begin(&sw, m, run->out_dir, om.kv, om.n, key,
+                             run->force, run->resume, &done, &err))
+            goto fail;
+        if (run->resume)
+            printf("resume:    %lld of %lld blocks already written in %s\n",
+                   (long long)done, (long long)m->cfg.n_layers, sw.dir);
+        po.resume_from = done;
+        po.block_done = on_block_done;
+        po.load_block = on_block_load;
+        po.block_user = &su;
+        ui.first = done;
+    }
     cli_interrupt_phase("pruning");
     if (cpr_prune_model(m, run->needs ? run->win.tokens : NULL, run->nsamples,
                         run->seqlen, &po, pool, NULL, &run->rep, &err))
@@ -200,7 +304,18 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
                 patterns);
         run->block_patterns = patterns;
     }
-    if (run->out_dir) {
+    if (run->out_dir && run->shards) {
+        char sp[32];
+        snprintf(sp, sizeof sp, "%.6f", run->rep.sparsity);
+        const char *extra[] = {"cprune.sparsity", sp, "cprune.block_patterns",
+                               mixed ? patterns : ""};
+        struct cpr_model_save_opts so = {.tokenizer_from = run->model_path,
+                                         .tokenizer_file = run->tokenizer_path};
+        if (cpr_shards_finish(&sw, m, extra, mixed ? 2 : 1, &so, &err))
+            goto fail;
+        printf("written:   %s (hf, %lld shards)\n", run->out_dir,
+               (long long)m->cfg.n_layers + 1);
+    } else if (run->out_dir) {
         if (write_model(run, m, mixed ? patterns : NULL, &err)) goto fail;
         printf("written:   %s (%s)\n", run->out_dir, run->out_format);
     }
@@ -220,5 +335,8 @@ out:
     run->block_patterns = NULL;
     free(patterns);
     cpr_pool_free(pool);
+    // The model's finished blocks are views of the shards: m must not be
+    // used for weights after this (cmd_prune only frees it).
+    cpr_shards_close(&sw);
     return rc;
 }

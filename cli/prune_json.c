@@ -206,6 +206,7 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
     cpr_jw_key(&w, "calibration_forward"), cpr_jw_double(&w, run->rep.sec_forward);
     cpr_jw_key(&w, "statistics"), cpr_jw_double(&w, run->rep.sec_stats);
     cpr_jw_key(&w, "pruning"), cpr_jw_double(&w, run->rep.sec_prune);
+    cpr_jw_key(&w, "writing_blocks"), cpr_jw_double(&w, run->rep.sec_write);
     cpr_jw_key(&w, "allocation_scan"), cpr_jw_double(&w, run->rep.sec_scan);
     cpr_jw_key(&w, "diagnostics"), cpr_jw_double(&w, run->rep.sec_diag);
     double ev = 0;

@@ -229,12 +229,44 @@ static enum cpr_status write_all(const struct cpr_model *m, const char *dir,
     return st;
 }
 
+enum cpr_status cpr_model_save_extras(const struct cpr_model *m,
+                                      const char *dir,
+                                      const struct cpr_model_save_opts *o,
+                                      struct cpr_err *err) {
+    CPR_TRY(write_config(m, dir, err));
+    char p[1024];
+    if (o && o->tokenizer_file) {
+        const size_t tl = strlen(o->tokenizer_file);
+        const int json = tl >= 5 && !strcmp(o->tokenizer_file + tl - 5, ".json");
+        CPR_TRY(cpr_path_join(p, sizeof p, dir,
+                              json ? "tokenizer.json" : "tokenizer.bin", err));
+        return copy_file(o->tokenizer_file, p, err);
+    }
+    if (o && o->tokenizer_from) return copy_tokenizer(o->tokenizer_from, dir, err);
+    return CPR_OK;
+}
+
 int cpr_model_is_cprune_output(const char *dir) {
     char p[1100];
     if (snprintf(p, sizeof p, "%s/config.json", dir) >= (int)sizeof p ||
         !cpr_path_is_file(p))
         return 0;
     snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    if (!cpr_path_is_file(p)) { // sharded (data/model_shards.h): its
+        DIR *d = opendir(dir);  // last shard carries the run's metadata
+        if (!d) return 0;
+        char last[300] = "";
+        for (struct dirent *e; (e = readdir(d));) {
+            const size_t n = strlen(e->d_name);
+            if (n > 12 && !strncmp(e->d_name, "model-", 6) &&
+                !strcmp(e->d_name + n - 12, ".safetensors") &&
+                strcmp(e->d_name, last) > 0 && n < sizeof last)
+                snprintf(last, sizeof last, "%s", e->d_name);
+        }
+        closedir(d);
+        if (!last[0]) return 0;
+        snprintf(p, sizeof p, "%s/%s", dir, last);
+    }
     struct cpr_safetensors st;
     memset(&st, 0, sizeof st);
     struct cpr_err e = {0};

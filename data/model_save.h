@@ -72,6 +72,15 @@ enum cpr_status cpr_model_save_hf(const struct cpr_model *m,
                                   const struct cpr_model_save_opts *opts,
                                   struct cpr_err *err);
 
+// config.json and the tokenizer files of opts (tokenizer_from /
+// tokenizer_file) into an existing directory: the non-weight part of
+// cpr_model_save_hf, for writers of other weight layouts
+// (data/model_shards.h). Errors: those of cpr_model_save_hf.
+enum cpr_status cpr_model_save_extras(const struct cpr_model *m,
+                                      const char *dir,
+                                      const struct cpr_model_save_opts *opts,
+                                      struct cpr_err *err);
+
 // The permutation above applied to the rows of a (n_heads*head_dim, cols)
 // tensor: an owned contiguous copy in src's dtype. CPR_ERR_SHAPE when the
 // rows are not n_heads * head_dim or head_dim is odd.

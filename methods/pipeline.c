@@ -302,7 +302,7 @@ out:
 struct calib {
     struct cpr_forward f;
     size_t elsize;     // 4 (f32) or 2 (bf16) per activation
-    void *inps, *outs; // (nsamples * seqlen, hidden) each
+    void *inps; // (nsamples * seqlen, hidden), updated in place per block
     float *work;       // (chunk_seq * seqlen, hidden)
     int64_t nsamples, seqlen, chunk, hidden;
     struct cpr_site_stats st[CPR_CAPTURE_SITE_COUNT];
@@ -316,7 +316,6 @@ struct calib {
 static void calib_free(struct calib *c) {
     cpr_forward_free(&c->f);
     free(c->inps);
-    free(c->outs);
     free(c->work);
     for (int s = 0; s < CPR_CAPTURE_SITE_COUNT; s++)
         cpr_site_stats_free(&c->st[s]);
@@ -383,13 +382,12 @@ static enum cpr_status calib_init(struct calib *c, const struct cpr_model *m,
     if (c->chunk < 1) c->chunk = 1;
     if (c->chunk > nsamples) c->chunk = nsamples;
     const size_t act = (size_t)(nsamples * seqlen * cfg->hidden) * c->elsize;
-    rep->activation_bytes = 2 * act;
+    rep->activation_bytes = act;
     c->inps = malloc(act);
-    c->outs = malloc(act);
     c->work = malloc((size_t)(c->chunk * seqlen * cfg->hidden) * sizeof(float));
-    if (!c->inps || !c->outs || !c->work)
+    if (!c->inps || !c->work)
         return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: calibration "
-                           "activations, 2 x %zu bytes (nsamples %lld x "
+                           "activations, %zu bytes (nsamples %lld x "
                            "seqlen %lld x hidden %lld; --calib-dtype bf16 "
                            "halves it)", act, (long long)nsamples,
                            (long long)seqlen, (long long)cfg->hidden);
@@ -479,10 +477,8 @@ static enum cpr_status scan_dense(const struct cpr_model *m,
     for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {
         for (int st = 0; st < CPR_CAPTURE_SITE_COUNT; st++)
             cpr_site_stats_reset(&c.st[st]);
-        if ((s = run_block(&c, l, c.inps, c.outs, &hook, &tmp, err))) break;
-        void *sw = c.inps;
-        c.inps = c.outs;
-        c.outs = sw;
+        // in place: each window's outputs depend only on its own inputs
+        if ((s = run_block(&c, l, c.inps, c.inps, &hook, &tmp, err))) break;
         for (int j = 0; j < CPR_LINEAR_COUNT && !s; j++) {
             const int site = cpr_capture_site_of((enum cpr_linear)j);
             struct cpr_linear_stats ls;
@@ -517,6 +513,52 @@ static enum cpr_status scan_dense(const struct cpr_model *m,
     return s;
 }
 
+// ---- block range, resume, streaming (pipeline.h) ----
+
+static int64_t block_begin(const struct cpr_pipe_opts *o) {
+    return o->block_begin > 0 ? o->block_begin : 0;
+}
+
+static int64_t block_end(const struct cpr_pipe_opts *o,
+                         const struct cpr_model *m) {
+    return o->block_end > 0 && o->block_end < m->cfg.n_layers
+               ? o->block_end
+               : m->cfg.n_layers;
+}
+
+// Block l is final (pruned, or outside the range): hand it to block_done.
+static enum cpr_status block_finished(struct cpr_model *m, int64_t l,
+                                      const struct cpr_pipe_opts *o,
+                                      const struct cpr_kernels *k,
+                                      struct cpr_pipe_report *rep,
+                                      struct cpr_err *err) {
+    (void)k;
+    if (!o->block_done) return CPR_OK;
+    const double t0 = now_s();
+    enum cpr_status s = o->block_done(o->block_user, m, l, err);
+    rep->sec_write += now_s() - t0;
+    return s;
+}
+
+// Block l was finished by an earlier run: load_block puts its weights back;
+// its counters are recomputed from them.
+static enum cpr_status block_reload(struct cpr_model *m, int64_t l,
+                                    const struct cpr_pipe_opts *o,
+                                    const struct cpr_kernels *k,
+                                    struct cpr_pipe_report *rep,
+                                    struct cpr_err *err) {
+    if (!o->load_block)
+        return cpr_err_set(err, CPR_ERR_ARG, "pipeline: resume_from %lld "
+                           "without load_block", (long long)o->resume_from);
+    CPR_TRY(o->load_block(o->block_user, m, l, err));
+    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+        const struct cpr_tensor *t = cpr_model_linear(m, l, (enum cpr_linear)j);
+        rep->zeros[l * CPR_LINEAR_COUNT + j] = tensor_zeros(t, k);
+        rep->numel[l * CPR_LINEAR_COUNT + j] = cpr_tensor_numel(t);
+    }
+    return CPR_OK;
+}
+
 static enum cpr_status prune_calibrated(struct cpr_model *m,
                                         const int32_t *windows,
                                         int64_t nsamples, int64_t seqlen,
@@ -536,7 +578,24 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
     report(o, CPR_PIPE_EMBED, -1, m->cfg.n_layers, t_start, rep);
 
     const struct cpr_block_hook hook = {.fn = on_capture, .user = &c};
+    const int64_t b0 = block_begin(o), b1 = block_end(o, m);
     for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        if (l >= b1) { // past the range: nothing more to compute
+            if ((s = block_finished(m, l, o, k, rep, err))) goto out;
+            continue;
+        }
+        if (l < o->resume_from || l < b0) { // done earlier, or kept dense
+            if (l < o->resume_from && (s = block_reload(m, l, o, k, rep, err)))
+                goto out;
+            if (l + 1 < b1 && (s = run_block(&c, l, c.inps, c.inps, NULL,
+                                             rep, err)))
+                goto out;
+            if (l >= o->resume_from && (s = block_finished(m, l, o, k, rep,
+                                                           err)))
+                goto out;
+            report(o, CPR_PIPE_PROPAGATE, l, m->cfg.n_layers, t_start, rep);
+            continue;
+        }
         for (int st = 0; st < CPR_CAPTURE_SITE_COUNT; st++)
             cpr_site_stats_reset(&c.st[st]);
         if (needs && (s = run_block(&c, l, c.inps, NULL, &hook, rep, err)))
@@ -573,14 +632,13 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
             if (s) goto out;
         }
 
-        if (l + 1 < m->cfg.n_layers) { // the last block's outputs are unused
-            if ((s = run_block(&c, l, c.inps, c.outs, NULL, rep, err)))
+        if (l + 1 < b1) { // the last pruned block's outputs are unused
+            // in place: each window's outputs depend only on its inputs
+            if ((s = run_block(&c, l, c.inps, c.inps, NULL, rep, err)))
                 goto out;
-            void *tmp = c.inps;
-            c.inps = c.outs;
-            c.outs = tmp;
             report(o, CPR_PIPE_PROPAGATE, l, m->cfg.n_layers, t_start, rep);
         }
+        if ((s = block_finished(m, l, o, k, rep, err))) goto out;
     }
 out:
     if (dg.m) cpr_pipe_diag_end(&dg, NULL); // a block failed midway
@@ -685,12 +743,28 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
                                "%s needs all matrices at once; only "
                                "magnitude has a global entry point",
                                o.method->name);
+        if (o.resume_from > 0 || block_begin(&o) > 0 ||
+            block_end(&o, m) < m->cfg.n_layers)
+            return cpr_err_set(err, CPR_ERR_ARG, "pipeline: magnitude "
+                               "group=global plans one threshold over all "
+                               "blocks; it takes neither a block range nor "
+                               "resume");
         s = prune_global_magnitude(m, &o, pool, k, rep, err);
+        for (int64_t l = 0; l < m->cfg.n_layers && !s; l++)
+            s = block_finished(m, l, &o, k, rep, err);
     } else if (!needs && !(o.diagnostics && windows)) {
+        const int64_t b0 = block_begin(&o), b1 = block_end(&o, m);
         for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {
-            for (int j = 0; j < CPR_LINEAR_COUNT && !s; j++)
+            if (l < o.resume_from) {
+                s = block_reload(m, l, &o, k, rep, err);
+                continue;
+            }
+            for (int j = 0; j < CPR_LINEAR_COUNT && !s && l >= b0 && l < b1;
+                 j++)
                 s = prune_one(m, l, j, &o, NULL, pool, k, rep, err);
-            if (!s) report(&o, CPR_PIPE_PRUNE, l, m->cfg.n_layers, t_start, rep);
+            if (!s && l >= b0 && l < b1)
+                report(&o, CPR_PIPE_PRUNE, l, m->cfg.n_layers, t_start, rep);
+            if (!s) s = block_finished(m, l, &o, k, rep, err);
         }
     } else {
         rep->used_calibration = 1;

@@ -12,8 +12,8 @@
 //      b. each of the seven linears q, k, v, o, gate, up, down is pruned
 //         by the method with its site's statistics (all seven from the
 //         same dense pass, as the reference);
-//      c. outs = the now-pruned block applied to inps (the next block's
-//         inputs come from the pruned model, as the reference); swap.
+//      c. inps = the now-pruned block applied to inps, in place (the next
+//         block's inputs come from the pruned model, as the reference).
 //   Embeddings, norms and the output head are never touched.
 // Layer-allocation methods (OWL, mixed sparsity: method.h version 2) are
 // preceded by a dense scan (windows through the unpruned model, scan() per
@@ -27,8 +27,8 @@
 // pruned, and rounded back, as the reference casts back to the layer
 // dtype; zeros stay exact). The model's other tensors stay borrowed.
 //
-// Memory: the two activation copies (2 x nsamples x seqlen x hidden in the
-// calibration dtype), one forward state for `chunk_seq` windows, and per
+// Memory: one activation buffer (nsamples x seqlen x hidden in the
+// calibration dtype, updated in place block by block), one forward state for `chunk_seq` windows, and per
 // block the statistics of its four sites (Hessians: 3 x hidden^2 +
 // intermediate^2 floats, plus one per-linear copy for the method).
 //
@@ -77,6 +77,25 @@ struct cpr_pipe_opts {
                        // needs windows (also for methods without stats)
     void (*progress)(void *user, const struct cpr_pipe_progress *p);
     void *progress_user;
+    // Block range and streaming (0 / NULL: all blocks, nothing streamed).
+    // Blocks [block_begin, block_end) are pruned (block_end 0 = all); the
+    // others keep their weights (blocks before the range still propagate
+    // the calibration activations; nothing runs past the range).
+    int64_t block_begin, block_end;
+    // Blocks [0, resume_from) were finished by an earlier run:
+    // load_block(block_user, m, l) puts block l's final weights into m;
+    // they are only propagated (same chunks, so the activations and every
+    // later block come out bit-identical to an uninterrupted run).
+    int64_t resume_from;
+    enum cpr_status (*load_block)(void *user, struct cpr_model *m, int64_t l,
+                                  struct cpr_err *err);
+    // Called once per block l >= resume_from, in order, as soon as the
+    // block is final (pruned and propagated, or outside the range); it may
+    // write the block out and replace its owned tensors by read-only views
+    // of the same values (the pipeline never reads block l again).
+    enum cpr_status (*block_done)(void *user, struct cpr_model *m, int64_t l,
+                                  struct cpr_err *err);
+    void *block_user;
 };
 
 struct cpr_pipe_report {
@@ -103,7 +122,8 @@ struct cpr_pipe_report {
     double *row_dev_max;  // max over rows of |zeros in the row -
                           // int(cols * s)| / cols (0 for exact per-row
                           // methods; NaN for N:M or untouched linears)
-    size_t activation_bytes; // the two activation copies
+    double sec_write;     // block_done calls (streamed output)
+    size_t activation_bytes; // the activation buffer (updated in place)
     size_t stats_bytes;      // the largest block's statistics
 };
 

@@ -283,6 +283,16 @@ def final_logits(cfg, W, x):
 
 # ---- tokens ----
 
+def file_sha256(path_or_paths):
+    """sha256 of a file, or of several files' bytes concatenated in order
+    (cpr_model_sha256's definition for sharded checkpoints)."""
+    h = hashlib.sha256()
+    for p in ([path_or_paths] if isinstance(path_or_paths, str) else path_or_paths):
+        with open(p, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
 def read_tokens(args):
     if args.tokens_i32:
         return np.fromfile(args.tokens_i32, dtype="<i4").astype(np.int64)
@@ -307,6 +317,9 @@ def main():
     if os.path.isdir(args.model):
         cfg, W = load_hf(args.model)
         mfile = os.path.join(args.model, "model.safetensors")
+        if not os.path.exists(mfile):  # sharded: the shards in name order
+            mfile = sorted(os.path.join(args.model, f) for f in os.listdir(args.model)
+                           if f.startswith("model-") and f.endswith(".safetensors"))
     else:
         cfg, W = load_llama2c(args.model)
         mfile = args.model
@@ -347,7 +360,7 @@ def main():
         scored = count
     res = dict(oracle="tests/oracle/ppl_oracle.py", torch=torch.__version__, dtype=args.dtype,
                model=os.path.basename(os.path.normpath(args.model)),
-               model_sha256=hashlib.sha256(open(mfile, "rb").read()).hexdigest(),
+               model_sha256=file_sha256(mfile),
                dataset=args.label, protocol=args.protocol, seqlen=L, ntokens=n,
                tokens_sha256=sha_tok, nchunks=nchunks, ntokens_scored=scored,
                nll=mean, ppl=math.exp(mean), seconds=round(time.time() - t0, 2))
