@@ -13,8 +13,6 @@
 // the first block, y = alpha*acc + y after. The arithmetic depends only on
 // k, the element's x row and W row, never on its tile position or on m/n,
 // so any thread split gives bit-identical results.
-#include <assert.h>
-
 #include "simd/gemm_driver.h"
 #include "simd/kernels.h"
 
@@ -31,10 +29,6 @@
 #endif
 
 enum { MR = 6, NR = 16, KC = 256, MC = 120, NC = 256 };
-
-static const struct cpr_gemm_desc DESC = {
-    .mr = MR, .nr = NR, .mc = MC, .nc = NC, .kc = KC,
-    .b_panel_bytes = KC * NR * sizeof(float), .a_ld = KC};
 
 // ---- packing ----
 
@@ -124,44 +118,35 @@ static void ukr_kmajor(size_t mr, size_t nr, size_t kc, const void *a,
 
 // ---- kernel slots ----
 
-static void gemm_xwt(cpr_gemm_pack_fn pack_b, size_t m, size_t n, size_t k,
-                     float alpha, const float *x, size_t ldx, const void *w,
-                     size_t ldw, float beta, float *y, size_t ldy) {
-    assert(m == 0 || n == 0 || (x && w && y));
-    struct cpr_gemm_a a = {x, ldx, cpr_gemm_pack_a_rows_f32, ukr_rows,
-                           KC * sizeof(float), NULL};
-    struct cpr_gemm_b b = {w, ldw, pack_b, NULL};
-    cpr_gemm_drive(&DESC, &a, &b, 0, m, 0, n, k, alpha, beta, y, ldy);
-}
+static const struct cpr_gemm_isa ISA = {
+    .d = {.mr = MR, .nr = NR, .mc = MC, .nc = NC, .kc = KC,
+          .b_panel_bytes = KC * NR * sizeof(float), .a_ld = KC},
+    .ukr_rows = ukr_rows, .ukr_kmajor = ukr_kmajor,
+    .pack_a_rows = cpr_gemm_pack_a_rows_f32, .pack_a_cols = cpr_gemm_pack_a_cols_f32,
+    .pack_b_kn = cpr_gemm_pack_b_kn_f32,
+    .pack_b_nk = {cpr_gemm_pack_b_nk_f32, cpr_gemm_pack_b_nk_bf16, pack_b_nk_f16}};
 
 static void gemm_f32_avx2(size_t m, size_t n, size_t k, float alpha,
                           const float *x, size_t ldx, const float *w,
                           size_t ldw, float beta, float *y, size_t ldy) {
-    gemm_xwt(cpr_gemm_pack_b_nk_f32, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    cpr_gemm_xwt(&ISA, CPR_GEMM_W_F32, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
 static void gemm_bf16w_avx2(size_t m, size_t n, size_t k, float alpha,
                             const float *x, size_t ldx, const uint16_t *w,
                             size_t ldw, float beta, float *y, size_t ldy) {
-    gemm_xwt(cpr_gemm_pack_b_nk_bf16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    cpr_gemm_xwt(&ISA, CPR_GEMM_W_BF16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
 static void gemm_f16w_avx2(size_t m, size_t n, size_t k, float alpha,
                            const float *x, size_t ldx, const uint16_t *w,
                            size_t ldw, float beta, float *y, size_t ldy) {
-    gemm_xwt(pack_b_nk_f16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    cpr_gemm_xwt(&ISA, CPR_GEMM_W_F16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
-// h[i][j] += sum_t x[t][i] x[t][j] for i in [i0, i1): C = H, A = X^T
-// (given as X, k-major panels), B = X (copies of row segments).
 static void syrk_f32_avx2(size_t n, size_t k, const float *x, size_t ldx,
                           float *h, size_t ldh, size_t i0, size_t i1) {
-    assert(i0 <= i1 && i1 <= n);
-    if (i0 == i1 || k == 0) return;
-    struct cpr_gemm_a a = {x, ldx, cpr_gemm_pack_a_cols_f32, ukr_kmajor,
-                           KC * sizeof(float), NULL};
-    struct cpr_gemm_b b = {x, ldx, cpr_gemm_pack_b_kn_f32, NULL};
-    cpr_gemm_drive(&DESC, &a, &b, i0, i1, 0, n, k, 1.0f, 1.0f, h, ldh);
+    cpr_gemm_syrk(&ISA, n, k, x, ldx, h, ldh, i0, i1);
 }
 
 void cpr_fill_gemm_avx2(struct cpr_kernels *k) {

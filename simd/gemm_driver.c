@@ -89,6 +89,30 @@ void cpr_gemm_drive(const struct cpr_gemm_desc *d, const struct cpr_gemm_a *a,
     }
 }
 
+// ---- kernel slots ----
+
+void cpr_gemm_xwt(const struct cpr_gemm_isa *isa, enum cpr_gemm_wtype wt,
+                  size_t m, size_t n, size_t k, float alpha, const float *x,
+                  size_t ldx, const void *w, size_t ldw, float beta, float *y,
+                  size_t ldy) {
+    assert(m == 0 || n == 0 || (x && w && y));
+    struct cpr_gemm_a a = {x, ldx, isa->pack_a_rows, isa->ukr_rows,
+                           isa->d.a_ld * sizeof(float), isa->prefetch_x};
+    struct cpr_gemm_b b = {w, ldw, isa->pack_b_nk[wt], isa->prefetch_w[wt]};
+    cpr_gemm_drive(&isa->d, &a, &b, 0, m, 0, n, k, alpha, beta, y, ldy);
+}
+
+void cpr_gemm_syrk(const struct cpr_gemm_isa *isa, size_t n, size_t k,
+                   const float *x, size_t ldx, float *h, size_t ldh,
+                   size_t i0, size_t i1) {
+    assert(i0 <= i1 && i1 <= n);
+    if (i0 == i1 || k == 0) return; // (not beta = 1 scaling: h untouched)
+    struct cpr_gemm_a a = {x, ldx, isa->pack_a_cols, isa->ukr_kmajor,
+                           isa->d.kc * sizeof(float), NULL};
+    struct cpr_gemm_b b = {x, ldx, isa->pack_b_kn, NULL};
+    cpr_gemm_drive(&isa->d, &a, &b, i0, i1, 0, n, k, 1.0f, 1.0f, h, ldh);
+}
+
 // ---- portable f32-panel pack routines ----
 
 void cpr_gemm_pack_a_rows_f32(const struct cpr_gemm_desc *d, const void *src,

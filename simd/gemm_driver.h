@@ -121,6 +121,32 @@ void cpr_gemm_drive(const struct cpr_gemm_desc *d, const struct cpr_gemm_a *a,
                     size_t n0, size_t n1, size_t k, float alpha, float beta,
                     float *c, size_t ldc);
 
+// ---- the kernel slots of an ISA, on top of the driver ----
+// An ISA whose leaves fit the usual shapes fills one of these and its
+// gemm_f32 / gemm_bf16w / gemm_f16w / syrk_f32 slots become one call each.
+enum cpr_gemm_wtype { CPR_GEMM_W_F32, CPR_GEMM_W_BF16, CPR_GEMM_W_F16, CPR_GEMM_W_COUNT };
+struct cpr_gemm_isa {
+    struct cpr_gemm_desc d;
+    cpr_gemm_ukr_fn ukr_rows;   // reads the row-contiguous A format (a_ld)
+    cpr_gemm_ukr_fn ukr_kmajor; // reads the k-major A format
+    cpr_gemm_pack_fn pack_a_rows, pack_a_cols, pack_b_kn; // see below
+    cpr_gemm_pack_fn pack_b_nk[CPR_GEMM_W_COUNT];         // W (n, k) by type
+    cpr_gemm_prefetch_fn prefetch_x;                       // NULL = none
+    cpr_gemm_prefetch_fn prefetch_w[CPR_GEMM_W_COUNT];     // NULL = none
+};
+// y = alpha x W^T + beta y (the gemm slots, simd/kernels.h): A = x (m, k)
+// stride ldx through pack_a_rows / ukr_rows, B = W (n, k) of type wt.
+void cpr_gemm_xwt(const struct cpr_gemm_isa *isa, enum cpr_gemm_wtype wt,
+                  size_t m, size_t n, size_t k, float alpha, const float *x,
+                  size_t ldx, const void *w, size_t ldw, float beta, float *y,
+                  size_t ldy);
+// h[i][j] += sum_t x[t][i] x[t][j] for i in [i0, i1), j in [0, n) (the
+// syrk slot): A = X^T through pack_a_cols / ukr_kmajor, B = X through
+// pack_b_kn.
+void cpr_gemm_syrk(const struct cpr_gemm_isa *isa, size_t n, size_t k,
+                   const float *x, size_t ldx, float *h, size_t ldh,
+                   size_t i0, size_t i1);
+
 // ---- portable leaves for the f32 panel format ----
 // Packed B panel (f32): element (p, l) at p*NR + l of panel q, panels
 // kc*NR floats apart (b_panel_bytes = KC*NR*4). Packed A, row format:
