@@ -127,29 +127,14 @@ void cpr_gemm_pack_a_rows_f32(const struct cpr_gemm_desc *d, const void *src,
 void cpr_gemm_pack_a_cols_f32(const struct cpr_gemm_desc *d, const void *src,
                               size_t ld, size_t r0, size_t p0, size_t rows,
                               size_t kc, void *dst) {
-    const float *x = (const float *)src + p0 * ld + r0;
-    float *ap = dst;
-    for (size_t ir = 0; ir < rows; ir += d->mr) {
-        size_t mr = min_sz(d->mr, rows - ir);
-        float *panel = ap + ir * d->kc;
-        for (size_t p = 0; p < kc; p++)
-            memcpy(panel + p * d->mr, x + p * ld + ir, mr * sizeof(float));
-    }
+    cpr_gemm_pack_a_cols_f32_with(d->mr, d->kc, src, ld, r0, p0, rows, kc, dst);
 }
 
 void cpr_gemm_pack_b_kn_f32(const struct cpr_gemm_desc *d, const void *src,
                             size_t ld, size_t r0, size_t p0, size_t rows,
                             size_t kc, void *dst) {
-    const float *x = (const float *)src + p0 * ld + r0;
-    const size_t NR = d->nr;
-    for (size_t jr = 0; jr < rows; jr += NR) {
-        size_t nr = min_sz(NR, rows - jr);
-        float *panel = (float *)((unsigned char *)dst + jr / NR * d->b_panel_bytes);
-        for (size_t p = 0; p < kc; p++) {
-            memcpy(panel + p * NR, x + p * ld + jr, nr * sizeof(float));
-            for (size_t l = nr; l < NR; l++) panel[p * NR + l] = 0.0f;
-        }
-    }
+    assert(d->b_panel_bytes == d->kc * d->nr * sizeof(float));
+    cpr_gemm_pack_b_kn_f32_with(d->nr, d->kc, src, ld, r0, p0, rows, kc, dst);
 }
 
 static inline float wide_f32(const void *row, size_t p) {

@@ -35,6 +35,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 // Bytes of stack scratch the driver holds for the packed A and B blocks
 // (kernels.h allows 512 KiB): a descriptor must satisfy
@@ -196,6 +197,48 @@ static inline void cpr_gemm_pack_b_nk_wide(const struct cpr_gemm_desc *d,
         }
         for (size_t l = nr; l < NR; l++)
             for (size_t p = 0; p < kc; p++) panel[p * NR + l] = 0.0f;
+    }
+}
+
+// The loops behind cpr_gemm_pack_a_cols_f32 and cpr_gemm_pack_b_kn_f32
+// with the block sizes as arguments: an ISA file that calls them with its
+// constants gets fixed-size copies of whole panels (inlined moves instead
+// of a memcpy call per k value: measured 8% of AVX2 syrk time).
+static inline void cpr_gemm_pack_a_cols_f32_with(size_t MR, size_t KC,
+                                                 const float *src, size_t ld,
+                                                 size_t r0, size_t p0,
+                                                 size_t rows, size_t kc,
+                                                 float *dst) {
+    const float *x = src + p0 * ld + r0;
+    for (size_t ir = 0; ir < rows; ir += MR) {
+        size_t mr = rows - ir < MR ? rows - ir : MR;
+        float *panel = dst + ir * KC;
+        if (mr == MR)
+            for (size_t p = 0; p < kc; p++)
+                memcpy(panel + p * MR, x + p * ld + ir, MR * sizeof(float));
+        else
+            for (size_t p = 0; p < kc; p++)
+                memcpy(panel + p * MR, x + p * ld + ir, mr * sizeof(float));
+    }
+}
+
+static inline void cpr_gemm_pack_b_kn_f32_with(size_t NR, size_t KC,
+                                               const float *src, size_t ld,
+                                               size_t r0, size_t p0,
+                                               size_t rows, size_t kc,
+                                               float *dst) {
+    const float *x = src + p0 * ld + r0;
+    for (size_t jr = 0; jr < rows; jr += NR) {
+        size_t nr = rows - jr < NR ? rows - jr : NR;
+        float *panel = dst + jr * KC; // panels of KC*NR floats
+        for (size_t p = 0; p < kc; p++) {
+            if (nr == NR) {
+                memcpy(panel + p * NR, x + p * ld + jr, NR * sizeof(float));
+            } else {
+                memcpy(panel + p * NR, x + p * ld + jr, nr * sizeof(float));
+                for (size_t l = nr; l < NR; l++) panel[p * NR + l] = 0.0f;
+            }
+        }
     }
 }
 

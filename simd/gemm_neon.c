@@ -48,6 +48,21 @@ static void pack_b_nk_f16(const struct cpr_gemm_desc *d, const void *src,
     cpr_gemm_pack_b_nk_wide(d, src, ld, 2, r0, p0, rows, kc, dst, wide_f16);
 }
 
+// syrk's operands, with this file's constant block sizes.
+static void pack_a_cols(const struct cpr_gemm_desc *d, const void *src,
+                        size_t ld, size_t r0, size_t p0, size_t rows,
+                        size_t kc, void *dst) {
+    (void)d;
+    cpr_gemm_pack_a_cols_f32_with(MR, KC, src, ld, r0, p0, rows, kc, dst);
+}
+
+static void pack_b_kn(const struct cpr_gemm_desc *d, const void *src,
+                      size_t ld, size_t r0, size_t p0, size_t rows, size_t kc,
+                      void *dst) {
+    (void)d;
+    cpr_gemm_pack_b_kn_f32_with(NR, KC, src, ld, r0, p0, rows, kc, dst);
+}
+
 // ---- micro-kernel ----
 // One mr x nr tile: acc(r, l) = sum_p A(r, p) B(p, l), A(r, p) at
 // a[r*ars + p*aps], B(p, l) at b[p*NR + l]; y = alpha*acc + beta*y, or
@@ -123,8 +138,8 @@ static const struct cpr_gemm_isa ISA = {
     .d = {.mr = MR, .nr = NR, .mc = MC, .nc = NC, .kc = KC,
           .b_panel_bytes = KC * NR * sizeof(float), .a_ld = KC},
     .ukr_rows = ukr_rows, .ukr_kmajor = ukr_kmajor,
-    .pack_a_rows = cpr_gemm_pack_a_rows_f32, .pack_a_cols = cpr_gemm_pack_a_cols_f32,
-    .pack_b_kn = cpr_gemm_pack_b_kn_f32,
+    .pack_a_rows = cpr_gemm_pack_a_rows_f32, .pack_a_cols = pack_a_cols,
+    .pack_b_kn = pack_b_kn,
     .pack_b_nk = {cpr_gemm_pack_b_nk_f32, cpr_gemm_pack_b_nk_bf16, pack_b_nk_f16}};
 
 static void gemm_f32_neon(size_t m, size_t n, size_t k, float alpha,
