@@ -6,7 +6,8 @@
 # of REPS calls (column 6 of the case list) on THREADS threads (1: thread
 # CPU time, robust to time slicing on a loaded machine; else wall time).
 #
-# usage: bench/ab/run_ab.sh OLD_TREE NEW_TREE ROUNDS THREADS OUT.tsv
+# usage: bench/ab/run_ab.sh OLD_TREE NEW_TREE ROUNDS THREADS OUT.tsv [CASES]
+#   CASES: a file of lines "op isa m n k reps" replacing the built-in list
 #   *_TREE: a source tree whose build/libcprune.a is built (make -j2 build/libcprune.a)
 set -eu
 old=$1 new=$2 rounds=$3 threads=$4 out=$5
@@ -40,6 +41,7 @@ syrk avx512 0 4096 2048 2
 syrk avx2 0 4096 2048 2
 cholesky avx512 0 4096 0 2
 cholesky avx2 0 4096 0 2"
+if [ $# -ge 6 ]; then cases=$(cat "$6"); fi
 : > "$out"
 r=1
 while [ $r -le "$rounds" ]; do
