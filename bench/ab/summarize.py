@@ -14,14 +14,15 @@ for path in sys.argv[1:]:
             continue
         rnd, build, thr, op, isa, m, n, k, sec = f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], float(f[8])
         key = (thr, op, isa, m, n, k)
-        rows.setdefault(key, {}).setdefault(build, {})[rnd] = sec
+        rows.setdefault(key, {}).setdefault(build, {})[(path, rnd)] = sec
 
-print("| threads | kernel | ISA | shape | old best (s) | new best (s) | new/old | per-round new/old |")
-print("|---|---|---|---|---|---|---|---|")
+print("| threads | kernel | ISA | shape | rounds | old best (s) | new best (s) | new/old | per-round new/old |")
+print("|---|---|---|---|---|---|---|---|---|")
 for (thr, op, isa, m, n, k), b in rows.items():
     if "old" not in b or "new" not in b:
         continue
     o, nw = min(b["old"].values()), min(b["new"].values())
+    rounds = len(b["old"])
     per = [b["new"][r] / b["old"][r] for r in b["old"] if r in b["new"]]
     if op == "syrk":
         shape = "n=%s tokens=%s" % (n, k)
@@ -29,5 +30,5 @@ for (thr, op, isa, m, n, k), b in rows.items():
         shape = "n=%s" % n
     else:
         shape = "M=%s N=%s K=%s" % (m, n, k)
-    print("| %s | %s | %s | %s | %.4g | %.4g | %.3f | %.2f..%.2f |" % (
-        thr, op, isa, shape, o, nw, nw / o, min(per), max(per)))
+    print("| %s | %s | %s | %s | %d | %.4g | %.4g | %.3f | %.2f..%.2f |" % (
+        thr, op, isa, shape, rounds, o, nw, nw / o, min(per), max(per)))
