@@ -11,6 +11,7 @@ struct sp_job {
     const struct cpr_kernels *k;
     const struct cpr_sparse *s;
     cpr_spmv_fn spmv;    // decode
+    cpr_unpack_fn unpack; // prefill
     cpr_gemm_f32_fn g32; // prefill, f32 values
     cpr_gemm_h16_fn g16; // prefill, bf16/f16 values
     size_t m, ldx, ldy;
@@ -43,7 +44,9 @@ static void gemm_worker(void *ctx, size_t ith, size_t nth) {
     char *panel = j->scratch + ith * CPR_SPARSE_PANEL * kd * esz;
     for (size_t b = r0; b < r1; b += CPR_SPARSE_PANEL) {
         size_t nb = r1 - b < CPR_SPARSE_PANEL ? r1 - b : CPR_SPARSE_PANEL;
-        cpr_sparse_decompress_rows(s, (int64_t)b, (int64_t)(b + nb), panel, kd);
+        j->unpack(nb, kd, s->meta + b * (size_t)s->meta_ld, (size_t)s->meta_ld,
+                  (const char *)s->values + (size_t)s->row_off[b] * esz, panel,
+                  kd);
         if (j->g32)
             j->g32(j->m, nb, kd, 1.0f, j->x, j->ldx, (const float *)panel, kd,
                    j->beta, j->y + b, j->ldy);
@@ -91,6 +94,9 @@ enum cpr_status cpr_sparse_matmul(struct cpr_pool *pool,
         cpr_pool_run(pool, gemv_worker, &j);
         return CPR_OK;
     }
+    int bm = s->layout == CPR_WLAYOUT_BITMASK, wide = s->dtype == CPR_DTYPE_F32;
+    j.unpack = bm ? (wide ? k->unpack_bitmask_f32 : k->unpack_bitmask_h16)
+                  : (wide ? k->unpack_nm24_f32 : k->unpack_nm24_h16);
     if (s->dtype == CPR_DTYPE_F32) j.g32 = k->gemm_f32;
     else j.g16 = s->dtype == CPR_DTYPE_BF16 ? k->gemm_bf16w : k->gemm_f16w;
     size_t esz = cpr_dtype_size(s->dtype), nt = cpr_pool_size(pool);

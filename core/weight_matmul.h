@@ -23,7 +23,7 @@
 #include "simd/kernels.h"
 
 #define CPR_SPARSE_GEMV_M 4
-#define CPR_SPARSE_PANEL 64
+#define CPR_SPARSE_PANEL 256
 
 // w->sparse must be set; k as cpr_matmul (NULL = cpr_kernels_get()).
 // Errors: CPR_ERR_ARG (ldx < k, ldy < n, NULL x/y), CPR_ERR_UNSUPPORTED

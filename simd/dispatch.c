@@ -30,6 +30,8 @@ static const struct {
     SLOT(trinv_f32),
     SLOT(spmv_bitmask_f32), SLOT(spmv_bitmask_bf16), SLOT(spmv_bitmask_f16),
     SLOT(spmv_nm24_f32),    SLOT(spmv_nm24_bf16),    SLOT(spmv_nm24_f16),
+    SLOT(unpack_bitmask_h16), SLOT(unpack_bitmask_f32), SLOT(unpack_nm24_h16),
+    SLOT(unpack_nm24_f32),
 };
 #undef SLOT
 #define N_SLOTS (sizeof slots / sizeof slots[0])
@@ -44,7 +46,9 @@ const char *const cpr_kernel_slot_names[] = {
     "swiglu_f32",    "select_smallest_f32", "kth_smallest_f32", "nm_mask_f32",
     "cholesky_f32",  "trsm_rlt_f32",   "trinv_f32",
     "spmv_bitmask_f32", "spmv_bitmask_bf16", "spmv_bitmask_f16",
-    "spmv_nm24_f32", "spmv_nm24_bf16", "spmv_nm24_f16", NULL,
+    "spmv_nm24_f32", "spmv_nm24_bf16", "spmv_nm24_f16",
+    "unpack_bitmask_h16", "unpack_bitmask_f32", "unpack_nm24_h16",
+    "unpack_nm24_f32", NULL,
 };
 
 size_t cpr_kernel_slot_count(void) { return N_SLOTS; }

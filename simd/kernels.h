@@ -178,6 +178,16 @@ typedef void (*cpr_spmv_fn)(size_t n_rows, size_t k, const uint8_t *meta,
                             size_t ldm, const void *vals, const float *x,
                             float beta, float *y);
 
+// Unpack rows of a compressed W into dense rows: dst row r (stride ldd
+// elements) receives W[r][0..k) as the bit patterns stored (exact, NaN
+// payloads included; +0 where nothing is stored, and an NM24 +0 padding
+// value never overwrites a kept one). 16-bit (bf16/f16) and 32-bit
+// (f32) elements. Same meta/vals conventions and over-read allowance as
+// cpr_spmv_fn. Used by prefill to feed the dense GEMM.
+typedef void (*cpr_unpack_fn)(size_t n_rows, size_t k, const uint8_t *meta,
+                              size_t ldm, const void *vals, void *dst,
+                              size_t ldd);
+
 // ---- the table ----
 struct cpr_kernels {
     // blas1
@@ -228,6 +238,10 @@ struct cpr_kernels {
     cpr_spmv_fn spmv_nm24_f32;
     cpr_spmv_fn spmv_nm24_bf16;
     cpr_spmv_fn spmv_nm24_f16;
+    cpr_unpack_fn unpack_bitmask_h16;
+    cpr_unpack_fn unpack_bitmask_f32;
+    cpr_unpack_fn unpack_nm24_h16;
+    cpr_unpack_fn unpack_nm24_f32;
 
     // Which ISA each slot came from, parallel to the slots above in the
     // order of cpr_kernel_slot_names (filled by cpr_kernels_build).

@@ -166,7 +166,108 @@ static void nm24_f16(size_t n, size_t k, const uint8_t *m, size_t ldm,
     nm24(VT_F16, n, k, m, ldm, v, x, b, y);
 }
 
+// ---- unpack ----
+// Bitmask: vpexpandd puts the next stored values at the set bits' lanes
+// (16-bit values zero-extended to 32 bits and narrowed back with vpmovdw,
+// so bit patterns pass unchanged). 2:4: the same expand with the column
+// mask of 4 groups (nm24_cols; indices increase within a group, so value
+// order is column order) and a fixed advance of 8 values per 16 columns.
+// Tails (the last < 16 columns) fall back to plain loops.
+// nm24_cols[b]: the 8-column occupancy mask of the two groups whose four
+// 2-bit indices are meta byte b.
+static const uint8_t nm24_cols[256] = {
+    17,19,21,25,19,18,22,26,21,22,20,28,25,26,28,24,
+    49,51,53,57,51,50,54,58,53,54,52,60,57,58,60,56,
+    81,83,85,89,83,82,86,90,85,86,84,92,89,90,92,88,
+    145,147,149,153,147,146,150,154,149,150,148,156,153,154,156,152,
+    49,51,53,57,51,50,54,58,53,54,52,60,57,58,60,56,
+    33,35,37,41,35,34,38,42,37,38,36,44,41,42,44,40,
+    97,99,101,105,99,98,102,106,101,102,100,108,105,106,108,104,
+    161,163,165,169,163,162,166,170,165,166,164,172,169,170,172,168,
+    81,83,85,89,83,82,86,90,85,86,84,92,89,90,92,88,
+    97,99,101,105,99,98,102,106,101,102,100,108,105,106,108,104,
+    65,67,69,73,67,66,70,74,69,70,68,76,73,74,76,72,
+    193,195,197,201,195,194,198,202,197,198,196,204,201,202,204,200,
+    145,147,149,153,147,146,150,154,149,150,148,156,153,154,156,152,
+    161,163,165,169,163,162,166,170,165,166,164,172,169,170,172,168,
+    193,195,197,201,195,194,198,202,197,198,196,204,201,202,204,200,
+    129,131,133,137,131,130,134,138,133,134,132,140,137,138,140,136,
+};
+
+CPR_AI void unpack16(int wide, const char *v, unsigned m, char *out, size_t n) {
+    __mmask16 lm = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+    if (wide) {
+        __m512i w = _mm512_maskz_expand_epi32((__mmask16)m,
+                                              _mm512_loadu_si512((const void *)v));
+        _mm512_mask_storeu_epi32(out, lm, w);
+    } else {
+        __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)v));
+        w = _mm512_maskz_expand_epi32((__mmask16)m, w);
+        _mm256_mask_storeu_epi16(out, lm, _mm512_cvtepi32_epi16(w));
+    }
+}
+
+CPR_AI void unpack_bm(int wide, size_t n_rows, size_t k, const uint8_t *meta,
+                      size_t ldm, const void *vals, void *dst, size_t ldd) {
+    const size_t es = wide ? 4 : 2;
+    const char *v = vals;
+    for (size_t r = 0; r < n_rows; r++) {
+        const uint8_t *m = meta + r * ldm;
+        char *out = (char *)dst + r * ldd * es;
+        for (size_t j = 0; j < k; j += 16) {
+            size_t rem = k - j;
+            unsigned bits = m[j / 8], cnt = popc8[m[j / 8]];
+            if (rem > 8) bits |= (unsigned)m[j / 8 + 1] << 8, cnt += popc8[m[j / 8 + 1]];
+            unpack16(wide, v, bits, out + j * es, rem);
+            v += es * cnt;
+        }
+    }
+}
+
+CPR_AI void unpack_nm(int wide, size_t n_rows, size_t k, const uint8_t *meta,
+                      size_t ldm, const void *vals, void *dst, size_t ldd) {
+    const size_t es = wide ? 4 : 2, slots = (k + 3) / 4 * 2;
+    const char *v = vals;
+    for (size_t r = 0; r < n_rows; r++) {
+        const uint8_t *m = meta + r * ldm;
+        char *out = (char *)dst + r * ldd * es;
+        size_t j = 0, s = 0;
+        for (; j + 16 <= k; j += 16, s += 8, v += 8 * es) {
+            unsigned bits = nm24_cols[m[s / 4]] | (unsigned)nm24_cols[m[s / 4 + 1]] << 8;
+            unpack16(wide, v, bits, out + j * es, 16);
+        }
+        if (j < k) memset(out + j * es, 0, (k - j) * es);
+        for (; s < slots; s++, v += es) {
+            size_t col = 4 * (s / 2) + ((m[s / 4] >> (2 * (s % 4))) & 3);
+            uint32_t u = 0;
+            memcpy(&u, v, es);
+            if (u) memcpy(out + col * es, v, es);
+        }
+    }
+}
+
+static void unpack_bitmask_h16(size_t n, size_t k, const uint8_t *m, size_t ldm,
+                               const void *v, void *d, size_t ldd) {
+    unpack_bm(0, n, k, m, ldm, v, d, ldd);
+}
+static void unpack_bitmask_f32(size_t n, size_t k, const uint8_t *m, size_t ldm,
+                               const void *v, void *d, size_t ldd) {
+    unpack_bm(1, n, k, m, ldm, v, d, ldd);
+}
+static void unpack_nm24_h16(size_t n, size_t k, const uint8_t *m, size_t ldm,
+                            const void *v, void *d, size_t ldd) {
+    unpack_nm(0, n, k, m, ldm, v, d, ldd);
+}
+static void unpack_nm24_f32(size_t n, size_t k, const uint8_t *m, size_t ldm,
+                            const void *v, void *d, size_t ldd) {
+    unpack_nm(1, n, k, m, ldm, v, d, ldd);
+}
+
 void cpr_fill_spmv_avx512(struct cpr_kernels *k) {
+    k->unpack_bitmask_h16 = unpack_bitmask_h16;
+    k->unpack_bitmask_f32 = unpack_bitmask_f32;
+    k->unpack_nm24_h16 = unpack_nm24_h16;
+    k->unpack_nm24_f32 = unpack_nm24_f32;
     k->spmv_bitmask_f32 = bitmask_f32;
     k->spmv_bitmask_bf16 = bitmask_bf16;
     k->spmv_bitmask_f16 = bitmask_f16;

@@ -105,7 +105,64 @@ static void nm24_f16(size_t n, size_t k, const uint8_t *m, size_t ldm,
     nm24(VT_F16, n, k, m, ldm, v, x, b, y);
 }
 
+// ---- unpack (exact bit patterns) ----
+
+static void unpack_bitmask(size_t es, size_t n_rows, size_t k,
+                           const uint8_t *meta, size_t ldm, const void *vals,
+                           void *dst, size_t ldd) {
+    const char *v = vals;
+    for (size_t r = 0; r < n_rows; r++) {
+        const uint8_t *m = meta + r * ldm;
+        char *out = (char *)dst + r * ldd * es;
+        for (size_t j = 0; j < k; j++) {
+            if ((m[j / 8] >> (j % 8)) & 1) {
+                memcpy(out + j * es, v, es);
+                v += es;
+            } else {
+                memset(out + j * es, 0, es);
+            }
+        }
+    }
+}
+
+static void unpack_nm24(size_t es, size_t n_rows, size_t k, const uint8_t *meta,
+                        size_t ldm, const void *vals, void *dst, size_t ldd) {
+    const char *v = vals;
+    size_t slots = (k + 3) / 4 * 2;
+    static const char zero[4] = {0, 0, 0, 0};
+    for (size_t r = 0; r < n_rows; r++) {
+        const uint8_t *m = meta + r * ldm;
+        char *out = (char *)dst + r * ldd * es;
+        memset(out, 0, k * es);
+        for (size_t s = 0; s < slots; s++, v += es) {
+            size_t j = 4 * (s / 2) + ((m[s / 4] >> (2 * (s % 4))) & 3);
+            if (memcmp(v, zero, es) != 0) memcpy(out + j * es, v, es);
+        }
+    }
+}
+
+static void unpack_bitmask_h16(size_t n, size_t k, const uint8_t *m, size_t ldm,
+                               const void *v, void *d, size_t ldd) {
+    unpack_bitmask(2, n, k, m, ldm, v, d, ldd);
+}
+static void unpack_bitmask_f32(size_t n, size_t k, const uint8_t *m, size_t ldm,
+                               const void *v, void *d, size_t ldd) {
+    unpack_bitmask(4, n, k, m, ldm, v, d, ldd);
+}
+static void unpack_nm24_h16(size_t n, size_t k, const uint8_t *m, size_t ldm,
+                            const void *v, void *d, size_t ldd) {
+    unpack_nm24(2, n, k, m, ldm, v, d, ldd);
+}
+static void unpack_nm24_f32(size_t n, size_t k, const uint8_t *m, size_t ldm,
+                            const void *v, void *d, size_t ldd) {
+    unpack_nm24(4, n, k, m, ldm, v, d, ldd);
+}
+
 void cpr_fill_spmv_scalar(struct cpr_kernels *k) {
+    k->unpack_bitmask_h16 = unpack_bitmask_h16;
+    k->unpack_bitmask_f32 = unpack_bitmask_f32;
+    k->unpack_nm24_h16 = unpack_nm24_h16;
+    k->unpack_nm24_f32 = unpack_nm24_f32;
     k->spmv_bitmask_f32 = bitmask_f32;
     k->spmv_bitmask_bf16 = bitmask_bf16;
     k->spmv_bitmask_f16 = bitmask_f16;

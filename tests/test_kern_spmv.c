@@ -118,6 +118,24 @@ static void run_case(struct cpr_test_ctx *t, struct cpr_kernels *tabs,
     for (size_t ti = 0; ti < nt; ti++) {
         const struct cpr_kernels *kt = &tabs[ti];
         const struct cpr_sparse *sv = sp.sparse;
+        // Unpack: exact bit patterns, every element written (dst starts as
+        // garbage), row stride past k.
+        {
+            size_t es = cpr_dtype_size(dt), ldd = k + 3;
+            char *u = malloc(n * ldd * es + 1);
+            memset(u, 0xAB, n * ldd * es + 1);
+            int bm = layout == CPR_WLAYOUT_BITMASK, wide = es == 4;
+            cpr_unpack_fn fn = bm ? (wide ? kt->unpack_bitmask_f32 : kt->unpack_bitmask_h16)
+                                  : (wide ? kt->unpack_nm24_f32 : kt->unpack_nm24_h16);
+            fn(n, k, sv->meta, (size_t)sv->meta_ld, sv->values, u, ldd);
+            for (size_t i = 0; i < n; i++)
+                CPR_CHECK(t, memcmp(u + i * ldd * es, (char *)wb + i * k * es,
+                                    k * es) == 0,
+                          "%s unpack %s %s n=%zu k=%zu row %zu differs",
+                          cpr_isa_name(isas[ti]), cpr_wlayout_name(layout),
+                          cpr_dtype_name(dt), n, k, i);
+            free(u);
+        }
         slot(kt, layout, dt)(n, k, sv->meta, (size_t)sv->meta_ld, sv->values,
                              x, 0.0f, y);
         // The dense kernel of the same table on the zero-stored weights
