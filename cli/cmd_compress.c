@@ -11,6 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/sparse_out.h"
 #include "core/model.h"
 #include "core/weight.h"
 #include "data/model_load.h"
@@ -48,6 +49,60 @@ static enum cpr_status to_half_rope(struct cpr_model *m, struct cpr_err *err) {
     }
     m->cfg.rope_style = CPR_ROPE_HALF;
     return CPR_OK;
+}
+
+enum cpr_status cli_save_sparse(const struct cpr_model *m, const char *out_dir,
+                                const char *const *meta, size_t n_meta,
+                                const char *tok_from, struct cpr_err *err) {
+    // A shallow copy whose layer array and linears are our own.
+    struct cpr_model c = *m;
+    c.backing = NULL, c.backing_free = NULL;
+    c.layers = calloc((size_t)m->cfg.n_layers, sizeof *c.layers);
+    if (!c.layers) return cpr_err_set(err, CPR_ERR_NOMEM, "out of memory");
+    enum cpr_status s = CPR_OK;
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        c.layers[l] = m->layers[l];
+        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+            struct cpr_tensor *t = cpr_model_linear(&c, l, (enum cpr_linear)j);
+            t->owns_data = 0;
+            t->sparse = NULL;
+        }
+    }
+    for (int64_t l = 0; s == CPR_OK && l < m->cfg.n_layers; l++)
+        for (int j = 0; s == CPR_OK && j < CPR_LINEAR_COUNT; j++) {
+            struct cpr_tensor *t = cpr_model_linear(&c, l, (enum cpr_linear)j);
+            struct cpr_tensor h = {0}, z;
+            const struct cpr_tensor *src = t;
+            if (m->cfg.rope_style != CPR_ROPE_HALF &&
+                (j == CPR_LINEAR_Q || j == CPR_LINEAR_K)) {
+                s = cpr_rope_rows_to_half(
+                    t, j == CPR_LINEAR_Q ? m->cfg.n_heads : m->cfg.n_kv_heads,
+                    m->cfg.head_dim, &h, err);
+                src = &h;
+            }
+            char name[160];
+            linear_name(l, (enum cpr_linear)j, name, sizeof name);
+            if (s == CPR_OK)
+                s = cpr_sparse_compress(src, CPR_WLAYOUT_AUTO, name, &z, err);
+            if (s == CPR_OK && !z.sparse && src == &h) {
+                *t = h; // kept dense: keep the permuted copy (owned)
+                h.owns_data = 0, h.data = NULL;
+            } else if (s == CPR_OK && z.sparse) {
+                *t = z;
+            }
+            cpr_tensor_free(&h);
+        }
+    c.cfg.rope_style = CPR_ROPE_HALF;
+    if (s == CPR_OK) s = cpr_sparse_save_hf(&c, out_dir, meta, n_meta,
+                                            tok_from ? tokenizer_source(tok_from)
+                                                     : NULL, err);
+    for (int64_t l = 0; l < m->cfg.n_layers; l++)
+        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+            struct cpr_tensor *t = cpr_model_linear(&c, l, (enum cpr_linear)j);
+            if (t->sparse || t->owns_data) cpr_tensor_free(t);
+        }
+    free(c.layers);
+    return s;
 }
 
 int cmd_compress(int argc, char **argv) {

@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/prune.h"
+#include "cli/sparse_out.h"
 #include "cli/tokcache.h"
 #include "core/pool.h"
 #include "data/corpus.h"
@@ -53,7 +54,7 @@ static const struct cli_opt base_opts[] = {
     {"calib-dtype", 1, "activations held in f32 (default) or bf16", NULL},
     {"hessian-dtype", 1, "Hessian accumulation in f32 (default, as the reference) or f64", NULL},
     {"out", 1, "write the pruned model to this directory (or file for llama2c)", NULL},
-    {"out-format", 1, "hf (default: a Hugging Face directory) or llama2c (a checkpoint file)", NULL},
+    {"out-format", 1, "hf (default: a Hugging Face directory), llama2c (a checkpoint file) or sparse (HF directory, linears compressed: cprune compress)", NULL},
     {"eval", 1, "evaluate after pruning on these corpora, e.g. wikitext2,tinystories", NULL},
     {"json", 1, "write the run record as JSON to this file", NULL},
     {"threads", 1, "threads (default: all CPUs)", NULL},
@@ -294,6 +295,8 @@ static enum cpr_status write_model(struct prune_run *run,
     struct cpr_model_save_opts so = {.meta = meta,
                                      .n_meta = sizeof meta / sizeof *meta / 2,
                                      .tokenizer_from = run->model_path};
+    if (!strcmp(run->out_format, "sparse")) // compressed (cli/sparse_out.h)
+        return cli_save_sparse(m, run->out_dir, meta, so.n_meta, run->model_path, err);
     return cpr_model_save_hf(m, run->out_dir, &so, err);
 }
 
@@ -406,9 +409,9 @@ int cmd_prune(int argc, char **argv) {
     run.out_dir = cli_get(O, N, "out");
     run.token_cache = cli_get(O, N, "token-cache");
     if ((v = cli_get(O, N, "out-format"))) {
-        if (strcmp(v, "hf") && strcmp(v, "llama2c")) {
-            fprintf(stderr, "cprune " CMD ": --out-format: expected hf or "
-                            "llama2c, found '%s'\n", v);
+        if (strcmp(v, "hf") && strcmp(v, "llama2c") && strcmp(v, "sparse")) {
+            fprintf(stderr, "cprune " CMD ": --out-format: expected hf, "
+                            "llama2c or sparse, found '%s'\n", v);
             goto out;
         }
         run.out_format = v;

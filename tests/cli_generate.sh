@@ -34,6 +34,15 @@ for src in "$M" "$H"; do
     done
     grep -q '"bitmask' "$T/$n-c50/model.safetensors" && ok || bad "$n: 50% not stored as bitmask"
     grep -q '"nm24' "$T/$n-c24/model.safetensors" && ok || bad "$n: 2:4 not stored as nm24"
+    # prune --out-format sparse writes the compressed model directly.
+    "$P" prune --model "$src" --method magnitude --sparsity 0.5 --out "$T/$n-ps" \
+        --out-format sparse >/dev/null 2>&1 || bad "$n: prune --out-format sparse"
+    "$P" generate --model "$T/$n-ps" --prompt "Once upon a time" --tokens 64 \
+        --quiet --json "$T/p.json" >/dev/null 2>&1 || bad "$n: generate prune-sparse"
+    "$P" generate --model "$T/$n-c50" --prompt "Once upon a time" --tokens 64 \
+        --quiet --json "$T/c.json" >/dev/null 2>&1 || bad "$n: generate c50"
+    [ "$(ids "$T/p.json")" = "$(ids "$T/c.json")" ] && ok \
+        || bad "$n: prune --out-format sparse differs from prune + compress"
     # 50% unstructured does not fit 2:4: the error names tensor and group.
     expect 1 "group" "$P" compress --model "$T/$n-50" --out "$T/bad" --layout nm
 done
