@@ -157,13 +157,22 @@ enum cpr_status cpr_shards_begin(struct cpr_shards *w,
             return cpr_err_set(err, CPR_ERR_ARG, "%s: an interrupted run left "
                                "this folder; add --resume to continue it, or "
                                "delete it", w->dir);
+        DIR *d = opendir(w->dir); // temporaries of writes a kill cut short
+        if (d) {
+            for (struct dirent *e; (e = readdir(d));) {
+                char p[1400];
+                if (strstr(e->d_name, ".tmp.") &&
+                    snprintf(p, sizeof p, "%s/%s", w->dir, e->d_name) <
+                        (int)sizeof p)
+                    unlink(p);
+            }
+            closedir(d);
+        }
         int64_t l = 0;
         while (l < w->n_layers && block_valid(w, (struct cpr_model *)m, l)) {
-            char p[1200];
-            if (!shard_path(w, l, NULL, p, sizeof p, err)) {
-                struct stat sb;
-                if (!stat(p, &sb)) w->total_size += (uint64_t)sb.st_size;
-            }
+            for (size_t i = 0; i < w->maps[l].n_tensors; i++)
+                w->total_size += w->maps[l].tensors[i].end -
+                                 w->maps[l].tensors[i].begin;
             l++;
         }
         remove_from(w, l);
