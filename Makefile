@@ -62,7 +62,7 @@ TESTS := $(BUILD)/cprune_tests
 # Keep intermediate objects (bench programs link them).
 .SECONDARY:
 
-.PHONY: all demo test test-slow asan test-neon bench fuzz fuzz-lib check-deps clean
+.PHONY: all demo test test-slow asan test-neon bench bench-stream fuzz fuzz-lib check-deps clean
 all: $(LIB) $(PROG)
 
 $(BUILD)/%.o: %.c
@@ -155,6 +155,11 @@ test-neon:
 bench: $(BENCH_BINS) $(PROG)
 	@mkdir -p bench/results
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	sh bench/bench_stream.sh $(BUILD)
+
+# The 7B-shaped streaming bench alone (bench/bench_stream.sh).
+bench-stream: $(PROG)
+	sh bench/bench_stream.sh $(BUILD)
 
 # libFuzzer: every tests/fuzz/fuzz_<x>.c (defining LLVMFuzzerTestOneInput)
 # becomes build-fuzz/fuzz_<x>, linked with a clang build of the library

@@ -28,6 +28,7 @@ int cmd_prune(int argc, char **argv) {
         cli_interrupt_install("prune");
         rc = prune_validate(&run, &model, &tok);
         if (rc == 0) rc = prune_execute(&run, &model, &tok);
+        else if (rc == -1) rc = 0; // --plan
     }
     cpr_pipe_report_free(&run.rep);
     cpr_calib_windows_free(&run.win);

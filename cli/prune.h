@@ -12,6 +12,7 @@
 #define CPR_CLI_PRUNE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "core/model.h"
@@ -41,6 +42,8 @@ struct prune_run {
     int quiet, verbose, no_diagnostics, force;
     int shards, resume;         // --shards / --resume (data/model_shards.h)
     int64_t block_begin, block_end; // --blocks A:B, 0:0 = all
+    int plan_only;              // --plan: print the plan and stop
+    size_t max_memory;          // --max-memory in bytes, 0 = available
     int64_t max_chunks;         // --max-chunks, 0 = all
     unsigned needs;             // statistics pruning needs (calibration
                                 // when != 0): cpr_method_calib_needs
@@ -89,8 +92,10 @@ int prune_parse_args(int argc, char **argv, struct prune_run *run);
 // calibration runs: opens the model (header and config only: weights stay
 // unread mmaps), the tokenizer when one is needed, and checks --out,
 // --json, --eval, the target against every linear, the method against the
-// target, --out-format, --seqlen. Returns 0, 1 (data or environment) or 2
-// (usage) after a message on stderr. m and tok are filled (freed by the
+// target, --out-format, --seqlen; then prints the memory plan
+// (prune_plan_print) and refuses one over the budget (1). Returns 0, 1
+// (data or environment) or 2 (usage) after a message on stderr, or -1
+// after the plan when --plan asked only for it. m and tok are filled (freed by the
 // caller).
 int prune_validate(struct prune_run *run, struct cpr_model *m,
                    struct cpr_tokenizer *tok);
@@ -99,6 +104,25 @@ int prune_validate(struct prune_run *run, struct cpr_model *m,
 // message on stderr.
 int prune_execute(struct prune_run *run, struct cpr_model *m,
                   const struct cpr_tokenizer *tok);
+
+// ---- memory plan (cli/prune_plan.c) ----
+struct prune_plan {
+    size_t weights;     // tensor bytes mapped from the model files
+    size_t activations, forward, statistics, scratch, owned;
+    size_t anon;        // the sum of the five above
+    size_t available;   // MemAvailable, or less under a cgroup limit
+    double flops_block; // per pruned block
+    double gflops;      // measured f32 GEMM rate
+    double est_seconds, est_block_seconds;
+};
+// The plan of run on m (header only: no weight is read). Anonymous memory
+// counts the pipeline's buffers (methods/pipeline.h) at their sizes; the
+// method's own temporaries are approximated by the scratch term. The time
+// is FLOPs / a quick GEMM measurement: an estimate, not a promise.
+void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
+                        struct prune_plan *p);
+void prune_plan_print(FILE *f, const struct prune_run *run,
+                      const struct prune_plan *p);
 
 // ---- printing (cli/prune_report.c) ----
 // The model, method, calibration and ISA lines (after the calibration

@@ -50,6 +50,8 @@ static const struct cli_opt base_opts[] = {
     {"force", 0, "replace an existing --out that is an earlier cprune output (never another directory)", NULL},
     {"shards", 0, "hf output streamed as one safetensors shard per block (model-0000i-of-0000N + index), each written as soon as its block is pruned", NULL},
     {"resume", 0, "continue an interrupted --shards run from its first block not yet written (implies --shards; same command otherwise)", NULL},
+    {"plan", 0, "print the memory plan and time estimate, then stop (the plan is also printed at the start of every run)", NULL},
+    {"max-memory", 1, "memory budget such as 12G or 800M (default: what the host has available); a plan above it stops before any weight is read", NULL},
     {"blocks", 1, "prune only blocks A:B (A inclusive, B exclusive; default all); the others are kept", NULL},
     {"eval", 1, "evaluate after pruning on these corpora or text files, e.g. wikitext2,tinystories (default: none)", NULL},
     {"max-chunks", 1, "evaluate at most N chunks of each --eval corpus (default: all)", NULL},
@@ -322,6 +324,24 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
         }
         run->block_begin = a;
         run->block_end = b;
+    }
+    run->plan_only = cli_get(O, N, "plan") != NULL;
+    if ((v = cli_get(O, N, "max-memory"))) {
+        char *end = NULL;
+        double x = strtod(v, &end);
+        double mul = 1.0;
+        if (end && (*end == 'G' || *end == 'g')) mul = 1024.0 * 1024 * 1024, end++;
+        else if (end && (*end == 'M' || *end == 'm')) mul = 1024.0 * 1024, end++;
+        if (end && (*end == 'i' || *end == 'B' || *end == 'b')) {
+            if (*end == 'i') end++;
+            if (*end == 'B' || *end == 'b') end++;
+        }
+        if (!end || end == v || *end || !(x > 0) || x * mul > 1e18) {
+            fprintf(stderr, "cprune " CMD ": --max-memory: expected a size "
+                            "such as 12G or 800M, found '%s'\n", v);
+            return 2;
+        }
+        run->max_memory = (size_t)(x * mul);
     }
     run->token_cache = cli_get(O, N, "token-cache");
     long long threads = (long long)cpr_cpu_count();

@@ -221,5 +221,19 @@ int prune_validate(struct prune_run *run, struct cpr_model *m,
                                      m->cfg.vocab, &err))
         return fail(1, "%s", err.msg);
     run->tokenizer_source = tok->source;
+    struct prune_plan plan;
+    prune_plan_compute(run, m, &plan);
+    prune_plan_print(stdout, run, &plan);
+    fflush(stdout);
+    const size_t budget = run->max_memory ? run->max_memory : plan.available;
+    if (budget && plan.anon > budget)
+        return fail(1, "the plan needs %.2f GiB of anonymous memory, over "
+                    "the budget of %.2f GiB (%s); try --calib-dtype bf16, "
+                    "--no-diagnostics, --shards, fewer --nsamples, or "
+                    "--max-memory to set the budget",
+                    (double)plan.anon / 1073741824.0,
+                    (double)budget / 1073741824.0,
+                    run->max_memory ? "--max-memory" : "available now");
+    if (run->plan_only) return -1; // cmd_prune: stop with status 0
     return 0;
 }

@@ -1,0 +1,166 @@
+// cli/prune_plan.c: the memory plan and time estimate of `cprune prune`,
+// printed before any weight is read (contract in cli/prune.h).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/progress.h"
+#include "cli/prune.h"
+#include "core/forward.h"
+#include "core/matmul.h"
+#include "core/pool.h"
+#include "methods/stats.h"
+#include "simd/kernels.h"
+
+static double gib(size_t b) { return (double)b / (1024.0 * 1024.0 * 1024.0); }
+
+// Measured f32 GEMM rate (GFLOP/s) of this machine at the run's thread
+// count: a (256 x 1024) x (1024 x 1024)^T product, best of 3 after a
+// warm-up; 0 when the buffers cannot be had.
+static double gemm_rate(int threads) {
+    const size_t M = 256, N = 1024, K = 1024;
+    float *x = calloc(M * K, sizeof *x), *w = calloc(N * K, sizeof *w),
+          *y = calloc(M * N, sizeof *y);
+    struct cpr_pool *pool = NULL;
+    struct cpr_err err = {0};
+    double best = 0.0;
+    if (x && w && y && !cpr_pool_init(&pool, (size_t)threads, &err)) {
+        for (size_t i = 0; i < M * K; i++) x[i] = (float)(i % 7) * 0.1f;
+        for (size_t i = 0; i < N * K; i++) w[i] = (float)(i % 5) * 0.1f;
+        const struct cpr_kernels *k = cpr_kernels_get();
+        for (int r = 0; r < 4; r++) {
+            const double t0 = cli_now();
+            cpr_gemm_f32_mt(pool, k, M, N, K, 1.0f, x, K, w, K, 0.0f, y, N);
+            const double dt = cli_now() - t0;
+            const double g = 2.0 * (double)(M * N * K) / dt * 1e-9;
+            if (r > 0 && g > best) best = g;
+        }
+    }
+    cpr_pool_free(pool);
+    free(x), free(w), free(y);
+    return best;
+}
+
+// The memory the host offers: MemAvailable, lowered by a cgroup v2
+// memory.max (minus what the cgroup already uses) when one is set.
+static size_t available_bytes(void) {
+    size_t avail = 0;
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kb;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+                avail = (size_t)kb * 1024;
+        fclose(f);
+    }
+    unsigned long long mx = 0, cur = 0;
+    f = fopen("/sys/fs/cgroup/memory.max", "r");
+    if (f) {
+        if (fscanf(f, "%llu", &mx) != 1) mx = 0; // "max": no limit
+        fclose(f);
+    }
+    f = fopen("/sys/fs/cgroup/memory.current", "r");
+    if (f) {
+        if (fscanf(f, "%llu", &cur) != 1) cur = 0;
+        fclose(f);
+    }
+    if (mx && mx > cur && (size_t)(mx - cur) < avail) avail = (size_t)(mx - cur);
+    return avail;
+}
+
+void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
+                        struct prune_plan *p) {
+    memset(p, 0, sizeof *p);
+    const struct cpr_model_config *c = &m->cfg;
+    const int64_t nl = c->n_layers;
+    const int64_t b0 = run->block_begin;
+    const int64_t b1 = run->block_end > 0 ? run->block_end : nl;
+    // weights (file-backed mappings, not anonymous memory)
+    size_t blk = 0, blk_numel = 0, lin_max = 0, cols_max = 0;
+    double blk_params = 0.0, prune_flops = 0.0;
+    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+        const struct cpr_tensor *t =
+            cpr_model_linear((struct cpr_model *)m, 0, (enum cpr_linear)j);
+        const size_t n = (size_t)cpr_tensor_numel(t);
+        const double R = (double)t->shape[0], C = (double)t->shape[1];
+        blk += cpr_tensor_nbytes(t);
+        blk_numel += n;
+        blk_params += (double)n;
+        if (n > lin_max) lin_max = n;
+        if ((size_t)t->shape[1] > cols_max) cols_max = (size_t)t->shape[1];
+        if (run->needs & CPR_NEED_HESSIAN) // OBS updates + factorizations
+            prune_flops += 2.0 * R * C * C + 2.0 * C * C * C;
+    }
+    p->weights = (size_t)nl * blk + cpr_tensor_nbytes(&m->tok_embed) +
+                 (c->tied_embeddings ? 0 : cpr_tensor_nbytes(&m->lm_head));
+    // calibration
+    const int64_t seqlen = run->needs ? run->seqlen : 0;
+    const int64_t ns = run->needs ? run->nsamples : 0;
+    int64_t chunk = 0;
+    if (run->needs) {
+        chunk = 4096 / seqlen;
+        if (chunk < 1) chunk = 1;
+        if (chunk > ns) chunk = ns;
+        p->activations = (size_t)(ns * seqlen * c->hidden) *
+                         (run->calib_bf16 ? 2 : 4);
+        p->forward = (size_t)(chunk * seqlen * c->hidden) * 4 +
+                     cpr_forward_arena_bytes(m, (size_t)run->threads, chunk,
+                                             seqlen);
+        const int64_t sites[4] = {c->hidden, c->n_heads * c->head_dim,
+                                  c->hidden, c->intermediate};
+        for (int s = 0; s < 4; s++)
+            p->statistics += cpr_site_stats_bytes((size_t)sites[s], run->needs,
+                                                  run->hessian_f64);
+        if (run->needs & CPR_NEED_HESSIAN)
+            p->statistics += cols_max * cols_max * sizeof(float);
+    }
+    // the linear being pruned in f32 plus its rounded copy and scores
+    p->scratch = lin_max * (4 + 4 + 4) + cols_max * cols_max * 8;
+    const int diag = run->needs && !run->no_diagnostics;
+    if (diag) p->scratch += blk_numel * 4 * 2; // pipe_diag.h: 2 f32 copies
+    // pruned blocks held until written: one with --shards, else all
+    p->owned = (run->shards ? 1 : (size_t)(b1 - b0)) * blk;
+    p->anon = p->activations + p->forward + p->statistics + p->scratch +
+              p->owned;
+    p->available = available_bytes();
+    // time: forward passes (statistics, diagnostics, propagation) of the
+    // blocks up to b1, Hessian accumulation and the method's own work
+    const double tok = (double)(ns * seqlen);
+    const double attn = 2.0 * (double)seqlen * (double)(c->n_heads *
+                                                        c->head_dim);
+    const double fwd_tok = 2.0 * blk_params + attn;
+    const double passes = 1.0 + (run->needs ? 1.0 : 0.0) + (diag ? 1.0 : 0.0);
+    double hess = 0.0;
+    if (run->needs & CPR_NEED_HESSIAN)
+        for (int s = 0; s < 4; s++) {
+            const double n = s == 3 ? (double)c->intermediate
+                                    : (double)c->hidden;
+            hess += 2.0 * tok * n * n;
+        }
+    p->flops_block = tok * fwd_tok * passes + hess + prune_flops;
+    p->gflops = gemm_rate(run->threads);
+    const double total = p->flops_block * (double)(b1 - b0) +
+                         tok * fwd_tok * (double)b0;
+    p->est_seconds = p->gflops > 0 ? total / (p->gflops * 1e9) : 0.0;
+    p->est_block_seconds =
+        p->gflops > 0 ? p->flops_block / (p->gflops * 1e9) : 0.0;
+}
+
+void prune_plan_print(FILE *f, const struct prune_run *run,
+                      const struct prune_plan *p) {
+    fprintf(f, "plan:      weights %.2f GiB mapped (page cache, not "
+               "anonymous)\n", gib(p->weights));
+    fprintf(f, "plan:      anonymous %.2f GiB = activations %.2f (%s) + "
+               "forward %.2f + statistics %.2f + scratch %.2f + pruned "
+               "blocks held %.2f (%s)\n", gib(p->anon), gib(p->activations),
+            run->calib_bf16 ? "bf16" : "f32", gib(p->forward),
+            gib(p->statistics), gib(p->scratch), gib(p->owned),
+            run->shards ? "one: --shards" : "all until written");
+    fprintf(f, "plan:      budget %.2f GiB (%s)\n",
+            gib(run->max_memory ? run->max_memory : p->available),
+            run->max_memory ? "--max-memory" : "available now");
+    fprintf(f, "plan:      estimate %.0f s (%.1f s per pruned block) at "
+               "%.1f GFLOP/s measured f32 GEMM, %d threads\n",
+            p->est_seconds, p->est_block_seconds, p->gflops, run->threads);
+}
