@@ -29,6 +29,7 @@
 struct pipe_ui {
     int quiet;
     int64_t first; // blocks reused from an earlier run (--resume)
+    int64_t end;   // end of the pruned range (--blocks), 0 = all
 };
 
 static void on_pipe(void *user, const struct cpr_pipe_progress *p) {
@@ -40,9 +41,10 @@ static void on_pipe(void *user, const struct cpr_pipe_progress *p) {
                 p->seconds);
         break;
     case CPR_PIPE_PRUNE: {
+        const int64_t end = ui->end > 0 ? ui->end : p->n_blocks;
         const int64_t did = p->block + 1 - ui->first;
         const double eta = did > 0 ? p->seconds / (double)did *
-                                         (double)(p->n_blocks - p->block - 1)
+                                         (double)(end - p->block - 1)
                                    : 0.0;
         fprintf(stderr, "  block %lld/%lld pruned: sparsity %.6f  (%.2f s "
                         "elapsed, ETA %.0f s)\n", (long long)p->block + 1,
@@ -259,7 +261,8 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
     prune_print_start(run, m);
 
     if (cpr_pool_init(&pool, (size_t)run->threads, &err)) goto fail;
-    struct pipe_ui ui = {.quiet = run->quiet};
+    struct pipe_ui ui = {.quiet = run->quiet, .first = run->block_begin,
+                         .end = run->block_end};
     struct cpr_pipe_opts po = {
         .method = run->method, .method_state = run->method_state,
         .target = run->target, .calib_bf16 = run->calib_bf16,
@@ -284,7 +287,7 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
         po.block_done = on_block_done;
         po.load_block = on_block_load;
         po.block_user = &su;
-        ui.first = done;
+        if (done > ui.first) ui.first = done;
     }
     cli_interrupt_phase("pruning");
     if (cpr_prune_model(m, run->needs ? run->win.tokens : NULL, run->nsamples,

@@ -116,7 +116,9 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
             p->statistics += cols_max * cols_max * sizeof(float);
     }
     // the linear being pruned in f32 plus its rounded copy and scores
-    p->scratch = lin_max * (4 + 4 + 4) + cols_max * cols_max * 8;
+    p->scratch = lin_max * (4 + 4 + 4);
+    if (run->needs & CPR_NEED_HESSIAN) // the method's inverse factor
+        p->scratch += cols_max * cols_max * 8;
     const int diag = run->needs && !run->no_diagnostics;
     if (diag) p->scratch += blk_numel * 4 * 2; // pipe_diag.h: 2 f32 copies
     // pruned blocks held until written: one with --shards, else all
