@@ -514,7 +514,7 @@ int cmd_prune(int argc, char **argv) {
            run.rep.sec_stats, run.rep.sec_prune);
     { // how far rows land from the per-row count int(cols * s)
         double sum = 0, mx = 0, n = 0;
-        for (int64_t i = 0; i < run.rep.n_layers * CPR_LINEAR_COUNT; i++)
+        for (int64_t i = 0; i < run.rep.n_layers * run.rep.per_layer; i++)
             if (run.rep.row_dev_mean && isfinite(run.rep.row_dev_mean[i])) {
                 sum += run.rep.row_dev_mean[i] * (double)run.rep.numel[i];
                 n += (double)run.rep.numel[i];
@@ -525,7 +525,7 @@ int cmd_prune(int argc, char **argv) {
                    "%.6f, max |dev| %.6f\n", sum / n, mx);
     }
     if (cli_get(O, N, "verbose"))
-        for (int64_t i = 0; i < run.rep.n_layers * CPR_LINEAR_COUNT; i++) {
+        for (int64_t i = 0; i < run.rep.n_layers * run.rep.per_layer; i++) {
             char re[32] = "n/a", sq[96] = "";
             if (run.rep.recon_err)
                 snprintf(re, sizeof re, "%.6f", run.rep.recon_err[i]);
@@ -535,16 +535,16 @@ int cmd_prune(int argc, char **argv) {
                          run.rep.score_q[5 * i + 1], run.rep.score_q[5 * i + 2],
                          run.rep.score_q[5 * i + 3], run.rep.score_q[5 * i + 4]);
             fprintf(stderr, "  layers.%lld.%-9s sparsity %.6f  recon_err %s%s\n",
-                    (long long)(i / CPR_LINEAR_COUNT),
-                    cpr_linear_name((enum cpr_linear)(i % CPR_LINEAR_COUNT)),
+                    (long long)(i / run.rep.per_layer),
+                    run.rep.lin_name[i % run.rep.per_layer],
                     run.rep.numel[i] ? (double)run.rep.zeros[i] / run.rep.numel[i]
                                      : 0.0, re, sq);
         }
     if (run.rep.alloc) { // layer allocation: one target per block
-        printf("allocation: dense scan %.2f s; targets (q_proj of each block; all in --json)", run.rep.sec_scan);
+        printf("allocation: dense scan %.2f s; targets (%s of each block; all in --json)", run.rep.sec_scan, run.rep.lin_name[0]);
         for (int64_t l = 0; l < model.cfg.n_layers; l++) {
             char tg[32];
-            prune_target_str(&run.rep.alloc[l * CPR_LINEAR_COUNT], tg, sizeof tg);
+            prune_target_str(&run.rep.alloc[l * run.rep.per_layer], tg, sizeof tg);
             printf(" %s", tg);
         }
         printf("\n");

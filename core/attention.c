@@ -6,6 +6,7 @@
 
 struct attn_job {
     struct cpr_forward *f;
+    const struct cpr_layer_shape *sh;
     int64_t n_seq;
     int64_t seqlen;
 };
@@ -13,7 +14,7 @@ struct attn_job {
 static void attn_worker(void *ctx, size_t ith, size_t nth) {
     const struct attn_job *j = ctx;
     struct cpr_forward *f = j->f;
-    const struct cpr_model_config *c = &f->model->cfg;
+    const struct cpr_layer_shape *c = j->sh;
     const struct cpr_kernels *k = f->k;
     int64_t hd = c->head_dim, nh = c->n_heads, nkv = c->n_kv_heads;
     int64_t qd = nh * hd, kvd = nkv * hd, group = nh / nkv;
@@ -52,7 +53,8 @@ static void attn_worker(void *ctx, size_t ith, size_t nth) {
     }
 }
 
-void cpr_attention_run(struct cpr_forward *f, int64_t n_seq, int64_t seqlen) {
-    struct attn_job j = {.f = f, .n_seq = n_seq, .seqlen = seqlen};
+void cpr_attention_run(struct cpr_forward *f, const struct cpr_layer_shape *sh,
+                       int64_t n_seq, int64_t seqlen) {
+    struct attn_job j = {.f = f, .sh = sh, .n_seq = n_seq, .seqlen = seqlen};
     cpr_pool_run(f->pool, attn_worker, &j);
 }

@@ -20,10 +20,10 @@
 
 // ---- small helpers ----
 
-static int64_t q_dim(const struct cpr_model_config *c) {
+static int64_t q_dim(const struct cpr_layer_shape *c) {
     return c->n_heads * c->head_dim;
 }
-static int64_t kv_dim(const struct cpr_model_config *c) {
+static int64_t kv_dim(const struct cpr_layer_shape *c) {
     return c->n_kv_heads * c->head_dim;
 }
 
@@ -56,15 +56,17 @@ enum { BUF_ROPE_COS, BUF_ROPE_SIN, BUF_HIDDEN, BUF_XN, BUF_Q, BUF_K, BUF_V,
 static void buffer_sizes(const struct cpr_model *m, size_t n_threads,
                          int64_t max_seq, int64_t seqlen, double *out) {
     const struct cpr_model_config *c = &m->cfg;
+    // Per-layer buffers hold the largest layer (core/model.h shapes).
+    const struct cpr_layer_shape mx = cpr_model_max_shape(m), *x = &mx;
     double T = (double)max_seq * (double)seqlen;
     double lr = (double)logit_rows_for(m, max_seq, seqlen);
     out[BUF_ROPE_COS] = out[BUF_ROPE_SIN] = (double)seqlen * (c->head_dim / 2);
     out[BUF_HIDDEN] = out[BUF_XN] = T * c->hidden;
-    out[BUF_Q] = out[BUF_ATT] = T * q_dim(c);
-    out[BUF_K] = out[BUF_V] = out[BUF_VT] = T * kv_dim(c);
-    out[BUF_GATE] = out[BUF_UP] = T * c->intermediate;
+    out[BUF_Q] = out[BUF_ATT] = T * q_dim(x);
+    out[BUF_K] = out[BUF_V] = out[BUF_VT] = T * kv_dim(x);
+    out[BUF_GATE] = out[BUF_UP] = T * x->intermediate;
     out[BUF_SCORES] = (double)n_threads * CPR_ATTN_QB * (double)seqlen;
-    out[BUF_VEC] = (double)(c->hidden + q_dim(c) + 2 * kv_dim(c));
+    out[BUF_VEC] = (double)(c->hidden + q_dim(x) + 2 * kv_dim(x));
     out[BUF_LOGITS] = lr * c->vocab;
     out[BUF_LROWS] = lr * c->hidden;
 }
@@ -184,6 +186,7 @@ enum row_op {
 
 struct row_job {
     struct cpr_forward *f;
+    const struct cpr_layer_shape *sh; // the block's shape (OP_QKV/SWIGLU/VT)
     enum row_op op;
     int64_t n_items;
     int64_t seqlen;
@@ -196,21 +199,21 @@ struct row_job {
     double *nll;
 };
 
-static void do_qkv_row(struct cpr_forward *f, int64_t r, int64_t seqlen,
-                       int has_bias) {
-    const struct cpr_model_config *c = &f->model->cfg;
+static void do_qkv_row(struct cpr_forward *f, const struct cpr_layer_shape *c,
+                       int64_t r, int64_t seqlen, int has_bias) {
     const struct cpr_kernels *k = f->k;
     int64_t qd = q_dim(c), kvd = kv_dim(c), half = c->head_dim / 2;
     float *q = f->q + r * qd, *kr = f->kk + r * kvd, *v = f->v + r * kvd;
     if (has_bias) {
-        const float *bq = f->vec + c->hidden, *bk = bq + qd, *bv = bk + kvd;
+        const float *bq = f->vec + f->model->cfg.hidden, *bk = bq + qd,
+                    *bv = bk + kvd;
         for (int64_t i = 0; i < qd; i++) q[i] += bq[i];
         for (int64_t i = 0; i < kvd; i++) kr[i] += bk[i];
         for (int64_t i = 0; i < kvd; i++) v[i] += bv[i];
     }
     int64_t pos = r % seqlen;
     const float *cs = f->rope_cos + pos * half, *sn = f->rope_sin + pos * half;
-    cpr_rope_f32_fn rope = c->rope_style == CPR_ROPE_INTERLEAVED
+    cpr_rope_f32_fn rope = f->model->cfg.rope_style == CPR_ROPE_INTERLEAVED
                                ? k->rope_interleaved_f32
                                : k->rope_half_f32;
     rope((size_t)c->n_heads, (size_t)c->head_dim, q, cs, sn);
@@ -219,8 +222,8 @@ static void do_qkv_row(struct cpr_forward *f, int64_t r, int64_t seqlen,
 
 // Transpose V of sequence s, kv head g: (seqlen, head_dim) rows of stride
 // kv_dim -> (head_dim, seqlen) with row stride f->seqlen.
-static void do_vt(struct cpr_forward *f, int64_t item, int64_t seqlen) {
-    const struct cpr_model_config *c = &f->model->cfg;
+static void do_vt(struct cpr_forward *f, const struct cpr_layer_shape *c,
+                  int64_t item, int64_t seqlen) {
     int64_t kvd = kv_dim(c), hd = c->head_dim;
     int64_t s = item / c->n_kv_heads, g = item % c->n_kv_heads;
     const float *v = f->v + s * seqlen * kvd + g * hd;
@@ -242,14 +245,14 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
             k->rmsnorm_f32((size_t)c->hidden, j->src + r * c->hidden, j->w,
                            c->norm_eps, j->dst + r * c->hidden);
             break;
-        case OP_QKV: do_qkv_row(f, r, j->seqlen, j->has_bias); break;
+        case OP_QKV: do_qkv_row(f, j->sh, r, j->seqlen, j->has_bias); break;
         case OP_SWIGLU: {
-            int64_t I = c->intermediate;
+            int64_t I = j->sh->intermediate;
             k->swiglu_f32((size_t)I, f->gate + r * I, f->up + r * I,
                           f->gate + r * I);
             break;
         }
-        case OP_VT: do_vt(f, r, j->seqlen); break;
+        case OP_VT: do_vt(f, j->sh, r, j->seqlen); break;
         case OP_NLL: {
             const float *row = j->src + r * c->vocab;
             double lse = k->logsumexp_f32((size_t)c->vocab, row);
@@ -361,9 +364,10 @@ enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
                            "forward block: layer %lld outside [0, %lld)",
                            (long long)layer, (long long)c->n_layers);
     const struct cpr_layer *L = &m->layers[layer];
-    int64_t T = n_seq * seqlen, H = c->hidden, I = c->intermediate;
-    int64_t qd = q_dim(c), kvd = kv_dim(c);
-    struct row_job j = {.f = f, .seqlen = seqlen};
+    const struct cpr_layer_shape sh = cpr_layer_shape_of(m, layer);
+    int64_t T = n_seq * seqlen, H = c->hidden, I = sh.intermediate;
+    int64_t qd = q_dim(&sh), kvd = kv_dim(&sh);
+    struct row_job j = {.f = f, .sh = &sh, .seqlen = seqlen};
 
     // ---- attention ----
     vec_f32(f->k, &L->attn_norm, f->vec);
@@ -387,9 +391,9 @@ enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
     }
     j.op = OP_QKV, j.n_items = T;
     run_rows(&j);
-    j.op = OP_VT, j.n_items = n_seq * c->n_kv_heads;
+    j.op = OP_VT, j.n_items = n_seq * sh.n_kv_heads;
     run_rows(&j);
-    cpr_attention_run(f, n_seq, seqlen);
+    cpr_attention_run(f, &sh, n_seq, seqlen);
     CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_O_IN, f->att, qd, n_seq, seqlen,
                       err));
     // beta = 1: hidden += att Wo^T (the residual add, one f32 rounding as

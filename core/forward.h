@@ -50,15 +50,8 @@
 
 // ---- capture hooks (the pruning pipeline's view into a block) ----
 
-// The four places in a block where a linear reads its input. q/k/v share
-// one input, gate/up share one, o and down have their own.
-enum cpr_capture_site {
-    CPR_CAPTURE_ATTN_IN = 0, // input of q_proj, k_proj, v_proj: (rows, hidden)
-    CPR_CAPTURE_O_IN,        // input of o_proj: (rows, n_heads * head_dim)
-    CPR_CAPTURE_MLP_IN,      // input of gate_proj, up_proj: (rows, hidden)
-    CPR_CAPTURE_DOWN_IN,     // input of down_proj: (rows, intermediate)
-    CPR_CAPTURE_SITE_COUNT
-};
+// enum cpr_capture_site (the four places a linear reads its input) is in
+// core/model.h, with the linear table that names each linear's site.
 
 // Which site feeds linear `which` (CPR_LINEAR_Q -> CPR_CAPTURE_ATTN_IN ...).
 enum cpr_capture_site cpr_capture_site_of(enum cpr_linear which);
