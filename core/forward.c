@@ -104,6 +104,28 @@ static enum cpr_status check_kernels(const struct cpr_kernels *k,
     return CPR_OK;
 }
 
+// The block spec's kinds this pass implements (core/arch.h); a value
+// outside the enums (a corrupted config) is refused, not guessed.
+static enum cpr_status check_spec(const struct cpr_block_spec *b,
+                                  struct cpr_err *err) {
+    const char *bad = NULL;
+    switch (b->norm) { case CPR_NORM_RMS: break; default: bad = "norm"; }
+    switch (b->pos) { case CPR_POS_ROPE: break; default: bad = "positions"; }
+    switch (b->mlp) { case CPR_MLP_SWIGLU: break; default: bad = "mlp"; }
+    switch (b->resid) {
+    case CPR_RESID_SEQUENTIAL: break;
+    default: bad = "residual";
+    }
+    if (bad)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "forward: block spec has "
+                           "an unknown %s kind", bad);
+    if (b->sliding_window < 0)
+        return cpr_err_set(err, CPR_ERR_ARG, "forward: sliding_window %lld "
+                           "must be >= 0 (0 = none)",
+                           (long long)b->sliding_window);
+    return CPR_OK;
+}
+
 enum cpr_status cpr_forward_init(struct cpr_forward *f,
                                  const struct cpr_model *m,
                                  const struct cpr_kernels *k,
@@ -118,6 +140,7 @@ enum cpr_status cpr_forward_init(struct cpr_forward *f,
                            "(found max_seq %lld, seqlen %lld)",
                            (long long)max_seq, (long long)seqlen);
     CPR_TRY(cpr_model_validate(m, err));
+    CPR_TRY(check_spec(&m->cfg.block, err));
     CPR_TRY(check_kernels(k, err));
     const struct cpr_tensor *e = &m->tok_embed;
     if (e->stride[1] != 1 || e->stride[0] != e->shape[1])
@@ -177,7 +200,7 @@ void cpr_forward_free(struct cpr_forward *f) {
 // ---- per-row passes ----
 
 enum row_op {
-    OP_RMSNORM, // dst[r] = rmsnorm(src[r], w)
+    OP_NORM,    // dst[r] = norm(src[r], w), the spec's norm kind
     OP_QKV,     // q/k/v += biases (when present); rope q and k
     OP_SWIGLU,  // gate[r] = silu(gate[r]) * up[r]
     OP_VT,      // vt[s, g] = v[s rows, g head]^T (items are (s, g))
@@ -211,13 +234,20 @@ static void do_qkv_row(struct cpr_forward *f, const struct cpr_layer_shape *c,
         for (int64_t i = 0; i < kvd; i++) kr[i] += bk[i];
         for (int64_t i = 0; i < kvd; i++) v[i] += bv[i];
     }
-    int64_t pos = r % seqlen;
-    const float *cs = f->rope_cos + pos * half, *sn = f->rope_sin + pos * half;
-    cpr_rope_f32_fn rope = f->model->cfg.rope_style == CPR_ROPE_INTERLEAVED
-                               ? k->rope_interleaved_f32
-                               : k->rope_half_f32;
-    rope((size_t)c->n_heads, (size_t)c->head_dim, q, cs, sn);
-    rope((size_t)c->n_kv_heads, (size_t)c->head_dim, kr, cs, sn);
+    switch (f->model->cfg.block.pos) {
+    case CPR_POS_ROPE: {
+        int64_t pos = r % seqlen;
+        const float *cs = f->rope_cos + pos * half,
+                    *sn = f->rope_sin + pos * half;
+        cpr_rope_f32_fn rope =
+            f->model->cfg.rope_style == CPR_ROPE_INTERLEAVED
+                ? k->rope_interleaved_f32
+                : k->rope_half_f32;
+        rope((size_t)c->n_heads, (size_t)c->head_dim, q, cs, sn);
+        rope((size_t)c->n_kv_heads, (size_t)c->head_dim, kr, cs, sn);
+        break;
+    }
+    }
 }
 
 // Transpose V of sequence s, kv head g: (seqlen, head_dim) rows of stride
@@ -241,9 +271,13 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
     cpr_pool_split((size_t)j->n_items, ith, nth, 1, &b, &e);
     for (int64_t r = (int64_t)b; r < (int64_t)e; r++) {
         switch (j->op) {
-        case OP_RMSNORM:
-            k->rmsnorm_f32((size_t)c->hidden, j->src + r * c->hidden, j->w,
-                           c->norm_eps, j->dst + r * c->hidden);
+        case OP_NORM:
+            switch (c->block.norm) {
+            case CPR_NORM_RMS:
+                k->rmsnorm_f32((size_t)c->hidden, j->src + r * c->hidden,
+                               j->w, c->norm_eps, j->dst + r * c->hidden);
+                break;
+            }
             break;
         case OP_QKV: do_qkv_row(f, j->sh, r, j->seqlen, j->has_bias); break;
         case OP_SWIGLU: {
@@ -265,6 +299,17 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
 
 static void run_rows(struct row_job *j) {
     cpr_pool_run(j->f->pool, row_worker, j);
+}
+
+// f->xn (T, hidden) = the spec's norm of src rows with weight w (the norm
+// weight's f32 copy goes to f->vec).
+static void block_norm(struct cpr_forward *f, struct row_job *j,
+                       const struct cpr_tensor *w, const float *src,
+                       int64_t T) {
+    vec_f32(f->k, w, f->vec);
+    j->op = OP_NORM, j->n_items = T, j->src = src, j->dst = f->xn,
+    j->w = f->vec;
+    run_rows(j);
 }
 
 // ---- linears ----
@@ -351,6 +396,74 @@ enum cpr_status cpr_forward_embed(struct cpr_forward *f, const int32_t *tokens,
     return CPR_OK;
 }
 
+// One block's state for its sub-steps.
+struct block_ctx {
+    struct cpr_forward *f;
+    int64_t layer, n_seq, seqlen, T;
+    const struct cpr_layer *L;
+    struct cpr_layer_shape sh;
+    const struct cpr_block_hook *hook;
+    struct row_job j;
+};
+
+// hidden += attention(norm1(hidden)) (HF's `residual + hidden_states`: the
+// o projection runs with beta = 1, one f32 rounding).
+static enum cpr_status block_attn(struct block_ctx *b, float *hidden,
+                                  struct cpr_err *err) {
+    struct cpr_forward *f = b->f;
+    const struct cpr_layer *L = b->L;
+    const int64_t T = b->T, H = f->model->cfg.hidden;
+    const int64_t qd = q_dim(&b->sh), kvd = kv_dim(&b->sh);
+    struct row_job *j = &b->j;
+    block_norm(f, j, &L->attn_norm, hidden, T);
+    CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_ATTN_IN, f->xn, H,
+                      b->n_seq, b->seqlen, err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->wq, f->q, qd, 0.0f, err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->wk, f->kk, kvd, 0.0f, err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->wv, f->v, kvd, 0.0f, err));
+    j->has_bias = L->bq.data || L->bk.data || L->bv.data;
+    if (j->has_bias) {
+        float *bq = f->vec + H, *bk = bq + qd, *bv = bk + kvd;
+        if (L->bq.data) vec_f32(f->k, &L->bq, bq);
+        else memset(bq, 0, (size_t)qd * sizeof(float));
+        if (L->bk.data) vec_f32(f->k, &L->bk, bk);
+        else memset(bk, 0, (size_t)kvd * sizeof(float));
+        if (L->bv.data) vec_f32(f->k, &L->bv, bv);
+        else memset(bv, 0, (size_t)kvd * sizeof(float));
+    }
+    j->op = OP_QKV, j->n_items = T; // biases, then positions
+    run_rows(j);
+    j->op = OP_VT, j->n_items = b->n_seq * b->sh.n_kv_heads;
+    run_rows(j);
+    cpr_attention_run(f, &b->sh, b->n_seq, b->seqlen);
+    CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_O_IN, f->att, qd,
+                      b->n_seq, b->seqlen, err));
+    return linear(f, f->att, T, qd, &L->wo, hidden, H, 1.0f, err);
+}
+
+// hidden += mlp(norm2(hidden)), the spec's MLP kind.
+static enum cpr_status block_mlp(struct block_ctx *b, float *hidden,
+                                 struct cpr_err *err) {
+    struct cpr_forward *f = b->f;
+    const struct cpr_layer *L = b->L;
+    const int64_t T = b->T, H = f->model->cfg.hidden, I = b->sh.intermediate;
+    struct row_job *j = &b->j;
+    block_norm(f, j, &L->mlp_norm, hidden, T);
+    CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_MLP_IN, f->xn, H,
+                      b->n_seq, b->seqlen, err));
+    switch (f->model->cfg.block.mlp) {
+    case CPR_MLP_SWIGLU:
+        CPR_TRY(linear(f, f->xn, T, H, &L->w_gate, f->gate, I, 0.0f, err));
+        CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->up, I, 0.0f, err));
+        j->op = OP_SWIGLU, j->n_items = T;
+        run_rows(j);
+        break;
+    }
+    CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_DOWN_IN, f->gate, I,
+                      b->n_seq, b->seqlen, err));
+    return linear(f, f->gate, T, I, &L->w_down, hidden, H, 1.0f, err);
+}
+
 enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
                                   float *hidden, int64_t n_seq,
                                   int64_t seqlen,
@@ -363,57 +476,18 @@ enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
         return cpr_err_set(err, CPR_ERR_ARG,
                            "forward block: layer %lld outside [0, %lld)",
                            (long long)layer, (long long)c->n_layers);
-    const struct cpr_layer *L = &m->layers[layer];
-    const struct cpr_layer_shape sh = cpr_layer_shape_of(m, layer);
-    int64_t T = n_seq * seqlen, H = c->hidden, I = sh.intermediate;
-    int64_t qd = q_dim(&sh), kvd = kv_dim(&sh);
-    struct row_job j = {.f = f, .sh = &sh, .seqlen = seqlen};
-
-    // ---- attention ----
-    vec_f32(f->k, &L->attn_norm, f->vec);
-    j.op = OP_RMSNORM, j.n_items = T, j.src = hidden, j.dst = f->xn,
-    j.w = f->vec;
-    run_rows(&j);
-    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_ATTN_IN, f->xn, H, n_seq,
-                      seqlen, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->wq, f->q, qd, 0.0f, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->wk, f->kk, kvd, 0.0f, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->wv, f->v, kvd, 0.0f, err));
-    j.has_bias = L->bq.data || L->bk.data || L->bv.data;
-    if (j.has_bias) {
-        float *bq = f->vec + H, *bk = bq + qd, *bv = bk + kvd;
-        if (L->bq.data) vec_f32(f->k, &L->bq, bq);
-        else memset(bq, 0, (size_t)qd * sizeof(float));
-        if (L->bk.data) vec_f32(f->k, &L->bk, bk);
-        else memset(bk, 0, (size_t)kvd * sizeof(float));
-        if (L->bv.data) vec_f32(f->k, &L->bv, bv);
-        else memset(bv, 0, (size_t)kvd * sizeof(float));
+    struct block_ctx b = {
+        .f = f, .layer = layer, .n_seq = n_seq, .seqlen = seqlen,
+        .T = n_seq * seqlen, .L = &m->layers[layer],
+        .sh = cpr_layer_shape_of(m, layer), .hook = hook,
+    };
+    b.j = (struct row_job){.f = f, .sh = &b.sh, .seqlen = seqlen};
+    switch (c->block.resid) {
+    case CPR_RESID_SEQUENTIAL:
+        CPR_TRY(block_attn(&b, hidden, err));
+        CPR_TRY(block_mlp(&b, hidden, err));
+        break;
     }
-    j.op = OP_QKV, j.n_items = T;
-    run_rows(&j);
-    j.op = OP_VT, j.n_items = n_seq * sh.n_kv_heads;
-    run_rows(&j);
-    cpr_attention_run(f, &sh, n_seq, seqlen);
-    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_O_IN, f->att, qd, n_seq, seqlen,
-                      err));
-    // beta = 1: hidden += att Wo^T (the residual add, one f32 rounding as
-    // HF's `residual + hidden_states`).
-    CPR_TRY(linear(f, f->att, T, qd, &L->wo, hidden, H, 1.0f, err));
-
-    // ---- MLP ----
-    vec_f32(f->k, &L->mlp_norm, f->vec);
-    j.op = OP_RMSNORM, j.n_items = T, j.src = hidden, j.dst = f->xn,
-    j.w = f->vec;
-    run_rows(&j);
-    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_MLP_IN, f->xn, H, n_seq, seqlen,
-                      err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->w_gate, f->gate, I, 0.0f, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->up, I, 0.0f, err));
-    j.op = OP_SWIGLU, j.n_items = T;
-    run_rows(&j);
-    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_DOWN_IN, f->gate, I, n_seq,
-                      seqlen, err));
-    CPR_TRY(linear(f, f->gate, T, I, &L->w_down, hidden, H, 1.0f, err));
     return CPR_OK;
 }
 
@@ -426,7 +500,7 @@ enum cpr_status cpr_forward_logits(struct cpr_forward *f, const float *hidden,
                            "forward logits: %lld rows; at most %lld per call",
                            (long long)n_rows, (long long)f->logit_rows);
     vec_f32(f->k, &m->final_norm, f->vec);
-    struct row_job j = {.f = f, .op = OP_RMSNORM, .n_items = n_rows,
+    struct row_job j = {.f = f, .op = OP_NORM, .n_items = n_rows,
                         .src = hidden, .dst = f->lrows, .w = f->vec};
     run_rows(&j);
     return linear(f, f->lrows, n_rows, m->cfg.hidden, &m->lm_head, logits,

@@ -16,9 +16,15 @@
 //     h = h + g Wdown^T
 //   logits = rmsnorm(h, final_norm) Wlm^T
 //
+// Each block follows the config's block spec (core/arch.h: norm, position,
+// MLP and residual kinds, sliding window; zeroed = the LLaMA block above)
+// and its own shape (cpr_layer_shape_of: heads and MLP width per layer);
+// work buffers are sized for the largest layer. With a sliding window W,
+// query p attends to keys p - W < j <= p (Mistral).
+//
 // What it deliberately is not: no KV cache / incremental decoding, no
-// sliding-window attention, no dropout; activations are always f32, while
-// weights (f32, bf16, f16) are used in place through the gemm kernels.
+// dropout; activations are always f32, while weights (f32, bf16, f16) are
+// used in place through the gemm kernels.
 //
 // Memory: every work buffer is carved once from one arena sized for
 // (max_seq sequences x seqlen tokens) at cpr_forward_init; no malloc

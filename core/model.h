@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "core/arch.h"
 #include "core/status.h"
 #include "core/tensor.h"
 
@@ -56,6 +57,7 @@ struct cpr_model_config {
     int qkv_bias;         // q/k/v projections have biases (Qwen2)
     int32_t bos_id;       // -1 when the model has none
     int32_t eos_id;       // -1 when the model has none
+    struct cpr_block_spec block; // how a block computes (zeroed = LLaMA)
 };
 
 // The shape of one decoder block. head_dim is model-wide; heads and the

@@ -37,6 +37,39 @@ const char *cpr_hf_arch_name(enum cpr_arch arch) {
 
 // ---- field readers ----
 
+static enum cpr_status get_int(const struct cpr_json *root, const char *key,
+                               int64_t lo, int64_t hi, int64_t *out,
+                               const char *name, struct cpr_err *err);
+static enum cpr_status get_bool(const struct cpr_json *root, const char *key,
+                                int *out, const char *name,
+                                struct cpr_err *err);
+
+// Mistral: "sliding_window" (HF MistralConfig's default 4096 when absent;
+// null = full causal attention). Qwen2: a window only applies with
+// use_sliding_window, to layers from max_window_layers on, which this
+// forward does not implement: refused rather than ignored. LLaMA has none.
+static enum cpr_status parse_sliding_window(const struct cpr_json *r,
+                                            struct cpr_model_config *c,
+                                            const char *name,
+                                            struct cpr_err *err) {
+    c->block.sliding_window = 0;
+    if (c->arch == CPR_ARCH_MISTRAL) {
+        const struct cpr_json *v = cpr_json_get(r, "sliding_window");
+        if (!v) c->block.sliding_window = 4096;
+        else if (v->type != CPR_JSON_NULL)
+            CPR_TRY(get_int(r, "sliding_window", 1, MAX_CONTEXT,
+                            &c->block.sliding_window, name, err));
+    } else if (c->arch == CPR_ARCH_QWEN2) {
+        int use = 0;
+        CPR_TRY(get_bool(r, "use_sliding_window", &use, name, err));
+        if (use)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: "
+                               "use_sliding_window is true; Qwen2's per-layer "
+                               "sliding window is not supported", name);
+    }
+    return CPR_OK;
+}
+
 // Integer field in [lo, hi]; absent or null keeps *out (the default).
 static enum cpr_status get_int(const struct cpr_json *root, const char *key,
                                int64_t lo, int64_t hi, int64_t *out,
@@ -251,6 +284,7 @@ enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
         c.n_kv_heads = 8;
     if (c.n_kv_heads < 0) c.n_kv_heads = c.n_heads;
     if (c.head_dim < 0) c.head_dim = c.hidden / c.n_heads;
+    if ((s = parse_sliding_window(r, &c, name, err))) goto done;
     c.norm_eps = (float)eps;
     if (c.arch != CPR_ARCH_QWEN2 && (attn_bias || mlp_bias)) {
         s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: %s is true; biases on "
@@ -402,7 +436,8 @@ void cpr_hf_config_write(const struct cpr_model_config *c,
         cpr_jw_key(w, "use_sliding_window");
         cpr_jw_bool(w, 0);
         cpr_jw_key(w, "sliding_window");
-        cpr_jw_null(w);
+        if (c->block.sliding_window > 0) cpr_jw_int(w, c->block.sliding_window);
+        else cpr_jw_null(w);
     }
     cpr_jw_key(w, "torch_dtype");
     cpr_jw_string(w, torch_dtype ? torch_dtype : "float32");

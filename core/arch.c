@@ -1,0 +1,30 @@
+// core/arch.c: names of the block-specification kinds (core/arch.h).
+#include "core/arch.h"
+
+const char *cpr_norm_kind_name(enum cpr_norm_kind k) {
+    switch (k) {
+    case CPR_NORM_RMS: return "rms";
+    }
+    return "?";
+}
+
+const char *cpr_pos_kind_name(enum cpr_pos_kind k) {
+    switch (k) {
+    case CPR_POS_ROPE: return "rope";
+    }
+    return "?";
+}
+
+const char *cpr_mlp_kind_name(enum cpr_mlp_kind k) {
+    switch (k) {
+    case CPR_MLP_SWIGLU: return "swiglu";
+    }
+    return "?";
+}
+
+const char *cpr_resid_kind_name(enum cpr_resid_kind k) {
+    switch (k) {
+    case CPR_RESID_SEQUENTIAL: return "sequential";
+    }
+    return "?";
+}
