@@ -113,11 +113,13 @@ test: $(TESTS) $(PROG) check-deps
 	$(TESTS)
 	sh tests/cli_prune.sh $(BUILD)
 	sh tests/cli_sweep.sh $(BUILD)
+	sh tests/cli_usability.sh $(BUILD)
 
 test-slow: $(TESTS) $(PROG) check-deps
 	$(TESTS) --slow
 	sh tests/cli_prune.sh $(BUILD)
 	sh tests/cli_sweep.sh $(BUILD)
+	sh tests/cli_usability.sh $(BUILD)
 	sh tests/svg_render.sh $(BUILD)
 
 # Sanitized build in its own folder; -O1 keeps it quick. Slow tests are

@@ -4,7 +4,9 @@
 // Prints the protocol first (model, dataset, split, seqlen, chunks, scored
 // tokens, ISA, threads), a progress bar on stderr when it is a terminal,
 // then the perplexity. --json writes one object atomically. Every bad
-// input is a message and exit status 1 (2 for usage errors).
+// input is a message; exit status 1 for data/model errors, 2 for usage
+// errors (cli/args.h). A token file must carry the hash of the model's
+// tokenizer (data/tokfile.h): ids from another tokenizer are refused.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,29 +96,117 @@ static enum cpr_status write_json(const char *path, const char *model_path,
     return s;
 }
 
+// The model's tokenizer file (override, else the one found beside the
+// model) into path, and the sha256 of its bytes into hex: the identity
+// cpr_tokenizer_load records and token files carry. The file is hashed, not
+// parsed. *found = 0 (with a warning) when no single tokenizer sits
+// beside the model (a synth model has none); an unreadable override is an
+// error.
+static enum cpr_status tokenizer_identity(const char *model_path,
+                                          const char *override, char *path,
+                                          size_t cap, char hex[65], int *found,
+                                          struct cpr_err *err) {
+    *found = 0;
+    if (override) {
+        snprintf(path, cap, "%s", override);
+    } else {
+        enum cpr_tokenizer_kind kind;
+        struct cpr_err e2 = {0};
+        if (cpr_model_find_tokenizer(model_path, path, cap, &kind, &e2)) {
+            fprintf(stderr, "cprune " CMD ": warning: %s\n", e2.msg);
+            return CPR_OK;
+        }
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    CPR_TRY(cpr_file_read_all(path, (size_t)1 << 32, &buf, &len, err));
+    unsigned char d[32];
+    cpr_sha256(buf, len, d);
+    cpr_sha256_hex(d, hex);
+    free(buf);
+    *found = 1;
+    return CPR_OK;
+}
+
+// A token file's ids mean something only under the tokenizer that made
+// them: compare the tokenizer sha256 the file records with the model's
+// (tok_src / tok_sha; tok_src NULL when there is none to compare with). A mismatch is a
+// data error (returns 1, message printed) unless skip; an unrecorded hash
+// (an all-zero header field) or a model without a tokenizer is a warning.
+static int check_tokfile(const char *path, const char *rec,
+                         const char *tok_src, const char *tok_sha, int skip) {
+    if (!rec[0]) {
+        fprintf(stderr, "cprune " CMD ": warning: %s records no tokenizer "
+                        "hash; cannot check that it was made with the "
+                        "model's tokenizer\n", path);
+        return 0;
+    }
+    if (!tok_src) {
+        fprintf(stderr, "cprune " CMD ": warning: cannot check %s (tokenizer "
+                        "sha256 %s) against the model's tokenizer; pass "
+                        "--tokenizer FILE to check\n", path, rec);
+        return 0;
+    }
+    if (strcmp(rec, tok_sha) == 0) return 0;
+    fprintf(stderr, "cprune " CMD ": %s%s was made with tokenizer sha256 %s,\n"
+                    "  but the model's tokenizer %s has sha256 %s",
+            skip ? "warning: " : "", path, rec, tok_src, tok_sha);
+    if (skip) {
+        fprintf(stderr, ";\n  evaluating anyway (--skip-tokenizer-check)\n");
+        return 0;
+    }
+    fprintf(stderr, ":\n  its ids would be read as other tokens. Re-tokenize "
+                    "with `cprune tokenize --model M\n  --out FILE.tok`, pass "
+                    "the right --tokenizer, or --skip-tokenizer-check\n");
+    return 1;
+}
+
+static const char *const eval_examples[] = {
+    "cprune eval --model ../shared/models/stories260K --dataset tinystories",
+    "cprune eval --model DIR --dataset wikitext2 --protocol llamacpp "
+    "--seqlen 512 --max-chunks 20",
+    "cprune tokenize --model DIR --dataset wikitext2 --out wt2.tok && "
+    "cprune eval --model DIR --tokens wt2.tok --json ppl.json",
+    NULL};
+
 int cmd_eval(int argc, char **argv) {
     struct cli_opt opts[] = {
+        {NULL, 0, "model:", NULL},
         {"model", 1, "HF model directory, llama2.c checkpoint, or a directory "
-                     "holding one", NULL},
+                     "holding one (required)", NULL},
+        {"tokenizer", 1, "tokenizer file (default: found beside the model)", NULL},
+        {NULL, 0, "text to score (exactly one of):", NULL},
         {"dataset", 1, "corpus name: wikitext2, ptb, tinystories, c4", NULL},
         {"split", 1, "corpus split (default: test; tinystories: eval)", NULL},
-        {"text", 1, "evaluate on this UTF-8 text file instead", NULL},
-        {"tokens", 1, "evaluate on this token file (.tok) instead", NULL},
-        {"tokenizer", 1, "tokenizer file (default: found beside the model)", NULL},
-        {"seqlen", 1, "chunk length (default: hf -> model context, llamacpp -> 512)", NULL},
+        {"text", 1, "a UTF-8 text file", NULL},
+        {"tokens", 1, "a token file (.tok) from `cprune tokenize --out`; its "
+                      "tokenizer hash must match the model's", NULL},
+        {"skip-tokenizer-check", 0, "--tokens: evaluate even when the token "
+                                    "file's tokenizer hash differs", NULL},
+        {"token-cache", 1, "folder caching tokenized corpora as token files "
+                           "(default: none)", NULL},
+        {NULL, 0, "protocol:", NULL},
         {"protocol", 1, "hf (Wanda/SparseGPT, default) or llamacpp", NULL},
-        {"max-chunks", 1, "evaluate at most N chunks", NULL},
-        {"threads", 1, "threads (default: all CPUs)", NULL},
-        {"token-cache", 1, "folder caching tokenized corpora as token files", NULL},
-        {"json", 1, "write the result as JSON to this file", NULL},
+        {"seqlen", 1, "chunk length in [2, model context] (default: hf -> "
+                      "model context, llamacpp -> 512)", NULL},
+        {"max-chunks", 1, "evaluate at most N chunks (default: all)", NULL},
+        {NULL, 0, "run and output:", NULL},
+        {"threads", 1, "threads in [1, 1024] (default: all online CPUs)", NULL},
+        {"json", 1, "write the result as JSON to this file (default: none)", NULL},
         {"quiet", 0, "no progress bar", NULL},
     };
     const size_t n_opts = sizeof opts / sizeof opts[0];
-    int rc = cli_parse(argc, argv, opts, n_opts, CMD,
-                       "cprune eval --model M (--dataset NAME [--split S] | "
-                       "--text FILE | --tokens FILE.tok) [--tokenizer F] "
-                       "[--seqlen N] [--protocol hf|llamacpp] [--max-chunks N] "
-                       "[--threads N] [--json FILE]");
+    const struct cli_help help = {
+        "cprune eval --model M (--dataset NAME [--split S] | --text FILE | "
+        "--tokens FILE.tok)\n"
+        "                   [--protocol hf|llamacpp] [--seqlen N] "
+        "[--max-chunks N] [--threads N] [--json FILE]",
+        eval_examples,
+        "Prints the protocol (seqlen, chunks, scored tokens, ISA, threads) "
+        "before the perplexity.\n"
+        "Exit status: 0 ok, 1 data/model error (including a token file made "
+        "with another\ntokenizer), 2 usage error (see README, Exit status)."};
+    int rc = cli_parse_help(argc, argv, opts, n_opts, CMD, &help);
     if (rc) return rc == 1 ? 0 : 2;
     const char *model_path = cli_get(opts, n_opts, "model");
     const char *dataset = cli_get(opts, n_opts, "dataset");
@@ -133,6 +223,21 @@ int cmd_eval(int argc, char **argv) {
     if ((dataset != NULL) + (text_path != NULL) + (tok_path != NULL) != 1) {
         fprintf(stderr, "cprune " CMD ": give exactly one of --dataset, --text, "
                         "--tokens\n");
+        return 2;
+    }
+    if (dataset && !cpr_corpus_default_split(dataset)) {
+        fprintf(stderr, "cprune " CMD ": --dataset: unknown dataset '%s'; "
+                        "expected one of wikitext2, ptb, tinystories, c4 (or "
+                        "--text FILE)\n", dataset);
+        return 2;
+    }
+    if (split && !dataset) {
+        fprintf(stderr, "cprune " CMD ": --split applies to --dataset only\n");
+        return 2;
+    }
+    if (cli_get(opts, n_opts, "skip-tokenizer-check") && !tok_path) {
+        fprintf(stderr, "cprune " CMD ": --skip-tokenizer-check applies to "
+                        "--tokens only\n");
         return 2;
     }
     struct cpr_ppl_opts po = {.protocol = CPR_PPL_HF};
@@ -154,9 +259,8 @@ int cmd_eval(int argc, char **argv) {
         if (cli_int(CMD, "max-chunks", v, 1, 1LL << 40, &x)) return 2;
         po.max_chunks = x;
     }
-    long long threads = (long long)cpr_cpu_count();
-    if ((v = cli_get(opts, n_opts, "threads")) &&
-        cli_int(CMD, "threads", v, 1, 1024, &threads))
+    long long threads;
+    if (cli_threads_parse(CMD, cli_get(opts, n_opts, "threads"), &threads))
         return 2;
 
     struct cpr_err err = {0};
@@ -171,7 +275,19 @@ int cmd_eval(int argc, char **argv) {
     rc = 1;
 
     if (cpr_model_load(model_path, &model, &err)) goto out;
-    // The tokenizer is needed to turn text into ids (not for --tokens).
+    // A --seqlen the model cannot take is the user's choice: usage (2).
+    int64_t want = po.seqlen ? po.seqlen
+                   : po.protocol == CPR_PPL_LLAMACPP ? 512 : model.cfg.context;
+    if (want > model.cfg.context) {
+        fprintf(stderr, "cprune " CMD ": --seqlen: expected an integer in "
+                        "[2, %lld] (the model's context length), found %lld%s\n",
+                (long long)model.cfg.context, (long long)want,
+                po.seqlen ? "" : " (the llamacpp default)");
+        rc = 2;
+        goto out_quiet;
+    }
+    // The tokenizer turns text into ids (not needed for --tokens, whose
+    // ids are checked against the tokenizer file's hash below).
     if (!tok_path && cpr_tokenizer_load_for_model(&tok, model_path,
                                                   tokenizer_path,
                                                   model.cfg.vocab, &err))
@@ -191,9 +307,18 @@ int cmd_eval(int argc, char **argv) {
         if (cli_tokenize_cached(cli_get(opts, n_opts, "token-cache"), &tok,
                                 text, text_len, 1, &ids, &n_ids, NULL, &err))
             goto out;
-    } else if (cpr_tokfile_read(tok_path, model.cfg.vocab, &ids, &n_ids, NULL,
-                                &err)) {
-        goto out;
+    } else {
+        char rec[65] = "", tsrc[1024], tsha[65];
+        int found;
+        if (cpr_tokfile_read(tok_path, model.cfg.vocab, &ids, &n_ids, rec,
+                             &err) ||
+            tokenizer_identity(model_path, tokenizer_path, tsrc, sizeof tsrc,
+                               tsha, &found, &err))
+            goto out;
+        if (check_tokfile(tok_path, rec, found ? tsrc : NULL, tsha,
+                          cli_get(opts, n_opts, "skip-tokenizer-check") !=
+                              NULL))
+            goto out_quiet; // rc is 1
     }
     struct cpr_ppl_result plan;
     if (cpr_ppl_plan(&model.cfg, n_ids, &po, &plan, &err)) goto out;
@@ -242,6 +367,7 @@ int cmd_eval(int argc, char **argv) {
     rc = 0;
 out:
     if (rc) fail(&err);
+out_quiet:
     cpr_pool_free(pool);
     free(ids);
     free(text);

@@ -36,9 +36,24 @@ int cmd_explain(int argc, char **argv) {
         if (e) printf("\npaper: %s\ncode:  %s\n", e->paper, e->code);
         return 0;
     }
-    int rc = cli_parse(argc, argv, NULL, 0, "explain", "cprune explain METHOD");
+    // Only --help (or a usage error) is left: list the methods in it.
+    char notes[2048];
+    size_t o = (size_t)snprintf(notes, sizeof notes, "methods:");
+    for (size_t i = 0; i < cpr_n_methods && o < sizeof notes; i++)
+        o += (size_t)snprintf(notes + o, sizeof notes - o, " %s",
+                              cpr_methods[i]->name);
+    if (o < sizeof notes)
+        snprintf(notes + o, sizeof notes - o,
+                 "\n\nPrints the method's algorithm (words and formulas), "
+                 "the statistics it needs,\nits options with defaults, the "
+                 "paper and the reference code it follows.\n"
+                 "`cprune methods` lists them with their options.");
+    static const char *const examples[] = {
+        "cprune explain wanda", "cprune explain sparsegpt", NULL};
+    const struct cli_help help = {"cprune explain METHOD", examples, notes};
+    int rc = cli_parse_help(argc, argv, NULL, 0, "explain", &help);
     if (rc) return rc == 1 ? 0 : 2;
     fprintf(stderr, "cprune explain: give one method name (see `cprune "
-                    "methods`)\nusage: cprune explain METHOD\n");
+                    "explain --help`)\nusage: cprune explain METHOD\n");
     return 2;
 }

@@ -9,14 +9,22 @@
 
 int cmd_info(int argc, char **argv) {
     struct cli_opt opts[] = {
-        {"threads", 1, "threads the pool would use (default: all CPUs)", NULL},
+        {"threads", 1, "threads the pool would use, in [1, 1024] (default: "
+                       "all online CPUs)", NULL},
     };
     size_t n_opts = sizeof opts / sizeof opts[0];
-    int rc = cli_parse(argc, argv, opts, n_opts, "info", "cprune info [--threads N]");
+    static const char *const examples[] = {
+        "cprune info", "CPRUNE_ISA=avx2 cprune info", NULL};
+    const struct cli_help help = {
+        "cprune info [--threads N]", examples,
+        "Shows the CPU features found, the ISA chosen for each kernel slot "
+        "(cap it with\nCPRUNE_ISA=scalar|avx2|avx512|neon) and the thread "
+        "count."};
+    int rc = cli_parse_help(argc, argv, opts, n_opts, "info", &help);
     if (rc) return rc == 1 ? 0 : 2;
-    long long threads = (long long)cpr_cpu_count();
-    const char *tv = cli_get(opts, n_opts, "threads");
-    if (tv && cli_int("info", "threads", tv, 1, 1024, &threads)) return 2;
+    long long threads;
+    if (cli_threads_parse("info", cli_get(opts, n_opts, "threads"), &threads))
+        return 2;
 
     const struct cpr_cpu_features *f = cpr_cpu_features();
     const struct cpr_kernels *k = cpr_kernels_get();

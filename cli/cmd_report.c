@@ -34,7 +34,15 @@ int cmd_report(int argc, char **argv) {
         rest[n_rest++] = argv[i];
         if (takes && i + 1 < argc) rest[n_rest++] = argv[++i];
     }
-    int rc = cli_parse(n_rest, rest, opts, n_opts, CMD, USAGE);
+    static const char *const examples[] = {
+        "cprune report runs/seed", "cprune report runs/seed --out /tmp/tables",
+        NULL};
+    const struct cli_help help = {
+        USAGE, examples,
+        "Reads DIR/results.jsonl (written by `cprune sweep`) and writes "
+        "table.md, table.csv,\ntable.tex, times.md, summary.md and SVG plots "
+        "atomically into DIR2 (default: DIR)."};
+    int rc = cli_parse_help(n_rest, rest, opts, n_opts, CMD, &help);
     if (rc) return rc == 1 ? 0 : 2;
     if (!dir) {
         fprintf(stderr, "cprune " CMD ": expected the sweep folder DIR, "

@@ -6,11 +6,15 @@
 // Weights follow core/synth.h (uniform with std --init-std, default 0.02;
 // norms 1; reproducible per --seed, tensor by tensor). The model is built
 // once in memory (1x its size) and handed to the safetensors writer.
+// --out must be new or an empty directory (never clobber a real model);
+// on failure the files written so far are removed.
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -116,29 +120,110 @@ static enum cpr_status copy_file(const char *src, const char *dir,
     return s;
 }
 
+// The output must not exist, or be an empty directory: a synthetic
+// model written into a real model's folder would replace its weights and
+// config and leave its tokenizer beside random weights. Returns 0 when
+// usable (*created = 1 when this call made the directory), 2 on a refused
+// path, 1 on an environment error; messages on stderr.
+static int prepare_out(const char *out, int *created) {
+    struct stat st;
+    *created = 0;
+    if (stat(out, &st) != 0) {
+        if (errno != ENOENT) {
+            fprintf(stderr, "cprune " CMD ": --out %s: %s\n", out,
+                    strerror(errno));
+            return 1;
+        }
+        if (mkdir(out, 0777) != 0) {
+            fprintf(stderr, "cprune " CMD ": cannot create %s: %s\n", out,
+                    strerror(errno));
+            return 1;
+        }
+        *created = 1;
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "cprune " CMD ": --out %s exists and is not a "
+                        "directory; refusing to replace it (give a new or "
+                        "empty directory)\n", out);
+        return 2;
+    }
+    DIR *d = opendir(out);
+    if (!d) {
+        fprintf(stderr, "cprune " CMD ": --out %s: %s\n", out, strerror(errno));
+        return 1;
+    }
+    struct dirent *e;
+    const char *first = NULL;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            first = e->d_name;
+            break;
+        }
+    if (first)
+        fprintf(stderr, "cprune " CMD ": --out %s is not empty (it holds "
+                        "%s%s); refusing to write a synthetic model over it "
+                        "(give a new or empty directory)\n", out, first,
+                strcmp(first, "config.json") && strcmp(first, "model.safetensors")
+                    ? "" : ", a model");
+    closedir(d);
+    return first ? 2 : 0;
+}
+
+// After a failure: remove what this run wrote (the writers are atomic, so
+// only whole files exist) and the directory when this run created it.
+static void remove_partial(const char *out, int created) {
+    static const char *const files[] = {"config.json", "model.safetensors",
+                                        "tokenizer.json"};
+    char path[1024];
+    struct cpr_err e2 = {0};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (cpr_path_join(path, sizeof path, out, files[i], &e2) == CPR_OK)
+            remove(path);
+    if (created) rmdir(out);
+}
+
+static const char *const synth_examples[] = {
+    "cprune synth --hidden 4096 --intermediate 11008 --layers 2 --heads 32 "
+    "--vocab 32000 --context 4096 --dtype bf16 --out /tmp/llama7b-2l",
+    "cprune synth --hidden 64 --intermediate 172 --layers 4 --heads 8 "
+    "--kv-heads 4 --vocab 512 --context 256 --tied --out /tmp/tiny",
+    NULL};
+
 int cmd_synth(int argc, char **argv) {
     struct cli_opt opts[] = {
-        {"arch", 1, "llama (the only one for now)", NULL},
-        {"hidden", 1, "hidden size", NULL},
-        {"intermediate", 1, "MLP width", NULL},
-        {"layers", 1, "decoder blocks", NULL},
-        {"heads", 1, "attention heads", NULL},
-        {"kv-heads", 1, "key/value heads (default: heads)", NULL},
-        {"vocab", 1, "vocabulary size", NULL},
-        {"context", 1, "max_position_embeddings", NULL},
+        {NULL, 0, "shape (all required unless a default is given):", NULL},
+        {"arch", 1, "architecture (default: llama, the only one for now)", NULL},
+        {"hidden", 1, "hidden size, in [2, 1048576] (required)", NULL},
+        {"intermediate", 1, "MLP width, in [1, 4194304] (required)", NULL},
+        {"layers", 1, "decoder blocks, in [1, 4096] (required)", NULL},
+        {"heads", 1, "attention heads, in [1, 4096] (required)", NULL},
+        {"kv-heads", 1, "key/value heads (default: --heads)", NULL},
+        {"vocab", 1, "vocabulary size, in [3, 16777216] (required)", NULL},
+        {"context", 1, "max_position_embeddings, in [1, 16777216] (required)", NULL},
+        {"tied", 0, "tie lm_head to the embeddings (default: untied)", NULL},
+        {NULL, 0, "weights:", NULL},
         {"dtype", 1, "f32 (default), bf16 or f16", NULL},
-        {"seed", 1, "random seed (default 0)", NULL},
-        {"init-std", 1, "weight std (default 0.02)", NULL},
-        {"tied", 0, "tie lm_head to the embeddings", NULL},
-        {"tokenizer", 1, "copy this tokenizer.json into the output", NULL},
-        {"out", 1, "output directory (created if missing)", NULL},
+        {"seed", 1, "random seed (default: 0)", NULL},
+        {"init-std", 1, "weight std, in [0, 10] (default: 0.02)", NULL},
+        {NULL, 0, "output:", NULL},
+        {"out", 1, "output directory: new or empty (required)", NULL},
+        {"tokenizer", 1, "copy this tokenizer.json into the output "
+                         "(default: none)", NULL},
     };
     const size_t n_opts = sizeof opts / sizeof opts[0];
-    int rc = cli_parse(argc, argv, opts, n_opts, CMD,
-                       "cprune synth --arch llama --hidden H --intermediate I "
-                       "--layers L --heads A --kv-heads K --vocab V --context C "
-                       "--dtype f32|bf16|f16 --seed S --out DIR "
-                       "[--tokenizer tokenizer.json]");
+    const struct cli_help help = {
+        "cprune synth --hidden H --intermediate I --layers L --heads A "
+        "--vocab V --context C --out DIR\n"
+        "                    [--kv-heads K] [--tied] [--dtype f32|bf16|f16] "
+        "[--seed S] [--init-std X]\n"
+        "                    [--tokenizer tokenizer.json]",
+        synth_examples,
+        "Writes DIR/config.json and DIR/model.safetensors (random uniform "
+        "weights, norms 1).\n"
+        "An existing non-empty --out is refused (exit 2); nothing is left "
+        "behind on failure."};
+    int rc = cli_parse_help(argc, argv, opts, n_opts, CMD, &help);
     if (rc) return rc == 1 ? 0 : 2;
     const char *v, *out = cli_get(opts, n_opts, "out");
     if ((v = cli_get(opts, n_opts, "arch")) && strcmp(v, "llama") != 0) {
@@ -196,17 +281,19 @@ int cmd_synth(int argc, char **argv) {
     snprintf(seed_text, sizeof seed_text,
              "seed=%llu init=uniform std=%g norms=1 (core/synth.h)",
              (unsigned long long)s.seed, s.init_std > 0 ? s.init_std : 0.02);
-    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "cprune " CMD ": cannot create %s: %s\n", out,
-                strerror(errno));
+    const char *tok_src = cli_get(opts, n_opts, "tokenizer");
+    if (tok_src && !cpr_path_is_file(tok_src)) {
+        fprintf(stderr, "cprune " CMD ": --tokenizer %s: not a readable file\n",
+                tok_src);
         return 1;
     }
+    int created;
+    if ((rc = prepare_out(out, &created))) return rc;
     rc = 1;
     if (cpr_synth_model(&m, &s, &err) || write_config(out, &m.cfg, s.dtype, &err) ||
         write_weights(out, &m, seed_text, &err))
         goto done;
-    if ((v = cli_get(opts, n_opts, "tokenizer")) &&
-        copy_file(v, out, "tokenizer.json", &err))
+    if (tok_src && copy_file(tok_src, out, "tokenizer.json", &err))
         goto done;
     printf("wrote %s: %lld parameters (%s), %lld layers, hidden %lld, "
            "intermediate %lld, heads %lld/%lld, vocab %lld\n", out,
@@ -215,7 +302,10 @@ int cmd_synth(int argc, char **argv) {
            (long long)s.n_heads, (long long)s.n_kv_heads, (long long)s.vocab);
     rc = 0;
 done:
-    if (rc) fprintf(stderr, "cprune " CMD ": %s\n", err.msg);
+    if (rc) {
+        fprintf(stderr, "cprune " CMD ": %s\n", err.msg);
+        remove_partial(out, created);
+    }
     cpr_model_free(&m);
     return rc;
 }

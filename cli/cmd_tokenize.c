@@ -41,22 +41,43 @@ static void ids_sha256(const int32_t *ids, int64_t n, char hex[65]) {
     cpr_sha256_hex(d, hex);
 }
 
+static const char *const tokenize_examples[] = {
+    "cprune tokenize --model ../shared/models/stories260K --dataset "
+    "tinystories",
+    "cprune tokenize --model DIR --dataset wikitext2 --out wt2.tok --json "
+    "wt2.json",
+    "cprune tokenize --model DIR --text notes.txt --no-bos",
+    NULL};
+
 int cmd_tokenize(int argc, char **argv) {
     struct cli_opt opts[] = {
-        {"model", 1, "model whose tokenizer to use (HF dir or llama2.c)", NULL},
+        {NULL, 0, "tokenizer:", NULL},
+        {"model", 1, "model whose tokenizer to use, HF dir or llama2.c "
+                     "(required)", NULL},
+        {"tokenizer", 1, "tokenizer file (default: found beside the model)", NULL},
+        {"no-bos", 0, "do not put BOS at position 0 (default: the "
+                      "tokenizer's convention)", NULL},
+        {NULL, 0, "text (exactly one of):", NULL},
         {"dataset", 1, "corpus: wikitext2, ptb, tinystories, c4", NULL},
         {"split", 1, "corpus split (default: test; tinystories: eval)", NULL},
-        {"text", 1, "tokenize this UTF-8 text file instead", NULL},
-        {"tokenizer", 1, "tokenizer file (default: found beside the model)", NULL},
-        {"no-bos", 0, "do not put BOS at position 0", NULL},
-        {"out", 1, "save the ids as a token file", NULL},
-        {"json", 1, "write ntokens, sha256, first_ids as JSON", NULL},
+        {"text", 1, "a UTF-8 text file", NULL},
+        {NULL, 0, "output:", NULL},
+        {"out", 1, "save the ids as a token file, with the tokenizer's "
+                   "sha256 (default: none)", NULL},
+        {"json", 1, "write ntokens, sha256, first_ids as JSON (default: none)",
+         NULL},
     };
     const size_t n_opts = sizeof opts / sizeof opts[0];
-    int rc = cli_parse(argc, argv, opts, n_opts, CMD,
-                       "cprune tokenize --model M (--dataset NAME [--split S] | "
-                       "--text FILE) [--tokenizer FILE] [--out FILE.tok] "
-                       "[--json FILE]");
+    const struct cli_help help = {
+        "cprune tokenize --model M (--dataset NAME [--split S] | --text FILE) "
+        "[--tokenizer FILE]\n"
+        "                       [--no-bos] [--out FILE.tok] [--json FILE]",
+        tokenize_examples,
+        "Prints the token count, the sha256 of the ids (little-endian int32) "
+        "and the first ids.\n"
+        "A token file records the tokenizer's sha256; `cprune eval --tokens` "
+        "checks it."};
+    int rc = cli_parse_help(argc, argv, opts, n_opts, CMD, &help);
     if (rc) return rc == 1 ? 0 : 2;
     const char *model_path = cli_get(opts, n_opts, "model");
     const char *dataset = cli_get(opts, n_opts, "dataset");
@@ -70,6 +91,16 @@ int cmd_tokenize(int argc, char **argv) {
     }
     if ((dataset != NULL) == (text_path != NULL)) {
         fprintf(stderr, "cprune " CMD ": give exactly one of --dataset, --text\n");
+        return 2;
+    }
+    if (dataset && !cpr_corpus_default_split(dataset)) {
+        fprintf(stderr, "cprune " CMD ": --dataset: unknown dataset '%s'; "
+                        "expected one of wikitext2, ptb, tinystories, c4 (or "
+                        "--text FILE)\n", dataset);
+        return 2;
+    }
+    if (split && !dataset) {
+        fprintf(stderr, "cprune " CMD ": --split applies to --dataset only\n");
         return 2;
     }
     struct cpr_err err = {0};

@@ -22,10 +22,22 @@ static const struct {
 
 static void usage(FILE *f) {
     fprintf(f, "cprune %s: prune LLMs and measure what it costs them\n\n"
-               "usage: cprune COMMAND [options]   (cprune COMMAND --help)\n\n"
+               "usage: cprune COMMAND [options]   (cprune COMMAND --help or "
+               "cprune help COMMAND:\n"
+               "       options, defaults, examples)\n\n"
                "commands:\n", CPRUNE_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nexamples:\n"
+               "  cprune eval --model ../shared/models/stories260K --dataset "
+               "tinystories\n"
+               "  cprune prune --model M --method wanda --sparsity 0.5 --calib "
+               "tinystories --eval tinystories\n"
+               "  cprune explain sparsegpt\n"
+               "\nenvironment: CPRUNE_DATA (data folder, default ../shared), "
+               "CPRUNE_ISA (cap the ISA)\n"
+               "exit status: 0 ok, 1 data or environment error, 2 usage "
+               "error, 130/143 after SIGINT/SIGTERM\n");
 }
 
 int main(int argc, char **argv) {
@@ -33,7 +45,18 @@ int main(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+    if (strcmp(argv[1], "help") == 0 && argc == 3) { // cprune help COMMAND
+        char help_flag[] = "--help";
+        char *hv[] = {help_flag, NULL};
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (strcmp(argv[2], commands[i].name) == 0)
+                return commands[i].fn(1, hv);
+        fprintf(stderr, "cprune: unknown command '%s'\n\n", argv[2]);
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
         usage(stdout);
         return 0;
     }

@@ -12,6 +12,12 @@
 //   64  count ids
 // The writer picks uint16 when every id fits, and writes atomically
 // (temporary file + rename).
+// The tokenizer hash is the identity of the ids: `cprune eval --tokens`
+// compares it with the sha256 of the model's tokenizer file and refuses a
+// mismatch (ids of one vocabulary read as another's give a meaningless
+// perplexity); the token cache (cli/tokcache.h) keys on it. All zero means
+// "unknown" (a writer without a tokenizer): eval then warns and goes on.
+// Every version-1 file has the field, so there is no older layout to read.
 #ifndef CPR_DATA_TOKFILE_H
 #define CPR_DATA_TOKFILE_H
 

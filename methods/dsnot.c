@@ -126,11 +126,11 @@
 // pruned weights per row). On rows of a few dozen inputs, without the
 // sign check (the reference's unstructured default, quirk 1) e
 // oscillates around 0 and rarely gets within the threshold, so a row
-// swaps until a side runs out: most of its mask. stories260K (64 wide),
-// calibration tinystories 128 x 512, tinystories ppl at 50% / 60%:
-// wanda 24.47 / 68.60; dsnot defaults 506 / 3155 (1.1e8 / 2.4e7 before
-// the quirk-4 stop); sign_check=on 25.06 / 68.10 (139 / 115 before);
-// sign_check=on,skip=mlp 24.65 / 59.06. Use sign_check=on there.
+// swaps until a side runs out: most of its mask. On stories260K (64
+// wide) the defaults are far worse than their Wanda base and
+// sign_check=on is close to it: use sign_check=on there. The perplexities
+// (and the commands that regenerate them) are in README "Measurements
+// behind method choices" and bench/results/methods_tiny.md.
 // The base masks of wanda and magnitude (group=row) come from their
 // descriptors through the registry, so they are bit-identical to the
 // standalone methods. Threads: the base as its method, then rows split
@@ -145,6 +145,7 @@
 
 #include "core/linalg.h"
 #include "methods/registry.h"
+#include "methods/method_util.h"
 #include "methods/rowsel.h"
 
 enum { BASE_WANDA, BASE_MAGNITUDE, BASE_SPARSEGPT };
@@ -218,41 +219,11 @@ unsigned cpr_dsnot_needs(const void *state) {
 }
 
 // ---- helpers ----
-// x ** p with torch's pow(tensor, scalar) fast paths (p = 1 is exact).
-static float pow_like_torch(float x, double p) {
-    if (p == 1.0) return x;
-    if (p == 0.5) return sqrtf(x);
-    if (p == 2.0) return x * x;
-    if (p == 3.0) return x * x * x;
-    if (p == -0.5) return 1.0f / sqrtf(x);
-    if (p == -1.0) return 1.0f / x;
-    if (p == -2.0) return 1.0f / (x * x);
-    return powf(x, (float)p);
-}
-
-// a ranks before b ascending, NaN last (torch.sort / topk).
-static int flt_before(float a, float b) {
-    if (isnan(a)) return 0;
-    return isnan(b) || a < b;
-}
-
-// Stable merge sort of idx[0..n) by key[idx] ascending (ties keep the
-// input order, i.e. the lower index when idx starts sorted).
+// Stable argsort of idx[0..n) by key[idx] ascending, NaN last (ties keep
+// the input order, i.e. the lower index when idx starts sorted).
 static void argsort_stable(uint32_t *idx, size_t n, const float *key,
                            uint32_t *tmp) {
-    for (size_t w = 1; w < n; w *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * w) {
-            size_t mid = lo + w < n ? lo + w : n;
-            size_t hi = lo + 2 * w < n ? lo + 2 * w : n;
-            size_t a = lo, b = mid, o = lo;
-            while (a < mid && b < hi)
-                tmp[o++] = flt_before(key[idx[b]], key[idx[a]]) ? idx[b++]
-                                                                : idx[a++];
-            while (a < mid) tmp[o++] = idx[a++];
-            while (b < hi) tmp[o++] = idx[b++];
-        }
-        memcpy(idx, tmp, n * sizeof *idx);
-    }
+    cpr_sort_stable(idx, n, tmp, cpr_before_by_key, key);
 }
 
 static int sign_of(float x) { return (x > 0.0f) - (x < 0.0f); }
@@ -420,7 +391,7 @@ static void refine_row(const struct row_ctx *c, size_t r, float *d0,
         } else {
             size_t g0 = rj - rj % c->nm_m, best = cols;
             for (size_t j = g0; j < g0 + c->nm_m; j++)
-                if (!mk[j] && (best == cols || flt_before(cur[j], cur[best])))
+                if (!mk[j] && (best == cols || cpr_flt_before(cur[j], cur[best])))
                     best = j;
             if (best == cols) break;
             qj = (uint32_t)best;
@@ -532,23 +503,10 @@ static enum cpr_status dsnot_prune(const void *state,
                                    struct cpr_err *err) {
     const struct dsnot_state *s = state;
     if (!k) k = cpr_kernels_get();
-    const char *name = m && m->name ? m->name : "matrix";
-    if (!m || !m->w || m->ld < m->cols)
-        return cpr_err_set(err, CPR_ERR_ARG, "dsnot: bad matrix view");
-    CPR_TRY(cpr_prune_target_check(t, m->cols, err));
-    if (!stats || !stats->scaler_row || !stats->col_mean || !stats->col_var)
-        return cpr_err_set(err, CPR_ERR_ARG, "dsnot: %s: missing statistics "
-                           "(needs colsumsq and colmeanvar: scaler_row, "
-                           "col_mean, col_var)", name);
-    if (s->base == BASE_SPARSEGPT && !stats->hessian)
-        return cpr_err_set(err, CPR_ERR_ARG, "dsnot: %s: base=sparsegpt needs "
-                           "the Hessian (needs hessian)", name);
-    if (stats->n_cols != m->cols)
-        return cpr_err_set(err, CPR_ERR_SHAPE, "dsnot: %s: statistics have %zu "
-                           "columns, weight has %zu", name, stats->n_cols,
-                           m->cols);
+    const char *name = cpr_matrix_label(m);
+    // skip= needs a classifiable name, even at sparsity 0.
     int refine = 1;
-    if (s->skip != SKIP_NONE) {
+    if (m && s->skip != SKIP_NONE) {
         // the pipeline's group (from the linear table's role); the name
         // only for callers that leave it unknown
         int cls = m->group == CPR_MATRIX_GROUP_MLP    ? 1
@@ -562,11 +520,11 @@ static enum cpr_status dsnot_prune(const void *state,
         refine = !((cls == 1 && s->skip == SKIP_MLP) ||
                    (cls == 2 && s->skip == SKIP_ATTN));
     }
+    int dense;
+    CPR_TRY(cpr_prune_open("dsnot", m, stats, cpr_dsnot_needs(s), t, mask,
+                           &dense, err));
+    if (dense) return CPR_OK;
     size_t rows = m->rows, cols = m->cols, numel = rows * cols;
-    if (t->nm_m == 0 && t->sparsity == 0.0) {
-        if (mask) memset(mask, 0, numel);
-        return CPR_OK;
-    }
     if (numel == 0) return CPR_OK;
     double tps = s->tokens_per_sample;
     if (tps == 0.0) CPR_TRY(derive_tps(stats, name, &tps, err));
@@ -588,7 +546,7 @@ static enum cpr_status dsnot_prune(const void *state,
     float *dd = vecs + 3 * cols;
     for (size_t j = 0; j < cols; j++) {
         smr[j] = (float)(stats->col_mean[j] * tps);
-        vd[j] = pow_like_torch((float)stats->col_var[j], s->var_pow);
+        vd[j] = cpr_pow_torch((float)stats->col_var[j], s->var_pow);
         sq[j] = sqrtf(stats->scaler_row[j]);
     }
     for (size_t r = 0; r < rows; r++)

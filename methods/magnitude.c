@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "methods/method_util.h"
 #include "methods/rowsel.h"
 
 struct mag_state {
@@ -185,15 +186,10 @@ static enum cpr_status mag_prune(const void *state, const struct cpr_matrix *m,
                                  const struct cpr_kernels *k,
                                  struct cpr_err *err) {
     const struct mag_state *s = state;
-    (void)stats;
     if (!k) k = cpr_kernels_get();
-    if (!m || !m->w || m->ld < m->cols)
-        return cpr_err_set(err, CPR_ERR_ARG, "magnitude: bad matrix view");
-    CPR_TRY(cpr_prune_target_check(t, m->cols, err));
-    if (t->nm_m == 0 && t->sparsity == 0.0) {
-        if (mask) memset(mask, 0, m->rows * m->cols);
-        return CPR_OK;
-    }
+    int dense;
+    CPR_TRY(cpr_prune_open("magnitude", m, stats, 0, t, mask, &dense, err));
+    if (dense) return CPR_OK;
     if (t->nm_m || s->group == CPR_MAG_GROUP_ROW)
         return cpr_rowsel_prune(m, NULL, t, mask, pool, k, err);
     if (s->group == CPR_MAG_GROUP_GLOBAL)

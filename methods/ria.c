@@ -73,6 +73,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "methods/method_util.h"
 #include "methods/rowsel.h"
 
 struct ria_state {
@@ -121,18 +122,6 @@ static enum cpr_status ria_parse(void *state, const char *list,
 static void ria_free(void *state) { free(state); }
 
 // ---- score ----
-// sqrt(s) ** a with torch's pow(tensor, scalar) fast paths.
-static float act_pow(float x, double a) {
-    if (a == 0.5) return sqrtf(x);
-    if (a == 1.0) return x;
-    if (a == 2.0) return x * x;
-    if (a == 3.0) return x * x * x;
-    if (a == -0.5) return 1.0f / sqrtf(x);
-    if (a == -1.0) return 1.0f / x;
-    if (a == -2.0) return 1.0f / (x * x);
-    return powf(x, (float)a);
-}
-
 struct score_ctx {
     const struct cpr_matrix *m;
     const float *act; // (cols)
@@ -181,7 +170,7 @@ enum cpr_status cpr_ria_score(const struct cpr_matrix *m,
                            m->name ? m->name : "matrix");
     }
     for (size_t j = 0; j < cols; j++)
-        act[j] = act_pow(sqrtf(scaler_row[j]), a);
+        act[j] = cpr_pow_torch(sqrtf(scaler_row[j]), a); // sqrt(s) ** a
     struct score_ctx c = {m, act, csum, score};
     cpr_pool_run(pool, colsum_worker, &c);
     cpr_pool_run(pool, rowscore_worker, &c);
@@ -190,38 +179,7 @@ enum cpr_status cpr_ria_score(const struct cpr_matrix *m,
     return CPR_OK;
 }
 
-// ---- small sorting helpers ----
-// Stable merge sort of idx[0..n) by `before` (strict order): equal items
-// keep their input order. tmp holds n entries.
-typedef int (*before_fn)(const void *ctx, uint32_t a, uint32_t b);
-
-static void merge_sort(uint32_t *idx, size_t n, uint32_t *tmp, before_fn f,
-                       const void *ctx) {
-    for (size_t w = 1; w < n; w *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * w) {
-            size_t mid = lo + w < n ? lo + w : n;
-            size_t hi = lo + 2 * w < n ? lo + 2 * w : n;
-            size_t a = lo, b = mid, o = lo;
-            while (a < mid && b < hi)
-                tmp[o++] = f(ctx, idx[b], idx[a]) ? idx[b++] : idx[a++];
-            while (a < mid) tmp[o++] = idx[a++];
-            while (b < hi) tmp[o++] = idx[b++];
-        }
-        memcpy(idx, tmp, n * sizeof *idx);
-    }
-}
-
-// a before b for float keys ascending, NaN last (torch.sort).
-static int flt_before(float a, float b) {
-    if (isnan(a)) return 0;
-    return isnan(b) || a < b;
-}
-
-static int by_key(const void *ctx, uint32_t a, uint32_t b) {
-    const float *k = ctx;
-    return flt_before(k[a], k[b]);
-}
-
+// ---- sorting keys (for cpr_sort_stable) ----
 struct lex_ctx {
     const float *kept;
     const uint32_t *cnt;
@@ -232,8 +190,8 @@ struct lex_ctx {
 // are stable).
 static int by_lex(const void *ctx, uint32_t a, uint32_t b) {
     const struct lex_ctx *c = ctx;
-    if (flt_before(c->kept[a], c->kept[b])) return 1;
-    if (flt_before(c->kept[b], c->kept[a])) return 0;
+    if (cpr_flt_before(c->kept[a], c->kept[b])) return 1;
+    if (cpr_flt_before(c->kept[b], c->kept[a])) return 0;
     return c->cnt[a] < c->cnt[b];
 }
 
@@ -287,10 +245,10 @@ static enum cpr_status importance_order(const float *score, size_t rows,
     }
     for (size_t j = 0; j < cols; j++) order[j] = (uint32_t)j;
     if (imp == CPR_RIA_IMP_SUM) {
-        merge_sort(order, cols, tmp, by_key, kept);
+        cpr_sort_stable(order, cols, tmp, cpr_before_by_key, kept);
     } else {
         struct lex_ctx lc = {kept, cnt};
-        merge_sort(order, cols, tmp, by_lex, &lc);
+        cpr_sort_stable(order, cols, tmp, by_lex, &lc);
     }
 fail:
     free(kept);
@@ -544,18 +502,9 @@ static enum cpr_status ria_prune(const void *state, const struct cpr_matrix *m,
                                  struct cpr_err *err) {
     const struct ria_state *s = state;
     if (!k) k = cpr_kernels_get();
-    const char *name = m && m->name ? m->name : "matrix";
-    if (!m || !m->w || m->ld < m->cols)
-        return cpr_err_set(err, CPR_ERR_ARG, "ria: bad matrix view");
-    CPR_TRY(cpr_prune_target_check(t, m->cols, err));
-    if (!stats || !stats->scaler_row)
-        return cpr_err_set(err, CPR_ERR_ARG, "ria: %s: no scaler_row "
-                           "statistics (needs colsumsq)", name);
-    if (stats->n_cols != m->cols)
-        return cpr_err_set(err, CPR_ERR_SHAPE, "ria: %s: scaler_row has %zu "
-                           "columns, weight has %zu", name, stats->n_cols,
-                           m->cols);
-    if ((s->reallocation || s->lsa) && t->nm_m == 0)
+    const char *name = cpr_matrix_label(m);
+    // Option/target conflicts first: they are errors even at sparsity 0.
+    if (t && (s->reallocation || s->lsa) && t->nm_m == 0)
         return cpr_err_set(err, CPR_ERR_ARG, "ria: %s: reallocation/lsa "
                            "apply to N:M targets only; the target is "
                            "unstructured (sparsity %g)", name, t->sparsity);
@@ -563,11 +512,11 @@ static enum cpr_status ria_prune(const void *state, const struct cpr_matrix *m,
         return cpr_err_set(err, CPR_ERR_ARG, "ria: %s: lsa refines the "
                            "channel reallocation; set reallocation=1 too",
                            name);
+    int dense;
+    CPR_TRY(cpr_prune_open("ria", m, stats, CPR_NEED_COLSUMSQ, t, mask,
+                           &dense, err));
+    if (dense) return CPR_OK;
     size_t rows = m->rows, cols = m->cols, numel = rows * cols;
-    if (t->nm_m == 0 && t->sparsity == 0.0) {
-        if (mask) memset(mask, 0, numel);
-        return CPR_OK;
-    }
     if (numel == 0) return CPR_OK;
     size_t nth = cpr_pool_size(pool);
     size_t per = (cols * 10 + 63) / 64 * 64;

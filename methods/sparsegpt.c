@@ -26,9 +26,9 @@
 // so the per-column rank-1 updates are summed in a different order than
 // the reference's (same math, f32 rounding differs: ~1e-7 relative on the
 // oracle fixtures); that moved the O(rows * n * blocksize) part of the
-// work from plain C to the GEMM and halved the time of a whole 11008 x
-// 4096 matrix on 2 threads (6.2 s -> 3.1 s, inverse included; see
-// bench/bench_prune.c). The plain-C part has the same arithmetic on every
+// work from plain C to the GEMM and about halved the time of a whole
+// 11008 x 4096 matrix (bench/bench_prune.c; figures in
+// bench/results/prune.json). The plain-C part has the same arithmetic on every
 // ISA; the gemm slot's k-sum order differs between ISAs, so weights agree
 // across ISAs to f32 rounding and an N:M or threshold decision on a
 // near-tie may differ; for one ISA results are identical for any thread
@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "core/linalg.h"
+#include "methods/method_util.h"
 #include "methods/rowsel.h"
 
 struct sgpt_state {
@@ -271,26 +272,16 @@ static enum cpr_status sgpt_prune(const void *state, const struct cpr_matrix *m,
                                   struct cpr_err *err) {
     const struct sgpt_state *s = state;
     if (!k) k = cpr_kernels_get();
-    const char *name = m && m->name ? m->name : "matrix";
-    if (!m || !m->w || m->ld < m->cols)
-        return cpr_err_set(err, CPR_ERR_ARG, "sparsegpt: bad matrix view");
-    CPR_TRY(cpr_prune_target_check(t, m->cols, err));
-    if (!stats || !stats->hessian)
-        return cpr_err_set(err, CPR_ERR_ARG, "sparsegpt: %s: no Hessian "
-                           "(needs hessian)", name);
-    if (stats->n_cols != m->cols)
-        return cpr_err_set(err, CPR_ERR_SHAPE, "sparsegpt: %s: Hessian is "
-                           "%zu x %zu, weight has %zu columns", name,
-                           stats->n_cols, stats->n_cols, m->cols);
+    int dense;
+    CPR_TRY(cpr_prune_open("sparsegpt", m, stats, CPR_NEED_HESSIAN, t, mask,
+                           &dense, err));
+    if (dense) return CPR_OK;
+    const char *name = cpr_matrix_label(m);
     size_t rows = m->rows, n = m->cols, bs = s->blocksize;
     if (t->nm_m && (bs % t->nm_m != 0 || t->nm_m > 256))
         return cpr_err_set(err, CPR_ERR_ARG, "sparsegpt: %s: pattern %u:%u "
                            "needs M <= 256 dividing blocksize %zu", name,
                            t->nm_n, t->nm_m, bs);
-    if (t->nm_m == 0 && t->sparsity == 0.0) {
-        if (mask) memset(mask, 0, rows * n);
-        return CPR_OK;
-    }
     if (rows == 0 || n == 0) return CPR_OK;
     float *h = stats->hessian;
 

@@ -41,11 +41,11 @@
 // Under this reading c_j is about 1/n for an ordinary column, so L is
 // |w|^2 within a few per cent except in the columns that carry a sizeable
 // share of the activation energy (outlier features), which it protects.
-// Measured (tinystories-656k, 64 tinystories calibration windows, 50%
-// with exact=1, tinystories eval PPL; dense 40.86): metric=obs 88.96,
-// metric=product 98.44, magnitude group=row 98.02, Wanda 72.77. So obs
-// is the better reading, and it lands between magnitude and Wanda; the
-// paper's own quality figures could not be checked.
+// On tinystories-656k metric=obs gives a lower perplexity than
+// metric=product (which is no better than per-row magnitude), and lands
+// between magnitude and Wanda; figures and the commands that regenerate
+// them are in README "Measurements behind method choices". The paper's
+// own quality figures could not be checked.
 //
 // ---- threshold (unstructured, per row; [A], [T]; the rule is a CHOICE) --
 // k = int(cols * s) (Wanda's count), p = k / cols. The paper replaces the
@@ -109,6 +109,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "methods/method_util.h"
 #include "methods/rowsel.h"
 
 struct swp_state {
@@ -576,20 +577,12 @@ enum cpr_status cpr_swiftprune_prune(const void *state,
     const struct swp_state *s = state;
     if (!k) k = cpr_kernels_get();
     if (!s) return cpr_err_set(err, CPR_ERR_ARG, "swiftprune: no state");
-    if (!m || !m->w || m->ld < m->cols)
-        return cpr_err_set(err, CPR_ERR_ARG, "swiftprune: bad matrix view");
-    const char *name = m->name ? m->name : "matrix";
-    CPR_TRY(cpr_prune_target_check(t, m->cols, err));
-    if (!stats || !stats->scaler_row)
-        return cpr_err_set(err, CPR_ERR_ARG, "swiftprune: %s: no scaler_row "
-                           "statistics (needs colsumsq)", name);
-    if (stats->n_cols != m->cols)
-        return cpr_err_set(err, CPR_ERR_SHAPE, "swiftprune: %s: scaler_row "
-                           "has %zu columns, weight has %zu", name,
-                           stats->n_cols, m->cols);
+    int dense;
+    CPR_TRY(cpr_prune_open("swiftprune", m, stats, CPR_NEED_COLSUMSQ, t, mask,
+                           &dense, err));
+    const char *name = cpr_matrix_label(m);
     size_t rows = m->rows, cols = m->cols;
-    if (t->nm_m == 0 && t->sparsity == 0.0) {
-        if (mask) memset(mask, 0, rows * cols);
+    if (dense) {
         if (rep) *rep = (struct cpr_swiftprune_report){.rows = rows};
         return CPR_OK;
     }

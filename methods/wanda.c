@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "methods/method_util.h"
 #include "methods/rowsel.h"
 
 struct wanda_state {
@@ -178,21 +179,11 @@ static enum cpr_status wanda_prune(const void *state,
                                    struct cpr_err *err) {
     const struct wanda_state *s = state;
     if (!k) k = cpr_kernels_get();
-    const char *name = m && m->name ? m->name : "matrix";
-    if (!m || !m->w || m->ld < m->cols)
-        return cpr_err_set(err, CPR_ERR_ARG, "wanda: bad matrix view");
-    CPR_TRY(cpr_prune_target_check(t, m->cols, err));
-    if (!stats || !stats->scaler_row)
-        return cpr_err_set(err, CPR_ERR_ARG, "wanda: %s: no scaler_row "
-                           "statistics (needs colsumsq)", name);
-    if (stats->n_cols != m->cols)
-        return cpr_err_set(err, CPR_ERR_SHAPE, "wanda: %s: scaler_row has %zu "
-                           "columns, weight has %zu", name, stats->n_cols,
-                           m->cols);
-    if (t->nm_m == 0 && t->sparsity == 0.0) {
-        if (mask) memset(mask, 0, m->rows * m->cols);
-        return CPR_OK;
-    }
+    int dense;
+    CPR_TRY(cpr_prune_open("wanda", m, stats, CPR_NEED_COLSUMSQ, t, mask,
+                           &dense, err));
+    if (dense) return CPR_OK;
+    const char *name = cpr_matrix_label(m);
     float *scale = malloc((m->cols ? m->cols : 1) * sizeof *scale);
     if (!scale) return cpr_err_set(err, CPR_ERR_NOMEM, "wanda: %s", name);
     for (size_t j = 0; j < m->cols; j++) scale[j] = sqrtf(stats->scaler_row[j]);
