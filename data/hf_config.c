@@ -35,6 +35,9 @@ const char *cpr_hf_arch_name(enum cpr_arch arch) {
     return "?";
 }
 
+// The config.json key for per-layer shapes (docs/design_model_shapes.md).
+#define SHAPES_KEY "cprune_layer_shapes"
+
 // ---- field readers ----
 
 static enum cpr_status get_int(const struct cpr_json *root, const char *key,
@@ -363,6 +366,13 @@ enum cpr_status cpr_hf_config_check(const struct cpr_model_config *c,
 
 void cpr_hf_config_write(const struct cpr_model_config *c,
                          const char *torch_dtype, struct cpr_jw *w) {
+    cpr_hf_config_write_shapes(c, torch_dtype, NULL, w);
+}
+
+void cpr_hf_config_write_shapes(const struct cpr_model_config *c,
+                                const char *torch_dtype,
+                                const struct cpr_layer_shape *shapes,
+                                struct cpr_jw *w) {
     size_t k = 0;
     while (k < sizeof archs / sizeof archs[0] - 1 && archs[k].arch != c->arch) k++;
     cpr_jw_begin_object(w);
@@ -443,5 +453,81 @@ void cpr_hf_config_write(const struct cpr_model_config *c,
     cpr_jw_string(w, torch_dtype ? torch_dtype : "float32");
     cpr_jw_key(w, "use_cache");
     cpr_jw_bool(w, 1);
+    if (shapes) {
+        cpr_jw_key(w, SHAPES_KEY);
+        cpr_jw_begin_array(w);
+        for (int64_t l = 0; l < c->n_layers; l++) {
+            cpr_jw_begin_object(w);
+            cpr_jw_key(w, "heads"), cpr_jw_int(w, shapes[l].n_heads);
+            cpr_jw_key(w, "kv_heads"), cpr_jw_int(w, shapes[l].n_kv_heads);
+            cpr_jw_key(w, "intermediate"), cpr_jw_int(w, shapes[l].intermediate);
+            cpr_jw_key(w, "attn"), cpr_jw_bool(w, shapes[l].has_attn);
+            cpr_jw_key(w, "mlp"), cpr_jw_bool(w, shapes[l].has_mlp);
+            cpr_jw_end_object(w);
+        }
+        cpr_jw_end_array(w);
+    }
     cpr_jw_end_object(w);
+}
+
+// ---- per-layer shapes ----
+
+// One integer member of a shape entry, in [1, hi].
+static enum cpr_status shape_int(const struct cpr_json *e, const char *key,
+                                 int64_t hi, int64_t l, int64_t *out,
+                                 const char *name, struct cpr_err *err) {
+    const struct cpr_json *v = cpr_json_get(e, key);
+    if (!v || v->type != CPR_JSON_NUMBER || !v->is_int || v->i < 1 ||
+        v->i > hi)
+        return cpr_err_set(err, CPR_ERR_FORMAT, "%s: %s[%lld].%s must be an "
+                           "integer in [1, %lld]", name, SHAPES_KEY,
+                           (long long)l, key, (long long)hi);
+    *out = v->i;
+    return CPR_OK;
+}
+
+enum cpr_status cpr_hf_layer_shapes_parse(const char *json, size_t len,
+                                          const char *name,
+                                          const struct cpr_model_config *cfg,
+                                          struct cpr_layer_shape *shapes,
+                                          int *present, struct cpr_err *err) {
+    *present = 0;
+    struct cpr_json_doc doc;
+    CPR_TRY(cpr_json_parse(&doc, json, len, name, 0, err));
+    enum cpr_status s = CPR_OK;
+    const struct cpr_json *a = cpr_json_get(doc.root, SHAPES_KEY);
+    if (!a || a->type == CPR_JSON_NULL) goto done;
+    if (a->type != CPR_JSON_ARRAY || (int64_t)cpr_json_len(a) != cfg->n_layers) {
+        s = cpr_err_set(err, CPR_ERR_FORMAT, "%s: %s must be an array of "
+                        "num_hidden_layers = %lld entries, found %s of %zu",
+                        name, SHAPES_KEY, (long long)cfg->n_layers,
+                        cpr_json_type_name(a), cpr_json_len(a));
+        goto done;
+    }
+    for (int64_t l = 0; l < cfg->n_layers && !s; l++) {
+        const struct cpr_json *e = cpr_json_at(a, (size_t)l);
+        struct cpr_layer_shape sh = {.head_dim = cfg->head_dim};
+        int attn = 1, mlp = 1;
+        if (!cpr_json_is(e, CPR_JSON_OBJECT))
+            s = cpr_err_set(err, CPR_ERR_FORMAT, "%s: %s[%lld] must be an "
+                            "object", name, SHAPES_KEY, (long long)l);
+        if (!s) s = shape_int(e, "heads", MAX_HEADS, l, &sh.n_heads, name, err);
+        if (!s) s = shape_int(e, "kv_heads", MAX_HEADS, l, &sh.n_kv_heads, name,
+                              err);
+        if (!s) s = shape_int(e, "intermediate", MAX_INTER, l,
+                              &sh.intermediate, name, err);
+        if (!s) s = get_bool(e, "attn", &attn, name, err);
+        if (!s) s = get_bool(e, "mlp", &mlp, name, err);
+        if (!s && sh.n_heads % sh.n_kv_heads != 0)
+            s = cpr_err_set(err, CPR_ERR_FORMAT, "%s: %s[%lld]: heads %lld is "
+                            "not a multiple of kv_heads %lld", name,
+                            SHAPES_KEY, (long long)l, (long long)sh.n_heads,
+                            (long long)sh.n_kv_heads);
+        sh.has_attn = attn, sh.has_mlp = mlp;
+        shapes[l] = sh;
+    }
+    if (!s) *present = 1;
+done:
+    cpr_json_free(&doc);
+    return s;
 }

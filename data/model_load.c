@@ -204,6 +204,27 @@ static enum cpr_status take(const struct cpr_st_set *set, const char *name,
     return CPR_OK;
 }
 
+// Per-layer shapes from config.json's "cprune_layer_shapes" (when present)
+// into m->layers[*].shape; the tensors are then taken at those shapes.
+static enum cpr_status load_layer_shapes(const char *path, struct cpr_model *m,
+                                         struct cpr_err *err) {
+    char *buf;
+    size_t len;
+    CPR_TRY(cpr_file_read_all(path, 16u << 20, &buf, &len, err));
+    struct cpr_layer_shape *sh = calloc((size_t)m->cfg.n_layers, sizeof *sh);
+    int present = 0;
+    enum cpr_status s = sh ? CPR_OK
+                           : cpr_err_set(err, CPR_ERR_NOMEM, "%s: layer "
+                                         "shapes", path);
+    if (!s) s = cpr_hf_layer_shapes_parse(buf, len, path, &m->cfg, sh,
+                                          &present, err);
+    for (int64_t l = 0; !s && present && l < m->cfg.n_layers; l++)
+        m->layers[l].shape = sh[l];
+    free(sh);
+    free(buf);
+    return s;
+}
+
 static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
                                struct backing *b, struct cpr_err *err) {
     char p[1024];
@@ -212,8 +233,7 @@ static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
     CPR_TRY(cpr_st_set_open(&b->set, dir, err));
     const struct cpr_model_config *c = &m->cfg;
     const struct cpr_st_set *set = &b->set;
-    int64_t h = c->hidden, V = c->vocab, im = c->intermediate,
-            qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+    const int64_t h = c->hidden, V = c->vocab;
     int has_emb = cpr_st_set_locate(set, "model.embed_tokens.weight") != NULL;
     int has_head = cpr_st_set_locate(set, "lm_head.weight") != NULL;
     if (c->tied_embeddings && (has_emb || has_head)) {
@@ -229,9 +249,13 @@ static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
     m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
     if (!m->layers)
         return cpr_err_set(err, CPR_ERR_NOMEM, "%s: out of memory", dir);
+    CPR_TRY(load_layer_shapes(p, m, err));
     static const char *const bias_names[3] = {"q_proj", "k_proj", "v_proj"};
     for (int64_t l = 0; l < c->n_layers; l++) {
         struct cpr_layer *L = &m->layers[l];
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        const int64_t im = sh.intermediate, qd = sh.n_heads * sh.head_dim,
+                      kvd = sh.n_kv_heads * sh.head_dim;
         const struct {
             const char *suffix;
             struct cpr_tensor *t;

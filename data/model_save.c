@@ -78,9 +78,10 @@ static enum cpr_status build_entries(const struct cpr_model *m,
         if (perm) {
             const struct cpr_tensor *srcs[4] = {&L->wq, &L->wk, &L->bq, &L->bk};
             const struct cpr_tensor **outs[4] = {&q, &k, &bq, &bk};
+            const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
             for (int i = 0; i < 4; i++) {
                 if (!srcs[i]->data) continue;
-                int64_t heads = (i % 2 == 0) ? c->n_heads : c->n_kv_heads;
+                int64_t heads = (i % 2 == 0) ? sh.n_heads : sh.n_kv_heads;
                 struct cpr_tensor *o = &s->owned[s->n_owned];
                 CPR_TRY(cpr_rope_rows_to_half(srcs[i], heads, c->head_dim, o, err));
                 s->n_owned++;
@@ -133,9 +134,25 @@ static enum cpr_status write_config(const struct cpr_model *m, const char *dir,
     const char *td = (unsigned)m->tok_embed.dtype < CPR_DTYPE_COUNT
                          ? tnames[m->tok_embed.dtype]
                          : "float32";
+    // per-layer shapes only when some layer differs from the config's
+    struct cpr_layer_shape *shapes = NULL;
+    for (int64_t l = 0; l < c.n_layers && !shapes; l++)
+        if (m->layers[l].shape.n_heads > 0) {
+            const struct cpr_layer_shape a = cpr_layer_shape_of(m, l);
+            if (a.n_heads != c.n_heads || a.n_kv_heads != c.n_kv_heads ||
+                a.intermediate != c.intermediate || !a.has_attn || !a.has_mlp) {
+                shapes = calloc((size_t)c.n_layers, sizeof *shapes);
+                if (!shapes)
+                    return cpr_err_set(err, CPR_ERR_NOMEM, "model save: "
+                                       "layer shapes");
+                for (int64_t i = 0; i < c.n_layers; i++)
+                    shapes[i] = cpr_layer_shape_of(m, i);
+            }
+        }
     struct cpr_jw w;
     cpr_jw_init(&w, 2);
-    cpr_hf_config_write(&c, td, &w);
+    cpr_hf_config_write_shapes(&c, td, shapes, &w);
+    free(shapes);
     enum cpr_status s = cpr_jw_finish(&w, err);
     char p[1024];
     if (s == CPR_OK) s = cpr_path_join(p, sizeof p, dir, "config.json", err);

@@ -11,8 +11,12 @@
 #include "core/forward.h"
 #include "core/rng.h"
 #include "core/synth.h"
+#include "data/llama2c_write.h"
+#include "data/model_load.h"
+#include "data/model_save.h"
 #include "methods/pipeline.h"
 #include "methods/registry.h"
+#include "tests/data_testutil.h"
 #include "tests/harness.h"
 
 static struct cpr_synth_spec spec(void) {
@@ -120,6 +124,29 @@ static enum cpr_status nll_of(const struct cpr_model *m, const int32_t *tok,
     return s;
 }
 
+// b <- a synth model with layer 1's MLP cut to 40 channels and layer 2 to
+// one kv group (heads 0, 1), the other weights unchanged.
+static enum cpr_status narrowed(struct cpr_model *b,
+                                const struct cpr_synth_spec *s,
+                                struct cpr_err *err) {
+    CPR_TRY(cpr_synth_model(b, s, err));
+    const int64_t hd = s->head_dim, H = s->hidden;
+    struct cpr_layer *L = &b->layers[1];
+    enum cpr_status st = slice(&L->w_gate, 0, 40, 0, H, err);
+    if (!st) st = slice(&L->w_up, 0, 40, 0, H, err);
+    if (!st) st = slice(&L->w_down, 0, H, 0, 40, err);
+    L->shape = cpr_layer_shape_of(b, 1);
+    L->shape.intermediate = 40;
+    L = &b->layers[2];
+    if (!st) st = slice(&L->wq, 0, 2 * hd, 0, H, err);
+    if (!st) st = slice(&L->wk, 0, hd, 0, H, err);
+    if (!st) st = slice(&L->wv, 0, hd, 0, H, err);
+    if (!st) st = slice(&L->wo, 0, H, 0, 2 * hd, err);
+    L->shape = cpr_layer_shape_of(b, 2);
+    L->shape.n_heads = 2, L->shape.n_kv_heads = 1;
+    return st;
+}
+
 // Model a: uniform, with layer 1's MLP channels [40, 80) and layer 2's kv
 // group 1 (query heads 2, 3) made inert by zeroing what reads them. Model
 // b: the same weights with those channels/heads removed through per-layer
@@ -129,28 +156,13 @@ static void test_narrow_layers(struct cpr_test_ctx *t) {
     struct cpr_model a, b;
     struct cpr_err err = {0};
     CPR_CHECK_STATUS(t, cpr_synth_model(&a, &s, &err), CPR_OK, &err, NULL);
-    CPR_CHECK_STATUS(t, cpr_synth_model(&b, &s, &err), CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, narrowed(&b, &s, &err), CPR_OK, &err, NULL);
     if (err.code) return;
     const int64_t hd = s.head_dim, H = s.hidden;
-    // layer 1: MLP width 40
+    // a: the same computation with the removed parts zeroed
     zero_rows(&a.layers[1].w_gate, 40, 80);
     zero_rows(&a.layers[1].w_up, 40, 80);
-    struct cpr_layer *L = &b.layers[1];
-    enum cpr_status st = slice(&L->w_gate, 0, 40, 0, H, &err);
-    if (!st) st = slice(&L->w_up, 0, 40, 0, H, &err);
-    if (!st) st = slice(&L->w_down, 0, H, 0, 40, &err);
-    L->shape = cpr_layer_shape_of(&b, 1);
-    L->shape.intermediate = 40;
-    // layer 2: one kv group (heads 0, 1)
     zero_cols(&a.layers[2].wo, 2 * hd, 4 * hd);
-    L = &b.layers[2];
-    if (!st) st = slice(&L->wq, 0, 2 * hd, 0, H, &err);
-    if (!st) st = slice(&L->wk, 0, hd, 0, H, &err);
-    if (!st) st = slice(&L->wv, 0, hd, 0, H, &err);
-    if (!st) st = slice(&L->wo, 0, H, 0, 2 * hd, &err);
-    L->shape = cpr_layer_shape_of(&b, 2);
-    L->shape.n_heads = 2, L->shape.n_kv_heads = 1;
-    CPR_CHECK_STATUS(t, st, CPR_OK, &err, NULL);
     CPR_CHECK_STATUS(t, cpr_model_validate(&b, &err), CPR_OK, &err, NULL);
     struct cpr_layer_shape mx = cpr_model_max_shape(&b);
     CPR_CHECK(t, mx.n_heads == 4 && mx.intermediate == 80, "max shape");
@@ -208,7 +220,87 @@ static void test_narrow_layers(struct cpr_test_ctx *t) {
     cpr_model_free(&b);
 }
 
+// A narrowed model written as an HF directory carries its shapes in
+// config.json ("cprune_layer_shapes") and loads back to the same pass; a
+// uniform model's config has no such key; llama2.c output is refused;
+// shapes that disagree with the tensors are refused naming the tensor.
+static void test_shapes_roundtrip(struct cpr_test_ctx *t) {
+    char dir[256], out[300], cfgp[340];
+    if (dt_mkdtemp(dir, sizeof dir)) return;
+    struct cpr_synth_spec s = spec();
+    struct cpr_model b, c, u;
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, narrowed(&b, &s, &err), CPR_OK, &err, NULL);
+    if (err.code) return;
+    snprintf(out, sizeof out, "%s/narrow", dir);
+    CPR_CHECK_STATUS(t, cpr_model_save_hf(&b, out, NULL, &err), CPR_OK, &err,
+                     NULL);
+    snprintf(cfgp, sizeof cfgp, "%s/config.json", out);
+    size_t n = 0;
+    unsigned char *txt = dt_read(cfgp, &n);
+    CPR_CHECK(t, txt && strstr((char *)txt, "\"cprune_layer_shapes\""),
+              "narrowed config has cprune_layer_shapes");
+    CPR_CHECK_STATUS(t, cpr_model_load(out, &c, &err), CPR_OK, &err, NULL);
+    if (!err.code) {
+        for (int64_t l = 0; l < 3; l++) {
+            struct cpr_layer_shape x = cpr_layer_shape_of(&b, l),
+                                   y = cpr_layer_shape_of(&c, l);
+            CPR_CHECK(t, !memcmp(&x, &y, sizeof x), "layer %lld shape",
+                      (long long)l);
+        }
+        enum { NS = 1, SL = 24 };
+        int32_t tok[NS * SL];
+        for (int i = 0; i < NS * SL; i++) tok[i] = (int32_t)((i * 7 + 3) % 97);
+        double nb[SL - 1], nc[SL - 1];
+        CPR_CHECK_STATUS(t, nll_of(&b, tok, NS, SL, nb, &err), CPR_OK, &err,
+                         NULL);
+        CPR_CHECK_STATUS(t, nll_of(&c, tok, NS, SL, nc, &err), CPR_OK, &err,
+                         NULL);
+        CPR_CHECK(t, !memcmp(nb, nc, sizeof nb), "reloaded model differs");
+        cpr_model_free(&c);
+    }
+    snprintf(cfgp, sizeof cfgp, "%s/x.bin", dir);
+    b.cfg.rope_style = CPR_ROPE_INTERLEAVED; // otherwise llama2.c-writable
+    CPR_CHECK_STATUS(t, cpr_llama2c_write(&b, cfgp, &err), CPR_ERR_UNSUPPORTED,
+                     &err, "differ in shape");
+    // shapes vs tensors: claim 4 heads in layer 2 (the tensors have 2)
+    if (txt) {
+        const size_t hk = strlen("\"heads\": "), kk = strlen("\"kv_heads\": ");
+        char *p = strstr((char *)txt, "\"heads\": 2");
+        char *kv = p ? strstr(p, "\"kv_heads\": 1") : NULL;
+        CPR_CHECK(t, p && kv, "layer 2 entry in the written config: %s",
+                  (char *)txt);
+        if (p && kv) {
+            p[hk] = '4';
+            CPR_CHECK(t, dt_write(out, "config.json", txt, n, NULL, 0) == 0,
+                      "rewrite");
+            CPR_CHECK_STATUS(t, cpr_model_load(out, &c, &err), CPR_ERR_SHAPE,
+                             &err, "model.layers.2.self_attn.q_proj.weight");
+            p[hk] = '3', kv[kk] = '2'; // 3 heads over 2 kv heads
+            CPR_CHECK(t, dt_write(out, "config.json", txt, n, NULL, 0) == 0,
+                      "rewrite");
+            CPR_CHECK_STATUS(t, cpr_model_load(out, &c, &err), CPR_ERR_FORMAT,
+                             &err, "cprune_layer_shapes[2]");
+        }
+    }
+    free(txt);
+    // a uniform model: no key
+    CPR_CHECK_STATUS(t, cpr_synth_model(&u, &s, &err), CPR_OK, &err, NULL);
+    snprintf(out, sizeof out, "%s/uniform", dir);
+    CPR_CHECK_STATUS(t, cpr_model_save_hf(&u, out, NULL, &err), CPR_OK, &err,
+                     NULL);
+    snprintf(cfgp, sizeof cfgp, "%s/config.json", out);
+    txt = dt_read(cfgp, &n);
+    CPR_CHECK(t, txt && !strstr((char *)txt, "cprune_layer_shapes"),
+              "uniform config has no layer shapes");
+    free(txt);
+    cpr_model_free(&u);
+    cpr_model_free(&b);
+    dt_rmtree(dir);
+}
+
 const struct cpr_test cpr_tests_core_lintable[] = {
+    {"shapes_roundtrip", test_shapes_roundtrip, 0},
     {"llama_table", test_llama_table, 0},
     {"narrow_layers", test_narrow_layers, 0},
     {0},
