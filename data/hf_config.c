@@ -246,12 +246,22 @@ enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
     }
     if (k == na) {
         const struct cpr_json *what = ar ? ar : mt;
+        char list[256];
+        size_t o = 0;
+        for (size_t i = 0; i < na && o < sizeof list; i++)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s (model_type "
+                                  "%s)", i ? ", " : "", archs[i].arch_name,
+                                  archs[i].model_type);
         s = cpr_err_set(err, CPR_ERR_UNSUPPORTED,
-                        "%s: unknown architecture '%.60s' (supported: "
-                        "LlamaForCausalLM, MistralForCausalLM, "
-                        "Qwen2ForCausalLM)", name,
+                        "%s: unknown architecture '%.60s'%s%.40s%s "
+                        "(supported: %s)", name,
                         cpr_json_is(what, CPR_JSON_STRING) ? what->str
-                                                           : "(none given)");
+                                                           : "(none given)",
+                        ar && cpr_json_is(mt, CPR_JSON_STRING)
+                            ? ", model_type '" : "",
+                        ar && cpr_json_is(mt, CPR_JSON_STRING) ? mt->str : "",
+                        ar && cpr_json_is(mt, CPR_JSON_STRING) ? "'" : "",
+                        list);
         goto done;
     }
     struct cpr_model_config c;

@@ -223,6 +223,9 @@ static void test_config(struct cpr_test_ctx *t) {
     } cases[] = {
         {"{\"architectures\":[\"GPT2LMHeadModel\"]}", CPR_ERR_UNSUPPORTED, "unknown architecture 'GPT2LMHeadModel'"},
         {"{\"model_type\":\"bert\"}", CPR_ERR_UNSUPPORTED, "unknown architecture 'bert'"},
+        {"{\"architectures\":[\"OPTForCausalLM\"],\"model_type\":\"opt\"}", CPR_ERR_UNSUPPORTED,
+         "'OPTForCausalLM', model_type 'opt' (supported: LlamaForCausalLM (model_type llama), "
+         "MistralForCausalLM (model_type mistral), Qwen2ForCausalLM (model_type qwen2))"},
         {"{" BASE ",\"hidden_size\":-64}", CPR_ERR_FORMAT, "\"hidden_size\" must be in [1, 1048576], found -64"},
         {"{" BASE ",\"hidden_size\":\"64\"}", CPR_ERR_FORMAT, "\"hidden_size\" must be an integer in [1, 1048576], found string"},
         {"{" BASE ",\"num_hidden_layers\":2.5}", CPR_ERR_FORMAT, "\"num_hidden_layers\" must be an integer in [1, 4096], found a non-integer number"},
