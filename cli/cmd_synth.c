@@ -20,6 +20,7 @@
 #include "cli/commands.h"
 #include "core/model.h"
 #include "core/synth.h"
+#include "data/arch.h"
 #include "data/fileio.h"
 #include "data/json_write.h"
 #include "data/safetensors_write.h"
@@ -72,33 +73,26 @@ static enum cpr_status write_weights(const char *dir, struct cpr_model *m,
                                      const char *seed_text, struct cpr_err *err) {
     char path[1024];
     CPR_TRY(cpr_path_join(path, sizeof path, dir, "model.safetensors", err));
-    static const char *const names[12] = {
-        "input_layernorm.weight", "self_attn.q_proj.weight",
-        "self_attn.k_proj.weight", "self_attn.v_proj.weight",
-        "self_attn.o_proj.weight", NULL, NULL, NULL,
-        "post_attention_layernorm.weight", "mlp.gate_proj.weight",
-        "mlp.up_proj.weight", "mlp.down_proj.weight"};
+    const struct cpr_arch_names *an = cpr_arch_names_for(m->cfg.arch);
     int64_t L = m->cfg.n_layers;
-    size_t cap = (size_t)(3 + 9 * L), n = 0;
+    size_t cap = (size_t)(3 + (int64_t)an->n_layer * L), n = 0;
     struct cpr_st_entry *e = calloc(cap, sizeof *e);
     char (*nm)[96] = calloc(cap, sizeof *nm);
     if (!e || !nm) {
         free(e), free(nm);
         return cpr_err_set(err, CPR_ERR_NOMEM, "synth: out of memory");
     }
-    snprintf(nm[n], 96, "model.embed_tokens.weight"), e[n].t = &m->tok_embed, n++;
-    snprintf(nm[n], 96, "model.norm.weight"), e[n].t = &m->final_norm, n++;
+    snprintf(nm[n], 96, "%s", an->embed), e[n].t = &m->tok_embed, n++;
+    snprintf(nm[n], 96, "%s", an->final_norm), e[n].t = &m->final_norm, n++;
     if (!m->cfg.tied_embeddings)
-        snprintf(nm[n], 96, "lm_head.weight"), e[n].t = &m->lm_head, n++;
+        snprintf(nm[n], 96, "%s", an->lm_head), e[n].t = &m->lm_head, n++;
     for (int64_t l = 0; l < L; l++) {
-        struct cpr_layer *Ly = &m->layers[l];
-        const struct cpr_tensor *ts[12] = {
-            &Ly->attn_norm, &Ly->wq, &Ly->wk, &Ly->wv, &Ly->wo, NULL, NULL, NULL,
-            &Ly->mlp_norm, &Ly->w_gate, &Ly->w_up, &Ly->w_down};
-        for (int j = 0; j < 12; j++) {
-            if (!names[j]) continue;
-            snprintf(nm[n], 96, "model.layers.%lld.%s", (long long)l, names[j]);
-            e[n].t = ts[j];
+        for (size_t j = 0; j < an->n_layer; j++) {
+            const struct cpr_tensor_name *tn = &an->layer[j];
+            if (!cpr_tensor_name_present(tn, &m->cfg)) continue;
+            int k = snprintf(nm[n], 96, an->layer_prefix, (long long)l);
+            snprintf(nm[n] + k, (size_t)(96 - k), "%s", tn->suffix);
+            e[n].t = cpr_tensor_name_slot(&m->layers[l], tn);
             n++;
         }
     }

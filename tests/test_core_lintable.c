@@ -220,6 +220,18 @@ static void test_narrow_layers(struct cpr_test_ctx *t) {
     cpr_model_free(&b);
 }
 
+// A whole file as a NUL-terminated string (malloc'd), NULL on failure.
+static char *read_text(const char *path, size_t *n) {
+    unsigned char *b = dt_read(path, n);
+    char *s = b ? realloc(b, *n + 1) : NULL;
+    if (!s) {
+        free(b);
+        return NULL;
+    }
+    s[*n] = '\0';
+    return s;
+}
+
 // A narrowed model written as an HF directory carries its shapes in
 // config.json ("cprune_layer_shapes") and loads back to the same pass; a
 // uniform model's config has no such key; llama2.c output is refused;
@@ -237,8 +249,8 @@ static void test_shapes_roundtrip(struct cpr_test_ctx *t) {
                      NULL);
     snprintf(cfgp, sizeof cfgp, "%s/config.json", out);
     size_t n = 0;
-    unsigned char *txt = dt_read(cfgp, &n);
-    CPR_CHECK(t, txt && strstr((char *)txt, "\"cprune_layer_shapes\""),
+    char *txt = read_text(cfgp, &n);
+    CPR_CHECK(t, txt && strstr(txt, "\"cprune_layer_shapes\""),
               "narrowed config has cprune_layer_shapes");
     CPR_CHECK_STATUS(t, cpr_model_load(out, &c, &err), CPR_OK, &err, NULL);
     if (!err.code) {
@@ -266,10 +278,10 @@ static void test_shapes_roundtrip(struct cpr_test_ctx *t) {
     // shapes vs tensors: claim 4 heads in layer 2 (the tensors have 2)
     if (txt) {
         const size_t hk = strlen("\"heads\": "), kk = strlen("\"kv_heads\": ");
-        char *p = strstr((char *)txt, "\"heads\": 2");
+        char *p = strstr(txt, "\"heads\": 2");
         char *kv = p ? strstr(p, "\"kv_heads\": 1") : NULL;
         CPR_CHECK(t, p && kv, "layer 2 entry in the written config: %s",
-                  (char *)txt);
+                  txt);
         if (p && kv) {
             p[hk] = '4';
             CPR_CHECK(t, dt_write(out, "config.json", txt, n, NULL, 0) == 0,
@@ -290,8 +302,8 @@ static void test_shapes_roundtrip(struct cpr_test_ctx *t) {
     CPR_CHECK_STATUS(t, cpr_model_save_hf(&u, out, NULL, &err), CPR_OK, &err,
                      NULL);
     snprintf(cfgp, sizeof cfgp, "%s/config.json", out);
-    txt = dt_read(cfgp, &n);
-    CPR_CHECK(t, txt && !strstr((char *)txt, "cprune_layer_shapes"),
+    txt = read_text(cfgp, &n);
+    CPR_CHECK(t, txt && !strstr(txt, "cprune_layer_shapes"),
               "uniform config has no layer shapes");
     free(txt);
     cpr_model_free(&u);
