@@ -1,7 +1,23 @@
 // tests/test_forward_window.c: Mistral's sliding-window attention
 // (core/arch.h sliding_window, core/attention.c) and its config.json field.
 //
-// The check is independent of the windowed code path: with one block, the
+// The PyTorch oracle (tests/oracle/ppl_oracle.py, HF's sliding-window mask)
+// gives the perplexity of a small random Mistral with sliding_window 16
+// (tests/fixtures/mistral_window, made by `cprune synth` with its config
+// turned into Mistral's; tests/fixtures/ppl_mistral_window16.json); every
+// ISA table must match it within 1e-5, and the same model without the
+// window must not (its oracle perplexity is 538.0, not 465.5). Made by
+//   cprune synth --hidden 32 --intermediate 48 --layers 2 --heads 4
+//       --kv-heads 2 --vocab 64 --context 256 --tied --init-std 0.4
+//       --seed 13 --out DIR
+// then config.json: architectures MistralForCausalLM, model_type mistral,
+// "sliding_window": 16; tokens.i32: 384 ids x = (1103515245 x + 12345)
+// mod 2^31 from x = 12345, id = (x >> 8) mod 64; and
+//   python3 tests/oracle/ppl_oracle.py --model tests/fixtures/mistral_window
+//       --tokens-i32 tests/fixtures/mistral_window/tokens.i32 --seqlen 96
+//       --label lcg/window16 --out tests/fixtures/ppl_mistral_window16.json
+//
+// A second check is independent of the windowed code path: with one block, the
 // output at position p under a window W equals the unwindowed pass over
 // the W tokens ending at p (RoPE scores depend only on relative positions,
 // so shifting the window to positions 0..W-1 changes them by rounding
@@ -9,14 +25,19 @@
 // arithmetic exactly (bit-identical), a window >= seqlen changes nothing,
 // and the pass stays bit-identical for any thread count.
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/forward.h"
 #include "core/rng.h"
 #include "core/synth.h"
+#include "data/fileio.h"
 #include "data/hf_config.h"
+#include "data/json.h"
 #include "data/json_write.h"
+#include "data/model_load.h"
+#include "eval/perplexity.h"
 #include "tests/harness.h"
 
 enum { SL = 150, WIN = 20 }; // three query blocks (CPR_ATTN_QB 64)
@@ -186,7 +207,66 @@ static void test_config_field(struct cpr_test_ctx *t) {
     CPR_CHECK(t, c.block.sliding_window == 0, "llama: none");
 }
 
+static void test_oracle_ppl(struct cpr_test_ctx *t) {
+    const char *dir = "tests/fixtures/mistral_window";
+    struct cpr_err err = {0};
+    char *js = NULL, *tk = NULL;
+    size_t jn = 0, tn = 0;
+    struct cpr_model m;
+    struct cpr_json_doc doc;
+    memset(&m, 0, sizeof m);
+    memset(&doc, 0, sizeof doc);
+    CPR_CHECK_STATUS(t, cpr_file_read_all("tests/fixtures/"
+                                          "ppl_mistral_window16.json",
+                                          1 << 20, &js, &jn, &err),
+                     CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_file_read_all("tests/fixtures/mistral_window/"
+                                          "tokens.i32", 1 << 20, &tk, &tn,
+                                          &err),
+                     CPR_OK, &err, NULL);
+    if (err.code) goto out;
+    CPR_CHECK_STATUS(t, cpr_json_parse(&doc, js, jn, "fixture", 0, &err),
+                     CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_model_load(dir, &m, &err), CPR_OK, &err, NULL);
+    if (err.code) goto out;
+    CPR_CHECK(t, m.cfg.block.sliding_window == 16, "window %lld",
+              (long long)m.cfg.block.sliding_window);
+    const double want = cpr_json_get_num(doc.root, "ppl", NAN);
+    const int64_t seqlen = cpr_json_get_int(doc.root, "seqlen", 0);
+    const int64_t n = (int64_t)(tn / 4);
+    int32_t *ids = malloc(tn);
+    memcpy(ids, tk, tn); // little-endian int32, as the oracle reads them
+    struct cpr_kernels tabs[CPR_ISA_COUNT];
+    enum cpr_isa isas[CPR_ISA_COUNT];
+    size_t nt = cpr_test_tables(tabs, isas);
+    struct cpr_ppl_opts o = {.protocol = CPR_PPL_HF, .seqlen = seqlen};
+    struct cpr_ppl_result r;
+    for (size_t i = 0; i < nt; i++) {
+        CPR_CHECK_STATUS(t, cpr_ppl_eval(&m, &tabs[i], NULL, ids, n, &o, &r,
+                                         &err), CPR_OK, &err, NULL);
+        if (err.code) break;
+        CPR_CHECK(t, fabs(r.ppl - want) <= 1e-5 * want, "[%s] ppl %.8g, "
+                  "oracle %.8g", cpr_isa_name(isas[i]), r.ppl, want);
+        if (t->verbose)
+            printf("  [%s] ppl %.8g oracle %.8g rel %.2e\n",
+                   cpr_isa_name(isas[i]), r.ppl, want,
+                   fabs(r.ppl - want) / want);
+    }
+    m.cfg.block.sliding_window = 0;
+    CPR_CHECK_STATUS(t, cpr_ppl_eval(&m, NULL, NULL, ids, n, &o, &r, &err),
+                     CPR_OK, &err, NULL);
+    CPR_CHECK(t, fabs(r.ppl - want) > 0.05 * want, "without the window ppl "
+              "%.6g still matches the windowed oracle %.6g", r.ppl, want);
+    free(ids);
+out:
+    cpr_json_free(&doc);
+    cpr_model_free(&m);
+    free(js);
+    free(tk);
+}
+
 const struct cpr_test cpr_tests_forward_window[] = {
+    {"oracle_ppl", test_oracle_ppl, 0},
     {"shift_equivalence", test_shift_equivalence, 0},
     {"wide_window_and_threads", test_wide_window_and_threads, 0},
     {"config_field", test_config_field, 0},
