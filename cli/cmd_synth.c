@@ -22,6 +22,7 @@
 #include "core/synth.h"
 #include "data/arch.h"
 #include "data/fileio.h"
+#include "data/hf_config.h"
 #include "data/json_write.h"
 #include "data/safetensors_write.h"
 
@@ -33,6 +34,15 @@ static enum cpr_status write_config(const char *dir, const struct cpr_model_conf
     CPR_TRY(cpr_path_join(path, sizeof path, dir, "config.json", err));
     struct cpr_jw w;
     cpr_jw_init(&w, 2);
+    if (c->arch != CPR_ARCH_LLAMA) { // the loader's own writer (hf_config.h)
+        cpr_hf_config_write(c, dt == CPR_DTYPE_BF16  ? "bfloat16"
+                               : dt == CPR_DTYPE_F16 ? "float16"
+                                                     : "float32", &w);
+        enum cpr_status s = cpr_jw_finish(&w, err);
+        if (s == CPR_OK) s = cpr_file_write_atomic(path, w.buf, w.len, err);
+        cpr_jw_free(&w);
+        return s;
+    }
     cpr_jw_begin_object(&w);
     cpr_jw_key(&w, "architectures");
     cpr_jw_begin_array(&w), cpr_jw_string(&w, "LlamaForCausalLM"), cpr_jw_end_array(&w);
@@ -187,7 +197,9 @@ static const char *const synth_examples[] = {
 int cmd_synth(int argc, char **argv) {
     struct cli_opt opts[] = {
         {NULL, 0, "shape (all required unless a default is given):", NULL},
-        {"arch", 1, "architecture (default: llama, the only one for now)", NULL},
+        {"arch", 1, "llama (default), mistral or qwen2 (q/k/v biases)", NULL},
+        {"sliding-window", 1, "mistral: attention window in tokens (default: "
+                              "none)", NULL},
         {"hidden", 1, "hidden size, in [2, 1048576] (required)", NULL},
         {"intermediate", 1, "MLP width, in [1, 4194304] (required)", NULL},
         {"layers", 1, "decoder blocks, in [1, 4096] (required)", NULL},
@@ -209,6 +221,7 @@ int cmd_synth(int argc, char **argv) {
     const struct cli_help help = {
         "cprune synth --hidden H --intermediate I --layers L --heads A "
         "--vocab V --context C --out DIR\n"
+        "                    [--arch llama|mistral|qwen2] [--sliding-window W]\n"
         "                    [--kv-heads K] [--tied] [--dtype f32|bf16|f16] "
         "[--seed S] [--init-std X]\n"
         "                    [--tokenizer tokenizer.json]",
@@ -220,13 +233,26 @@ int cmd_synth(int argc, char **argv) {
     int rc = cli_parse_help(argc, argv, opts, n_opts, CMD, &help);
     if (rc) return rc == 1 ? 0 : 2;
     const char *v, *out = cli_get(opts, n_opts, "out");
-    if ((v = cli_get(opts, n_opts, "arch")) && strcmp(v, "llama") != 0) {
-        fprintf(stderr, "cprune " CMD ": --arch: only 'llama' is supported, "
-                        "found '%s'\n", v);
-        return 2;
-    }
     struct cpr_synth_spec s = {.arch = CPR_ARCH_LLAMA, .bos_id = 1, .eos_id = 2,
                                .rope_theta = 10000, .norm_eps = 1e-5f};
+    if ((v = cli_get(opts, n_opts, "arch"))) {
+        if (!strcmp(v, "mistral")) s.arch = CPR_ARCH_MISTRAL;
+        else if (!strcmp(v, "qwen2")) s.arch = CPR_ARCH_QWEN2, s.qkv_bias = 1;
+        else if (strcmp(v, "llama") != 0) {
+            fprintf(stderr, "cprune " CMD ": --arch: expected llama, mistral "
+                            "or qwen2, found '%s'\n", v);
+            return 2;
+        }
+    }
+    long long window = 0;
+    if ((v = cli_get(opts, n_opts, "sliding-window"))) {
+        if (s.arch != CPR_ARCH_MISTRAL) {
+            fprintf(stderr, "cprune " CMD ": --sliding-window needs --arch "
+                            "mistral\n");
+            return 2;
+        }
+        if (cli_int(CMD, "sliding-window", v, 1, 1 << 24, &window)) return 2;
+    }
     struct { const char *name; int64_t *dst; long long lo, hi; } ints[] = {
         {"hidden", &s.hidden, 2, 1 << 20}, {"intermediate", &s.intermediate, 1, 1 << 22},
         {"layers", &s.n_layers, 1, 4096}, {"heads", &s.n_heads, 1, 4096},
@@ -268,6 +294,7 @@ int cmd_synth(int argc, char **argv) {
         cli_float(CMD, "init-std", v, 0, 10, &s.init_std))
         return 2;
     s.tied_embeddings = cli_get(opts, n_opts, "tied") != NULL;
+    s.bias_std = s.init_std; // qwen2's q/k/v biases, like the weights
 
     struct cpr_err err = {0};
     struct cpr_model m = {0};
@@ -284,7 +311,9 @@ int cmd_synth(int argc, char **argv) {
     int created;
     if ((rc = prepare_out(out, &created))) return rc;
     rc = 1;
-    if (cpr_synth_model(&m, &s, &err) || write_config(out, &m.cfg, s.dtype, &err) ||
+    enum cpr_status st = cpr_synth_model(&m, &s, &err);
+    m.cfg.block.sliding_window = window;
+    if (st || write_config(out, &m.cfg, s.dtype, &err) ||
         write_weights(out, &m, seed_text, &err))
         goto done;
     if (tok_src && copy_file(tok_src, out, "tokenizer.json", &err))
