@@ -4,6 +4,7 @@
 const char *cpr_norm_kind_name(enum cpr_norm_kind k) {
     switch (k) {
     case CPR_NORM_RMS: return "rms";
+    case CPR_NORM_LAYER: return "layernorm";
     }
     return "?";
 }
@@ -11,6 +12,7 @@ const char *cpr_norm_kind_name(enum cpr_norm_kind k) {
 const char *cpr_pos_kind_name(enum cpr_pos_kind k) {
     switch (k) {
     case CPR_POS_ROPE: return "rope";
+    case CPR_POS_LEARNED: return "learned";
     }
     return "?";
 }
@@ -18,6 +20,7 @@ const char *cpr_pos_kind_name(enum cpr_pos_kind k) {
 const char *cpr_mlp_kind_name(enum cpr_mlp_kind k) {
     switch (k) {
     case CPR_MLP_SWIGLU: return "swiglu";
+    case CPR_MLP_RELU: return "relu";
     }
     return "?";
 }

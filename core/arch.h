@@ -9,11 +9,13 @@
 // window, embeddings unscaled, a final norm), so a zeroed spec, as every
 // config built before this header existed has, keeps its meaning.
 //
-// Only the kinds listed here exist; a family that needs another one (OPT's
-// LayerNorm with bias and ReLU, GPT-NeoX's parallel residual and partial
-// rotary, GPT-2's GELU-tanh, Gemma's (1 + w) norm) adds its enum value
-// together with the forward branch, kernels and oracle that implement it
-// (issue 13).
+// Only the kinds listed here exist; a family that needs another one
+// (GPT-NeoX's parallel residual and partial rotary, GPT-2's GELU-tanh,
+// Gemma's (1 + w) norm) adds its enum value together with the forward
+// branch, kernels and oracle that implement it (issue 13).
+//
+// Biases are data, not kinds: every bias tensor a layer holds (q/k/v, o,
+// up/fc1, down/fc2, LayerNorm) is added where Hugging Face adds it.
 #ifndef CPR_CORE_ARCH_H
 #define CPR_CORE_ARCH_H
 
@@ -21,14 +23,20 @@
 
 enum cpr_norm_kind {
     CPR_NORM_RMS = 0, // x / sqrt(mean(x^2) + eps) * w
+    CPR_NORM_LAYER,   // (x - mean) / sqrt(var + eps) * w + b (LayerNorm;
+                      // the *_norm_b tensors hold b)
 };
 
 enum cpr_pos_kind {
     CPR_POS_ROPE = 0, // rotary on q and k; pairing from cfg.rope_style
+    CPR_POS_LEARNED,  // h = tok_embed[t] + pos_embed[p + pos_offset]
+                      // (OPT: offset 2); no rotation
 };
 
 enum cpr_mlp_kind {
     CPR_MLP_SWIGLU = 0, // down(silu(gate x) * up x)
+    CPR_MLP_RELU,       // down(relu(up x + b_up)) (OPT fc1/fc2; w_up is the
+                        // FC1 role, no gate)
 };
 
 enum cpr_resid_kind {
@@ -45,6 +53,7 @@ struct cpr_block_spec {
     // p - sliding_window < j <= p (Mistral's sliding_window, as HF's
     // sliding-window causal mask). 0 = unbounded.
     int64_t sliding_window;
+    int64_t pos_offset; // CPR_POS_LEARNED: row of position 0 in pos_embed
 };
 
 // "rms", "rope", "swiglu", "sequential" (for messages and reports).

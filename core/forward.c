@@ -46,6 +46,15 @@ static void vec_f32(const struct cpr_kernels *k, const struct cpr_tensor *t,
     }
 }
 
+// ---- f->vec: f32 copies of a block's vectors ----
+// [0, H) norm weight, [H, 2H) norm bias, [2H, 3H) o bias, [3H, 4H) down
+// bias, then the q/k/v biases (qd + 2 kvd) and the up bias (intermediate)
+// at the block's own sizes (the buffer holds the largest layer's).
+#define VEC_NORM_B(H) (H)
+#define VEC_BO(H) (2 * (H))
+#define VEC_BDOWN(H) (3 * (H))
+#define VEC_QKV(H) (4 * (H))
+
 // ---- sizes ----
 
 // Float counts of every buffer, in carve order.
@@ -66,7 +75,8 @@ static void buffer_sizes(const struct cpr_model *m, size_t n_threads,
     out[BUF_K] = out[BUF_V] = out[BUF_VT] = T * kv_dim(x);
     out[BUF_GATE] = out[BUF_UP] = T * x->intermediate;
     out[BUF_SCORES] = (double)n_threads * CPR_ATTN_QB * (double)seqlen;
-    out[BUF_VEC] = (double)(c->hidden + q_dim(x) + 2 * kv_dim(x));
+    out[BUF_VEC] = (double)(4 * c->hidden + q_dim(x) + 2 * kv_dim(x) +
+                            x->intermediate);
     out[BUF_LOGITS] = lr * c->vocab;
     out[BUF_LROWS] = lr * c->hidden;
 }
@@ -88,6 +98,7 @@ static enum cpr_status check_kernels(const struct cpr_kernels *k,
         {k->gemm_bf16w != NULL, "gemm_bf16w"},
         {k->gemm_f16w != NULL, "gemm_f16w"},
         {k->rmsnorm_f32 != NULL, "rmsnorm_f32"},
+        {k->layernorm_f32 != NULL, "layernorm_f32"},
         {k->softmax_f32 != NULL, "softmax_f32"},
         {k->logsumexp_f32 != NULL, "logsumexp_f32"},
         {k->rope_half_f32 != NULL, "rope_half_f32"},
@@ -109,9 +120,18 @@ static enum cpr_status check_kernels(const struct cpr_kernels *k,
 static enum cpr_status check_spec(const struct cpr_block_spec *b,
                                   struct cpr_err *err) {
     const char *bad = NULL;
-    switch (b->norm) { case CPR_NORM_RMS: break; default: bad = "norm"; }
-    switch (b->pos) { case CPR_POS_ROPE: break; default: bad = "positions"; }
-    switch (b->mlp) { case CPR_MLP_SWIGLU: break; default: bad = "mlp"; }
+    switch (b->norm) {
+    case CPR_NORM_RMS: case CPR_NORM_LAYER: break;
+    default: bad = "norm";
+    }
+    switch (b->pos) {
+    case CPR_POS_ROPE: case CPR_POS_LEARNED: break;
+    default: bad = "positions";
+    }
+    switch (b->mlp) {
+    case CPR_MLP_SWIGLU: case CPR_MLP_RELU: break;
+    default: bad = "mlp";
+    }
     switch (b->resid) {
     case CPR_RESID_SEQUENTIAL: break;
     default: bad = "residual";
@@ -203,6 +223,9 @@ enum row_op {
     OP_NORM,    // dst[r] = norm(src[r], w), the spec's norm kind
     OP_QKV,     // q/k/v += biases (when present); rope q and k
     OP_SWIGLU,  // gate[r] = silu(gate[r]) * up[r]
+    OP_BIAS,    // dst[r] (n_cols, stride n_cols) += w (n_cols)
+    OP_BIAS_RELU, // dst[r] = relu(dst[r] + w) (w may be NULL: no bias)
+    OP_ADD,     // dst[r] += src[r] (n_cols): a residual add
     OP_VT,      // vt[s, g] = v[s rows, g head]^T (items are (s, g))
     OP_NLL,     // nll from logits rows
 };
@@ -216,6 +239,7 @@ struct row_job {
     const float *src;
     float *dst;
     const float *w;
+    int64_t n_cols; // OP_BIAS, OP_BIAS_RELU, OP_ADD
     int has_bias;
     // OP_NLL
     const int32_t *targets;
@@ -228,8 +252,8 @@ static void do_qkv_row(struct cpr_forward *f, const struct cpr_layer_shape *c,
     int64_t qd = q_dim(c), kvd = kv_dim(c), half = c->head_dim / 2;
     float *q = f->q + r * qd, *kr = f->kk + r * kvd, *v = f->v + r * kvd;
     if (has_bias) {
-        const float *bq = f->vec + f->model->cfg.hidden, *bk = bq + qd,
-                    *bv = bk + kvd;
+        const float *bq = f->vec + VEC_QKV(f->model->cfg.hidden),
+                    *bk = bq + qd, *bv = bk + kvd;
         for (int64_t i = 0; i < qd; i++) q[i] += bq[i];
         for (int64_t i = 0; i < kvd; i++) kr[i] += bk[i];
         for (int64_t i = 0; i < kvd; i++) v[i] += bv[i];
@@ -247,6 +271,7 @@ static void do_qkv_row(struct cpr_forward *f, const struct cpr_layer_shape *c,
         rope((size_t)c->n_kv_heads, (size_t)c->head_dim, kr, cs, sn);
         break;
     }
+    case CPR_POS_LEARNED: break; // added to the embeddings
     }
 }
 
@@ -277,8 +302,32 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
                 k->rmsnorm_f32((size_t)c->hidden, j->src + r * c->hidden,
                                j->w, c->norm_eps, j->dst + r * c->hidden);
                 break;
+            case CPR_NORM_LAYER:
+                k->layernorm_f32((size_t)c->hidden, j->src + r * c->hidden,
+                                 j->w, j->w + VEC_NORM_B(c->hidden),
+                                 c->norm_eps, j->dst + r * c->hidden);
+                break;
             }
             break;
+        case OP_BIAS: {
+            float *d = j->dst + r * j->n_cols;
+            for (int64_t i = 0; i < j->n_cols; i++) d[i] += j->w[i];
+            break;
+        }
+        case OP_BIAS_RELU: { // torch relu: NaN stays NaN
+            float *d = j->dst + r * j->n_cols;
+            for (int64_t i = 0; i < j->n_cols; i++) {
+                float v = j->w ? d[i] + j->w[i] : d[i];
+                d[i] = v < 0.0f ? 0.0f : v;
+            }
+            break;
+        }
+        case OP_ADD: {
+            float *d = j->dst + r * j->n_cols;
+            const float *a = j->src + r * j->n_cols;
+            for (int64_t i = 0; i < j->n_cols; i++) d[i] += a[i];
+            break;
+        }
         case OP_QKV: do_qkv_row(f, j->sh, r, j->seqlen, j->has_bias); break;
         case OP_SWIGLU: {
             int64_t I = j->sh->intermediate;
@@ -301,16 +350,18 @@ static void run_rows(struct row_job *j) {
     cpr_pool_run(j->f->pool, row_worker, j);
 }
 
-// f->xn (T, hidden) = the spec's norm of src rows with weight w (the norm
-// weight's f32 copy goes to f->vec).
+// f->xn (T, hidden) = the spec's norm of src rows with weight w and bias b
+// (LayerNorm; may be NULL or unset otherwise), their f32 copies in f->vec.
 static void block_norm(struct cpr_forward *f, struct row_job *j,
-                       const struct cpr_tensor *w, const float *src,
-                       int64_t T) {
+                       const struct cpr_tensor *w, const struct cpr_tensor *b,
+                       const float *src, int64_t T) {
     vec_f32(f->k, w, f->vec);
+    if (b && b->data) vec_f32(f->k, b, f->vec + VEC_NORM_B(f->model->cfg.hidden));
     j->op = OP_NORM, j->n_items = T, j->src = src, j->dst = f->xn,
     j->w = f->vec;
     run_rows(j);
 }
+
 
 // ---- linears ----
 // y (m, n) = x (m, k) W^T + beta * y through core/matmul.h: threads split
@@ -393,6 +444,44 @@ enum cpr_status cpr_forward_embed(struct cpr_forward *f, const int32_t *tokens,
         default: memcpy(out, row, (size_t)H * sizeof(float)); break;
         }
     }
+    if (m->cfg.block.pos == CPR_POS_LEARNED) { // + pos_embed[p + offset]
+        const struct cpr_tensor *pe = &m->pos_embed;
+        const size_t psz = cpr_dtype_size(pe->dtype);
+        for (int64_t t = 0; t < T; t++) {
+            const int64_t p = t % seqlen + m->cfg.block.pos_offset;
+            const void *row = (const char *)pe->data + (size_t)(p * H) * psz;
+            float *out = hidden + t * H, *pr = f->vec;
+            switch (pe->dtype) {
+            case CPR_DTYPE_BF16: f->k->bf16_to_f32((size_t)H, row, pr); break;
+            case CPR_DTYPE_F16: f->k->f16_to_f32((size_t)H, row, pr); break;
+            default: memcpy(pr, row, (size_t)H * sizeof(float)); break;
+            }
+            for (int64_t i = 0; i < H; i++) out[i] += pr[i];
+        }
+    }
+    return CPR_OK;
+}
+
+// hidden += x W^T (+ bias): without a bias the gemm accumulates into hidden
+// (beta = 1, one rounding as HF's `residual + out`); with one, HF's order:
+// out = x W^T + b into f->xn, then hidden += out.
+static enum cpr_status residual_linear(struct cpr_forward *f,
+                                       struct row_job *j, const float *x,
+                                       int64_t T, int64_t ldx,
+                                       const struct cpr_tensor *w,
+                                       const struct cpr_tensor *bias,
+                                       float *bias_f32, float *hidden,
+                                       struct cpr_err *err) {
+    const int64_t H = f->model->cfg.hidden;
+    if (!bias->data) return linear(f, x, T, ldx, w, hidden, H, 1.0f, err);
+    CPR_TRY(linear(f, x, T, ldx, w, f->xn, H, 0.0f, err));
+    vec_f32(f->k, bias, bias_f32);
+    j->op = OP_BIAS, j->n_items = T, j->dst = f->xn, j->w = bias_f32,
+    j->n_cols = H;
+    run_rows(j);
+    j->op = OP_ADD, j->n_items = T, j->dst = hidden, j->src = f->xn,
+    j->n_cols = H;
+    run_rows(j);
     return CPR_OK;
 }
 
@@ -415,7 +504,7 @@ static enum cpr_status block_attn(struct block_ctx *b, float *hidden,
     const int64_t T = b->T, H = f->model->cfg.hidden;
     const int64_t qd = q_dim(&b->sh), kvd = kv_dim(&b->sh);
     struct row_job *j = &b->j;
-    block_norm(f, j, &L->attn_norm, hidden, T);
+    block_norm(f, j, &L->attn_norm, &L->attn_norm_b, hidden, T);
     CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_ATTN_IN, f->xn, H,
                       b->n_seq, b->seqlen, err));
     CPR_TRY(linear(f, f->xn, T, H, &L->wq, f->q, qd, 0.0f, err));
@@ -423,7 +512,7 @@ static enum cpr_status block_attn(struct block_ctx *b, float *hidden,
     CPR_TRY(linear(f, f->xn, T, H, &L->wv, f->v, kvd, 0.0f, err));
     j->has_bias = L->bq.data || L->bk.data || L->bv.data;
     if (j->has_bias) {
-        float *bq = f->vec + H, *bk = bq + qd, *bv = bk + kvd;
+        float *bq = f->vec + VEC_QKV(H), *bk = bq + qd, *bv = bk + kvd;
         if (L->bq.data) vec_f32(f->k, &L->bq, bq);
         else memset(bq, 0, (size_t)qd * sizeof(float));
         if (L->bk.data) vec_f32(f->k, &L->bk, bk);
@@ -438,7 +527,8 @@ static enum cpr_status block_attn(struct block_ctx *b, float *hidden,
     cpr_attention_run(f, &b->sh, b->n_seq, b->seqlen);
     CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_O_IN, f->att, qd,
                       b->n_seq, b->seqlen, err));
-    return linear(f, f->att, T, qd, &L->wo, hidden, H, 1.0f, err);
+    return residual_linear(f, j, f->att, T, qd, &L->wo, &L->bo,
+                           f->vec + VEC_BO(H), hidden, err);
 }
 
 // hidden += mlp(norm2(hidden)), the spec's MLP kind.
@@ -448,7 +538,7 @@ static enum cpr_status block_mlp(struct block_ctx *b, float *hidden,
     const struct cpr_layer *L = b->L;
     const int64_t T = b->T, H = f->model->cfg.hidden, I = b->sh.intermediate;
     struct row_job *j = &b->j;
-    block_norm(f, j, &L->mlp_norm, hidden, T);
+    block_norm(f, j, &L->mlp_norm, &L->mlp_norm_b, hidden, T);
     CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_MLP_IN, f->xn, H,
                       b->n_seq, b->seqlen, err));
     switch (f->model->cfg.block.mlp) {
@@ -458,10 +548,20 @@ static enum cpr_status block_mlp(struct block_ctx *b, float *hidden,
         j->op = OP_SWIGLU, j->n_items = T;
         run_rows(j);
         break;
+    case CPR_MLP_RELU: { // fc1 (+ bias) -> relu, into f->gate
+        float *bup = f->vec + VEC_QKV(H) + q_dim(&b->sh) + 2 * kv_dim(&b->sh);
+        CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->gate, I, 0.0f, err));
+        if (L->b_up.data) vec_f32(f->k, &L->b_up, bup);
+        j->op = OP_BIAS_RELU, j->n_items = T, j->dst = f->gate,
+        j->w = L->b_up.data ? bup : NULL, j->n_cols = I;
+        run_rows(j);
+        break;
+    }
     }
     CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_DOWN_IN, f->gate, I,
                       b->n_seq, b->seqlen, err));
-    return linear(f, f->gate, T, I, &L->w_down, hidden, H, 1.0f, err);
+    return residual_linear(f, j, f->gate, T, I, &L->w_down, &L->b_down,
+                           f->vec + VEC_BDOWN(H), hidden, err);
 }
 
 enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
@@ -500,6 +600,8 @@ enum cpr_status cpr_forward_logits(struct cpr_forward *f, const float *hidden,
                            "forward logits: %lld rows; at most %lld per call",
                            (long long)n_rows, (long long)f->logit_rows);
     vec_f32(f->k, &m->final_norm, f->vec);
+    if (m->final_norm_b.data)
+        vec_f32(f->k, &m->final_norm_b, f->vec + VEC_NORM_B(m->cfg.hidden));
     struct row_job j = {.f = f, .op = OP_NORM, .n_items = n_rows,
                         .src = hidden, .dst = f->lrows, .w = f->vec};
     run_rows(&j);

@@ -17,7 +17,10 @@
 //   logits = rmsnorm(h, final_norm) Wlm^T
 //
 // Each block follows the config's block spec (core/arch.h: norm, position,
-// MLP and residual kinds, sliding window; zeroed = the LLaMA block above)
+// MLP and residual kinds, sliding window; zeroed = the LLaMA block above;
+// OPT-style: LayerNorm with bias, learned positions added to the
+// embeddings, a ReLU MLP without gate, and every bias a layer holds added
+// as HF adds it: out = x W^T + b, then the residual add)
 // and its own shape (cpr_layer_shape_of: heads and MLP width per layer);
 // work buffers are sized for the largest layer. With a sliding window W,
 // query p attends to keys p - W < j <= p (Mistral).

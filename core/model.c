@@ -34,8 +34,32 @@ static const struct lin_slot llama_table[CPR_LINEAR_COUNT] = {
     [CPR_LINEAR_DOWN] = SLOT(w_down, -1, CPR_ROLE_DOWN, CPR_CAPTURE_DOWN_IN,
                              "down_proj", "mlp.down_proj"),
 };
+// The non-gated table (CPR_MLP_RELU: OPT's q/k/v/out_proj, fc1, fc2; every
+// linear may have a bias).
+static const struct lin_slot fc_table[6] = {
+    SLOT(wq, BIAS(bq), CPR_ROLE_Q, CPR_CAPTURE_ATTN_IN, "q_proj",
+         "self_attn.q_proj"),
+    SLOT(wk, BIAS(bk), CPR_ROLE_K, CPR_CAPTURE_ATTN_IN, "k_proj",
+         "self_attn.k_proj"),
+    SLOT(wv, BIAS(bv), CPR_ROLE_V, CPR_CAPTURE_ATTN_IN, "v_proj",
+         "self_attn.v_proj"),
+    SLOT(wo, BIAS(bo), CPR_ROLE_O, CPR_CAPTURE_O_IN, "out_proj",
+         "self_attn.out_proj"),
+    SLOT(w_up, BIAS(b_up), CPR_ROLE_FC1, CPR_CAPTURE_MLP_IN, "fc1", "fc1"),
+    SLOT(w_down, BIAS(b_down), CPR_ROLE_DOWN, CPR_CAPTURE_DOWN_IN, "fc2",
+         "fc2"),
+};
 #undef SLOT
 #undef BIAS
+
+static const struct lin_slot *table_for(const struct cpr_model *m, int *n) {
+    if (m->cfg.block.mlp == CPR_MLP_RELU) {
+        *n = 6;
+        return fc_table;
+    }
+    *n = CPR_LINEAR_COUNT;
+    return llama_table;
+}
 
 enum cpr_role_group cpr_role_group_of(enum cpr_linear_role role) {
     switch (role) {
@@ -55,16 +79,18 @@ const char *cpr_role_name(enum cpr_linear_role role) {
 }
 
 int cpr_model_linears_per_layer(const struct cpr_model *m) {
-    (void)m; // one family table today; the descriptor chooses it later
-    return CPR_LINEAR_COUNT;
+    int n;
+    table_for(m, &n);
+    return n;
 }
 
 int cpr_layer_linears(struct cpr_model *m, int64_t layer,
                       struct cpr_linear_ref *out, int cap) {
     struct cpr_layer *L = &m->layers[layer];
-    const int n = cpr_model_linears_per_layer(m);
+    int n;
+    const struct lin_slot *tab = table_for(m, &n);
     for (int j = 0; j < n && j < cap; j++) {
-        const struct lin_slot *s = &llama_table[j];
+        const struct lin_slot *s = &tab[j];
         out[j] = (struct cpr_linear_ref){
             .role = s->role, .site = s->site,
             .w = (struct cpr_tensor *)((char *)L + s->w_off),
@@ -172,6 +198,17 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
     CPR_TRY(check(&m->tok_embed, "embed_tokens", c->vocab, h, 0, err));
     CPR_TRY(check(&m->final_norm, "norm", h, -1, 0, err));
     CPR_TRY(check(&m->lm_head, "lm_head", c->vocab, h, 0, err));
+    const int ln = c->block.norm == CPR_NORM_LAYER;
+    const int gated = c->block.mlp == CPR_MLP_SWIGLU;
+    CPR_TRY(check(&m->final_norm_b, "norm.bias", h, -1, !ln, err));
+    if (c->block.pos == CPR_POS_LEARNED &&
+        (c->block.pos_offset < 0 || c->block.pos_offset > 1024))
+        return cpr_err_set(err, CPR_ERR_FORMAT, "model config: learned "
+                           "position offset %lld outside [0, 1024]",
+                           (long long)c->block.pos_offset);
+    CPR_TRY(check(&m->pos_embed, "embed_positions",
+                  c->context + c->block.pos_offset, h,
+                  c->block.pos != CPR_POS_LEARNED, err));
     char name[64];
     for (int64_t i = 0; i < c->n_layers; i++) {
         const struct cpr_layer *L = &m->layers[i];
@@ -205,9 +242,14 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
         CHECK_T(bk, kvd, -1, 1);
         CHECK_T(bv, kvd, -1, 1);
         CHECK_T(mlp_norm, h, -1, 0);
-        CHECK_T(w_gate, im, h, 0);
+        CHECK_T(w_gate, im, h, !gated);
         CHECK_T(w_up, im, h, 0);
         CHECK_T(w_down, h, im, 0);
+        CHECK_T(attn_norm_b, h, -1, !ln);
+        CHECK_T(mlp_norm_b, h, -1, !ln);
+        CHECK_T(bo, h, -1, 1);
+        CHECK_T(b_up, im, -1, 1);
+        CHECK_T(b_down, h, -1, 1);
 #undef CHECK_T
     }
     return CPR_OK;
@@ -227,13 +269,17 @@ int64_t cpr_model_linear_params(const struct cpr_model *m) {
 
 int64_t cpr_model_total_params(const struct cpr_model *m) {
     int64_t n = cpr_model_linear_params(m) + cpr_tensor_numel(&m->tok_embed) +
-                cpr_tensor_numel(&m->final_norm);
+                cpr_tensor_numel(&m->final_norm) +
+                cpr_tensor_numel(&m->final_norm_b) +
+                cpr_tensor_numel(&m->pos_embed);
     if (!m->cfg.tied_embeddings) n += cpr_tensor_numel(&m->lm_head);
     for (int64_t i = 0; i < m->cfg.n_layers; i++) {
         const struct cpr_layer *L = &m->layers[i];
         n += cpr_tensor_numel(&L->attn_norm) + cpr_tensor_numel(&L->mlp_norm) +
              cpr_tensor_numel(&L->bq) + cpr_tensor_numel(&L->bk) +
-             cpr_tensor_numel(&L->bv);
+             cpr_tensor_numel(&L->bv) + cpr_tensor_numel(&L->attn_norm_b) +
+             cpr_tensor_numel(&L->mlp_norm_b) + cpr_tensor_numel(&L->bo) +
+             cpr_tensor_numel(&L->b_up) + cpr_tensor_numel(&L->b_down);
     }
     return n;
 }
@@ -245,7 +291,9 @@ void cpr_model_free(struct cpr_model *m) {
             struct cpr_tensor *ts[] = {&L->attn_norm, &L->wq, &L->wk,
                                        &L->wv, &L->wo, &L->bq, &L->bk,
                                        &L->bv, &L->mlp_norm, &L->w_gate,
-                                       &L->w_up, &L->w_down};
+                                       &L->w_up, &L->w_down, &L->attn_norm_b,
+                                       &L->mlp_norm_b, &L->bo, &L->b_up,
+                                       &L->b_down};
             for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++)
                 cpr_tensor_free(ts[j]);
         }
@@ -254,6 +302,8 @@ void cpr_model_free(struct cpr_model *m) {
     cpr_tensor_free(&m->lm_head);
     cpr_tensor_free(&m->tok_embed);
     cpr_tensor_free(&m->final_norm);
+    cpr_tensor_free(&m->final_norm_b);
+    cpr_tensor_free(&m->pos_embed);
     if (m->backing_free) m->backing_free(m->backing);
     memset(m, 0, sizeof *m);
 }

@@ -83,15 +83,25 @@ struct cpr_layer {
     struct cpr_tensor bk;        // (n_kv_heads * head_dim) or unset
     struct cpr_tensor bv;        // (n_kv_heads * head_dim) or unset
     struct cpr_tensor mlp_norm;  // (hidden)
-    struct cpr_tensor w_gate;    // (intermediate, hidden)
-    struct cpr_tensor w_up;      // (intermediate, hidden)
-    struct cpr_tensor w_down;    // (hidden, intermediate)
+    struct cpr_tensor w_gate;    // (intermediate, hidden); unset without a gate
+    struct cpr_tensor w_up;      // (intermediate, hidden) (OPT fc1)
+    struct cpr_tensor w_down;    // (hidden, intermediate) (OPT fc2)
+    // Optional biases (unset = none; core/arch.h): LayerNorm biases with
+    // CPR_NORM_LAYER, output biases of o / up / down (OPT).
+    struct cpr_tensor attn_norm_b; // (hidden)
+    struct cpr_tensor mlp_norm_b;  // (hidden)
+    struct cpr_tensor bo;          // (hidden)
+    struct cpr_tensor b_up;        // (intermediate)
+    struct cpr_tensor b_down;      // (hidden)
 };
 
 struct cpr_model {
     struct cpr_model_config cfg;
     struct cpr_tensor tok_embed;  // (vocab, hidden)
     struct cpr_tensor final_norm; // (hidden)
+    struct cpr_tensor final_norm_b; // (hidden) with CPR_NORM_LAYER, else unset
+    struct cpr_tensor pos_embed;  // (context + pos_offset, hidden) with
+                                  // CPR_POS_LEARNED, else unset
     struct cpr_tensor lm_head;    // (vocab, hidden); when tied, a borrowed
                                   // view of tok_embed's data
     struct cpr_layer *layers;     // (n_layers), malloc'd
