@@ -114,12 +114,18 @@ test: $(TESTS) $(PROG) check-deps
 	sh tests/cli_prune.sh $(BUILD)
 	sh tests/cli_sweep.sh $(BUILD)
 	sh tests/cli_usability.sh $(BUILD)
+	sh tests/cli_prune_checks.sh $(BUILD)
+	sh tests/cli_sweep_checks.sh $(BUILD)
+	sh tests/cli_tasks.sh $(BUILD)
 
 test-slow: $(TESTS) $(PROG) check-deps
 	$(TESTS) --slow
 	sh tests/cli_prune.sh $(BUILD)
 	sh tests/cli_sweep.sh $(BUILD)
 	sh tests/cli_usability.sh $(BUILD)
+	sh tests/cli_prune_checks.sh $(BUILD)
+	sh tests/cli_sweep_checks.sh $(BUILD)
+	sh tests/cli_tasks.sh $(BUILD)
 	sh tests/svg_render.sh $(BUILD)
 
 # Sanitized build in its own folder; -O1 keeps it quick. Slow tests are

@@ -15,6 +15,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/eval_kld.h"
 #include "cli/progress.h"
 #include "cli/tokcache.h"
 #include "core/model.h"
@@ -61,6 +62,8 @@ static enum cpr_status write_json(const char *path, const char *model_path,
                                   const char *split, const char *tokenizer,
                                   const struct cpr_ppl_result *r,
                                   double seconds, int threads,
+                                  const char *ref_path,
+                                  const struct cpr_kld_result *kld,
                                   struct cpr_err *err) {
     struct cpr_jw w;
     cpr_jw_init(&w, 2);
@@ -89,6 +92,7 @@ static enum cpr_status write_json(const char *path, const char *model_path,
     cpr_jw_key(&w, "threads"), cpr_jw_int(&w, threads);
     cpr_jw_key(&w, "peak_rss_bytes"), cpr_jw_int(&w, peak_rss_bytes());
     cpr_jw_key(&w, "version"), cpr_jw_string(&w, CPRUNE_VERSION);
+    if (kld) cli_eval_kld_json(&w, ref_path, kld);
     cpr_jw_end_object(&w);
     enum cpr_status s = cpr_jw_finish(&w, err);
     if (s == CPR_OK) s = cpr_file_write_atomic(path, w.buf, w.len, err);
@@ -193,6 +197,8 @@ int cmd_eval(int argc, char **argv) {
         {NULL, 0, "run and output:", NULL},
         {"threads", 1, "threads in [1, 1024] (default: all online CPUs)", NULL},
         {"json", 1, "write the result as JSON to this file (default: none)", NULL},
+        {"reference", 1, "also the KL divergence from this (dense) model, "
+                         "llama.cpp's statistics (default: none)", NULL},
         {"quiet", 0, "no progress bar", NULL},
     };
     const size_t n_opts = sizeof opts / sizeof opts[0];
@@ -200,7 +206,8 @@ int cmd_eval(int argc, char **argv) {
         "cprune eval --model M (--dataset NAME [--split S] | --text FILE | "
         "--tokens FILE.tok)\n"
         "                   [--protocol hf|llamacpp] [--seqlen N] "
-        "[--max-chunks N] [--threads N] [--json FILE]",
+        "[--max-chunks N] [--threads N] [--json FILE]\n"
+        "                   [--reference DENSE]",
         eval_examples,
         "Prints the protocol (seqlen, chunks, scored tokens, ISA, threads) "
         "before the perplexity.\n"
@@ -359,10 +366,16 @@ int cmd_eval(int argc, char **argv) {
     printf("time:      %.2f s, %.0f tokens/s, peak RSS %.1f MiB\n", secs,
            (double)(r.nchunks * r.seqlen) / secs,
            (double)peak_rss_bytes() / (1 << 20));
+    const char *ref_path = cli_get(opts, n_opts, "reference");
+    struct cpr_kld_result kld;
+    if (ref_path && cli_eval_kld(ref_path, &model, pool, ids, n_ids, &po,
+                                 cli_get(opts, n_opts, "quiet") != NULL, &kld, &err))
+        goto out;
     if (json_path &&
         write_json(json_path, model_path, model_sha, dataset ? dataset : label,
                    dataset ? split : NULL,
-                   tok_path ? "" : tok.source, &r, secs, (int)threads, &err))
+                   tok_path ? "" : tok.source, &r, secs, (int)threads, ref_path,
+                   ref_path ? &kld : NULL, &err))
         goto out;
     rc = 0;
 out:

@@ -15,7 +15,7 @@ int cmd_methods(int argc, char **argv) {
         char needs[64];
         printf("%s\n  %s\n  needs: %s\n", m->name, m->summary,
                cpr_method_needs_str(m->needs, needs, sizeof needs));
-        printf("  patterns: --sparsity S (unstructured) | --pattern N:M\n");
+        printf("  patterns: %s\n", cpr_method_patterns_str(m));
         if (m->n_opts == 0) printf("  options: none\n");
         for (size_t j = 0; j < m->n_opts; j++) {
             const struct cpr_method_opt *o = &m->opts[j];

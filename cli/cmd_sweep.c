@@ -233,6 +233,11 @@ static enum cpr_status run_cell(const struct sweep *sw,
             arg(&a, "--seed", 1), arg(&a, seed, 1);
         }
         if (!c->dense) arg(&a, "--eval", 1), arg(&a, g->eval_list, 1);
+        char max_chunks[24];
+        if (g->max_chunks) {
+            snprintf(max_chunks, sizeof max_chunks, "%lld", g->max_chunks);
+            arg(&a, "--max-chunks", 1), arg(&a, max_chunks, 1);
+        }
         arg(&a, "--json", 0), arg(&a, tmp[k], 0);
         arg(&a, "--quiet", 0);
         if (sw->threads) arg(&a, "--threads", 0), arg(&a, sw->threads, 0);
@@ -307,16 +312,49 @@ static void describe(const struct grid_cell *c, char *out, size_t cap) {
 
 // ---- the command ----
 
+static void print_help(const struct cli_opt *opts, size_t n) {
+    printf("usage: %s\n\noptions:\n", USAGE);
+    for (size_t i = 0; i < n; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s", opts[i].name,
+                 opts[i].takes_value ? " V" : "");
+        printf("  %-16s %s\n", left, opts[i].help);
+    }
+    printf("\ngrid file keywords (one per line; README \"Sweeps and "
+           "tables\"):\n"
+           "  models NAME|LABEL=PATH ...   methods NAME[:k=v,...] ...   "
+           "targets S|N:M ...\n"
+           "  calib DATASET [sampling=sequential|random] [nsamples=128] "
+           "[seqlen=ctx] [seed=0]\n"
+           "  eval DATASET ...   max_chunks N (default: all)   dense yes|no "
+           "(default yes)   exclude METHOD TARGET ...\n"
+           "  models, corpora and method x target pairs are checked when the "
+           "grid is read (errors FILE:LINE), also with --dry-run\n"
+           "\nexit status: 0 all cells ok, 1 some cell failed or the sweep "
+           "could not write, 2 usage or grid error, 130 interrupted\n"
+           "\nexamples:\n"
+           "  cprune sweep --grid seeds.grid --dry-run\n"
+           "  cprune sweep --grid seeds.grid --out runs --shard 0/2 &  "
+           "cprune sweep --grid seeds.grid --out runs --shard 1/2\n"
+           "  cprune sweep --grid seeds.grid --out runs --resume --dry-run   "
+           "(what is left to run)\n");
+}
+
 int cmd_sweep(int argc, char **argv) {
     struct cli_opt opts[] = {
-        {"grid", 1, "the grid file (format: README \"Sweeps and tables\")", NULL},
+        {"grid", 1, "the grid file (required)", NULL},
         {"out", 1, "results folder (default: sweep-out)", NULL},
-        {"shard", 1, "run cells i, i+n, i+2n, ... of the grid (i/n)", NULL},
-        {"resume", 0, "skip cells that already have an ok line in DIR", NULL},
-        {"threads", 1, "threads of each cell (default: all CPUs)", NULL},
-        {"dry-run", 0, "list the cells with their ids, run nothing", NULL},
+        {"shard", 1, "run cells i, i+n, i+2n, ... of the grid, 0 <= i < n (default 0/1)", NULL},
+        {"resume", 0, "skip cells that already have an ok line in the results folder", NULL},
+        {"threads", 1, "threads of each cell, in [1, 1024] (default: all CPUs)", NULL},
+        {"dry-run", 0, "list the cells that would run, with their ids; run nothing", NULL},
     };
     const size_t n_opts = sizeof opts / sizeof opts[0];
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            print_help(opts, n_opts);
+            return 0;
+        }
     int rc = cli_parse(argc, argv, opts, n_opts, CMD, USAGE);
     if (rc) return rc == 1 ? 0 : 2;
     const char *grid_path = cli_get(opts, n_opts, "grid");
@@ -333,6 +371,7 @@ int cmd_sweep(int argc, char **argv) {
     if ((v = cli_get(opts, n_opts, "threads")) &&
         cli_int(CMD, "threads", v, 1, 1024, &x))
         return 2;
+    if (v) cli_threads_warn(CMD, x);
     const int resume = cli_get(opts, n_opts, "resume") != NULL;
     const int dry = cli_get(opts, n_opts, "dry-run") != NULL;
 
@@ -363,15 +402,22 @@ int cmd_sweep(int argc, char **argv) {
     size_t n_sel = 0, n_skip = 0;
     for (size_t i = (size_t)shard_i; i < sw.n_cells; i += (size_t)shard_n)
         n_sel++;
-    if (dry) {
+    if (dry) { // the cells this command would run, nothing else
+        size_t n_run = 0;
         for (size_t i = (size_t)shard_i; i < sw.n_cells; i += (size_t)shard_n) {
             struct grid_cell c;
             grid_cell_at(g, i, &c);
-            const int skip = resume && sweep_results_has_ok(&done, c.id);
-            printf("cell %zu/%zu %s%s %s\n", i + 1, sw.n_cells, c.id,
-                   skip ? " (done)" : "", c.desc);
+            if (resume && sweep_results_has_ok(&done, c.id)) {
+                n_skip++;
+                continue;
+            }
+            n_run++;
+            printf("cell %zu/%zu %s %s\n", i + 1, sw.n_cells, c.id, c.desc);
         }
-        printf("%zu of %zu cells in this shard\n", n_sel, sw.n_cells);
+        printf("%zu of %zu cells would run (%zu in this shard", n_run,
+               sw.n_cells, n_sel);
+        if (resume) printf(", %zu done before", n_skip);
+        printf(")\n");
         rc = 0;
         goto out;
     }

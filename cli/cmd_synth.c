@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "cli/interrupt.h"
 #include "cli/commands.h"
 #include "core/model.h"
 #include "core/synth.h"
@@ -310,6 +311,7 @@ int cmd_synth(int argc, char **argv) {
     }
     int created;
     if ((rc = prepare_out(out, &created))) return rc;
+    cli_interrupt_install(CMD);
     rc = 1;
     enum cpr_status st = cpr_synth_model(&m, &s, &err);
     m.cfg.block.sliding_window = window;

@@ -16,5 +16,6 @@ int cmd_prune(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_tasks(int argc, char **argv);
 
 #endif

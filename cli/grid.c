@@ -18,6 +18,8 @@
 //                                     context, 0); DATASET is a corpus name
 //                                     or a text file
 //   eval     DATASET ...              corpora every cell is evaluated on
+//   max_chunks N                      evaluate at most N chunks of each
+//                                     (a quick check; default: all)
 //   dense    yes | no                 a dense (unpruned, evaluation only)
 //                                     baseline cell per model; default yes
 //   exclude  METHOD TARGET ...        no cells for this method (as written
@@ -27,7 +29,11 @@
 //                                     refuses N:M)
 //
 // Required: models, methods, targets, eval; calib when a method needs
-// calibration statistics. Example:
+// calibration statistics. Checked while parsing (errors PATH:LINE): models
+// exist and their headers fit every target (N:M dividing each linear's
+// input width) and calib seqlen (the context); calib and eval corpora (or
+// files) are readable; every method accepts every target it gets cells
+// for. Example:
 //
 //   models   stories260K tinystories-656k
 //   methods  magnitude wanda owl:base=sparsegpt
@@ -40,7 +46,8 @@
 //   model=LABEL method=NAME opts=K=V,... target=T calib=C eval=D1,D2
 // (opts sorted by key; T as "0.5" or "2:4"; C = "DATASET,SAMPLING,NSAMPLES,
 // SEQLEN|ctx,SEED" or "none" for a method without calibration), and for a
-// dense cell "model=LABEL method=dense eval=D1,D2". The id is the first 12
+// dense cell "model=LABEL method=dense eval=D1,D2"; with max_chunks both
+// end in " max_chunks=N". The id is the first 12
 // hex digits of its SHA-256, so it survives reordering the file, adding
 // models or methods, and moving the data folder, but changes when anything
 // that affects the numbers changes.
@@ -52,8 +59,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/prune.h"
 #include "data/corpus.h"
 #include "data/fileio.h"
+#include "data/model_load.h"
 #include "data/sha256.h"
 #include "methods/calib.h"
 #include "methods/registry.h"
@@ -130,6 +139,13 @@ static enum cpr_status add_model(struct grid *g, const char *tok,
             return bad(err, w, "models: '%s' listed twice (expected each "
                        "model once; use LABEL=PATH to tell two apart)",
                        m->label);
+    // The model must be there now, not when its first cell runs.
+    enum cpr_model_kind kind;
+    char res[1024];
+    struct cpr_err e2 = {0};
+    if (cpr_model_resolve(m->path, &kind, res, sizeof res, &e2))
+        return bad(err, w, "models: '%s': %s", tok, e2.msg);
+    m->line = w->line;
     g->n_models++;
     return CPR_OK;
 }
@@ -199,11 +215,9 @@ static enum cpr_status add_method(struct grid *g, const char *tok,
         if (state) m->free(state);
         return bad(err, w, "methods: %s: %s", tok, e2.msg);
     }
-    unsigned needs = cpr_method_needs(m, state);
-    if (cpr_method_allocates(m)) needs |= m->scan_needs;
+    gm->needs_calib = cpr_method_calib_needs(m, state) != 0;
+    gm->line = w->line;
     m->free(state);
-    gm->needs_calib = (needs & (CPR_NEED_COLSUMSQ | CPR_NEED_HESSIAN |
-                                CPR_NEED_COLMEANVAR)) != 0;
     char label[sizeof gm->label]; // (a local: gcc's -Wrestrict cannot
                                   // tell gm's fields apart)
     snprintf(label, sizeof label, "%s%s%s", gm->name, gm->opts[0] ? ":" : "",
@@ -257,6 +271,7 @@ static enum cpr_status add_target(struct grid *g, const char *tok,
     for (size_t i = 0; i < g->n_targets; i++)
         if (!strcmp(g->targets[i].text, t->text))
             return bad(err, w, "targets: '%s' listed twice", t->text);
+    t->line = w->line;
     g->n_targets++;
     return CPR_OK;
 }
@@ -311,9 +326,31 @@ static enum cpr_status resolve_excludes(struct grid *g, struct cpr_err *err) {
     return CPR_OK;
 }
 
+// A dataset the cells will read: a corpus (its file must be in data_dir)
+// or a readable text file. split NULL: the name must be a file.
+static enum cpr_status check_dataset(const char *kw, const char *name,
+                                     const char *split, const char *data_dir,
+                                     const struct where *w,
+                                     struct cpr_err *err) {
+    char *text = NULL;
+    size_t len = 0;
+    struct cpr_err e2 = {0};
+    enum cpr_status s;
+    if (split) s = cpr_corpus_load(data_dir, name, split, &text, &len, &e2);
+    else if (cpr_path_is_file(name))
+        s = cpr_corpus_load_file(name, &text, &len, &e2);
+    else
+        return bad(err, w, "%s: expected a corpus (wikitext2, ptb, "
+                   "tinystories, c4) or a readable text file, found '%s'",
+                   kw, name);
+    free(text);
+    if (s) return bad(err, w, "%s: %s", kw, e2.msg);
+    return CPR_OK;
+}
+
 // "calib DATASET key=value ..." (toks[0] is the dataset).
 static enum cpr_status add_calib(struct grid *g, char **toks, int n_toks,
-                                 const struct where *w,
+                                 const char *data_dir, const struct where *w,
                                  struct cpr_err *err) {
     if (g->n_calibs == GRID_MAX_CALIBS)
         return bad(err, w, "calib: at most %d settings", GRID_MAX_CALIBS);
@@ -327,6 +364,8 @@ static enum cpr_status add_calib(struct grid *g, char **toks, int n_toks,
             (int)sizeof c->dataset)
         return bad(err, w, "calib: expected a dataset name or file first, "
                    "found '%s'", toks[0]);
+    CPR_TRY(check_dataset("calib", c->dataset, prune_calib_split(c->dataset),
+                          data_dir, w, err));
     for (int i = 1; i < n_toks; i++) {
         const char *t = toks[i], *eq = strchr(t, '=');
         const char *v = eq ? eq + 1 : "";
@@ -364,21 +403,69 @@ static enum cpr_status add_calib(struct grid *g, char **toks, int n_toks,
     for (size_t i = 0; i < g->n_calibs; i++)
         if (!strcmp(g->calibs[i].text, c->text))
             return bad(err, w, "calib: setting '%s' listed twice", c->text);
+    c->line = w->line;
     g->n_calibs++;
     return CPR_OK;
 }
 
 static enum cpr_status add_eval(struct grid *g, const char *tok,
-                                const struct where *w, struct cpr_err *err) {
+                                const char *data_dir, const struct where *w,
+                                struct cpr_err *err) {
     if (!cpr_corpus_default_split(tok))
         return bad(err, w, "eval: expected a corpus (wikitext2, ptb, "
                    "tinystories, c4), found '%s'", tok);
+    CPR_TRY(check_dataset("eval", tok, cpr_corpus_default_split(tok),
+                          data_dir, w, err));
     if (g->n_evals == GRID_MAX_EVALS)
         return bad(err, w, "eval: at most %d datasets", GRID_MAX_EVALS);
     for (size_t i = 0; i < g->n_evals; i++)
         if (!strcmp(g->evals[i], tok))
             return bad(err, w, "eval: '%s' listed twice", tok);
     snprintf(g->evals[g->n_evals++], sizeof g->evals[0], "%s", tok);
+    return CPR_OK;
+}
+
+// Each model's header against the targets and calibration lengths: an N:M
+// pattern must divide every linear's input width, a calib seqlen must fit
+// the context. Only the header and config are read (the weights are
+// mmaps that are not touched).
+static enum cpr_status check_models(const struct grid *g,
+                                    struct cpr_err *err) {
+    for (size_t i = 0; i < g->n_models; i++) {
+        const struct grid_model *gm = &g->models[i];
+        struct cpr_model m;
+        struct cpr_err e2 = {0};
+        memset(&m, 0, sizeof m);
+        if (cpr_model_load(gm->path, &m, &e2))
+            return cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: models: '%s': %s",
+                               g->path, gm->line, gm->label, e2.msg);
+        enum cpr_status s = CPR_OK;
+        for (size_t t = 0; t < g->n_targets && !s; t++) {
+            const struct grid_target *gt = &g->targets[t];
+            const struct cpr_prune_target pt = {gt->sparsity, gt->n, gt->m};
+            for (int64_t l = 0; l < m.cfg.n_layers && !s; l++) {
+                struct cpr_linear_ref r[CPR_MAX_LINEARS];
+                const int nl = cpr_layer_linears(&m, l, r, CPR_MAX_LINEARS);
+                for (int j = 0; j < nl && !s; j++) {
+                    const struct cpr_tensor *w = r[j].w;
+                    if (cpr_prune_target_check(&pt, (size_t)w->shape[1], &e2))
+                        s = cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: targets: "
+                                        "%s on model %s: layers.%lld.%s: %s",
+                                        g->path, gt->line, gt->text, gm->label,
+                                        (long long)l, r[j].name, e2.msg);
+                }
+            }
+        }
+        for (size_t c = 0; c < g->n_calibs && !s; c++)
+            if (g->calibs[c].seqlen > m.cfg.context)
+                s = cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: calib: seqlen "
+                                "%lld exceeds the context %lld of model %s",
+                                g->path, g->calibs[c].line,
+                                g->calibs[c].seqlen, (long long)m.cfg.context,
+                                gm->label);
+        cpr_model_free(&m);
+        if (s) return s;
+    }
     return CPR_OK;
 }
 
@@ -412,9 +499,16 @@ static enum cpr_status parse_line(struct grid *g, char *line,
     } else if (!strcmp(kw, "targets")) {
         for (int i = 1; i < n; i++) CPR_TRY(add_target(g, toks[i], w, err));
     } else if (!strcmp(kw, "calib")) {
-        CPR_TRY(add_calib(g, toks + 1, n - 1, w, err));
+        CPR_TRY(add_calib(g, toks + 1, n - 1, data_dir, w, err));
     } else if (!strcmp(kw, "eval")) {
-        for (int i = 1; i < n; i++) CPR_TRY(add_eval(g, toks[i], w, err));
+        for (int i = 1; i < n; i++)
+            CPR_TRY(add_eval(g, toks[i], data_dir, w, err));
+    } else if (!strcmp(kw, "max_chunks")) {
+        long long x;
+        if (n != 2 || parse_ll(toks[1], 1, 1LL << 40, &x))
+            return bad(err, w, "max_chunks: expected an integer in [1, "
+                       "2^40], found '%s'", n > 1 ? toks[1] : "");
+        g->max_chunks = x;
     } else if (!strcmp(kw, "exclude")) {
         CPR_TRY(add_excludes(g, toks + 1, n - 1, w, err));
     } else if (!strcmp(kw, "dense")) {
@@ -424,7 +518,8 @@ static enum cpr_status parse_line(struct grid *g, char *line,
         g->dense = !strcmp(toks[1], "yes");
     } else {
         return bad(err, w, "expected a keyword (models, methods, targets, "
-                   "calib, eval, dense, exclude), found '%s'", kw);
+                   "calib, eval, max_chunks, dense, exclude), found '%s'",
+                   kw);
     }
     return CPR_OK;
 }
@@ -471,6 +566,34 @@ enum cpr_status grid_parse(const char *path, const char *data_dir,
                                "line, found none", path,
                                g->methods[i].label);
     CPR_TRY(resolve_excludes(g, err));
+    // Every method x target pair that makes cells must be one the method
+    // accepts (else: an exclude line).
+    for (size_t i = 0; i < g->n_methods; i++) {
+        const struct cpr_method *m = cpr_method_find(g->methods[i].name);
+        void *state = NULL;
+        struct cpr_err e2 = {0};
+        if (m->init(&state, &e2) ||
+            m->parse_opts(state, g->methods[i].opts, &e2)) {
+            if (state) m->free(state);
+            return cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: methods: %s: %s",
+                               path, g->methods[i].line, g->methods[i].label,
+                               e2.msg); // (add_method parsed them already)
+        }
+        for (size_t t = 0; t < g->n_targets; t++) {
+            const struct grid_target *gt = &g->targets[t];
+            const struct cpr_prune_target pt = {gt->sparsity, gt->n, gt->m};
+            if (g->excluded[i][t] || !cpr_method_accepts(m, state, &pt, &e2))
+                continue;
+            m->free(state);
+            return cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: methods: %s at "
+                               "target %s: %s (add 'exclude %s %s')", path,
+                               g->methods[i].line, g->methods[i].label,
+                               gt->text, e2.msg, g->methods[i].label,
+                               gt->text);
+        }
+        m->free(state);
+    }
+    CPR_TRY(check_models(g, err));
     size_t used = 0;
     for (size_t i = 0; i < g->n_evals; i++)
         used += (size_t)snprintf(g->eval_list + used,
@@ -506,6 +629,11 @@ static void finish_cell(const struct grid *g, struct grid_cell *c) {
                  c->model->label, c->method->name, c->method->opts,
                  c->target->text, c->calib ? c->calib->text : "none",
                  g->eval_list);
+    if (g->max_chunks) { // only then, so ids of full evaluations stay put
+        size_t u = strlen(c->desc);
+        snprintf(c->desc + u, sizeof c->desc - u, " max_chunks=%lld",
+                 g->max_chunks);
+    }
     unsigned char d[32];
     char hex[65];
     cpr_sha256(c->desc, strlen(c->desc), d);

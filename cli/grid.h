@@ -23,6 +23,7 @@
 struct grid_model {
     char label[64];   // name in tables and in the cell id
     char path[1024];  // what --model receives
+    int line;         // where it was written, for messages
 };
 
 struct grid_method {
@@ -30,12 +31,14 @@ struct grid_method {
     char opts[256];   // canonical "k=v,..." (sorted by key), may be ""
     char label[320];  // name, or name:opts
     int needs_calib;  // the method (with these options) uses statistics
+    int line;         // where it was written, for messages
 };
 
 struct grid_target {
     double sparsity;  // unstructured fraction, or n/m for a pattern
     unsigned n, m;    // pattern N:M; m == 0 for unstructured
     char text[32];    // canonical: "0.5" (%g) or "2:4"
+    int line;         // where it was written, for messages
 };
 
 struct grid_calib {
@@ -45,6 +48,7 @@ struct grid_calib {
     long long seqlen;   // 0: the model's context (the prune default)
     long long seed;     // default 0
     char text[400];     // canonical "tinystories,sequential,128,ctx,0"
+    int line;           // where it was written, for messages
 };
 
 #define GRID_MAX_EXCLUDES 64
@@ -67,6 +71,7 @@ struct grid {
     size_t n_models, n_methods, n_targets, n_calibs, n_evals;
     char eval_list[GRID_MAX_EVALS * 33]; // "tinystories,wikitext2"
     int dense;                          // dense baseline per model (default 1)
+    long long max_chunks;               // eval chunks per corpus, 0 = all
     struct grid_exclude excludes[GRID_MAX_EXCLUDES];
     size_t n_excludes;
     // excluded[m][t]: method m at target t makes no cell
@@ -83,7 +88,7 @@ struct grid_cell {
     const struct grid_target *target; // NULL for dense
     const struct grid_calib *calib;   // NULL for dense and for methods
                                       // that use no calibration
-    char desc[1200];                  // canonical description (hashed)
+    char desc[1240];                  // canonical description (hashed)
     char id[13];                      // first 12 hex digits of its sha256
 };
 

@@ -17,6 +17,7 @@ static const struct {
     {"prune", cmd_prune, "prune a model layer by layer (magnitude, wanda, sparsegpt, ...); write, evaluate, record JSON"},
     {"explain", cmd_explain, "a method's algorithm in words and formulas, its options, its paper"},
     {"sweep", cmd_sweep, "run a grid of prune/eval cells as child processes into DIR/results.jsonl (shards, resume)"},
+    {"tasks", cmd_tasks, "zero-shot multiple-choice accuracy as lm-eval-harness scores it (boolq, piqa, ...)"},
     {"report", cmd_report, "tables (md, csv, tex), summary and SVG plots from a sweep folder"},
 };
 

@@ -1,6 +1,13 @@
-// cli/prune.h: the pieces of `cprune prune` (cli/cmd_prune.c): calibration
-// windows from a corpus or file (cli/prune_calib.c) and the JSON result
-// (cli/prune_json.c). One struct carries everything a run records.
+// cli/prune.h: the pieces of `cprune prune` (cli/cmd_prune.c runs them in
+// this order, each file one job):
+//   cli/prune_args.c    the command line -> struct prune_run (usage, exit 2)
+//   cli/prune_check.c   everything checkable before weights are read or
+//                       calibration runs (model header, outputs, corpora)
+//   cli/prune_exec.c    calibration, pruning, writing, evaluation
+//   cli/prune_report.c  the lines printed about the run
+//   cli/prune_calib.c   calibration windows from a corpus or file
+//   cli/prune_json.c    the JSON record
+// One struct carries everything a run records.
 #ifndef CPR_CLI_PRUNE_H
 #define CPR_CLI_PRUNE_H
 
@@ -17,14 +24,24 @@
 
 #define PRUNE_MAX_EVAL 8
 
+struct prune_extra;
+
 struct prune_eval {
-    char dataset[32];
+    char dataset[256]; // corpus name or text file
     char split[32];
     struct cpr_ppl_result r;
     double seconds;
 };
 
 struct prune_run {
+    // command-line options (cli/prune_args.c)
+    const char *tokenizer_path; // --tokenizer, or NULL (found beside)
+    const char *eval_list;      // --eval, or NULL
+    const char *json_path;      // --json, or NULL
+    int quiet, verbose, no_diagnostics, force;
+    int64_t max_chunks;         // --max-chunks, 0 = all
+    unsigned needs;             // statistics pruning needs (calibration
+                                // when != 0): cpr_method_calib_needs
     // inputs
     const char *model_path;
     char model_sha[65];
@@ -53,8 +70,49 @@ struct prune_run {
     int n_eval;
     const char *out_dir;        // NULL when not written
     const char *out_format;     // "hf" or "llama2c"
+    const char *block_patterns; // N:M per block when an allocation made
+                                // them differ ("1:4,2:4,..."), else NULL
     int threads;
+    struct prune_extra *extra; // tasks / KL divergence (cli/prune_extra.h), malloc'd by
+                               // prune_parse_args, freed by cmd_prune
 };
+
+// Parse the command line into run (zeroed by the caller) and create the
+// method state (run->method_state, freed by the caller with
+// run->method->free). Returns 0, 1 when --help was printed, or 2 after a
+// usage error on stderr.
+int prune_parse_args(int argc, char **argv, struct prune_run *run);
+
+// Check everything that can be checked before any weight is read or the
+// calibration runs: opens the model (header and config only: weights stay
+// unread mmaps), the tokenizer when one is needed, and checks --out,
+// --json, --eval, the target against every linear, the method against the
+// target, --out-format, --seqlen. Returns 0, 1 (data or environment) or 2
+// (usage) after a message on stderr. m and tok are filled (freed by the
+// caller).
+int prune_validate(struct prune_run *run, struct cpr_model *m,
+                   struct cpr_tokenizer *tok);
+
+// Calibrate, prune, write, evaluate, record. Returns 0, or 1 after a
+// message on stderr.
+int prune_execute(struct prune_run *run, struct cpr_model *m,
+                  const struct cpr_tokenizer *tok);
+
+// ---- printing (cli/prune_report.c) ----
+// The model, method, calibration and ISA lines (after the calibration
+// windows are chosen).
+void prune_print_start(const struct prune_run *run, const struct cpr_model *m);
+void prune_print_pruned(const struct prune_run *run, const struct cpr_model *m);
+
+// When an N:M target was allocated per block (OWL) and the blocks did not
+// all get the requested pattern: 1, with the per-block patterns ("1:4,2:4,
+// ...", one per block) in buf. Else 0.
+int prune_block_patterns(const struct prune_run *run,
+                         const struct cpr_model *m, char *buf, size_t cap);
+
+// Eval names: a corpus name, or a readable text file. The corpus split
+// for a name, or NULL for a file.
+const char *prune_eval_split(const char *name);
 
 // Tokenize the calibration source and choose the windows into run->win
 // (also fills calib_text_tokens, calib_docs, calib_sha, sec_tokenize).

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/prune.h"
+#include "cli/prune_extra.h"
 #include "data/fileio.h"
 #include "data/json_write.h"
 #include "simd/kernels.h"
@@ -130,7 +131,13 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
     cpr_jw_key(&w, "method"), cpr_jw_string(&w, run->method->name);
     cpr_jw_key(&w, "options"), write_options(&w, run);
     cpr_jw_key(&w, "pattern");
-    if (run->target.nm_m) {
+    if (run->block_patterns) { // N:M allocated per block (OWL)
+        char t[32];
+        prune_target_str(&run->target, t, sizeof t);
+        cpr_jw_string(&w, "mixed N:M (see per-block patterns)");
+        cpr_jw_key(&w, "pattern_requested"), cpr_jw_string(&w, t);
+        cpr_jw_key(&w, "block_patterns"), cpr_jw_string(&w, run->block_patterns);
+    } else if (run->target.nm_m) {
         char t[32];
         prune_target_str(&run->target, t, sizeof t);
         cpr_jw_string(&w, t);
@@ -230,6 +237,7 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
         cpr_jw_end_object(&w);
     }
     cpr_jw_end_object(&w);
+    if (run->extra) prune_extra_json(&w, run->extra);
     cpr_jw_key(&w, "out");
     if (run->out_dir) cpr_jw_string(&w, run->out_dir);
     else cpr_jw_null(&w);

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "data/tmpfiles.h"
 
 static enum cpr_status open_error(const char *path, const char *what,
                                   struct cpr_err *err) {
@@ -148,6 +151,7 @@ enum cpr_status cpr_atomic_open(struct cpr_atomic_file *af, const char *path,
                            "%s: cannot create a temporary file beside it: %s",
                            path, strerror(errno));
     }
+    af->reg = cpr_tmp_register(af->tmp, 0) + 1;
     // mkstemp creates 0600; outputs are ordinary files.
     (void)fchmod(af->fd, 0644);
     return CPR_OK;
@@ -183,9 +187,21 @@ static void fsync_parent(const char *path) {
     }
 }
 
+// CPRUNE_TEST_COMMIT_DELAY_MS (tests only): sleep this long before each
+// commit, so a test can interrupt a write while its temporary file exists.
+static void test_delay(void) {
+    const char *v = getenv("CPRUNE_TEST_COMMIT_DELAY_MS");
+    long ms = v ? strtol(v, NULL, 10) : 0;
+    if (ms > 0 && ms < 600000) {
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    }
+}
+
 enum cpr_status cpr_atomic_commit(struct cpr_atomic_file *af,
                                   struct cpr_err *err) {
     enum cpr_status s = CPR_OK;
+    test_delay();
     if (fsync(af->fd) != 0)
         s = cpr_err_set(err, CPR_ERR_IO, "%s: fsync failed: %s", af->tmp,
                         strerror(errno));
@@ -196,12 +212,11 @@ enum cpr_status cpr_atomic_commit(struct cpr_atomic_file *af,
     if (s == CPR_OK && rename(af->tmp, af->path) != 0)
         s = cpr_err_set(err, CPR_ERR_IO, "rename %s -> %s failed: %s", af->tmp,
                         af->path, strerror(errno));
-    if (s != CPR_OK) {
-        unlink(af->tmp);
-        af->tmp[0] = 0;
-        return s;
-    }
+    if (s != CPR_OK) unlink(af->tmp);
+    cpr_tmp_unregister(af->reg - 1);
+    af->reg = 0;
     af->tmp[0] = 0;
+    if (s != CPR_OK) return s;
     fsync_parent(af->path);
     return CPR_OK;
 }
@@ -210,6 +225,8 @@ void cpr_atomic_abort(struct cpr_atomic_file *af) {
     if (af->fd > 0) close(af->fd);
     af->fd = -1;
     if (af->tmp[0]) unlink(af->tmp);
+    cpr_tmp_unregister(af->reg - 1);
+    af->reg = 0;
     af->tmp[0] = 0;
 }
 

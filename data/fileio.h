@@ -55,6 +55,7 @@ struct cpr_atomic_file {
     int fd;              // -1 when closed
     char path[1024];     // final name
     char tmp[1100];      // temporary name
+    int reg;             // data/tmpfiles.h slot + 1 while it exists, or 0
 };
 
 // Create the temporary file. Errors: CPR_ERR_IO, CPR_ERR_ARG (path long).
@@ -64,7 +65,10 @@ enum cpr_status cpr_atomic_open(struct cpr_atomic_file *af, const char *path,
 enum cpr_status cpr_atomic_write(struct cpr_atomic_file *af, const void *data,
                                  size_t len, struct cpr_err *err);
 // fsync, close, rename over path, fsync the directory. On failure the
-// temporary file is removed.
+// temporary file is removed. The temporary file is registered in
+// data/tmpfiles.h from open to commit/abort (removed on SIGINT/SIGTERM by
+// the CLI). Test hook: CPRUNE_TEST_COMMIT_DELAY_MS=N sleeps N ms before
+// each commit.
 enum cpr_status cpr_atomic_commit(struct cpr_atomic_file *af,
                                   struct cpr_err *err);
 // Close and remove the temporary file (safe after commit or on a zeroed /

@@ -11,8 +11,9 @@
 #include "data/model_load.h"
 #include "data/safetensors_write.h"
 
-static enum cpr_status check_model(const struct cpr_model *m, const char *path,
-                                   struct cpr_err *err) {
+enum cpr_status cpr_llama2c_write_check(const struct cpr_model *m,
+                                        const char *path,
+                                        struct cpr_err *err) {
     const struct cpr_model_config *c = &m->cfg;
     const char *why = NULL;
     if (c->arch != CPR_ARCH_LLAMA) why = "architecture is not LLaMA";
@@ -114,7 +115,7 @@ static enum cpr_status write_body(struct cpr_atomic_file *af,
 
 enum cpr_status cpr_llama2c_write(const struct cpr_model *m, const char *path,
                                   struct cpr_err *err) {
-    CPR_TRY(check_model(m, path, err));
+    CPR_TRY(cpr_llama2c_write_check(m, path, err));
     const struct cpr_model_config *c = &m->cfg;
     int64_t w = c->hidden;
     if (c->intermediate > w) w = c->intermediate;

@@ -19,6 +19,14 @@
 #include "core/model.h"
 #include "core/status.h"
 
+// Whether m can be written to path (reads only m->cfg and the input files'
+// identities, no weights): the checks cpr_llama2c_write makes first.
+// Errors: CPR_ERR_UNSUPPORTED (not a llama2.c model, naming the field),
+// CPR_ERR_ARG (path is one of the model's input files).
+enum cpr_status cpr_llama2c_write_check(const struct cpr_model *m,
+                                        const char *path,
+                                        struct cpr_err *err);
+
 // Errors: CPR_ERR_UNSUPPORTED (not a llama2.c model, naming the field),
 // CPR_ERR_ARG (refused destination), CPR_ERR_IO, CPR_ERR_NOMEM.
 enum cpr_status cpr_llama2c_write(const struct cpr_model *m, const char *path,

@@ -1,6 +1,7 @@
 // data/model_save.c: Hugging Face directory writer (see data/model_save.h).
 #include "data/model_save.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 #include "data/hf_config.h"
 #include "data/json_write.h"
 #include "data/model_load.h"
+#include "data/safetensors.h"
 #include "data/safetensors_write.h"
+#include "data/tmpfiles.h"
 
 enum cpr_status cpr_rope_rows_to_half(const struct cpr_tensor *src,
                                       int64_t n_heads, int64_t head_dim,
@@ -211,25 +214,90 @@ static enum cpr_status write_all(const struct cpr_model *m, const char *dir,
     if (st == CPR_OK)
         st = cpr_safetensors_write(p, s.e, s.n, meta, n_meta, ids, n_ids, err);
     if (st == CPR_OK) st = write_config(m, dir, err);
-    if (st == CPR_OK && o && o->tokenizer_from)
+    if (st == CPR_OK && o && o->tokenizer_file) {
+        const size_t tl = strlen(o->tokenizer_file);
+        const int json = tl >= 5 && !strcmp(o->tokenizer_file + tl - 5, ".json");
+        st = cpr_path_join(p, sizeof p, dir,
+                           json ? "tokenizer.json" : "tokenizer.bin", err);
+        if (st == CPR_OK) st = copy_file(o->tokenizer_file, p, err);
+    } else if (st == CPR_OK && o && o->tokenizer_from) {
         st = copy_tokenizer(o->tokenizer_from, dir, err);
+    }
     free(meta);
     free_entries(&s);
     return st;
 }
 
-// Remove the files write_all may have created in a temporary directory.
-static void remove_tmp_dir(const char *dir) {
-    static const char *const files[] = {
-        "model.safetensors",     "config.json",          "tokenizer.bin",
-        "tokenizer.json",        "tokenizer_config.json", "special_tokens_map.json",
-        "tokenizer.model",       "added_tokens.json",    "generation_config.json"};
+int cpr_model_is_cprune_output(const char *dir) {
     char p[1100];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        int n = snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        if (n > 0 && (size_t)n < sizeof p) unlink(p);
+    if (snprintf(p, sizeof p, "%s/config.json", dir) >= (int)sizeof p ||
+        !cpr_path_is_file(p))
+        return 0;
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    struct cpr_safetensors st;
+    memset(&st, 0, sizeof st);
+    struct cpr_err e = {0};
+    if (cpr_safetensors_open(&st, p, &e) != CPR_OK) return 0;
+    const int ours = cpr_safetensors_meta(&st, "cprune.version") != NULL;
+    cpr_safetensors_close(&st);
+    return ours;
+}
+
+// 1 when dir is a directory with no entries besides . and ..
+static int dir_is_empty(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int empty = 1;
+    for (struct dirent *e; empty && (e = readdir(d));)
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
+// out_dir without trailing slashes, into buf. CPR_ERR_ARG when too long.
+static enum cpr_status trim_dir(const char *out_dir, char *buf, size_t cap,
+                                struct cpr_err *err) {
+    size_t ol = strlen(out_dir);
+    while (ol > 1 && out_dir[ol - 1] == '/') ol--;
+    if (ol + 16 >= cap)
+        return cpr_err_set(err, CPR_ERR_ARG, "output path too long: %s",
+                           out_dir);
+    snprintf(buf, cap, "%.*s", (int)ol, out_dir);
+    return CPR_OK;
+}
+
+enum cpr_status cpr_model_save_check_dest(const char *out_dir, int replace,
+                                          struct cpr_err *err) {
+    char final[1100], parent[1100];
+    CPR_TRY(trim_dir(out_dir, final, sizeof final, err));
+    if (cpr_path_is_dir(final)) {
+        if (dir_is_empty(final)) return CPR_OK;
+        if (!replace)
+            return cpr_err_set(err, CPR_ERR_ARG, "%s: exists and is not empty "
+                               "(cprune never writes into an existing "
+                               "directory; --force replaces an earlier cprune "
+                               "output)", final);
+        if (!cpr_model_is_cprune_output(final))
+            return cpr_err_set(err, CPR_ERR_ARG, "%s: not replaced: it is not "
+                               "a cprune output (config.json + "
+                               "model.safetensors written by cprune)", final);
+    } else if (access(final, F_OK) == 0) {
+        return cpr_err_set(err, CPR_ERR_ARG, "%s: exists and is not a "
+                           "directory", final);
     }
-    rmdir(dir);
+    // The temporary directory goes beside it: the parent must be writable.
+    snprintf(parent, sizeof parent, "%s", final);
+    char *slash = strrchr(parent, '/');
+    if (slash == parent) parent[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(parent, sizeof parent, ".");
+    if (!cpr_path_is_dir(parent))
+        return cpr_err_set(err, CPR_ERR_NOTFOUND, "%s: the folder %s does not "
+                           "exist", final, parent);
+    if (access(parent, W_OK | X_OK) != 0)
+        return cpr_err_set(err, CPR_ERR_IO, "%s: cannot write in %s: %s",
+                           final, parent, strerror(errno));
+    return CPR_OK;
 }
 
 enum cpr_status cpr_model_save_hf(const struct cpr_model *m,
@@ -237,7 +305,9 @@ enum cpr_status cpr_model_save_hf(const struct cpr_model *m,
                                   const struct cpr_model_save_opts *opts,
                                   struct cpr_err *err) {
     CPR_TRY(cpr_model_validate(m, err));
-    if (cpr_path_is_dir(out_dir)) {
+    char final[1100], tmp[1120], old[1120] = "";
+    CPR_TRY(trim_dir(out_dir, final, sizeof final, err));
+    if (cpr_path_is_dir(final)) {
         // Refuse the model's own directory: config.json and the weights
         // there are what this model was read from.
         enum cpr_model_kind kind;
@@ -246,33 +316,42 @@ enum cpr_status cpr_model_save_hf(const struct cpr_model *m,
         if (m->source[0] &&
             cpr_model_resolve(m->source, &kind, res, sizeof res, NULL) == CPR_OK &&
             kind == CPR_MODEL_KIND_HF && cpr_file_identity(res, &d1, &i1) == 0 &&
-            cpr_file_identity(out_dir, &d2, &i2) == 0 && d1 == d2 && i1 == i2)
+            cpr_file_identity(final, &d2, &i2) == 0 && d1 == d2 && i1 == i2)
             return cpr_err_set(err, CPR_ERR_ARG,
                                "%s: refusing to write into the directory the "
                                "model was loaded from; choose another output",
-                               out_dir);
-        return write_all(m, out_dir, opts, err);
+                               final);
     }
-    if (cpr_path_is_file(out_dir))
-        return cpr_err_set(err, CPR_ERR_ARG, "%s exists and is not a directory",
-                           out_dir);
-    char tmp[1100];
-    size_t ol = strlen(out_dir);
-    while (ol > 1 && out_dir[ol - 1] == '/') ol--;
-    if (ol + 12 >= sizeof tmp)
-        return cpr_err_set(err, CPR_ERR_ARG, "output path too long: %s", out_dir);
-    snprintf(tmp, sizeof tmp, "%.*s.tmp.XXXXXX", (int)ol, out_dir);
+    CPR_TRY(cpr_model_save_check_dest(final, opts && opts->replace, err));
+    const int swap = cpr_path_is_dir(final) && !dir_is_empty(final);
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", final);
     if (!mkdtemp(tmp))
         return cpr_err_set(err, CPR_ERR_IO, "%s: cannot create a temporary "
-                           "directory beside it: %s", out_dir, strerror(errno));
+                           "directory beside it: %s", final, strerror(errno));
+    const int reg = cpr_tmp_register(tmp, 1);
     enum cpr_status s = write_all(m, tmp, opts, err);
-    if (s == CPR_OK) {
-        char final[1100];
-        snprintf(final, sizeof final, "%.*s", (int)ol, out_dir);
-        if (chmod(tmp, 0755) != 0 || rename(tmp, final) != 0)
+    if (s == CPR_OK && chmod(tmp, 0755) != 0)
+        s = cpr_err_set(err, CPR_ERR_IO, "%s: chmod failed: %s", tmp,
+                        strerror(errno));
+    if (s == CPR_OK && swap) {
+        // Replace an earlier cprune output: move it aside (onto an empty
+        // placeholder directory), move the new one in, delete the old one.
+        snprintf(old, sizeof old, "%s.old.XXXXXX", final);
+        if (!mkdtemp(old) || rename(final, old) != 0)
+            s = cpr_err_set(err, CPR_ERR_IO, "%s: cannot move the earlier "
+                            "output aside: %s", final, strerror(errno));
+        if (s == CPR_OK && rename(tmp, final) != 0) {
             s = cpr_err_set(err, CPR_ERR_IO, "rename %s -> %s failed: %s", tmp,
                             final, strerror(errno));
+            (void)rename(old, final); // put the earlier output back
+        }
+        if (s == CPR_OK) cpr_tmp_remove_dir(old);
+        else if (old[0]) rmdir(old);
+    } else if (s == CPR_OK && rename(tmp, final) != 0) { // new or empty dir
+        s = cpr_err_set(err, CPR_ERR_IO, "rename %s -> %s failed: %s", tmp,
+                        final, strerror(errno));
     }
-    if (s != CPR_OK) remove_tmp_dir(tmp);
+    if (s != CPR_OK) cpr_tmp_remove_dir(tmp);
+    cpr_tmp_unregister(reg);
     return s;
 }

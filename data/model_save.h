@@ -18,9 +18,10 @@
 // Llama.
 //
 // Tied embeddings are stored once, as model.embed_tokens.weight (what
-// transformers saves). Atomicity: a new out_dir is built as
-// "<out_dir>.tmp.XXXXXX" beside it and renamed into place; into an
-// existing directory each file is written to a temporary name and renamed.
+// transformers saves). Atomicity: out_dir is always built as
+// "<out_dir>.tmp.XXXXXX" beside it (registered in data/tmpfiles.h while
+// it exists) and renamed into place; an existing directory is never
+// merged into (see cpr_model_save_check_dest).
 // Refused (CPR_ERR_ARG): writing into the directory the model was loaded
 // from, or over any file the model's weights are mapped from.
 #ifndef CPR_DATA_MODEL_SAVE_H
@@ -42,8 +43,27 @@ struct cpr_model_save_opts {
     // generation_config.json (those present); from a llama2.c checkpoint
     // its tokenizer .bin, saved as tokenizer.bin. NULL: none.
     const char *tokenizer_from;
+    // A tokenizer file to copy instead (the --tokenizer the model was used
+    // with): *.json is saved as tokenizer.json, anything else as
+    // tokenizer.bin. NULL: use tokenizer_from.
+    const char *tokenizer_file;
+    // 1: an existing non-empty out_dir that is a cprune output
+    // (cpr_model_is_cprune_output) is replaced atomically (the new
+    // directory is built beside it, then swapped in). 0: refused.
+    int replace;
 };
 
+// Where the output may go, checked before any work (cpr_model_save_hf
+// checks again): out_dir does not exist, or is an empty directory, or (with
+// replace) is a cprune output; its parent folder exists and is writable.
+// cprune never writes into an existing non-empty directory. Errors:
+// CPR_ERR_ARG (exists), CPR_ERR_NOTFOUND (no parent), CPR_ERR_IO (not
+// writable).
+enum cpr_status cpr_model_save_check_dest(const char *out_dir, int replace,
+                                          struct cpr_err *err);
+// 1 when dir holds config.json and a model.safetensors whose __metadata__
+// has "cprune.version" (what cpr_model_save_hf writes for the CLI).
+int cpr_model_is_cprune_output(const char *dir);
 // Errors: CPR_ERR_ARG (refused destination), CPR_ERR_SHAPE / FORMAT (the
 // model fails cpr_model_validate), CPR_ERR_IO, CPR_ERR_NOMEM, and those of
 // cpr_model_find_tokenizer when tokenizer_from has none.

@@ -209,6 +209,13 @@ static enum cpr_status mag_scores(const void *state, const struct cpr_matrix *m,
     return CPR_OK;
 }
 
+// group=global prunes all matrices at once (CPR_NEED_GLOBAL: the pipeline
+// calls the global entry points below instead of prune_matrix).
+static unsigned mag_needs(const void *state) {
+    return cpr_magnitude_group(state) == CPR_MAG_GROUP_GLOBAL ? CPR_NEED_GLOBAL
+                                                              : 0u;
+}
+
 const struct cpr_method cpr_method_magnitude = {
     .abi_version = CPR_METHOD_ABI_VERSION,
     .name = "magnitude",
@@ -222,6 +229,7 @@ const struct cpr_method cpr_method_magnitude = {
     .prune_matrix = mag_prune,
     .free = mag_free,
     .scores = mag_scores,
+    .needs_of = mag_needs,
 };
 
 // ---- global ----

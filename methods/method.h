@@ -199,6 +199,16 @@ struct cpr_method {
     enum cpr_status (*scores)(const void *state, const struct cpr_matrix *m,
                               const struct cpr_linear_stats *stats,
                               float *out, struct cpr_err *err);
+
+    // Targets the method refuses (CPR_REFUSES_* bits). 0, the value of a
+    // descriptor that does not set it, accepts both unstructured sparsity
+    // and N:M patterns. Read through cpr_method_accepts (methods/registry.h).
+    unsigned refuses;
+};
+
+enum {
+    CPR_REFUSES_NM = 1u << 0,           // no N:M patterns (--sparsity only)
+    CPR_REFUSES_UNSTRUCTURED = 1u << 1, // no unstructured sparsity
 };
 
 // The statistics `state` needs for pruning: needs_of(state) when the

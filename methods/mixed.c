@@ -248,4 +248,5 @@ const struct cpr_method cpr_method_mixed = {
     .scan_needs = CPR_NEED_COLSUMSQ,
     .scan = mixed_scan,
     .allocate = mixed_allocate,
+    .refuses = CPR_REFUSES_NM,
 };

@@ -710,8 +710,8 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
         for (int64_t i = 0; i < 5 * n; i++) rep->score_q[i] = NAN;
     }
     const double t_start = now_s();
-    const unsigned needs =
-        cpr_method_needs(o.method, o.method_state) & STAT_BITS;
+    const unsigned all_needs = cpr_method_needs(o.method, o.method_state);
+    const unsigned needs = all_needs & STAT_BITS;
     enum cpr_status s = CPR_OK;
     if (cpr_method_allocates(o.method)) {
         // layer allocation: dense scan, then one target per linear
@@ -729,8 +729,14 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
         o.per_linear = rep->alloc;
         CPR_TRY(check_targets(m, &o, err));
     }
-    if (o.method == &cpr_method_magnitude &&
-        cpr_magnitude_group(o.method_state) == CPR_MAG_GROUP_GLOBAL) {
+    if (all_needs & CPR_NEED_GLOBAL) {
+        // The global entry points are magnitude's (the one method that
+        // sets the bit); another method asking for it is not supported.
+        if (o.method != &cpr_method_magnitude)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "pipeline: method "
+                               "%s needs all matrices at once; only "
+                               "magnitude has a global entry point",
+                               o.method->name);
         s = prune_global_magnitude(m, &o, pool, k, rep, err);
     } else if (!needs && !(o.diagnostics && windows)) {
         for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {

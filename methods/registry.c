@@ -30,3 +30,33 @@ const struct cpr_method *cpr_method_find(const char *name) {
         if (!strcmp(cpr_methods[i]->name, name)) return cpr_methods[i];
     return NULL;
 }
+
+unsigned cpr_method_calib_needs(const struct cpr_method *m, const void *state) {
+    unsigned needs = cpr_method_needs(m, state);
+    if (cpr_method_allocates(m)) needs |= m->scan_needs;
+    return needs & (CPR_NEED_COLSUMSQ | CPR_NEED_HESSIAN | CPR_NEED_COLMEANVAR);
+}
+
+enum cpr_status cpr_method_accepts(const struct cpr_method *m,
+                                   const void *state,
+                                   const struct cpr_prune_target *t,
+                                   struct cpr_err *err) {
+    const unsigned bit = t->nm_m ? CPR_REFUSES_NM : CPR_REFUSES_UNSTRUCTURED;
+    if (m->refuses & bit)
+        return cpr_err_set(err, CPR_ERR_ARG, "method %s accepts only %s",
+                           m->name, cpr_method_patterns_str(m));
+    if (state && t->nm_m && (cpr_method_needs(m, state) & CPR_NEED_GLOBAL))
+        return cpr_err_set(err, CPR_ERR_ARG, "method %s with these options "
+                           "prunes all matrices at once (one global "
+                           "threshold) and accepts only --sparsity S",
+                           m->name);
+    return CPR_OK;
+}
+
+const char *cpr_method_patterns_str(const struct cpr_method *m) {
+    switch (m->refuses & (CPR_REFUSES_NM | CPR_REFUSES_UNSTRUCTURED)) {
+    case CPR_REFUSES_NM: return "--sparsity S (unstructured)";
+    case CPR_REFUSES_UNSTRUCTURED: return "--pattern N:M";
+    default: return "--sparsity S (unstructured) | --pattern N:M";
+    }
+}

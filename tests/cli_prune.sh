@@ -24,7 +24,7 @@ expect 2 "random or sequential" "$P" prune --model "$M" --method wanda --sparsit
 # ---- failures (exit 1) ----
 expect 1 "at most" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --nsamples 100000 --quiet
 expect 1 "nope.txt" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib "$T/nope.txt" --quiet
-expect 1 "layers.0.q_proj" "$P" prune --model "$M" --method magnitude --pattern 3:7 --quiet
+expect 2 "layers.0.q_proj" "$P" prune --model "$M" --method magnitude --pattern 3:7 --quiet
 expect 1 "refusing" "$P" prune --model "$M" --method magnitude --sparsity 0.5 --out "$M/stories260K.bin" --out-format llama2c --quiet
 
 # ---- a calibrated run with every output ----

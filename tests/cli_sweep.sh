@@ -29,7 +29,7 @@ ids() { grep -o '"cell_id":"[0-9a-f]*"' "$1" | sed 's/.*:"\(.*\)"/\1/' | sort; }
 
 # ---- bad grids (exit 2, file:line, expected vs found) ----
 printf 'models stories260K\nmodles stories260K\n' >"$T/bad1.grid"
-expect 2 "bad1.grid:2: expected a keyword (models, methods, targets, calib, eval, dense, exclude), found 'modles'" \
+expect 2 "bad1.grid:2: expected a keyword (models, methods, targets, calib, eval, max_chunks, dense, exclude), found 'modles'" \
     "$P" sweep --grid "$T/bad1.grid" --out "$T/x"
 printf 'models stories260K\nmethods magnitude\n\ntargets 0.5 abc\neval tinystories\n' >"$T/bad2.grid"
 expect 2 "bad2.grid:4: targets: expected a sparsity in [0, 1) or a pattern N:M, found 'abc'" \
@@ -132,15 +132,19 @@ n=$(wc -l <"$T/A/results.jsonl")
 [ "$n" = 5 ] && ok || bad "resume appended lines ($n)"
 
 # ---- a failing cell is recorded and the sweep goes on ----
-cat >"$T/f.grid" <<'EOF'
+# (what the grid parse can check fails there; a calibration text with too
+# few tokens is found only when the cell tokenizes it)
+echo "Once upon a time there was a cat." >"$T/short.txt"
+cat >"$T/f.grid" <<EOF
 models   stories260K
-methods  magnitude
-targets  3:7 5:7          # 64 columns are not a multiple of 7: both fail
+methods  wanda
+targets  0.5 0.6
+calib    $T/short.txt nsamples=64 seqlen=128   # too short: both fail
 eval     tinystories
 dense    no
 EOF
 expect 1 "FAILED" "$P" sweep --grid "$T/f.grid" --out "$T/F"
-[ "$(grep -c '"status":"failed".*"error":"[^"]*q_proj' "$T/F/results.jsonl")" = 2 ] && ok ||
+[ "$(grep -c '"status":"failed".*"error":"[^"]*the text has' "$T/F/results.jsonl")" = 2 ] && ok ||
     bad "failed cells not recorded with their error: $(head -c 600 "$T/F/results.jsonl")"
 expect 1 "done: 0 ok, 2 failed, 0 skipped" "$P" sweep --grid "$T/f.grid" --out "$T/F" --resume
 

@@ -478,7 +478,7 @@ static void test_save_roundtrip(struct cpr_test_ctx *t) {
     struct cpr_model a, b;
     struct cpr_err e = {0};
     const char *meta[] = {"cprune.method", "magnitude", "cprune.sparsity", "0.5"};
-    struct cpr_model_save_opts o = {meta, 2, NULL};
+    struct cpr_model_save_opts o = {.meta = meta, .n_meta = 2};
     // HF -> HF: every tensor identical, config identical.
     if (load_shared(t, "models/tinystories-656k", &a)) {
         o.tokenizer_from = a.source;
@@ -513,9 +513,31 @@ static void test_save_roundtrip(struct cpr_test_ctx *t) {
                              "directory the model was loaded from");
             cpr_model_free(&b);
         }
-        // An existing, different directory is written in place.
+        // An existing non-empty directory is never merged into; replace
+        // swaps only a cprune output (marker: cprune.version).
         CPR_CHECK_STATUS(t, cpr_model_save_hf(&a, dir, &(struct cpr_model_save_opts){0},
-                                              &e), CPR_OK, &e, NULL);
+                                              &e), CPR_ERR_ARG, &e, "exists and is not empty");
+        CPR_CHECK_STATUS(t, cpr_model_save_hf(&a, dir, &(struct cpr_model_save_opts){.replace = 1},
+                                              &e), CPR_ERR_ARG, &e, "not a cprune output");
+        const char *vmeta[] = {"cprune.version", "test", "cprune.sparsity", "0.5"};
+        struct cpr_model_save_opts vo = {.meta = vmeta, .n_meta = 2};
+        snprintf(out, sizeof out, "%s/v", dir);
+        CPR_CHECK_STATUS(t, cpr_model_save_hf(&a, out, &vo, &e), CPR_OK, &e, NULL);
+        CPR_CHECK(t, cpr_model_is_cprune_output(out), "marker written");
+        CPR_CHECK_STATUS(t, cpr_model_save_hf(&a, out, &vo, &e), CPR_ERR_ARG, &e,
+                         "--force replaces");
+        vmeta[3] = "0.6";
+        vo.replace = 1;
+        CPR_CHECK_STATUS(t, cpr_model_save_hf(&a, out, &vo, &e), CPR_OK, &e, NULL);
+        {
+            struct cpr_safetensors st;
+            char tp[700];
+            snprintf(tp, sizeof tp, "%s/model.safetensors", out);
+            CPR_CHECK_STATUS(t, cpr_safetensors_open(&st, tp, &e), CPR_OK, &e, NULL);
+            const char *sp = cpr_safetensors_meta(&st, "cprune.sparsity");
+            CPR_CHECK(t, sp && !strcmp(sp, "0.6"), "replaced (found %s)", sp ? sp : "none");
+            cpr_safetensors_close(&st);
+        }
         cpr_model_free(&a);
     }
     // llama2.c -> HF: q/k rows permuted to half-split RoPE; the forward

@@ -1,0 +1,224 @@
+// cli/prune_exec.c: the expensive part of `cprune prune`, after
+// cli/prune_check.c found nothing wrong (contract in cli/prune.h):
+// calibration windows, the weights' sha256, the pipeline, the output
+// model, the evaluations and the JSON record.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/interrupt.h"
+#include "cli/progress.h"
+#include "cli/prune.h"
+#include "cli/prune_extra.h"
+#include "cli/tokcache.h"
+#include "core/pool.h"
+#include "data/corpus.h"
+#include "data/llama2c_write.h"
+#include "data/model_load.h"
+#include "data/model_save.h"
+
+#define CMD "prune"
+
+// ---- progress ----
+struct pipe_ui {
+    int quiet;
+};
+
+static void on_pipe(void *user, const struct cpr_pipe_progress *p) {
+    struct pipe_ui *ui = user;
+    if (ui->quiet) return;
+    switch (p->phase) {
+    case CPR_PIPE_EMBED:
+        fprintf(stderr, "  embeddings of the calibration windows: %.2f s\n",
+                p->seconds);
+        break;
+    case CPR_PIPE_PRUNE:
+        fprintf(stderr, "  block %lld/%lld pruned: sparsity %.6f  (%.2f s "
+                        "elapsed)\n", (long long)p->block + 1,
+                (long long)p->n_blocks, p->block_sparsity, p->seconds);
+        break;
+    case CPR_PIPE_STATS:
+    case CPR_PIPE_PROPAGATE: break;
+    }
+}
+
+struct eval_ui {
+    struct cli_progress bar;
+    int64_t seqlen;
+};
+
+static void on_eval(void *user, const struct cpr_ppl_progress *p) {
+    struct eval_ui *e = user;
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "ppl %.4f", exp(p->nll_mean));
+    cli_progress_update(&e->bar, p->chunks_done, p->nchunks,
+                        (double)p->tokens_done,
+                        (double)(p->nchunks * e->seqlen), suffix);
+}
+
+// Evaluate the pruned model on each corpus or text file of the comma list
+// (checked by prune_validate).
+static enum cpr_status run_evals(struct prune_run *run,
+                                 const struct cpr_model *m,
+                                 const struct cpr_tokenizer *tok,
+                                 struct cpr_pool *pool, struct cpr_err *err) {
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", run->eval_list);
+    for (char *save = NULL, *name = strtok_r(buf, ",", &save);
+         name && run->n_eval < PRUNE_MAX_EVAL;
+         name = strtok_r(NULL, ",", &save)) {
+        struct prune_eval *e = &run->eval[run->n_eval];
+        const char *split = prune_eval_split(name);
+        snprintf(e->dataset, sizeof e->dataset, "%s", name);
+        snprintf(e->split, sizeof e->split, "%s", split ? split : "file");
+        char *text = NULL;
+        size_t len = 0;
+        int32_t *ids = NULL;
+        int64_t n = 0;
+        enum cpr_status s =
+            split ? cpr_corpus_load(cli_data_dir(), name, split, &text, &len, err)
+                  : cpr_corpus_load_file(name, &text, &len, err);
+        if (!s) s = cli_tokenize_cached(run->token_cache, tok, text, len,
+                                        tok->add_bos, &ids, &n, NULL, err);
+        free(text);
+        if (s) {
+            free(ids);
+            return s;
+        }
+        struct cpr_ppl_opts po = {.protocol = CPR_PPL_HF,
+                                  .max_chunks = run->max_chunks};
+        struct eval_ui ui = {.seqlen = m->cfg.context};
+        cli_progress_init(&ui.bar, "tok", run->quiet);
+        po.progress = on_eval;
+        po.progress_user = &ui;
+        double t0 = cli_now();
+        s = cpr_ppl_eval(m, NULL, pool, ids, n, &po, &e->r, err);
+        e->seconds = cli_now() - t0;
+        cli_progress_end(&ui.bar);
+        free(ids);
+        if (s) return s;
+        printf("eval:      %s / %s: ppl %.4f (hf protocol, seqlen %lld, %lld "
+               "chunks%s, %.2f s)\n", e->dataset, e->split, e->r.ppl,
+               (long long)e->r.seqlen, (long long)e->r.nchunks,
+               run->max_chunks ? " (--max-chunks)" : "", e->seconds);
+        fflush(stdout);
+        run->n_eval++;
+    }
+    return CPR_OK;
+}
+
+static enum cpr_status write_model(struct prune_run *run,
+                                   const struct cpr_model *m,
+                                   const char *block_patterns,
+                                   struct cpr_err *err) {
+    if (!strcmp(run->out_format, "llama2c"))
+        return cpr_llama2c_write(m, run->out_dir, err);
+    char opts[512], target[64], calib[512], sp[32];
+    prune_opts_str(run->method, run->method_state, opts, sizeof opts);
+    if (block_patterns)
+        snprintf(target, sizeof target, "mixed N:M (see "
+                 "cprune.block_patterns)");
+    else
+        prune_target_str(&run->target, target, sizeof target);
+    snprintf(sp, sizeof sp, "%.6f", run->rep.sparsity);
+    if (run->rep.used_calibration)
+        snprintf(calib, sizeof calib, "%s%s%s %s seed %llu, %lld x %lld "
+                 "tokens, sha256 %s", run->calib_source,
+                 run->calib_split ? "/" : "",
+                 run->calib_split ? run->calib_split : "",
+                 cpr_calib_sampling_name(run->sampling),
+                 (unsigned long long)run->seed, (long long)run->nsamples,
+                 (long long)run->seqlen, run->calib_sha);
+    else
+        snprintf(calib, sizeof calib, "none");
+    const char *meta[] = {
+        "cprune.version", CPRUNE_VERSION,
+        "cprune.source_model", run->model_path,
+        "cprune.source_sha256", run->model_sha,
+        "cprune.method", run->method->name,
+        "cprune.options", opts,
+        "cprune.target", target,
+        "cprune.calibration", calib,
+        "cprune.sparsity", sp,
+        "cprune.block_patterns", block_patterns ? block_patterns : "",
+    };
+    const size_t n_meta = sizeof meta / sizeof *meta / 2 - (block_patterns ? 0 : 1);
+    struct cpr_model_save_opts so = {.meta = meta,
+                                     .n_meta = n_meta,
+                                     .tokenizer_from = run->model_path,
+                                     .tokenizer_file = run->tokenizer_path,
+                                     .replace = run->force};
+    return cpr_model_save_hf(m, run->out_dir, &so, err);
+}
+
+int prune_execute(struct prune_run *run, struct cpr_model *m,
+                  const struct cpr_tokenizer *tok) {
+    struct cpr_err err = {0};
+    struct cpr_pool *pool = NULL;
+    char *patterns = NULL;
+    int rc = 1;
+    const double t_start = cli_now();
+    // Calibration text first: too few tokens fails before the weights
+    // are read.
+    cli_interrupt_phase("tokenizing the calibration text");
+    if (run->needs && prune_calib_windows(run, tok, cli_data_dir(), &err))
+        goto fail;
+    cli_interrupt_phase("hashing the weights");
+    if (cpr_model_sha256(run->model_path, run->model_sha, &err)) goto fail;
+    prune_print_start(run, m);
+
+    if (cpr_pool_init(&pool, (size_t)run->threads, &err)) goto fail;
+    struct pipe_ui ui = {.quiet = run->quiet};
+    struct cpr_pipe_opts po = {
+        .method = run->method, .method_state = run->method_state,
+        .target = run->target, .calib_bf16 = run->calib_bf16,
+        .hessian_f64 = run->hessian_f64,
+        .diagnostics = run->needs && !run->no_diagnostics,
+        .progress = on_pipe, .progress_user = &ui};
+    cli_interrupt_phase("pruning");
+    if (cpr_prune_model(m, run->needs ? run->win.tokens : NULL, run->nsamples,
+                        run->seqlen, &po, pool, NULL, &run->rep, &err))
+        goto fail;
+    prune_print_pruned(run, m);
+    const size_t pcap = (size_t)m->cfg.n_layers * 12 + 16;
+    patterns = malloc(pcap);
+    if (!patterns) {
+        cpr_err_set(&err, CPR_ERR_NOMEM, "block patterns");
+        goto fail;
+    }
+    const int mixed = prune_block_patterns(run, m, patterns, pcap);
+    if (mixed) {
+        char tg[32];
+        prune_target_str(&run->target, tg, sizeof tg);
+        fprintf(stderr, "cprune " CMD ": warning: %s allocated N:M patterns "
+                        "per block, so the model is not %s everywhere; "
+                        "per-block patterns (recorded in --json and the "
+                        "output's metadata): %s\n", run->method->name, tg,
+                patterns);
+        run->block_patterns = patterns;
+    }
+    if (run->out_dir) {
+        if (write_model(run, m, mixed ? patterns : NULL, &err)) goto fail;
+        printf("written:   %s (%s)\n", run->out_dir, run->out_format);
+    }
+    cli_interrupt_phase("evaluating");
+    if (run->eval_list && run_evals(run, m, tok, pool, &err)) goto fail;
+    if (prune_extra_run(run->extra, run, m, pool, run->quiet, &err)) goto fail;
+    run->sec_total = cli_now() - t_start;
+    if (run->json_path) {
+        if (prune_write_json(run->json_path, run, m, &err)) goto fail;
+        printf("json:      %s\n", run->json_path);
+    }
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "cprune " CMD ": %s\n", err.msg);
+out:
+    run->block_patterns = NULL;
+    free(patterns);
+    cpr_pool_free(pool);
+    return rc;
+}
