@@ -23,6 +23,8 @@ enum cpr_arch {
     CPR_ARCH_LLAMA = 0, // LlamaForCausalLM, llama2.c checkpoints
     CPR_ARCH_MISTRAL,   // MistralForCausalLM (same math, no sliding window)
     CPR_ARCH_QWEN2,     // Qwen2ForCausalLM (q/k/v biases)
+    CPR_ARCH_OPT,       // OPTForCausalLM (pre-LN: LayerNorm, learned
+                        // positions, ReLU fc1/fc2, biases everywhere)
 };
 
 enum cpr_rope_style {

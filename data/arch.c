@@ -7,6 +7,7 @@ const struct cpr_arch_names *cpr_arch_names_for(enum cpr_arch arch) {
     case CPR_ARCH_LLAMA:
     case CPR_ARCH_MISTRAL:
     case CPR_ARCH_QWEN2: return &cpr_arch_names_llama;
+    case CPR_ARCH_OPT: return &cpr_arch_names_opt;
     }
     return &cpr_arch_names_llama;
 }
@@ -32,6 +33,7 @@ void cpr_tensor_name_dims(const struct cpr_tensor_name *tn,
     case CPR_SHAPE_KV_VEC: *d0 = kvd; break;
     case CPR_SHAPE_MLP_IN: *d0 = im, *d1 = h; break;
     case CPR_SHAPE_MLP_OUT: *d0 = h, *d1 = im; break;
+    case CPR_SHAPE_MLP_VEC: *d0 = im; break;
     }
 }
 

@@ -5,10 +5,10 @@
 // `cprune synth` (cli/cmd_synth.c) all walk the same table, so a tensor name
 // exists once.
 //
-// Today one table serves the LLaMA family (LlamaForCausalLM,
-// MistralForCausalLM and Qwen2ForCausalLM share their tensor names; Qwen2
-// adds the q/k/v biases). New families (issue 13) add a table in
-// data/arch_<family>.c and an entry in cpr_arch_names_for.
+// One table serves the LLaMA family (LlamaForCausalLM, MistralForCausalLM
+// and Qwen2ForCausalLM share their tensor names; Qwen2 adds the q/k/v
+// biases), one OPT (data/arch_opt.c). New families (issue 13) add a table
+// in data/arch_<family>.c and an entry in cpr_arch_names_for.
 #ifndef CPR_DATA_ARCH_H
 #define CPR_DATA_ARCH_H
 
@@ -27,6 +27,7 @@ enum cpr_shape_rule {
     CPR_SHAPE_KV_VEC,     // (n_kv_heads * head_dim)
     CPR_SHAPE_MLP_IN,     // (intermediate, hidden)
     CPR_SHAPE_MLP_OUT,    // (hidden, intermediate)
+    CPR_SHAPE_MLP_VEC,    // (intermediate)
 };
 
 enum {
@@ -53,6 +54,9 @@ struct cpr_arch_names {
     const char *embed;        // "model.embed_tokens.weight"
     const char *final_norm;   // "model.norm.weight"
     const char *lm_head;      // "lm_head.weight" (absent when tied)
+    const char *final_norm_bias; // LayerNorm families, else NULL
+    const char *pos_embed;    // learned positions (context + pos_offset,
+                              // hidden), else NULL
     const char *layer_prefix; // printf format with one %lld: the layer
     const struct cpr_tensor_name *layer; // in file order
     size_t n_layer;
@@ -60,6 +64,7 @@ struct cpr_arch_names {
 
 // Family tables (data/arch_<family>.c).
 extern const struct cpr_arch_names cpr_arch_names_llama;
+extern const struct cpr_arch_names cpr_arch_names_opt;
 
 // The table of an architecture (never NULL for a valid enum cpr_arch).
 const struct cpr_arch_names *cpr_arch_names_for(enum cpr_arch arch);

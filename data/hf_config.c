@@ -27,6 +27,7 @@ static const struct {
     {"LlamaForCausalLM", "llama", CPR_ARCH_LLAMA},
     {"MistralForCausalLM", "mistral", CPR_ARCH_MISTRAL},
     {"Qwen2ForCausalLM", "qwen2", CPR_ARCH_QWEN2},
+    {"OPTForCausalLM", "opt", CPR_ARCH_OPT},
 };
 
 const char *cpr_hf_arch_name(enum cpr_arch arch) {
@@ -218,7 +219,62 @@ static void set_defaults(struct cpr_model_config *c, enum cpr_arch arch) {
         c->vocab = 151936, c->intermediate = 22016, c->context = 32768;
         c->n_kv_heads = 32, c->bos_id = -1, c->eos_id = -1, c->qkv_bias = 1;
         break;
+    case CPR_ARCH_OPT: // OPTConfig's defaults (OPT-125M)
+        c->vocab = 50272, c->hidden = 768, c->n_layers = 12, c->n_heads = 12;
+        c->intermediate = 3072, c->context = 2048, c->bos_id = 2;
+        c->eos_id = 2, c->qkv_bias = 1, c->tied_embeddings = 1;
+        c->norm_eps = 1e-5f; // nn.LayerNorm's default
+        c->block = (struct cpr_block_spec){
+            .norm = CPR_NORM_LAYER, .pos = CPR_POS_LEARNED,
+            .mlp = CPR_MLP_RELU, .pos_offset = 2};
+        break;
     }
+}
+
+// OPTConfig: the pre-LN variant with biases and a ReLU MLP is supported
+// (OPT-125M ... 66B); OPT-350M's post-LN block and its project_in/out
+// (word_embed_proj_dim != hidden_size) are refused, naming the field.
+static enum cpr_status parse_opt(const struct cpr_json *r,
+                                 struct cpr_model_config *c, const char *name,
+                                 struct cpr_err *err) {
+    int before = 1, bias = 1, affine = 1, remove_final = 0;
+    int64_t proj = -1;
+    CPR_TRY(get_int(r, "hidden_size", 1, MAX_HIDDEN, &c->hidden, name, err));
+    CPR_TRY(get_int(r, "ffn_dim", 1, MAX_INTER, &c->intermediate, name, err));
+    CPR_TRY(get_int(r, "num_hidden_layers", 1, MAX_LAYERS, &c->n_layers, name,
+                    err));
+    CPR_TRY(get_int(r, "num_attention_heads", 1, MAX_HEADS, &c->n_heads, name,
+                    err));
+    CPR_TRY(get_int(r, "vocab_size", 1, MAX_VOCAB, &c->vocab, name, err));
+    CPR_TRY(get_int(r, "max_position_embeddings", 1, MAX_CONTEXT, &c->context,
+                    name, err));
+    CPR_TRY(get_int(r, "word_embed_proj_dim", 1, MAX_HIDDEN, &proj, name, err));
+    CPR_TRY(get_bool(r, "do_layer_norm_before", &before, name, err));
+    CPR_TRY(get_bool(r, "enable_bias", &bias, name, err));
+    CPR_TRY(get_bool(r, "layer_norm_elementwise_affine", &affine, name, err));
+    CPR_TRY(get_bool(r, "_remove_final_layer_norm", &remove_final, name, err));
+    CPR_TRY(get_bool(r, "tie_word_embeddings", &c->tied_embeddings, name, err));
+    CPR_TRY(get_token_id(r, "bos_token_id", &c->bos_id, name, err));
+    CPR_TRY(get_token_id(r, "eos_token_id", &c->eos_id, name, err));
+    const char *act = cpr_json_get_str(r, "activation_function", "relu");
+    const char *why = NULL;
+    if (strcmp(act, "relu") != 0) why = "activation_function is not relu";
+    else if (!before) why = "do_layer_norm_before is false (post-LN, OPT-350M)";
+    else if (proj >= 0 && proj != c->hidden)
+        why = "word_embed_proj_dim differs from hidden_size (project_in/out)";
+    else if (!bias) why = "enable_bias is false";
+    else if (!affine) why = "layer_norm_elementwise_affine is false";
+    else if (remove_final) why = "_remove_final_layer_norm is true";
+    if (why)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: OPT variant not "
+                           "supported: %s", name, why);
+    if (c->hidden % c->n_heads != 0)
+        return cpr_err_set(err, CPR_ERR_FORMAT, "%s: hidden_size %lld is not "
+                           "a multiple of num_attention_heads %lld", name,
+                           (long long)c->hidden, (long long)c->n_heads);
+    c->n_kv_heads = c->n_heads;
+    c->head_dim = c->hidden / c->n_heads;
+    return CPR_OK;
 }
 
 // ---- public ----
@@ -266,6 +322,13 @@ enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
     }
     struct cpr_model_config c;
     set_defaults(&c, archs[k].arch);
+    if (c.arch == CPR_ARCH_OPT) {
+        if ((s = parse_opt(r, &c, name, err)) ||
+            (s = cpr_hf_config_check(&c, name, err)))
+            goto done;
+        *cfg = c;
+        goto done;
+    }
     const char *act = cpr_json_get_str(r, "hidden_act", "silu");
     if (strcmp(act, "silu") != 0) {
         s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: hidden_act '%.40s' is "
@@ -392,6 +455,31 @@ void cpr_hf_config_write_shapes(const struct cpr_model_config *c,
     cpr_jw_end_array(w);
     cpr_jw_key(w, "model_type");
     cpr_jw_string(w, archs[k].model_type);
+    if (c->arch == CPR_ARCH_OPT) { // OPTConfig's keys (pre-LN, biases)
+        cpr_jw_key(w, "hidden_size"), cpr_jw_int(w, c->hidden);
+        cpr_jw_key(w, "ffn_dim"), cpr_jw_int(w, c->intermediate);
+        cpr_jw_key(w, "num_hidden_layers"), cpr_jw_int(w, c->n_layers);
+        cpr_jw_key(w, "num_attention_heads"), cpr_jw_int(w, c->n_heads);
+        cpr_jw_key(w, "vocab_size"), cpr_jw_int(w, c->vocab);
+        cpr_jw_key(w, "max_position_embeddings"), cpr_jw_int(w, c->context);
+        cpr_jw_key(w, "word_embed_proj_dim"), cpr_jw_int(w, c->hidden);
+        cpr_jw_key(w, "activation_function"), cpr_jw_string(w, "relu");
+        cpr_jw_key(w, "do_layer_norm_before"), cpr_jw_bool(w, 1);
+        cpr_jw_key(w, "enable_bias"), cpr_jw_bool(w, 1);
+        cpr_jw_key(w, "layer_norm_elementwise_affine"), cpr_jw_bool(w, 1);
+        cpr_jw_key(w, "tie_word_embeddings"), cpr_jw_bool(w, c->tied_embeddings);
+        cpr_jw_key(w, "bos_token_id");
+        if (c->bos_id >= 0) cpr_jw_int(w, c->bos_id);
+        else cpr_jw_null(w);
+        cpr_jw_key(w, "eos_token_id");
+        if (c->eos_id >= 0) cpr_jw_int(w, c->eos_id);
+        else cpr_jw_null(w);
+        cpr_jw_key(w, "torch_dtype");
+        cpr_jw_string(w, torch_dtype ? torch_dtype : "float32");
+        cpr_jw_key(w, "use_cache"), cpr_jw_bool(w, 1);
+        cpr_jw_end_object(w);
+        return;
+    }
     if (c->arch == CPR_ARCH_LLAMA) {
         cpr_jw_key(w, "attention_bias");
         cpr_jw_bool(w, 0);

@@ -248,6 +248,11 @@ static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
         CPR_TRY(take(set, an->lm_head, V, h, &m->lm_head, err));
     }
     CPR_TRY(take(set, an->final_norm, h, -1, &m->final_norm, err));
+    if (an->final_norm_bias)
+        CPR_TRY(take(set, an->final_norm_bias, h, -1, &m->final_norm_b, err));
+    if (an->pos_embed)
+        CPR_TRY(take(set, an->pos_embed, c->context + c->block.pos_offset, h,
+                     &m->pos_embed, err));
     m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
     if (!m->layers)
         return cpr_err_set(err, CPR_ERR_NOMEM, "%s: out of memory", dir);

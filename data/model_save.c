@@ -66,7 +66,7 @@ static enum cpr_status build_entries(const struct cpr_model *m,
     size_t n_rope = 0; // permuted copies per layer, at most
     for (size_t i = 0; i < an->n_layer; i++)
         n_rope += (an->layer[i].flags & (CPR_TN_ROPE_Q | CPR_TN_ROPE_K)) != 0;
-    size_t cap = 3 + (size_t)c->n_layers * an->n_layer;
+    size_t cap = 5 + (size_t)c->n_layers * an->n_layer;
     s->e = calloc(cap, sizeof *s->e);
     s->names = calloc(cap, sizeof *s->names);
     s->owned = calloc((size_t)c->n_layers * n_rope + 1, sizeof *s->owned);
@@ -75,6 +75,8 @@ static enum cpr_status build_entries(const struct cpr_model *m,
     add(s, an->embed, &m->tok_embed);
     if (!c->tied_embeddings) add(s, an->lm_head, &m->lm_head);
     add(s, an->final_norm, &m->final_norm);
+    if (an->final_norm_bias) add(s, an->final_norm_bias, &m->final_norm_b);
+    if (an->pos_embed) add(s, an->pos_embed, &m->pos_embed);
     int perm = c->rope_style == CPR_ROPE_INTERLEAVED;
     char nm[96];
     for (int64_t l = 0; l < c->n_layers; l++) {
