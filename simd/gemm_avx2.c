@@ -1,22 +1,19 @@
-// simd/gemm_avx2.c: blocked GEMM and SYRK with AVX2 + FMA (f32 accumulation).
+// simd/gemm_avx2.c: the AVX2 + FMA leaves of the GEMM / SYRK driver
+// (simd/gemm_driver.c): a 6 x 16 micro-kernel and the f16 pack routine.
 //
-// The structure of simd/gemm_avx512.c with 8-lane registers: A = x packed
-// row-contiguous per MC x KC block (broadcast operand), B = W^T packed into
-// NR = 16 column panels (k-major; bf16/f16 widened exactly while packing),
-// an MR x NR = 6 x 16 micro-kernel with 12 ymm accumulators (12 FMAs : 8
-// loads per k step). KC = 256 (B micro-panel 16 KiB in L1), MC = 120,
-// NC = 256: stack scratch 120 KiB + 256 KiB = 376 KiB, no malloc.
-// Packing here is plain scalar code (AVX2 is the fallback ISA; the
-// transposes only cost O(n k) against O(m n k) flops).
+// MR x NR = 6 x 16 with 12 ymm accumulators (12 FMAs : 8 loads per k step).
+// KC = 256 (B micro-panel 16 KiB in L1), MC = 120, NC = 256: packed A
+// 120 KiB + packed B 256 KiB of the driver's stack scratch. Packing is the
+// driver's portable code (A rows and syrk copies are memcpy; W^T is a
+// scalar transpose, O(n k) against O(m n k) flops) except f16 weights,
+// widened here with F16C.
 //
 // Numerics: each y element is one f32 FMA chain over k in increasing order
 // within KC blocks that start at multiples of KC; y = alpha*acc + beta*y on
 // the first block, y = alpha*acc + y after. The arithmetic depends only on
 // k, the element's x row and W row, never on its tile position or on m/n,
 // so any thread split gives bit-identical results.
-#include <assert.h>
-#include <string.h>
-
+#include "simd/gemm_driver.h"
 #include "simd/kernels.h"
 
 #if defined(__x86_64__)
@@ -32,35 +29,33 @@
 #endif
 
 enum { MR = 6, NR = 16, KC = 256, MC = 120, NC = 256 };
-enum wtype { W_F32, W_BF16, W_F16 };
 
 // ---- packing ----
 
-CPR_AI float widen(enum wtype wt, const void *w, size_t i) {
-    if (wt == W_F32) return ((const float *)w)[i];
-    uint16_t h = ((const uint16_t *)w)[i];
-    if (wt == W_F16) return _cvtsh_ss(h);
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
+static inline float wide_f16(const void *row, size_t p) {
+    return _cvtsh_ss(((const uint16_t *)row)[p]); // exact
 }
 
-// B block: rows [0, nc) of W (columns [0, kc)) into NR-row panels, panel q
-// at bp + q*KC*NR with element (p, l) at p*NR + l; rows past nc are zero.
-CPR_AI void pack_b(enum wtype wt, const void *w, size_t ldw, size_t nc,
-                   size_t kc, float *bp) {
-    size_t esz = wt == W_F32 ? 4 : 2;
-    for (size_t j0 = 0; j0 < nc; j0 += NR) {
-        float *dst = bp + j0 * KC;
-        size_t rows = nc - j0 < NR ? nc - j0 : NR;
-        for (size_t l = 0; l < rows; l++) {
-            const void *src = (const char *)w + (j0 + l) * ldw * esz;
-            for (size_t p = 0; p < kc; p++) dst[p * NR + l] = widen(wt, src, p);
-        }
-        for (size_t l = rows; l < NR; l++)
-            for (size_t p = 0; p < kc; p++) dst[p * NR + l] = 0.0f;
-    }
+// W (n, k) f16 -> the driver's f32 panels, widened with F16C.
+static void pack_b_nk_f16(const struct cpr_gemm_desc *d, const void *src,
+                          size_t ld, size_t r0, size_t p0, size_t rows,
+                          size_t kc, void *dst) {
+    cpr_gemm_pack_b_nk_wide(d, src, ld, 2, r0, p0, rows, kc, dst, wide_f16);
+}
+
+// syrk's operands, with this file's constant block sizes.
+static void pack_a_cols(const struct cpr_gemm_desc *d, const void *src,
+                        size_t ld, size_t r0, size_t p0, size_t rows,
+                        size_t kc, void *dst) {
+    (void)d;
+    cpr_gemm_pack_a_cols_f32_with(MR, KC, src, ld, r0, p0, rows, kc, dst);
+}
+
+static void pack_b_kn(const struct cpr_gemm_desc *d, const void *src,
+                      size_t ld, size_t r0, size_t p0, size_t rows, size_t kc,
+                      void *dst) {
+    (void)d;
+    cpr_gemm_pack_b_kn_f32_with(NR, KC, src, ld, r0, p0, rows, kc, dst);
 }
 
 // ---- micro-kernel ----
@@ -122,117 +117,51 @@ CPR_AI void tile(const size_t ars, const size_t aps, size_t mr, size_t kc,
     }
 }
 
-static void tile_rows(size_t mr, size_t kc, const float *a, const float *b,
-                      float *y, size_t ldy, size_t nr, float alpha,
-                      float beta, int wonly) {
-    tile(KC, 1, mr, kc, a, b, y, ldy, nr, alpha, beta, wonly);
+// The driver's micro-kernels: row-contiguous packed A (gemm) and k-major
+// packed A (syrk); each exists once, out of line.
+static void ukr_rows(size_t mr, size_t nr, size_t kc, const void *a,
+                     const void *b, float *c, size_t ldc, float alpha,
+                     float beta, int wonly) {
+    tile(KC, 1, mr, kc, a, b, c, ldc, nr, alpha, beta, wonly);
 }
 
-static void tile_kmajor(size_t mr, size_t kc, const float *a, const float *b,
-                        float *y, size_t ldy, size_t nr) {
-    tile(1, MR, mr, kc, a, b, y, ldy, nr, 1.0f, 1.0f, 0);
+static void ukr_kmajor(size_t mr, size_t nr, size_t kc, const void *a,
+                       const void *b, float *c, size_t ldc, float alpha,
+                       float beta, int wonly) {
+    tile(1, MR, mr, kc, a, b, c, ldc, nr, alpha, beta, wonly);
 }
 
-// ---- gemm driver ----
+// ---- kernel slots ----
 
-CPR_AI void gemm_drive(enum wtype wt, size_t m, size_t n, size_t k,
-                       float alpha, const float *x, size_t ldx,
-                       const void *w, size_t ldw, float beta, float *y,
-                       size_t ldy) {
-    assert(m == 0 || n == 0 || (x && w && y));
-    if (m == 0 || n == 0) return;
-    if (k == 0) { // empty product: y = beta*y
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < n; j++)
-                y[i * ldy + j] = beta == 0.0f ? 0.0f : beta * y[i * ldy + j];
-        return;
-    }
-    _Alignas(64) float ap[MC * KC];
-    _Alignas(64) float bp[NC * KC];
-    size_t esz = wt == W_F32 ? 4 : 2;
-    for (size_t jc = 0; jc < n; jc += NC) {
-        size_t nc = n - jc < NC ? n - jc : NC;
-        for (size_t pc = 0; pc < k; pc += KC) {
-            size_t kc = k - pc < KC ? k - pc : KC;
-            pack_b(wt, (const char *)w + (jc * ldw + pc) * esz, ldw, nc, kc, bp);
-            int wonly = pc == 0 && beta == 0.0f;
-            float be = pc == 0 ? beta : 1.0f;
-            for (size_t ic = 0; ic < m; ic += MC) {
-                size_t mc = m - ic < MC ? m - ic : MC;
-                for (size_t r = 0; r < mc; r++)
-                    memcpy(ap + r * KC, x + (ic + r) * ldx + pc, kc * sizeof(float));
-                for (size_t jr = 0; jr < nc; jr += NR) {
-                    size_t nr = nc - jr < NR ? nc - jr : NR;
-                    for (size_t ir = 0; ir < mc; ir += MR) {
-                        size_t mr = mc - ir < MR ? mc - ir : MR;
-                        tile_rows(mr, kc, ap + ir * KC, bp + jr * KC,
-                                  y + (ic + ir) * ldy + jc + jr, ldy, nr, alpha, be, wonly);
-                    }
-                }
-            }
-        }
-    }
-}
+static const struct cpr_gemm_isa ISA = {
+    .d = {.mr = MR, .nr = NR, .mc = MC, .nc = NC, .kc = KC,
+          .b_panel_bytes = KC * NR * sizeof(float), .a_ld = KC},
+    .ukr_rows = ukr_rows, .ukr_kmajor = ukr_kmajor,
+    .pack_a_rows = cpr_gemm_pack_a_rows_f32, .pack_a_cols = pack_a_cols,
+    .pack_b_kn = pack_b_kn,
+    .pack_b_nk = {cpr_gemm_pack_b_nk_f32, cpr_gemm_pack_b_nk_bf16, pack_b_nk_f16}};
 
 static void gemm_f32_avx2(size_t m, size_t n, size_t k, float alpha,
                           const float *x, size_t ldx, const float *w,
                           size_t ldw, float beta, float *y, size_t ldy) {
-    gemm_drive(W_F32, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    cpr_gemm_xwt(&ISA, CPR_GEMM_W_F32, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
 static void gemm_bf16w_avx2(size_t m, size_t n, size_t k, float alpha,
                             const float *x, size_t ldx, const uint16_t *w,
                             size_t ldw, float beta, float *y, size_t ldy) {
-    gemm_drive(W_BF16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    cpr_gemm_xwt(&ISA, CPR_GEMM_W_BF16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
 static void gemm_f16w_avx2(size_t m, size_t n, size_t k, float alpha,
                            const float *x, size_t ldx, const uint16_t *w,
                            size_t ldw, float beta, float *y, size_t ldy) {
-    gemm_drive(W_F16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    cpr_gemm_xwt(&ISA, CPR_GEMM_W_F16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
-// ---- syrk ----
-// h[i][j] += sum_t x[t][i] x[t][j], i in [i0, i1): M = i, N = j, K = t;
-// A(i, t) = x[t][i] packed k-major (ap[p*MR + r]), B(t, j) = x[t][j] in
-// NR panels: both are copies of row segments of x.
 static void syrk_f32_avx2(size_t n, size_t k, const float *x, size_t ldx,
                           float *h, size_t ldh, size_t i0, size_t i1) {
-    assert(i0 <= i1 && i1 <= n);
-    if (i0 == i1 || k == 0) return;
-    _Alignas(64) float ap[MC * KC];
-    _Alignas(64) float bp[NC * KC];
-    for (size_t jc = 0; jc < n; jc += NC) {
-        size_t nc = n - jc < NC ? n - jc : NC;
-        for (size_t pc = 0; pc < k; pc += KC) {
-            size_t kc = k - pc < KC ? k - pc : KC;
-            for (size_t jr = 0; jr < nc; jr += NR) {
-                size_t nr = nc - jr < NR ? nc - jr : NR;
-                for (size_t p = 0; p < kc; p++) {
-                    float *dst = bp + jr * KC + p * NR;
-                    memcpy(dst, x + (pc + p) * ldx + jc + jr, nr * sizeof(float));
-                    for (size_t l = nr; l < NR; l++) dst[l] = 0.0f;
-                }
-            }
-            for (size_t ic = i0; ic < i1; ic += MC) {
-                size_t mc = i1 - ic < MC ? i1 - ic : MC;
-                for (size_t ir = 0; ir < mc; ir += MR) {
-                    size_t mr = mc - ir < MR ? mc - ir : MR;
-                    for (size_t p = 0; p < kc; p++)
-                        memcpy(ap + ir * KC + p * MR, x + (pc + p) * ldx + ic + ir,
-                               mr * sizeof(float));
-                }
-                for (size_t jr = 0; jr < nc; jr += NR) {
-                    size_t nr = nc - jr < NR ? nc - jr : NR;
-                    for (size_t ir = 0; ir < mc; ir += MR) {
-                        size_t mr = mc - ir < MR ? mc - ir : MR;
-                        tile_kmajor(mr, kc, ap + ir * KC, bp + jr * KC,
-                                    h + (ic + ir) * ldh + jc + jr, ldh, nr);
-                    }
-                }
-            }
-        }
-    }
+    cpr_gemm_syrk(&ISA, n, k, x, ldx, h, ldh, i0, i1);
 }
 
 void cpr_fill_gemm_avx2(struct cpr_kernels *k) {

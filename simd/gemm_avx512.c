@@ -1,6 +1,8 @@
-// simd/gemm_avx512.c: blocked GEMM and SYRK with AVX-512F (f32 accumulation).
+// simd/gemm_avx512.c: the AVX-512F leaves of the GEMM / SYRK driver
+// (simd/gemm_driver.c): micro-kernels, pack routines, block sizes, and a
+// no-packing path for tiny m.
 //
-// Goto/BLIS-style blocking. For y = alpha x W^T + beta y we treat
+// The driver does Goto/BLIS-style blocking. For y = alpha x W^T + beta y:
 //   A = x (m, k)   broadcast operand, packed row-contiguous per MC x KC block,
 //   B = W^T (k, n) vector operand, packed k-major into NR-wide panels
 //                  (a transpose of W's rows, widened from bf16/f16 exactly),
@@ -16,10 +18,11 @@
 //             the thread's n, so a wide NC matters more than a deep KC:
 //             measured on Zen 5 (one thread, M=512 N=2048), KC/NC =
 //             192/512 beat 256/256 by 2-6% and 128/768 (y passes) too.
-// Packing buffers are on the stack: 475 KiB (< the 512 KiB kernel budget;
-// pool threads have 8 MiB stacks). No malloc. Software prefetch: the y
-// tile at the start of each micro-kernel, and the next A and W blocks
-// (to L2) spread over the tiles of the current block.
+// Packing buffers are the driver's stack scratch: 475 KiB (< the 512 KiB
+// kernel budget; pool threads have 8 MiB stacks). No malloc. Software
+// prefetch: the y tile at the start of each micro-kernel, and the next A
+// and W blocks (to L2) spread over the tiles of the current block (the
+// driver's prefetch hooks).
 // Where the time goes (one thread, M=512 N=2048 K=4096, rdtsc): the
 // micro-kernel alone runs at ~97% of the FMA peak; packing W (a transpose)
 // costs ~5%, packing x ~3-4%, the y read-modify-write per KC block ~2-3%.
@@ -41,6 +44,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "simd/gemm_driver.h"
 #include "simd/kernels.h"
 
 #if defined(__x86_64__)
@@ -63,6 +67,7 @@ enum { MR = 14, NR = 32, KC = 192, MC = 112, NC = 512, AS = KC + 16 };
 // packing (measured crossover on Zen 5: m = 1 runs 2.4x faster, m = 4
 // 1.7x, m = 8 breaks even).
 enum { SMALL_M = 4 };
+// The same order as enum cpr_gemm_wtype.
 enum wtype { W_F32, W_BF16, W_F16 };
 
 // ---- packing ----
@@ -130,6 +135,62 @@ CPR_AI void pack_b(enum wtype wt, const void *w, size_t ldw, size_t nc,
         if (rows <= 16 && j0 % NR == 0 && j0 + 16 >= nc) // empty upper half
             for (size_t p = 0; p < kc; p++)
                 _mm512_storeu_ps(dst + p * NR + 16, _mm512_setzero_ps());
+    }
+}
+
+static void pack_b_nk_f32(const struct cpr_gemm_desc *d, const void *src,
+                          size_t ld, size_t r0, size_t p0, size_t rows,
+                          size_t kc, void *dst) {
+    (void)d;
+    pack_b(W_F32, (const float *)src + r0 * ld + p0, ld, rows, kc, dst);
+}
+
+static void pack_b_nk_bf16(const struct cpr_gemm_desc *d, const void *src,
+                           size_t ld, size_t r0, size_t p0, size_t rows,
+                           size_t kc, void *dst) {
+    (void)d;
+    pack_b(W_BF16, (const uint16_t *)src + r0 * ld + p0, ld, rows, kc, dst);
+}
+
+static void pack_b_nk_f16(const struct cpr_gemm_desc *d, const void *src,
+                          size_t ld, size_t r0, size_t p0, size_t rows,
+                          size_t kc, void *dst) {
+    (void)d;
+    pack_b(W_F16, (const uint16_t *)src + r0 * ld + p0, ld, rows, kc, dst);
+}
+
+// syrk's B = X (k, n): NR floats per token, masked copies (zeros past nr).
+static void pack_b_kn(const struct cpr_gemm_desc *d, const void *src,
+                      size_t ld, size_t r0, size_t p0, size_t rows, size_t kc,
+                      void *dst) {
+    (void)d;
+    const float *x = (const float *)src + p0 * ld + r0;
+    for (size_t jr = 0; jr < rows; jr += NR) {
+        size_t nr = rows - jr < NR ? rows - jr : NR;
+        float *panel = (float *)dst + jr * KC;
+        __mmask16 m0 = mask16(nr), m1 = mask16(nr > 16 ? nr - 16 : 0);
+        for (size_t p = 0; p < kc; p++) {
+            const float *s = x + p * ld + jr;
+            _mm512_storeu_ps(panel + p * NR, _mm512_maskz_loadu_ps(m0, s));
+            _mm512_storeu_ps(panel + p * NR + 16, _mm512_maskz_loadu_ps(m1, s + 16));
+        }
+    }
+}
+
+// syrk's A = X^T: k-major micro-panels (ap[p*MR + r]), mr <= 14 floats per
+// token, one masked copy each.
+static void pack_a_cols(const struct cpr_gemm_desc *d, const void *src,
+                        size_t ld, size_t r0, size_t p0, size_t rows,
+                        size_t kc, void *dst) {
+    (void)d;
+    const float *x = (const float *)src + p0 * ld + r0;
+    for (size_t ir = 0; ir < rows; ir += MR) {
+        size_t mr = rows - ir < MR ? rows - ir : MR;
+        __mmask16 am = mask16(mr);
+        float *panel = (float *)dst + ir * KC;
+        for (size_t p = 0; p < kc; p++)
+            _mm512_mask_storeu_ps(panel + p * MR, am,
+                                  _mm512_maskz_loadu_ps(am, x + p * ld + ir));
     }
 }
 
@@ -201,44 +262,18 @@ CPR_AI void tile(const size_t ars, const size_t aps, size_t mr, size_t kc,
     }
 }
 
-// A tile with row-contiguous A (gemm) and with k-major A (syrk); kept out
-// of line so each exists once.
-static void tile_rows(size_t mr, size_t kc, const float *a, const float *b,
-                      float *y, size_t ldy, size_t nr, float alpha,
-                      float beta, int wonly) {
-    tile(AS, 1, mr, kc, a, b, y, ldy, nr, alpha, beta, wonly);
+// The driver's micro-kernels: row-contiguous packed A (gemm) and k-major
+// packed A (syrk); each exists once, out of line.
+static void ukr_rows(size_t mr, size_t nr, size_t kc, const void *a,
+                     const void *b, float *c, size_t ldc, float alpha,
+                     float beta, int wonly) {
+    tile(AS, 1, mr, kc, a, b, c, ldc, nr, alpha, beta, wonly);
 }
 
-static void tile_kmajor(size_t mr, size_t kc, const float *a, const float *b,
-                        float *y, size_t ldy, size_t nr) {
-    tile(1, MR, mr, kc, a, b, y, ldy, nr, 1.0f, 1.0f, 0);
-}
-
-// ---- gemm driver ----
-
-// Prefetch rows [r0, r1) (row_bytes each, stride ld_bytes) into L2. The
-// driver spreads the next A block and the next W block over the tiles of
-// the current one, so packing reads them from L2 instead of DRAM.
-// The first line of each row is a real load (kept by a volatile sink):
-// rows are ldx or ldw apart, usually a new 4 KiB page each, and a demand
-// load walks the page table where a prefetch that misses the TLB may be
-// dropped (measured: x packing 6.4% -> 3.7% of the time).
-static inline void prefetch_rows(const char *src, size_t ld_bytes, size_t r0,
-                                 size_t r1, size_t row_bytes) {
-    volatile char sink;
-    for (size_t r = r0; r < r1; r++) {
-        sink = src[r * ld_bytes];
-        for (size_t off = 64; off < row_bytes; off += 64)
-            _mm_prefetch(src + r * ld_bytes + off, _MM_HINT_T1);
-    }
-    (void)sink;
-}
-
-// y = beta*y (k == 0: the product is empty).
-static void scale_y(size_t m, size_t n, float beta, float *y, size_t ldy) {
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < n; j++)
-            y[i * ldy + j] = beta == 0.0f ? 0.0f : beta * y[i * ldy + j];
+static void ukr_kmajor(size_t mr, size_t nr, size_t kc, const void *a,
+                       const void *b, float *c, size_t ldc, float alpha,
+                       float beta, int wonly) {
+    tile(1, MR, mr, kc, a, b, c, ldc, nr, alpha, beta, wonly);
 }
 
 // ---- small m: dot products, no packing ----
@@ -294,147 +329,51 @@ CPR_AI void gemm_small(enum wtype wt, size_t m, size_t n, size_t k,
     }
 }
 
-CPR_AI void gemm_drive(enum wtype wt, size_t m, size_t n, size_t k,
-                       float alpha, const float *x, size_t ldx,
-                       const void *w, size_t ldw, float beta, float *y,
-                       size_t ldy) {
-    assert(m == 0 || n == 0 || (x && w && y));
-    if (m == 0 || n == 0) return;
-    if (k == 0) {
-        scale_y(m, n, beta, y, ldy);
-        return;
-    }
-    if (m <= SMALL_M) { // depends on m only: n splits stay bit-identical
+// ---- kernel slots ----
+
+static const struct cpr_gemm_isa ISA = {
+    .d = {.mr = MR, .nr = NR, .mc = MC, .nc = NC, .kc = KC,
+          .b_panel_bytes = KC * NR * sizeof(float), .a_ld = AS},
+    .ukr_rows = ukr_rows, .ukr_kmajor = ukr_kmajor,
+    .pack_a_rows = cpr_gemm_pack_a_rows_f32, .pack_a_cols = pack_a_cols,
+    .pack_b_kn = pack_b_kn,
+    .pack_b_nk = {pack_b_nk_f32, pack_b_nk_bf16, pack_b_nk_f16},
+    .prefetch_x = cpr_gemm_prefetch_rows_f32,
+    .prefetch_w = {cpr_gemm_prefetch_rows_f32, cpr_gemm_prefetch_rows_h16,
+                   cpr_gemm_prefetch_rows_h16}};
+
+// Tiny m skips the driver (depends on m only: n splits stay bit-identical).
+CPR_AI void gemm_xwt(enum wtype wt, size_t m, size_t n, size_t k,
+                     float alpha, const float *x, size_t ldx, const void *w,
+                     size_t ldw, float beta, float *y, size_t ldy) {
+    if (m <= SMALL_M && k > 0)
         gemm_small(wt, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
-        return;
-    }
-    _Alignas(64) float ap[MC * AS];
-    _Alignas(64) float bp[NC * KC];
-    size_t esz = wt == W_F32 ? 4 : 2;
-    for (size_t jc = 0; jc < n; jc += NC) {
-        size_t nc = n - jc < NC ? n - jc : NC;
-        for (size_t pc = 0; pc < k; pc += KC) {
-            size_t kc = k - pc < KC ? k - pc : KC;
-            pack_b(wt, (const char *)w + (jc * ldw + pc) * esz, ldw, nc, kc, bp);
-            int wonly = pc == 0 && beta == 0.0f;
-            float be = pc == 0 ? beta : 1.0f;
-            // the next W block (rows, cols) for prefetching
-            const char *nb = NULL;
-            size_t nb_rows = 0, nb_cols = 0;
-            if (pc + KC < k) {
-                nb = (const char *)w + (jc * ldw + pc + KC) * esz;
-                nb_rows = nc;
-                nb_cols = k - pc - KC < KC ? k - pc - KC : KC;
-            } else if (jc + NC < n) {
-                nb = (const char *)w + (jc + NC) * ldw * esz;
-                nb_rows = n - jc - NC < NC ? n - jc - NC : NC;
-                nb_cols = k < KC ? k : KC;
-            }
-            size_t n_ic = (m + MC - 1) / MC, n_jr = (nc + NR - 1) / NR;
-            size_t steps = n_ic * n_jr, step = 0;
-            for (size_t ic = 0; ic < m; ic += MC) {
-                size_t mc = m - ic < MC ? m - ic : MC;
-                for (size_t r = 0; r < mc; r++)
-                    memcpy(ap + r * AS, x + (ic + r) * ldx + pc, kc * sizeof(float));
-                const float *na;
-                size_t na_rows, na_cols;
-                if (ic + MC < m) {
-                    na = x + (ic + MC) * ldx + pc;
-                    na_rows = m - ic - MC < MC ? m - ic - MC : MC;
-                    na_cols = kc;
-                } else {
-                    size_t pn = pc + KC < k ? pc + KC : 0;
-                    na = x + pn;
-                    na_rows = m < MC ? m : MC;
-                    na_cols = k - pn < KC ? k - pn : KC;
-                }
-                for (size_t jr = 0; jr < nc; jr += NR) {
-                    size_t nr = nc - jr < NR ? nc - jr : NR;
-                    size_t q = jr / NR;
-                    prefetch_rows((const char *)na, ldx * 4, q * na_rows / n_jr,
-                                  (q + 1) * na_rows / n_jr, na_cols * 4);
-                    if (nb)
-                        prefetch_rows(nb, ldw * esz, step * nb_rows / steps,
-                                      (step + 1) * nb_rows / steps, nb_cols * esz);
-                    step++;
-                    for (size_t ir = 0; ir < mc; ir += MR) {
-                        size_t mr = mc - ir < MR ? mc - ir : MR;
-                        tile_rows(mr, kc, ap + ir * AS, bp + jr * KC,
-                                  y + (ic + ir) * ldy + jc + jr, ldy, nr, alpha,
-                                  be, wonly);
-                    }
-                }
-            }
-        }
-    }
+    else
+        cpr_gemm_xwt(&ISA, (enum cpr_gemm_wtype)wt, m, n, k, alpha, x, ldx, w, ldw,
+                     beta, y, ldy);
 }
 
 static void gemm_f32_avx512(size_t m, size_t n, size_t k, float alpha,
                             const float *x, size_t ldx, const float *w,
                             size_t ldw, float beta, float *y, size_t ldy) {
-    gemm_drive(W_F32, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    gemm_xwt(W_F32, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
 static void gemm_bf16w_avx512(size_t m, size_t n, size_t k, float alpha,
                               const float *x, size_t ldx, const uint16_t *w,
                               size_t ldw, float beta, float *y, size_t ldy) {
-    gemm_drive(W_BF16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    gemm_xwt(W_BF16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
 static void gemm_f16w_avx512(size_t m, size_t n, size_t k, float alpha,
                              const float *x, size_t ldx, const uint16_t *w,
                              size_t ldw, float beta, float *y, size_t ldy) {
-    gemm_drive(W_F16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    gemm_xwt(W_F16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
-// ---- syrk ----
-// h[i][j] += sum_t x[t][i] x[t][j] for i in [i0, i1): M = rows i,
-// N = columns j, K = tokens t. A(i, t) = x[t][i] is packed k-major
-// (ap[p*MR + r], a copy of mr floats per token), B(t, j) = x[t][j] in NR
-// panels (a copy of nr floats per token).
 static void syrk_f32_avx512(size_t n, size_t k, const float *x, size_t ldx,
                             float *h, size_t ldh, size_t i0, size_t i1) {
-    assert(i0 <= i1 && i1 <= n);
-    if (i0 == i1 || n == 0 || k == 0) return;
-    _Alignas(64) float ap[MC * KC];
-    _Alignas(64) float bp[NC * KC];
-    for (size_t jc = 0; jc < n; jc += NC) {
-        size_t nc = n - jc < NC ? n - jc : NC;
-        for (size_t pc = 0; pc < k; pc += KC) {
-            size_t kc = k - pc < KC ? k - pc : KC;
-            for (size_t jr = 0; jr < nc; jr += NR) {
-                size_t nr = nc - jr < NR ? nc - jr : NR;
-                float *dst = bp + jr * KC;
-                for (size_t p = 0; p < kc; p++) {
-                    const float *src = x + (pc + p) * ldx + jc + jr;
-                    __mmask16 m0 = mask16(nr), m1 = mask16(nr > 16 ? nr - 16 : 0);
-                    _mm512_storeu_ps(dst + p * NR, _mm512_maskz_loadu_ps(m0, src));
-                    _mm512_storeu_ps(dst + p * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
-                }
-            }
-            for (size_t ic = i0; ic < i1; ic += MC) {
-                size_t mc = i1 - ic < MC ? i1 - ic : MC;
-                for (size_t ir = 0; ir < mc; ir += MR) {
-                    size_t mr = mc - ir < MR ? mc - ir : MR;
-                    __mmask16 am = mask16(mr);
-                    float *dst = ap + ir * KC;
-                    const float *src = x + pc * ldx + ic + ir;
-                    // mr <= 14 floats per token: one masked copy each
-                    for (size_t p = 0; p < kc; p++)
-                        _mm512_mask_storeu_ps(dst + p * MR, am,
-                                              _mm512_maskz_loadu_ps(am, src + p * ldx));
-                }
-                for (size_t jr = 0; jr < nc; jr += NR) {
-                    size_t nr = nc - jr < NR ? nc - jr : NR;
-                    for (size_t ir = 0; ir < mc; ir += MR) {
-                        size_t mr = mc - ir < MR ? mc - ir : MR;
-                        tile_kmajor(mr, kc, ap + ir * KC, bp + jr * KC,
-                                    h + (ic + ir) * ldh + jc + jr, ldh, nr);
-                    }
-                }
-            }
-        }
-    }
+    cpr_gemm_syrk(&ISA, n, k, x, ldx, h, ldh, i0, i1);
 }
 
 void cpr_fill_gemm_avx512(struct cpr_kernels *k) {

@@ -1,7 +1,9 @@
-// simd/gemm_avx512bf16.c: bf16-weight GEMM with AVX512_BF16 (vdpbf16ps).
+// simd/gemm_avx512bf16.c: the AVX512_BF16 (vdpbf16ps) leaves of the GEMM
+// driver (simd/gemm_driver.c) for bf16 weights.
 //
 // Only the gemm_bf16w slot; f32 and f16 weights use simd/gemm_avx512.c.
-// Same Goto/BLIS blocking as the AVX-512 file, on bf16 pairs:
+// The driver's Goto/BLIS blocking on bf16 pairs, with this file's own
+// packed formats (the driver treats them as opaque bytes):
 //   A = x rounded to bf16 (round to nearest even, vcvtne2ps2bf16), packed
 //       row-contiguous, so one 32-bit broadcast is the pair (x[p], x[p+1]);
 //   B = W (bf16, used as stored) packed into NR = 32-row panels of 32-bit
@@ -10,8 +12,8 @@
 // per instruction against 16 for an f32 FMA). MR x NR = 14 x 32 with 28
 // zmm accumulators; KC = 384 k values (192 pairs: one B micro-panel is
 // 24 KiB, L1-resident), MC = 112, NC = 512 (as in simd/gemm_avx512.c: a
-// wide NC means fewer re-packs of x). Stack scratch: 91 KiB (A) + 384 KiB
-// (B) = 475 KiB, no malloc. Software prefetch as in
+// wide NC means fewer re-packs of x). Driver stack scratch: 91 KiB (A) +
+// 384 KiB (B) = 475 KiB, no malloc. Software prefetch as in
 // simd/gemm_avx512.c (y tile; next A and W blocks to L2).
 //
 // Numerics (differs from the other gemm kernels, see kernels.h): x is
@@ -24,8 +26,7 @@
 // KC blocks at multiples of KC), so results do not depend on tiling or on
 // how m and n are split across threads.
 #include <assert.h>
-#include <string.h>
-
+#include "simd/gemm_driver.h"
 #include "simd/kernels.h"
 
 #if defined(__x86_64__)
@@ -81,11 +82,15 @@ static inline __mmask32 mask32(size_t r) {
     return r >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << r) - 1u);
 }
 
-// B block: rows [0, nc) of W (bf16), k values [0, kc), as NR-row panels of
+// B block: rows [r0, r0+nc) of W (bf16), k values [p0, p0+kc), as NR-row
+// panels of
 // pairs: panel q at bp + q*KQ*NR, pair (p/2, l) at (p/2)*NR + l. Pairs past
 // kc are zero-padded (odd kc); rows past nc are zero.
-static void pack_b(const uint16_t *w, size_t ldw, size_t nc, size_t kc,
-                   uint32_t *bp) {
+static void pack_b(const struct cpr_gemm_desc *d, const void *src, size_t ldw,
+                   size_t r0, size_t p0, size_t nc, size_t kc, void *dst) {
+    (void)d;
+    const uint16_t *w = (const uint16_t *)src + r0 * ldw + p0;
+    uint32_t *bp = dst;
     size_t kq = (kc + 1) / 2;
     for (size_t j0 = 0; j0 < nc; j0 += 16) {
         uint32_t *dst = bp + (j0 / NR) * KQ * NR + (j0 % NR);
@@ -108,10 +113,13 @@ static void pack_b(const uint16_t *w, size_t ldw, size_t nc, size_t kc,
     }
 }
 
-// A block: rows of x (k values [0, kc)) rounded to bf16, row r at
+// A block: rows [r0, r0+mc) of x (k values [p0, p0+kc)) rounded to bf16, row r at
 // ap + r*AQ (as pairs), zero past kc up to the next multiple of 32.
-static void pack_a(const float *x, size_t ldx, size_t mc, size_t kc,
-                   uint32_t *ap) {
+static void pack_a(const struct cpr_gemm_desc *d, const void *src, size_t ldx,
+                   size_t r0, size_t p0, size_t mc, size_t kc, void *dst) {
+    (void)d;
+    const float *x = (const float *)src + r0 * ldx + p0;
+    uint32_t *ap = dst;
     for (size_t r = 0; r < mc; r++) {
         const float *src = x + r * ldx;
         for (size_t p = 0; p < kc; p += 32) {
@@ -170,10 +178,14 @@ CPR_AI void ukr(const int mr, size_t kq, const uint32_t *a, const uint32_t *b,
     }
 }
 
-// Dispatch on mr so each tail height gets its own fully unrolled kernel.
-static void tile(size_t mr, size_t kq, const uint32_t *a, const uint32_t *b,
-                 float *y, size_t ldy, size_t nr, float alpha, float beta,
+// The driver's micro-kernel over kc k values (kq = ceil(kc/2) pairs; an odd
+// tail pair is zero-padded by both pack routines). Dispatch on mr so each
+// tail height gets its own fully unrolled kernel.
+static void tile(size_t mr, size_t nr, size_t kc, const void *ap,
+                 const void *bp, float *y, size_t ldy, float alpha, float beta,
                  int wonly) {
+    size_t kq = (kc + 1) / 2;
+    const uint32_t *a = ap, *b = bp;
     switch (mr) {
     case 14: ukr(14, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
     case 13: ukr(13, kq, a, b, y, ldy, nr, alpha, beta, wonly); break;
@@ -192,91 +204,21 @@ static void tile(size_t mr, size_t kq, const uint32_t *a, const uint32_t *b,
     }
 }
 
-// ---- driver ----
+// ---- kernel slot ----
 
-// Prefetch rows [r0, r1) (row_bytes each, stride ld_bytes) into L2: the
-// next A and W blocks are spread over the tiles of the current block.
-// The first line of each row is a real load (volatile sink) so the page
-// walk happens now; see simd/gemm_avx512.c.
-static inline void prefetch_rows(const char *src, size_t ld_bytes, size_t r0,
-                                 size_t r1, size_t row_bytes) {
-    volatile char sink;
-    for (size_t r = r0; r < r1; r++) {
-        sink = src[r * ld_bytes];
-        for (size_t off = 64; off < row_bytes; off += 64)
-            _mm_prefetch(src + r * ld_bytes + off, _MM_HINT_T1);
-    }
-    (void)sink;
-}
+static const struct cpr_gemm_desc DESC = {
+    .mr = MR, .nr = NR, .mc = MC, .nc = NC, .kc = KC,
+    .b_panel_bytes = KQ * NR * sizeof(uint32_t), .a_ld = AQ};
 
 static void gemm_bf16w_avx512bf16(size_t m, size_t n, size_t k, float alpha,
                                   const float *x, size_t ldx,
                                   const uint16_t *w, size_t ldw, float beta,
                                   float *y, size_t ldy) {
     assert(m == 0 || n == 0 || (x && w && y));
-    if (m == 0 || n == 0) return;
-    if (k == 0) { // empty product: y = beta*y
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < n; j++)
-                y[i * ldy + j] = beta == 0.0f ? 0.0f : beta * y[i * ldy + j];
-        return;
-    }
-    _Alignas(64) uint32_t ap[MC * AQ];
-    _Alignas(64) uint32_t bp[NC * KQ];
-    for (size_t jc = 0; jc < n; jc += NC) {
-        size_t nc = n - jc < NC ? n - jc : NC;
-        for (size_t pc = 0; pc < k; pc += KC) {
-            size_t kc = k - pc < KC ? k - pc : KC, kq = (kc + 1) / 2;
-            pack_b(w + jc * ldw + pc, ldw, nc, kc, bp);
-            int wonly = pc == 0 && beta == 0.0f;
-            float be = pc == 0 ? beta : 1.0f;
-            // the next W block (rows, cols), prefetched over this block
-            const uint16_t *nb = NULL;
-            size_t nb_rows = 0, nb_cols = 0;
-            if (pc + KC < k) {
-                nb = w + jc * ldw + pc + KC;
-                nb_rows = nc;
-                nb_cols = k - pc - KC < KC ? k - pc - KC : KC;
-            } else if (jc + NC < n) {
-                nb = w + (jc + NC) * ldw;
-                nb_rows = n - jc - NC < NC ? n - jc - NC : NC;
-                nb_cols = k < KC ? k : KC;
-            }
-            size_t n_ic = (m + MC - 1) / MC, n_jr = (nc + NR - 1) / NR;
-            size_t steps = n_ic * n_jr, step = 0;
-            for (size_t ic = 0; ic < m; ic += MC) {
-                size_t mc = m - ic < MC ? m - ic : MC;
-                pack_a(x + ic * ldx + pc, ldx, mc, kc, ap);
-                // the next A block (rows of x)
-                const float *na;
-                size_t na_rows, na_cols;
-                if (ic + MC < m) {
-                    na = x + (ic + MC) * ldx + pc;
-                    na_rows = m - ic - MC < MC ? m - ic - MC : MC;
-                    na_cols = kc;
-                } else {
-                    size_t pn = pc + KC < k ? pc + KC : 0;
-                    na = x + pn;
-                    na_rows = m < MC ? m : MC;
-                    na_cols = k - pn < KC ? k - pn : KC;
-                }
-                for (size_t jr = 0; jr < nc; jr += NR) {
-                    size_t nr = nc - jr < NR ? nc - jr : NR, qi = jr / NR;
-                    prefetch_rows((const char *)na, ldx * 4, qi * na_rows / n_jr,
-                                  (qi + 1) * na_rows / n_jr, na_cols * 4);
-                    if (nb)
-                        prefetch_rows((const char *)nb, ldw * 2, step * nb_rows / steps,
-                                      (step + 1) * nb_rows / steps, nb_cols * 2);
-                    step++;
-                    for (size_t ir = 0; ir < mc; ir += MR) {
-                        size_t mr = mc - ir < MR ? mc - ir : MR;
-                        tile(mr, kq, ap + ir * AQ, bp + jr * KQ,
-                             y + (ic + ir) * ldy + jc + jr, ldy, nr, alpha, be, wonly);
-                    }
-                }
-            }
-        }
-    }
+    struct cpr_gemm_a a = {x, ldx, pack_a, tile, AQ * sizeof(uint32_t),
+                           cpr_gemm_prefetch_rows_f32};
+    struct cpr_gemm_b b = {w, ldw, pack_b, cpr_gemm_prefetch_rows_h16};
+    cpr_gemm_drive(&DESC, &a, &b, 0, m, 0, n, k, alpha, beta, y, ldy);
 }
 
 void cpr_fill_gemm_avx512bf16(struct cpr_kernels *k) {

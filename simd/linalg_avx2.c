@@ -1,11 +1,13 @@
-// simd/linalg_avx2.c: Cholesky, triangular solve and triangular inverse
-// with AVX2 + FMA, single-threaded.
+// simd/linalg_avx2.c: the AVX2 + FMA leaves (dot1, dot4, trinv_seg) of the
+// portable Cholesky / triangular solve / triangular inverse loops in
+// simd/linalg_driver.h; single-threaded.
 //
 // Same structure as linalg_avx512.c with 8-lane registers; tails use
 // vmaskmovps loads. Error ~ n*eps relative to the magnitudes involved (f32
 // FMA accumulation). A row's result never depends on which other rows were
 // processed with it, so callers may split rows across threads freely.
 #include "simd/kernels.h"
+#include "simd/linalg_driver.h"
 
 #if defined(__x86_64__)
 #include <assert.h>
@@ -66,54 +68,6 @@ static inline void dot4(size_t len, const float *a0, const float *a1,
     out[3] = hsum8(c3);
 }
 
-static int cholesky_f32_avx2(size_t n, float *a, size_t lda) {
-    assert(n == 0 || (a && lda >= n));
-    for (size_t j = 0; j < n; j++) {
-        float *rj = a + j * lda;
-        float d = rj[j] - dot1(j, rj, rj);
-        if (!(d > 0.0f)) return (int)(j + 1);
-        float ljj = sqrtf(d);
-        rj[j] = ljj;
-        size_t i = j + 1;
-        for (; i + 4 <= n; i += 4) {
-            float *r0 = a + i * lda;
-            float s[4];
-            dot4(j, r0, r0 + lda, r0 + 2 * lda, r0 + 3 * lda, rj, s);
-            for (int r = 0; r < 4; r++) r0[(size_t)r * lda + j] = (r0[(size_t)r * lda + j] - s[r]) / ljj;
-        }
-        for (; i < n; i++) {
-            float *ri = a + i * lda;
-            ri[j] = (ri[j] - dot1(j, ri, rj)) / ljj;
-        }
-    }
-    return 0;
-}
-
-static void trsm_rlt_f32_avx2(size_t m, size_t n, const float *l, size_t ldl,
-                              float *b, size_t ldb) {
-    assert(m == 0 || n == 0 || (l && b && ldl >= n && ldb >= n));
-    size_t r = 0;
-    for (; r + 4 <= m; r += 4) {
-        float *x0 = b + r * ldb, *x1 = x0 + ldb, *x2 = x1 + ldb, *x3 = x2 + ldb;
-        for (size_t j = 0; j < n; j++) {
-            const float *lj = l + j * ldl;
-            float s[4];
-            dot4(j, x0, x1, x2, x3, lj, s);
-            x0[j] = (x0[j] - s[0]) / lj[j];
-            x1[j] = (x1[j] - s[1]) / lj[j];
-            x2[j] = (x2[j] - s[2]) / lj[j];
-            x3[j] = (x3[j] - s[3]) / lj[j];
-        }
-    }
-    for (; r < m; r++) {
-        float *x = b + r * ldb;
-        for (size_t j = 0; j < n; j++) {
-            const float *lj = l + j * ldl;
-            x[j] = (x[j] - dot1(j, x, lj)) / lj[j];
-        }
-    }
-}
-
 // Valid lanes of the 8-wide segment at column c in row q (columns <= q).
 static inline __m256i lower_mask8(size_t q, size_t c) {
     if (q < c) return _mm256_setzero_si256();
@@ -121,41 +75,46 @@ static inline __m256i lower_mask8(size_t q, size_t c) {
 }
 
 // See linalg_avx512.c: row i of L^-1 in 32-column segments, axpy form.
-static int trinv_f32_avx2(size_t n, float *a, size_t lda) {
-    assert(n == 0 || (a && lda >= n));
-    for (size_t j = 0; j < n; j++)
-        if (a[j * lda + j] == 0.0f) return (int)(j + 1);
-    for (size_t i = 0; i < n; i++) {
-        float *ri = a + i * lda;
-        float inv = 1.0f / ri[i];
-        __m256 vneg = _mm256_set1_ps(-inv);
-        for (size_t p0 = 0; p0 < i; p0 += 32) {
-            __m256 c[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
-                           _mm256_setzero_ps(), _mm256_setzero_ps()};
-            size_t q = p0;
-            for (; q < i && q < p0 + 31; q++) { // the triangular corner
-                const float *xq = a + q * lda + p0;
-                __m256 l = _mm256_set1_ps(ri[q]);
-                for (size_t s = 0; s < 4; s++)
-                    c[s] = _mm256_fmadd_ps(l, _mm256_maskload_ps(xq + 8 * s, lower_mask8(q, p0 + 8 * s)), c[s]);
-            }
-            for (; q < i; q++) {
-                const float *xq = a + q * lda + p0;
-                __m256 l = _mm256_set1_ps(ri[q]);
-                c[0] = _mm256_fmadd_ps(l, _mm256_loadu_ps(xq), c[0]);
-                c[1] = _mm256_fmadd_ps(l, _mm256_loadu_ps(xq + 8), c[1]);
-                c[2] = _mm256_fmadd_ps(l, _mm256_loadu_ps(xq + 16), c[2]);
-                c[3] = _mm256_fmadd_ps(l, _mm256_loadu_ps(xq + 24), c[3]);
-            }
-            size_t w = i - p0 < 32 ? i - p0 : 32;
-            for (size_t s = 0; s < 4 && 8 * s < w; s++) {
-                size_t cnt = w - 8 * s < 8 ? w - 8 * s : 8;
-                _mm256_maskstore_ps(ri + p0 + 8 * s, tail_mask8(cnt), _mm256_mul_ps(c[s], vneg));
-            }
-        }
-        ri[i] = inv;
+// Row i of L^-1 at columns [p0, p0+32), axpy form (see linalg_avx512.c).
+static inline void trinv_seg(size_t i, size_t p0, float *a, size_t lda,
+                             float inv) {
+    float *ri = a + i * lda;
+    __m256 vneg = _mm256_set1_ps(-inv);
+    __m256 c[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps(), _mm256_setzero_ps()};
+    size_t q = p0;
+    for (; q < i && q < p0 + 31; q++) { // the triangular corner
+        const float *xq = a + q * lda + p0;
+        __m256 l = _mm256_set1_ps(ri[q]);
+        for (size_t s = 0; s < 4; s++)
+            c[s] = _mm256_fmadd_ps(l, _mm256_maskload_ps(xq + 8 * s, lower_mask8(q, p0 + 8 * s)), c[s]);
     }
-    return 0;
+    for (; q < i; q++) {
+        const float *xq = a + q * lda + p0;
+        __m256 l = _mm256_set1_ps(ri[q]);
+        c[0] = _mm256_fmadd_ps(l, _mm256_loadu_ps(xq), c[0]);
+        c[1] = _mm256_fmadd_ps(l, _mm256_loadu_ps(xq + 8), c[1]);
+        c[2] = _mm256_fmadd_ps(l, _mm256_loadu_ps(xq + 16), c[2]);
+        c[3] = _mm256_fmadd_ps(l, _mm256_loadu_ps(xq + 24), c[3]);
+    }
+    size_t w = i - p0 < 32 ? i - p0 : 32;
+    for (size_t s = 0; s < 4 && 8 * s < w; s++) {
+        size_t cnt = w - 8 * s < 8 ? w - 8 * s : 8;
+        _mm256_maskstore_ps(ri + p0 + 8 * s, tail_mask8(cnt), _mm256_mul_ps(c[s], vneg));
+    }
+}
+
+static int cholesky_f32_avx2(size_t n, float *a, size_t lda) {
+    return cpr_la_cholesky(n, a, lda, dot1, dot4);
+}
+
+static void trsm_rlt_f32_avx2(size_t m, size_t n, const float *l, size_t ldl,
+                              float *b, size_t ldb) {
+    cpr_la_trsm_rlt(m, n, l, ldl, b, ldb, dot1, dot4);
+}
+
+static int trinv_f32_avx2(size_t n, float *a, size_t lda) {
+    return cpr_la_trinv(n, a, lda, 32, trinv_seg);
 }
 
 void cpr_fill_linalg_avx2(struct cpr_kernels *k) {

@@ -1,10 +1,12 @@
-// simd/linalg_neon.c: Cholesky, triangular solve and triangular inverse
-// with aarch64 Advanced SIMD, single-threaded.
+// simd/linalg_neon.c: the aarch64 Advanced SIMD leaves (dot1, dot4,
+// trinv_seg) of the portable Cholesky / triangular solve / triangular
+// inverse loops in simd/linalg_driver.h; single-threaded.
 //
 // Same structure as linalg_avx512.c with 4-lane registers and scalar tails.
 // Error ~ n*eps relative to the magnitudes involved (f32 FMA accumulation).
 // A row's result never depends on which other rows were processed with it.
 #include "simd/kernels.h"
+#include "simd/linalg_driver.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
@@ -47,90 +49,49 @@ static inline void dot4(size_t len, const float *a0, const float *a1,
     out[3] = s3;
 }
 
-static int cholesky_f32_neon(size_t n, float *a, size_t lda) {
-    assert(n == 0 || (a && lda >= n));
-    for (size_t j = 0; j < n; j++) {
-        float *rj = a + j * lda;
-        float d = rj[j] - dot1(j, rj, rj);
-        if (!(d > 0.0f)) return (int)(j + 1);
-        float ljj = sqrtf(d);
-        rj[j] = ljj;
-        size_t i = j + 1;
-        for (; i + 4 <= n; i += 4) {
-            float *r0 = a + i * lda;
-            float s[4];
-            dot4(j, r0, r0 + lda, r0 + 2 * lda, r0 + 3 * lda, rj, s);
-            for (int r = 0; r < 4; r++) r0[(size_t)r * lda + j] = (r0[(size_t)r * lda + j] - s[r]) / ljj;
-        }
-        for (; i < n; i++) {
-            float *ri = a + i * lda;
-            ri[j] = (ri[j] - dot1(j, ri, rj)) / ljj;
-        }
+// See linalg_avx512.c: row i of L^-1 in 16-column segments, axpy form. The
+// triangular corner (rows q < p0+15, where only columns <= q count) is
+// summed in scalar, the full rows below it in vectors.
+// Row i of L^-1 at columns [p0, p0+16), axpy form (see linalg_avx512.c).
+// The triangular corner (rows q < p0+15, where only columns <= q count) is
+// summed in scalar, the full rows below it in vectors.
+static inline void trinv_seg(size_t i, size_t p0, float *a, size_t lda,
+                             float inv) {
+    float *ri = a + i * lda;
+    float corner[16] = {0};
+    size_t q = p0;
+    for (; q < i && q < p0 + 15; q++)
+        for (size_t p = p0; p <= q; p++) corner[p - p0] += ri[q] * a[q * lda + p];
+    float32x4_t c0 = vld1q_f32(corner), c1 = vld1q_f32(corner + 4);
+    float32x4_t c2 = vld1q_f32(corner + 8), c3 = vld1q_f32(corner + 12);
+    for (; q < i; q++) {
+        const float *xq = a + q * lda + p0;
+        float l = ri[q];
+        c0 = vfmaq_n_f32(c0, vld1q_f32(xq), l);
+        c1 = vfmaq_n_f32(c1, vld1q_f32(xq + 4), l);
+        c2 = vfmaq_n_f32(c2, vld1q_f32(xq + 8), l);
+        c3 = vfmaq_n_f32(c3, vld1q_f32(xq + 12), l);
     }
-    return 0;
+    float out[16];
+    vst1q_f32(out, c0);
+    vst1q_f32(out + 4, c1);
+    vst1q_f32(out + 8, c2);
+    vst1q_f32(out + 12, c3);
+    size_t w = i - p0 < 16 ? i - p0 : 16;
+    for (size_t p = 0; p < w; p++) ri[p0 + p] = out[p] * -inv;
+}
+
+static int cholesky_f32_neon(size_t n, float *a, size_t lda) {
+    return cpr_la_cholesky(n, a, lda, dot1, dot4);
 }
 
 static void trsm_rlt_f32_neon(size_t m, size_t n, const float *l, size_t ldl,
                               float *b, size_t ldb) {
-    assert(m == 0 || n == 0 || (l && b && ldl >= n && ldb >= n));
-    size_t r = 0;
-    for (; r + 4 <= m; r += 4) {
-        float *x0 = b + r * ldb, *x1 = x0 + ldb, *x2 = x1 + ldb, *x3 = x2 + ldb;
-        for (size_t j = 0; j < n; j++) {
-            const float *lj = l + j * ldl;
-            float s[4];
-            dot4(j, x0, x1, x2, x3, lj, s);
-            x0[j] = (x0[j] - s[0]) / lj[j];
-            x1[j] = (x1[j] - s[1]) / lj[j];
-            x2[j] = (x2[j] - s[2]) / lj[j];
-            x3[j] = (x3[j] - s[3]) / lj[j];
-        }
-    }
-    for (; r < m; r++) {
-        float *x = b + r * ldb;
-        for (size_t j = 0; j < n; j++) {
-            const float *lj = l + j * ldl;
-            x[j] = (x[j] - dot1(j, x, lj)) / lj[j];
-        }
-    }
+    cpr_la_trsm_rlt(m, n, l, ldl, b, ldb, dot1, dot4);
 }
 
-// See linalg_avx512.c: row i of L^-1 in 16-column segments, axpy form. The
-// triangular corner (rows q < p0+15, where only columns <= q count) is
-// summed in scalar, the full rows below it in vectors.
 static int trinv_f32_neon(size_t n, float *a, size_t lda) {
-    assert(n == 0 || (a && lda >= n));
-    for (size_t j = 0; j < n; j++)
-        if (a[j * lda + j] == 0.0f) return (int)(j + 1);
-    for (size_t i = 0; i < n; i++) {
-        float *ri = a + i * lda;
-        float inv = 1.0f / ri[i];
-        for (size_t p0 = 0; p0 < i; p0 += 16) {
-            float corner[16] = {0};
-            size_t q = p0;
-            for (; q < i && q < p0 + 15; q++)
-                for (size_t p = p0; p <= q; p++) corner[p - p0] += ri[q] * a[q * lda + p];
-            float32x4_t c0 = vld1q_f32(corner), c1 = vld1q_f32(corner + 4);
-            float32x4_t c2 = vld1q_f32(corner + 8), c3 = vld1q_f32(corner + 12);
-            for (; q < i; q++) {
-                const float *xq = a + q * lda + p0;
-                float l = ri[q];
-                c0 = vfmaq_n_f32(c0, vld1q_f32(xq), l);
-                c1 = vfmaq_n_f32(c1, vld1q_f32(xq + 4), l);
-                c2 = vfmaq_n_f32(c2, vld1q_f32(xq + 8), l);
-                c3 = vfmaq_n_f32(c3, vld1q_f32(xq + 12), l);
-            }
-            float out[16];
-            vst1q_f32(out, c0);
-            vst1q_f32(out + 4, c1);
-            vst1q_f32(out + 8, c2);
-            vst1q_f32(out + 12, c3);
-            size_t w = i - p0 < 16 ? i - p0 : 16;
-            for (size_t p = 0; p < w; p++) ri[p0 + p] = out[p] * -inv;
-        }
-        ri[i] = inv;
-    }
-    return 0;
+    return cpr_la_trinv(n, a, lda, 16, trinv_seg);
 }
 
 void cpr_fill_linalg_neon(struct cpr_kernels *k) {
