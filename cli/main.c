@@ -19,6 +19,9 @@ static const struct {
     {"sweep", cmd_sweep, "run a grid of prune/eval cells as child processes into DIR/results.jsonl (shards, resume)"},
     {"tasks", cmd_tasks, "zero-shot multiple-choice accuracy as lm-eval-harness scores it (boolq, piqa, ...)"},
     {"report", cmd_report, "tables (md, csv, tex), summary and SVG plots from a sweep folder"},
+    {"compress", cmd_compress, "store a pruned model's linears compressed (bitmask, 2:4) for faster CPU decoding"},
+    {"decompress", cmd_decompress, "restore the dense model from a compressed one, bit for bit"},
+    {"generate", cmd_generate, "generate text with a KV cache (dense or compressed model); --bench for tokens/s"},
 };
 
 static void usage(FILE *f) {

@@ -46,7 +46,7 @@ static const struct cli_opt base_opts[] = {
     {"token-cache", 1, "folder caching tokenized corpora as token files (default: none)", NULL},
     {NULL, 0, "outputs", NULL},
     {"out", 1, "write the pruned model here: a new (or empty) directory, or a file for llama2c (default: not written)", NULL},
-    {"out-format", 1, "hf (a Hugging Face directory) or llama2c (a checkpoint file) (default hf)", NULL},
+    {"out-format", 1, "hf (a Hugging Face directory), llama2c (a checkpoint file) or sparse (an HF directory with the linears compressed, as cprune compress writes) (default hf)", NULL},
     {"force", 0, "replace an existing --out that is an earlier cprune output (never another directory)", NULL},
     {"eval", 1, "evaluate after pruning on these corpora or text files, e.g. wikitext2,tinystories (default: none)", NULL},
     {"max-chunks", 1, "evaluate at most N chunks of each --eval corpus (default: all)", NULL},
@@ -279,11 +279,19 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
     }
     run->out_format = "hf";
     if ((v = cli_get(O, N, "out-format"))) {
-        if (pick("out-format", v, "hf", "llama2c")) return 2;
+        if (strcmp(v, "sparse") && pick("out-format", v, "hf", "llama2c")) {
+            fprintf(stderr, "  (or sparse)\n");
+            return 2;
+        }
         run->out_format = v;
     }
     run->out_dir = cli_get(O, N, "out");
     run->force = cli_get(O, N, "force") != NULL;
+    if (run->force && !strcmp(run->out_format, "sparse")) {
+        fprintf(stderr, "cprune " CMD ": --force: not available with "
+                        "--out-format sparse (write to a new --out)\n");
+        return 2;
+    }
     if (run->force && !run->out_dir) {
         fprintf(stderr, "cprune " CMD ": --force replaces an existing --out; "
                         "give --out\n");

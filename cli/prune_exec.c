@@ -13,6 +13,7 @@
 #include "cli/progress.h"
 #include "cli/prune.h"
 #include "cli/prune_extra.h"
+#include "cli/sparse_out.h"
 #include "cli/tokcache.h"
 #include "core/pool.h"
 #include "data/corpus.h"
@@ -151,6 +152,9 @@ static enum cpr_status write_model(struct prune_run *run,
                                      .tokenizer_from = run->model_path,
                                      .tokenizer_file = run->tokenizer_path,
                                      .replace = run->force};
+    if (!strcmp(run->out_format, "sparse")) // compressed (cli/sparse_out.h)
+        return cli_save_sparse(m, run->out_dir, meta, n_meta,
+                               run->model_path, err);
     return cpr_model_save_hf(m, run->out_dir, &so, err);
 }
 

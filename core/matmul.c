@@ -3,6 +3,8 @@
 
 #include <assert.h>
 
+#include "core/weight_matmul.h"
+
 // Split boundaries are multiples of this (>= every micro-kernel NR).
 #define MATMUL_ALIGN 64
 
@@ -53,6 +55,8 @@ enum cpr_status cpr_matmul(struct cpr_pool *pool, const struct cpr_kernels *k,
                            size_t m, const float *x, size_t ldx,
                            const struct cpr_tensor *w, float *y, size_t ldy,
                            float beta, struct cpr_err *err) {
+    if (w && w->sparse) // compressed weights (core/weight.h)
+        return cpr_sparse_matmul(pool, k, m, x, ldx, w, y, ldy, beta, err);
     if (!w || w->ndim != 2 || w->stride[1] != 1 || !w->data ||
         (unsigned)w->dtype >= CPR_DTYPE_COUNT || w->shape[0] < 0 ||
         w->shape[1] < 0 || w->stride[0] < w->shape[1])

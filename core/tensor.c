@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/weight.h"
 #include "simd/kernels.h"
 
 static const size_t dtype_sizes[CPR_DTYPE_COUNT] = {
@@ -117,6 +118,10 @@ void cpr_tensor_row_f32(const struct cpr_tensor *t, int64_t row, float *out) {
 enum cpr_status cpr_tensor_copy_f32(struct cpr_tensor *dst,
                                     const struct cpr_tensor *src,
                                     struct cpr_err *err) {
+    if (src->sparse)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                           "tensor: copy of a compressed weight; decompress "
+                           "it first (cprune decompress)");
     if (!cpr_tensor_is_contiguous(src))
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                            "tensor: copy of a strided view is not supported");
@@ -128,6 +133,10 @@ enum cpr_status cpr_tensor_copy_f32(struct cpr_tensor *dst,
 enum cpr_status cpr_tensor_clone(struct cpr_tensor *dst,
                                  const struct cpr_tensor *src,
                                  struct cpr_err *err) {
+    if (src->sparse)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                           "tensor: clone of a compressed weight; decompress "
+                           "it first (cprune decompress)");
     if (!cpr_tensor_is_contiguous(src))
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                            "tensor: clone of a strided view is not supported");
@@ -137,6 +146,7 @@ enum cpr_status cpr_tensor_clone(struct cpr_tensor *dst,
 }
 
 void cpr_tensor_free(struct cpr_tensor *t) {
-    if (t->owns_data) free(t->data);
+    if (t->sparse) cpr_sparse_free(t->sparse);
+    else if (t->owns_data) free(t->data);
     memset(t, 0, sizeof *t);
 }

@@ -23,6 +23,9 @@ enum cpr_dtype {
 
 #define CPR_TENSOR_MAX_DIMS 4
 
+// A compressed weight layout (core/weight.h); NULL in a dense tensor.
+struct cpr_sparse;
+
 struct cpr_tensor {
     enum cpr_dtype dtype;
     int ndim;                            // 0..4 (0 = empty/unset)
@@ -31,6 +34,12 @@ struct cpr_tensor {
     void *data;                          // NULL for an unset tensor
     int owns_data;                       // 1: freed by cpr_tensor_free
     int readonly;                        // 1: must not be written
+    // Compressed 2-D weights only (core/weight.h): the layout, owned by the
+    // tensor (freed by cpr_tensor_free). Then shape/stride/dtype describe
+    // the logical dense (rows, cols) matrix, `data` points at the packed
+    // values (never a dense matrix: read rows through core/weight.h), and
+    // owns_data = 0, readonly = 1. NULL for every dense tensor.
+    struct cpr_sparse *sparse;
 };
 
 size_t cpr_dtype_size(enum cpr_dtype dt);
@@ -52,6 +61,8 @@ void cpr_tensor_wrap(struct cpr_tensor *t, enum cpr_dtype dt, void *data,
                      int ndim, const int64_t *shape, int readonly);
 
 // Owned contiguous f32 copy of src (any dtype, converted exactly).
+// Compressed tensors (src->sparse) are refused with CPR_ERR_UNSUPPORTED
+// (decompress them first, core/weight.h); so is cpr_tensor_clone.
 enum cpr_status cpr_tensor_copy_f32(struct cpr_tensor *dst,
                                     const struct cpr_tensor *src,
                                     struct cpr_err *err);

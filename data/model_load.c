@@ -13,6 +13,7 @@
 #include "data/llama2c.h"
 #include "data/safetensors_set.h"
 #include "data/sha256.h"
+#include "data/sparse_st.h"
 
 // ---- backing: what keeps the borrowed bytes alive ----
 
@@ -184,6 +185,11 @@ enum cpr_status cpr_model_resolve(const char *path, enum cpr_model_kind *kind,
 static enum cpr_status take(const struct cpr_st_set *set, const char *name,
                             int64_t d0, int64_t d1, struct cpr_tensor *out,
                             struct cpr_err *err) {
+    // A 2-D weight stored compressed (data/sparse_st.h) instead of dense.
+    if (d1 >= 0 && !cpr_st_set_locate(set, name)) {
+        enum cpr_status s = cpr_sparse_st_take(set, name, d0, d1, out, err);
+        if (s != CPR_ERR_NOTFOUND) return s;
+    }
     CPR_TRY(cpr_st_set_tensor(set, name, out, err));
     int nd = d1 < 0 ? 1 : 2;
     if (out->ndim != nd || out->shape[0] != d0 || (nd == 2 && out->shape[1] != d1)) {

@@ -28,6 +28,10 @@ static const struct {
     SLOT(swiglu_f32),       SLOT(select_smallest_f32), SLOT(kth_smallest_f32),
     SLOT(nm_mask_f32),      SLOT(cholesky_f32),   SLOT(trsm_rlt_f32),
     SLOT(trinv_f32),
+    SLOT(spmv_bitmask_f32), SLOT(spmv_bitmask_bf16), SLOT(spmv_bitmask_f16),
+    SLOT(spmv_nm24_f32),    SLOT(spmv_nm24_bf16),    SLOT(spmv_nm24_f16),
+    SLOT(unpack_bitmask_h16), SLOT(unpack_bitmask_f32), SLOT(unpack_nm24_h16),
+    SLOT(unpack_nm24_f32),
 };
 #undef SLOT
 #define N_SLOTS (sizeof slots / sizeof slots[0])
@@ -40,7 +44,11 @@ const char *const cpr_kernel_slot_names[] = {
     "softmax_f32",   "logsoftmax_f32", "logsumexp_f32",  "rope_half_f32",
     "rope_interleaved_f32", "silu_f32", "gelu_f32",      "gelu_tanh_f32",
     "swiglu_f32",    "select_smallest_f32", "kth_smallest_f32", "nm_mask_f32",
-    "cholesky_f32",  "trsm_rlt_f32",   "trinv_f32",      NULL,
+    "cholesky_f32",  "trsm_rlt_f32",   "trinv_f32",
+    "spmv_bitmask_f32", "spmv_bitmask_bf16", "spmv_bitmask_f16",
+    "spmv_nm24_f32", "spmv_nm24_bf16", "spmv_nm24_f16",
+    "unpack_bitmask_h16", "unpack_bitmask_f32", "unpack_nm24_h16",
+    "unpack_nm24_f32", NULL,
 };
 
 size_t cpr_kernel_slot_count(void) { return N_SLOTS; }
@@ -93,6 +101,7 @@ static void fill_level(struct cpr_kernels *k, enum cpr_isa level) {
         cpr_fill_act_scalar(k);
         cpr_fill_select_scalar(k);
         cpr_fill_linalg_scalar(k);
+        cpr_fill_spmv_scalar(k);
         break;
 #if defined(__x86_64__)
     case CPR_ISA_AVX2:
@@ -106,6 +115,7 @@ static void fill_level(struct cpr_kernels *k, enum cpr_isa level) {
         cpr_fill_act_avx2(k);
         cpr_fill_select_avx2(k);
         cpr_fill_linalg_avx2(k);
+        cpr_fill_spmv_avx2(k);
         break;
     case CPR_ISA_AVX512:
         cpr_fill_blas1_avx512(k);
@@ -118,6 +128,7 @@ static void fill_level(struct cpr_kernels *k, enum cpr_isa level) {
         cpr_fill_act_avx512(k);
         cpr_fill_select_avx512(k);
         cpr_fill_linalg_avx512(k);
+        cpr_fill_spmv_avx512(k);
         break;
     case CPR_ISA_AVX512BF16:
         cpr_fill_gemm_avx512bf16(k);
@@ -135,6 +146,7 @@ static void fill_level(struct cpr_kernels *k, enum cpr_isa level) {
         cpr_fill_act_neon(k);
         cpr_fill_select_neon(k);
         cpr_fill_linalg_neon(k);
+        cpr_fill_spmv_neon(k);
         break;
 #endif
     default:

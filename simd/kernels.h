@@ -159,6 +159,35 @@ typedef void (*cpr_trsm_rlt_f32_fn)(size_t m, size_t n, const float *l,
 // triangle holds L^-1. Returns 0, or j+1 if L[j][j] == 0.
 typedef int (*cpr_trinv_f32_fn)(size_t n, float *a, size_t lda);
 
+// ---- spmv family (simd/spmv_*.c): compressed weight x vector ----
+// Layouts are those of core/weight.h. For rows r in [0, n_rows) of a
+// compressed W (n_rows, k):
+//   y[r] = sum_j W[r][j] * x[j]            (beta == 0: y is write-only)
+//   y[r] = sum_j W[r][j] * x[j] + beta*y[r] (otherwise)
+// meta: the layout's meta bytes of row 0 (row stride ldm bytes); vals: the
+// first stored value of row 0 (f32, bf16 or f16 per slot); the rows' values
+// follow each other. Kernels may load up to 64 bytes past the last value
+// of the last row (core/weight.h pads the values with CPR_SPARSE_PAD zero
+// elements); they never read x past x[k-1]. Values are widened exactly and
+// multiplied in f32 (FMA where the ISA has it); the order of the k-sum
+// differs between ISAs, so results agree to ~k*eps relative to
+// sum|w*x|. Zero weights a kernel touches count as 0*x (as the dense
+// product does). Each row's result depends only on its own meta, values
+// and x, so any split of the rows gives bit-identical results.
+typedef void (*cpr_spmv_fn)(size_t n_rows, size_t k, const uint8_t *meta,
+                            size_t ldm, const void *vals, const float *x,
+                            float beta, float *y);
+
+// Unpack rows of a compressed W into dense rows: dst row r (stride ldd
+// elements) receives W[r][0..k) as the bit patterns stored (exact, NaN
+// payloads included; +0 where nothing is stored, and an NM24 +0 padding
+// value never overwrites a kept one). 16-bit (bf16/f16) and 32-bit
+// (f32) elements. Same meta/vals conventions and over-read allowance as
+// cpr_spmv_fn. Used by prefill to feed the dense GEMM.
+typedef void (*cpr_unpack_fn)(size_t n_rows, size_t k, const uint8_t *meta,
+                              size_t ldm, const void *vals, void *dst,
+                              size_t ldd);
+
 // ---- the table ----
 struct cpr_kernels {
     // blas1
@@ -202,6 +231,17 @@ struct cpr_kernels {
     cpr_cholesky_f32_fn cholesky_f32;
     cpr_trsm_rlt_f32_fn trsm_rlt_f32;
     cpr_trinv_f32_fn trinv_f32;
+    // spmv
+    cpr_spmv_fn spmv_bitmask_f32;
+    cpr_spmv_fn spmv_bitmask_bf16;
+    cpr_spmv_fn spmv_bitmask_f16;
+    cpr_spmv_fn spmv_nm24_f32;
+    cpr_spmv_fn spmv_nm24_bf16;
+    cpr_spmv_fn spmv_nm24_f16;
+    cpr_unpack_fn unpack_bitmask_h16;
+    cpr_unpack_fn unpack_bitmask_f32;
+    cpr_unpack_fn unpack_nm24_h16;
+    cpr_unpack_fn unpack_nm24_f32;
 
     // Which ISA each slot came from, parallel to the slots above in the
     // order of cpr_kernel_slot_names (filled by cpr_kernels_build).
@@ -259,6 +299,7 @@ void cpr_fill_rope_scalar(struct cpr_kernels *k);
 void cpr_fill_act_scalar(struct cpr_kernels *k);
 void cpr_fill_select_scalar(struct cpr_kernels *k);
 void cpr_fill_linalg_scalar(struct cpr_kernels *k);
+void cpr_fill_spmv_scalar(struct cpr_kernels *k);
 
 #if defined(__x86_64__)
 void cpr_fill_blas1_avx2(struct cpr_kernels *k);
@@ -271,6 +312,7 @@ void cpr_fill_rope_avx2(struct cpr_kernels *k);
 void cpr_fill_act_avx2(struct cpr_kernels *k);
 void cpr_fill_select_avx2(struct cpr_kernels *k);
 void cpr_fill_linalg_avx2(struct cpr_kernels *k);
+void cpr_fill_spmv_avx2(struct cpr_kernels *k);
 
 void cpr_fill_blas1_avx512(struct cpr_kernels *k);
 void cpr_fill_convert_avx512(struct cpr_kernels *k);
@@ -282,6 +324,7 @@ void cpr_fill_rope_avx512(struct cpr_kernels *k);
 void cpr_fill_act_avx512(struct cpr_kernels *k);
 void cpr_fill_select_avx512(struct cpr_kernels *k);
 void cpr_fill_linalg_avx512(struct cpr_kernels *k);
+void cpr_fill_spmv_avx512(struct cpr_kernels *k);
 
 void cpr_fill_gemm_avx512bf16(struct cpr_kernels *k);
 #endif
@@ -297,6 +340,7 @@ void cpr_fill_rope_neon(struct cpr_kernels *k);
 void cpr_fill_act_neon(struct cpr_kernels *k);
 void cpr_fill_select_neon(struct cpr_kernels *k);
 void cpr_fill_linalg_neon(struct cpr_kernels *k);
+void cpr_fill_spmv_neon(struct cpr_kernels *k);
 #endif
 
 #endif

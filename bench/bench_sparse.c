@@ -1,0 +1,389 @@
+// bench/bench_sparse.c: what compressed sparse weights buy at batch-1
+// decode, on a LLaMA-2-7B-shaped synthetic bf16 model (hidden 4096,
+// intermediate 11008, 32 heads, MHA, vocab 32000; weights from core/synth.h,
+// the generator behind `cprune synth`, built in memory).
+//
+// Protocol:
+//   - layers: all 32 if they fit in memory beside their largest compressed
+//     form, else the largest count that does (from MemAvailable; env
+//     CPRUNE_BENCH_LAYERS overrides); the row notes say how many ran.
+//   - pruning: magnitude per output row (cheap), to 50% unstructured, 2:4
+//     (the 2 largest |w| of every 4) and 70% unstructured; compressed with
+//     layout bitmask (50%, 70%) and nm (2:4). Embeddings, norms and
+//     lm_head stay dense, as in METHODS_REFERENCE_2 §1.
+//   - decode: the KV cache holds 512 positions (filled with random keys and
+//     values: attention costs what it costs at context 512), then
+//     DECODE_TOKENS single-token steps are timed; dense and compressed are
+//     measured interleaved (D S D' ...) REPS times and the best (minimum)
+//     time of each is kept, so other load on the machine hits both. The
+//     dense figure is the faster of two kernel tables (default and, on
+//     AVX512BF16 CPUs, AVX-512: see main()).
+//   - ceiling: bytes read per token (linear weights as stored + lm_head +
+//     norms + the KV cache read + one embedding row) / the stream
+//     bandwidth measured in the same run (cpr_bench_stream_gbps): the
+//     fastest a memory-bound decode could go. Reported: tok/s, the
+//     fraction of that ceiling reached, and the speedup vs dense next to
+//     the speedup the byte counts allow.
+//   - prefill: PREFILL_TOKENS tokens in one step on the first
+//     PREFILL_LAYERS blocks (a view of the same model), dense vs
+//     compressed, interleaved; target compressed >= 0.9x dense.
+//   - memory: the model's weight bytes compressed / dense (embeddings and
+//     lm_head included), at the layer count run and extrapolated to 32
+//     layers (target for 50%: <= 0.6).
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench/bench_util.h"
+#include "core/decode.h"
+#include "core/model.h"
+#include "core/pool.h"
+#include "core/rng.h"
+#include "core/synth.h"
+#include "core/weight.h"
+
+#define CTX 512
+#define DECODE_TOKENS 6
+#define REPS 3
+#define PREFILL_TOKENS 256
+#define PREFILL_LAYERS 2
+#define FULL_LAYERS 32
+
+static double mem_available_gb(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    double kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    if (f) fclose(f);
+    return kb / (1024.0 * 1024.0);
+}
+
+// ---- pruning + compression of one linear ----
+
+enum variant { V_50, V_24, V_70, V_COUNT };
+static const char *const vname[V_COUNT] = {"50% bitmask", "2:4 nm", "70% bitmask"};
+
+// A compressed copy of the bf16 weight w, pruned per row by magnitude.
+static int prune_compress(const struct cpr_kernels *k, const struct cpr_tensor *w,
+                          enum variant v, struct cpr_tensor *out) {
+    int64_t R = w->shape[0], C = w->shape[1];
+    uint16_t *p = malloc((size_t)(R * C) * sizeof *p);
+    float *row = malloc((size_t)C * sizeof *row);
+    uint8_t *mask = malloc((size_t)C);
+    uint32_t *scratch = malloc((size_t)C * sizeof *scratch);
+    if (!p || !row || !mask || !scratch) return -1;
+    memcpy(p, w->data, (size_t)(R * C) * sizeof *p);
+    for (int64_t r = 0; r < R; r++) {
+        uint16_t *pr = p + r * C;
+        k->bf16_to_f32((size_t)C, pr, row);
+        for (int64_t j = 0; j < C; j++) row[j] = fabsf(row[j]);
+        if (v == V_24) k->nm_mask_f32((size_t)C, 2, 4, row, mask);
+        else
+            k->select_smallest_f32((size_t)C,
+                                   (size_t)(v == V_50 ? C / 2 : C * 7 / 10),
+                                   row, mask, scratch);
+        for (int64_t j = 0; j < C; j++)
+            if (mask[j]) pr[j] = 0;
+    }
+    struct cpr_tensor pt;
+    int64_t shp[2] = {R, C};
+    cpr_tensor_wrap(&pt, CPR_DTYPE_BF16, p, 2, shp, 0);
+    struct cpr_err err = {0};
+    enum cpr_status s = cpr_sparse_compress(
+        &pt, v == V_24 ? CPR_WLAYOUT_NM24 : CPR_WLAYOUT_BITMASK, "w", out, &err);
+    free(p), free(row), free(mask), free(scratch);
+    if (s != CPR_OK) fprintf(stderr, "bench_sparse: %s\n", err.msg);
+    return s == CPR_OK ? 0 : -1;
+}
+
+struct variant_job {
+    const struct cpr_kernels *k;
+    struct cpr_model *out;
+    enum variant v;
+    int failed;
+};
+
+// Items (layer, linear) round-robin over the pool's threads.
+static void variant_worker(void *ctx, size_t ith, size_t nth) {
+    struct variant_job *j = ctx;
+    int64_t n = j->out->cfg.n_layers * CPR_LINEAR_COUNT;
+    for (int64_t it = (int64_t)ith; it < n; it += (int64_t)nth) {
+        struct cpr_tensor *t = cpr_model_linear(
+            j->out, it / CPR_LINEAR_COUNT, (enum cpr_linear)(it % CPR_LINEAR_COUNT));
+        if (prune_compress(j->k, t, j->v, t)) j->failed = 1;
+    }
+}
+
+// A model sharing everything with `dense` except its linears.
+static int build_variant(const struct cpr_kernels *k, struct cpr_pool *pool,
+                         const struct cpr_model *dense, enum variant v,
+                         struct cpr_model *out) {
+    *out = *dense;
+    out->backing = NULL, out->backing_free = NULL;
+    out->layers = calloc((size_t)dense->cfg.n_layers, sizeof *out->layers);
+    if (!out->layers) return -1;
+    for (int64_t l = 0; l < dense->cfg.n_layers; l++) out->layers[l] = dense->layers[l];
+    double t0 = cpr_bench_now();
+    struct variant_job j = {.k = k, .out = out, .v = v};
+    cpr_pool_run(pool, variant_worker, &j);
+    fprintf(stderr, "  pruned + compressed %s in %.1f s\n", vname[v],
+            cpr_bench_now() - t0);
+    return j.failed ? -1 : 0;
+}
+
+static void free_variant(struct cpr_model *m) {
+    for (int64_t l = 0; m->layers && l < m->cfg.n_layers; l++)
+        for (int j = 0; j < CPR_LINEAR_COUNT; j++)
+            cpr_tensor_free(cpr_model_linear(m, l, (enum cpr_linear)j));
+    free(m->layers);
+    m->layers = NULL;
+}
+
+static double linear_bytes(const struct cpr_model *m) {
+    double b = 0;
+    for (int64_t l = 0; l < m->cfg.n_layers; l++)
+        for (int j = 0; j < CPR_LINEAR_COUNT; j++)
+            b += (double)cpr_weight_bytes(
+                cpr_model_linear((struct cpr_model *)m, l, (enum cpr_linear)j));
+    return b;
+}
+
+// Bytes a decode step at context CTX reads besides the linears.
+static double other_bytes(const struct cpr_model *m) {
+    const struct cpr_model_config *c = &m->cfg;
+    double kv = (double)c->n_layers * CTX * (double)(c->n_kv_heads * c->head_dim) *
+                2 * sizeof(float);
+    return (double)cpr_tensor_nbytes(&m->lm_head) + kv +
+           (double)c->hidden * 2 * (2 * (double)c->n_layers + 2);
+}
+
+// ---- timing ----
+
+// Seconds per token of DECODE_TOKENS steps after a CTX-position cache.
+static double time_decode(struct cpr_decode *d, float *logits) {
+    struct cpr_err err = {0};
+    d->n_past = CTX;
+    int32_t tok = 1000;
+    double t0 = cpr_bench_now();
+    for (int i = 0; i < DECODE_TOKENS; i++) {
+        if (cpr_decode_step(d, &tok, 1, 0, logits, &err) != CPR_OK) {
+            fprintf(stderr, "bench_sparse: %s\n", err.msg);
+            return -1;
+        }
+        tok = (tok * 7 + 13) % 32000;
+    }
+    return (cpr_bench_now() - t0) / DECODE_TOKENS;
+}
+
+static double time_prefill(struct cpr_decode *d, float *logits) {
+    struct cpr_err err = {0};
+    int32_t tok[PREFILL_TOKENS];
+    for (int i = 0; i < PREFILL_TOKENS; i++) tok[i] = (i * 131 + 7) % 32000;
+    cpr_decode_reset(d);
+    double t0 = cpr_bench_now();
+    if (cpr_decode_step(d, tok, PREFILL_TOKENS, 0, logits, &err) != CPR_OK) {
+        fprintf(stderr, "bench_sparse: %s\n", err.msg);
+        return -1;
+    }
+    return cpr_bench_now() - t0;
+}
+
+static void fill_cache(struct cpr_decode *d) {
+    const struct cpr_model_config *c = &d->model->cfg;
+    size_t n = (size_t)(c->n_layers * d->max_ctx * c->n_kv_heads * c->head_dim);
+    struct cpr_rng r;
+    cpr_rng_seed(&r, 99);
+    for (size_t i = 0; i < n; i++) {
+        d->kcache[i] = (float)(cpr_rng_uniform_f64(&r) - 0.5);
+        d->vcache[i] = (float)(cpr_rng_uniform_f64(&r) - 0.5);
+    }
+}
+
+int main(void) {
+    const struct cpr_kernels *k = cpr_kernels_get();
+    const char *isa = cpr_isa_name(cpr_kernels_isa());
+    int threads = (int)cpr_cpu_count();
+    struct cpr_pool *pool = NULL;
+    struct cpr_err err = {0};
+    if (cpr_pool_init(&pool, (size_t)threads, &err) != CPR_OK) {
+        fprintf(stderr, "bench_sparse: %s\n", err.msg);
+        return 1;
+    }
+    // Memory: dense layer 405 MB (bf16), its 50% / 2:4 form 228 MB, plus
+    // embeddings + lm_head 524 MB and the KV cache; keep 40% headroom for
+    // the rest of the machine.
+    double avail = mem_available_gb();
+    int64_t layers = (int64_t)((avail * 0.6 - 0.8) / 0.66);
+    if (layers > FULL_LAYERS) layers = FULL_LAYERS;
+    if (layers < 1) layers = 1;
+    const char *env = getenv("CPRUNE_BENCH_LAYERS");
+    if (env && atoi(env) > 0) layers = atoi(env);
+    fprintf(stderr, "bench_sparse: %lld of 32 layers (MemAvailable %.1f GB)\n",
+            (long long)layers, avail);
+    struct cpr_synth_spec spec = {
+        .arch = CPR_ARCH_LLAMA, .hidden = 4096, .intermediate = 11008,
+        .n_layers = layers, .n_heads = 32, .n_kv_heads = 32, .vocab = 32000,
+        .context = 4096, .dtype = CPR_DTYPE_BF16, .seed = 7, .rope_theta = 10000,
+        .bos_id = 1, .eos_id = 2};
+    struct cpr_model dense;
+    double t0 = cpr_bench_now();
+    if (cpr_synth_model(&dense, &spec, &err) != CPR_OK) {
+        fprintf(stderr, "bench_sparse: %s\n", err.msg);
+        return 1;
+    }
+    fprintf(stderr, "bench_sparse: synth %.1f s\n", cpr_bench_now() - t0);
+    double gbps = cpr_bench_stream_gbps(pool);
+    float *logits = malloc(32000 * sizeof(float));
+    struct cpr_decode dd;
+    if (cpr_decode_init(&dd, &dense, k, pool, CTX + DECODE_TOKENS,
+                        PREFILL_TOKENS, &err) != CPR_OK) {
+        fprintf(stderr, "bench_sparse: %s\n", err.msg);
+        return 1;
+    }
+    fill_cache(&dd);
+    // The dense baseline is the faster of the default table and, on
+    // AVX512BF16 machines, the AVX-512 table: the AVX512BF16 bf16 GEMM has
+    // no small-m path (it packs W even for one token), the AVX-512 one
+    // streams W rows for m <= 4.
+    static struct cpr_kernels k512;
+    struct cpr_decode dd2;
+    memset(&dd2, 0, sizeof dd2);
+    int have2 = cpr_kernels_isa() == CPR_ISA_AVX512BF16 &&
+                cpr_kernels_build(&k512, CPR_ISA_AVX512) == CPR_ISA_AVX512;
+    if (have2) {
+        if (cpr_decode_init(&dd2, &dense, &k512, pool, CTX + DECODE_TOKENS, 1,
+                            &err) != CPR_OK)
+            return 1;
+        size_t nc = (size_t)(layers * dd2.max_ctx * 4096) * sizeof(float);
+        memcpy(dd2.kcache, dd.kcache, nc);
+        memcpy(dd2.vcache, dd.vcache, nc);
+    }
+    struct cpr_model dense_pre = dense;
+    dense_pre.cfg.n_layers = PREFILL_LAYERS < layers ? PREFILL_LAYERS : layers;
+    struct cpr_decode dp;
+    if (cpr_decode_init(&dp, &dense_pre, k, pool, PREFILL_TOKENS,
+                        PREFILL_TOKENS, &err) != CPR_OK)
+        return 1;
+
+    struct cpr_bench_report rep;
+    cpr_bench_report_open(&rep, "sparse", threads);
+    char shape[96], note[160];
+    double dense_lin = linear_bytes(&dense), other = other_bytes(&dense);
+    double dense_ceiling = gbps * 1e9 / (dense_lin + other);
+    snprintf(shape, sizeof shape, "7B-shape L=%lld ctx=%d", (long long)layers, CTX);
+    snprintf(note, sizeof note, "stream bandwidth %.1f GB/s (ratio column: "
+             "fraction of the stream bandwidth)", gbps);
+    cpr_bench_row(&rep, "stream_read", isa, "1 GiB", threads, -1, -1, gbps, -1,
+                  note);
+    double best_dense_all = 1e300;
+    for (int v = 0; v < V_COUNT; v++) {
+        struct cpr_model sm;
+        if (build_variant(k, pool, &dense, (enum variant)v, &sm)) return 1;
+        struct cpr_decode sd;
+        if (cpr_decode_init(&sd, &sm, k, pool, CTX + DECODE_TOKENS,
+                            PREFILL_TOKENS, &err) != CPR_OK)
+            return 1;
+        memcpy(sd.kcache, dd.kcache, (size_t)(layers * sd.max_ctx * 4096) * 4);
+        memcpy(sd.vcache, dd.vcache, (size_t)(layers * sd.max_ctx * 4096) * 4);
+        // Stream bandwidth again right before this variant's timings: the
+        // best of all measurements is the ceiling's bandwidth (other load
+        // on the machine only lowers a measurement).
+        double g2 = cpr_bench_stream_gbps(pool);
+        if (g2 > gbps) gbps = g2;
+        dense_ceiling = gbps * 1e9 / (dense_lin + other);
+        double bd = 1e300, bs = 1e300, bd1 = 1e300, bd2 = 1e300;
+        time_decode(&dd, logits); // warm up
+        time_decode(&sd, logits);
+        for (int r = 0; r < REPS; r++) {
+            double a = time_decode(&dd, logits), b = time_decode(&sd, logits);
+            double a2 = have2 ? time_decode(&dd2, logits) : -1;
+            if (a > 0 && a < bd1) bd1 = a;
+            if (a2 > 0 && a2 < bd2) bd2 = a2;
+            if (b > 0 && b < bs) bs = b;
+        }
+        bd = bd1 < bd2 ? bd1 : bd2;
+        if (bd < best_dense_all) best_dense_all = bd;
+        double sp_lin = linear_bytes(&sm);
+        double ceil_tps = gbps * 1e9 / (sp_lin + other);
+        double allowed = (dense_lin + other) / (sp_lin + other);
+        snprintf(note, sizeof note, "dense %.3f tok/s (%.0f%% of its ceiling "
+                 "%.2f; %s table, other %.3f); speedup %.2fx of %.2fx allowed "
+                 "by bytes", 1 / bd, 100 / bd / dense_ceiling, dense_ceiling,
+                 bd2 < bd1 ? "avx512" : isa, 1 / (bd2 < bd1 ? bd1 : bd2),
+                 bd / bs, allowed);
+        char kname[64];
+        snprintf(kname, sizeof kname, "decode %s", vname[v]);
+        // ratio = speedup vs dense (same run, interleaved); GB/s = bytes
+        // read per token / seconds per token.
+        cpr_bench_row(&rep, kname, isa, shape, threads, bs, -1,
+                      (sp_lin + other) / bs * 1e-9, bd / bs, note);
+        snprintf(note, sizeof note, "%.3f tok/s = %.0f%% of the bandwidth "
+                 "ceiling %.2f tok/s; linears %.2f GB vs dense %.2f GB "
+                 "(%.3fx)", 1 / bs, 100 / bs / ceil_tps, ceil_tps, sp_lin / 1e9,
+                 dense_lin / 1e9, sp_lin / dense_lin);
+        snprintf(kname, sizeof kname, "ceiling %s", vname[v]);
+        cpr_bench_row(&rep, kname, isa, shape, threads, bs, -1, -1,
+                      1 / bs / ceil_tps, note);
+        // Memory: the whole model's weight bytes, compressed vs dense, at
+        // this layer count and extrapolated to 32 layers (per-layer bytes
+        // scale linearly; embeddings and lm_head are fixed).
+        {
+            double fixed = (double)cpr_tensor_nbytes(&dense.tok_embed) +
+                           (double)cpr_tensor_nbytes(&dense.lm_head);
+            double per_d = dense_lin / (double)layers, per_s = sp_lin / (double)layers;
+            double r_here = (fixed + sp_lin) / (fixed + dense_lin);
+            double r_32 = (fixed + 32 * per_s) / (fixed + 32 * per_d);
+            snprintf(kname, sizeof kname, "memory %s", vname[v]);
+            snprintf(note, sizeof note, "model bytes compressed/dense: %.3f at "
+                     "%lld layers, %.3f at 32 (linears alone %.3f)", r_here,
+                     (long long)layers, r_32, sp_lin / dense_lin);
+            cpr_bench_row(&rep, kname, isa, shape, threads, -1, -1, -1, r_32,
+                          note);
+        }
+        // Prefill on the first PREFILL_LAYERS blocks.
+        struct cpr_model sm_pre = sm;
+        sm_pre.cfg.n_layers = dense_pre.cfg.n_layers;
+        struct cpr_decode sp;
+        if (cpr_decode_init(&sp, &sm_pre, k, pool, PREFILL_TOKENS,
+                            PREFILL_TOKENS, &err) != CPR_OK)
+            return 1;
+        double pd = 1e300, ps = 1e300;
+        for (int r = 0; r < 3; r++) {
+            double a = time_prefill(&dp, logits), b = time_prefill(&sp, logits);
+            if (a > 0 && a < pd) pd = a;
+            if (b > 0 && b < ps) ps = b;
+        }
+        snprintf(kname, sizeof kname, "prefill %s", vname[v]);
+        snprintf(shape, sizeof shape, "%d tok, %lld layers", PREFILL_TOKENS,
+                 (long long)sm_pre.cfg.n_layers);
+        snprintf(note, sizeof note, "compressed %.1f tok/s vs dense %.1f "
+                 "tok/s (ratio; target >= 0.9)", PREFILL_TOKENS / ps,
+                 PREFILL_TOKENS / pd);
+        cpr_bench_row(&rep, kname, isa, shape, threads, ps, -1, -1, pd / ps,
+                      note);
+        snprintf(shape, sizeof shape, "7B-shape L=%lld ctx=%d", (long long)layers,
+                 CTX);
+        cpr_decode_free(&sp);
+        cpr_decode_free(&sd);
+        free_variant(&sm);
+    }
+    snprintf(note, sizeof note, "best of %d measurements (start, before each "
+             "variant); the ceilings above use the best so far", V_COUNT + 1);
+    cpr_bench_row(&rep, "stream_read best", isa, "1 GiB", threads, -1, -1, gbps,
+                  -1, note);
+    snprintf(note, sizeof note, "dense bf16 decode, best of the runs above; "
+             "bytes/token %.2f GB", (dense_lin + other) / 1e9);
+    cpr_bench_row(&rep, "decode dense", isa, shape, threads, best_dense_all, -1,
+                  (dense_lin + other) / best_dense_all * 1e-9,
+                  1 / best_dense_all / dense_ceiling, note);
+    int rc = cpr_bench_report_close(&rep);
+    cpr_decode_free(&dd);
+    cpr_decode_free(&dd2);
+    cpr_decode_free(&dp);
+    free(logits);
+    cpr_model_free(&dense);
+    cpr_pool_free(pool);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,112 @@
+// core/weight_matmul.c: the compressed-weight product (see weight_matmul.h).
+#include "core/weight_matmul.h"
+
+#include <stdlib.h>
+
+#include "core/weight.h"
+
+#define SPLIT_ALIGN 64 // as core/matmul.c: row splits at multiples of 64
+
+struct sp_job {
+    const struct cpr_kernels *k;
+    const struct cpr_sparse *s;
+    cpr_spmv_fn spmv;    // decode
+    cpr_unpack_fn unpack; // prefill
+    cpr_gemm_f32_fn g32; // prefill, f32 values
+    cpr_gemm_h16_fn g16; // prefill, bf16/f16 values
+    size_t m, ldx, ldy;
+    float beta;
+    const float *x;
+    float *y;
+    char *scratch;       // (n_threads, PANEL, n_cols) elements of dtype
+};
+
+static void gemv_worker(void *ctx, size_t ith, size_t nth) {
+    const struct sp_job *j = ctx;
+    const struct cpr_sparse *s = j->s;
+    size_t r0, r1, esz = cpr_dtype_size(s->dtype), kd = (size_t)s->n_cols;
+    cpr_pool_split((size_t)s->n_rows, ith, nth, SPLIT_ALIGN, &r0, &r1);
+    for (size_t b = r0; b < r1; b += 64) {
+        size_t nb = r1 - b < 64 ? r1 - b : 64;
+        const uint8_t *meta = s->meta + b * (size_t)s->meta_ld;
+        const char *vals = (const char *)s->values + (size_t)s->row_off[b] * esz;
+        for (size_t i = 0; i < j->m; i++)
+            j->spmv(nb, kd, meta, (size_t)s->meta_ld, vals, j->x + i * j->ldx,
+                    j->beta, j->y + i * j->ldy + b);
+    }
+}
+
+static void gemm_worker(void *ctx, size_t ith, size_t nth) {
+    const struct sp_job *j = ctx;
+    const struct cpr_sparse *s = j->s;
+    size_t r0, r1, esz = cpr_dtype_size(s->dtype), kd = (size_t)s->n_cols;
+    cpr_pool_split((size_t)s->n_rows, ith, nth, SPLIT_ALIGN, &r0, &r1);
+    char *panel = j->scratch + ith * CPR_SPARSE_PANEL * kd * esz;
+    for (size_t b = r0; b < r1; b += CPR_SPARSE_PANEL) {
+        size_t nb = r1 - b < CPR_SPARSE_PANEL ? r1 - b : CPR_SPARSE_PANEL;
+        j->unpack(nb, kd, s->meta + b * (size_t)s->meta_ld, (size_t)s->meta_ld,
+                  (const char *)s->values + (size_t)s->row_off[b] * esz, panel,
+                  kd);
+        if (j->g32)
+            j->g32(j->m, nb, kd, 1.0f, j->x, j->ldx, (const float *)panel, kd,
+                   j->beta, j->y + b, j->ldy);
+        else
+            j->g16(j->m, nb, kd, 1.0f, j->x, j->ldx, (const uint16_t *)panel,
+                   kd, j->beta, j->y + b, j->ldy);
+    }
+}
+
+static cpr_spmv_fn pick_spmv(const struct cpr_kernels *k,
+                             const struct cpr_sparse *s) {
+    int bm = s->layout == CPR_WLAYOUT_BITMASK;
+    switch (s->dtype) {
+    case CPR_DTYPE_F32: return bm ? k->spmv_bitmask_f32 : k->spmv_nm24_f32;
+    case CPR_DTYPE_BF16: return bm ? k->spmv_bitmask_bf16 : k->spmv_nm24_bf16;
+    case CPR_DTYPE_F16: return bm ? k->spmv_bitmask_f16 : k->spmv_nm24_f16;
+    default: return NULL;
+    }
+}
+
+enum cpr_status cpr_sparse_matmul(struct cpr_pool *pool,
+                                  const struct cpr_kernels *k, size_t m,
+                                  const float *x, size_t ldx,
+                                  const struct cpr_tensor *w, float *y,
+                                  size_t ldy, float beta, struct cpr_err *err) {
+    const struct cpr_sparse *s = w->sparse;
+    if (!k) k = cpr_kernels_get();
+    size_t n = (size_t)s->n_rows, kd = (size_t)s->n_cols;
+    if (m > 0 && n > 0 && (!x || !y))
+        return cpr_err_set(err, CPR_ERR_ARG, "matmul: NULL x or y");
+    if (ldx < kd || ldy < n)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "matmul: ldx %zu < k %zu or ldy %zu < n %zu", ldx,
+                           kd, ldy, n);
+    if (m == 0 || n == 0) return CPR_OK;
+    struct sp_job j = {.k = k, .s = s, .m = m, .ldx = ldx, .ldy = ldy,
+                       .beta = beta, .x = x, .y = y};
+    if (m <= CPR_SPARSE_GEMV_M) {
+        j.spmv = pick_spmv(k, s);
+        if (!j.spmv || (s->layout != CPR_WLAYOUT_BITMASK &&
+                        s->layout != CPR_WLAYOUT_NM24))
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                               "matmul: no spmv kernel for layout %d dtype %s",
+                               (int)s->layout, cpr_dtype_name(s->dtype));
+        cpr_pool_run(pool, gemv_worker, &j);
+        return CPR_OK;
+    }
+    int bm = s->layout == CPR_WLAYOUT_BITMASK, wide = s->dtype == CPR_DTYPE_F32;
+    j.unpack = bm ? (wide ? k->unpack_bitmask_f32 : k->unpack_bitmask_h16)
+                  : (wide ? k->unpack_nm24_f32 : k->unpack_nm24_h16);
+    if (s->dtype == CPR_DTYPE_F32) j.g32 = k->gemm_f32;
+    else j.g16 = s->dtype == CPR_DTYPE_BF16 ? k->gemm_bf16w : k->gemm_f16w;
+    size_t esz = cpr_dtype_size(s->dtype), nt = cpr_pool_size(pool);
+    size_t bytes = nt * CPR_SPARSE_PANEL * kd * esz;
+    j.scratch = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    if (!j.scratch)
+        return cpr_err_set(err, CPR_ERR_NOMEM,
+                           "matmul: cannot allocate %zu bytes of panel "
+                           "scratch", bytes);
+    cpr_pool_run(pool, gemm_worker, &j);
+    free(j.scratch);
+    return CPR_OK;
+}
