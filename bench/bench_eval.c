@@ -56,10 +56,12 @@ static double weight_bytes(const struct cpr_model *m) {
     double b = (double)cpr_tensor_nbytes(&m->tok_embed) +
                (double)cpr_tensor_nbytes(&m->final_norm);
     if (!m->cfg.tied_embeddings) b += (double)cpr_tensor_nbytes(&m->lm_head);
-    for (int64_t l = 0; l < m->cfg.n_layers; l++)
-        for (int j = 0; j < CPR_LINEAR_COUNT; j++)
-            b += (double)cpr_tensor_nbytes(
-                cpr_model_linear((struct cpr_model *)m, l, (enum cpr_linear)j));
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        struct cpr_linear_ref r[CPR_MAX_LINEARS];
+        const int nl = cpr_layer_linears((struct cpr_model *)m, l, r,
+                                         CPR_MAX_LINEARS);
+        for (int j = 0; j < nl; j++) b += (double)cpr_tensor_nbytes(r[j].w);
+    }
     return b;
 }
 

@@ -402,7 +402,7 @@ int main(int argc, char **argv) {
                         return die("finish", &err);
                 double t1 = cpr_bench_now();
                 struct cpr_matrix mat = {cpr_linear_name((enum cpr_linear)j), t->data, rows, cols,
-                                         cols};
+                                         cols, CPR_MATRIX_GROUP_UNKNOWN};
                 if (me->prune_matrix(st, &mat, &ls, &targets[ti], NULL, pool, k, &err) != CPR_OK)
                     return die(methods[mi], &err);
                 double t2 = cpr_bench_now();

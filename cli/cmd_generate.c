@@ -322,14 +322,17 @@ int cmd_generate(int argc, char **argv) {
                            .temperature = temp, .top_p = top_p,
                            .seed = (uint64_t)seed, .threads = (int)threads,
                            .ids = out_ids};
-    for (int64_t l = 0; l < m.cfg.n_layers; l++)
-        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-            const struct cpr_tensor *t = cpr_model_linear(&m, l, (enum cpr_linear)j);
+    for (int64_t l = 0; l < m.cfg.n_layers; l++) {
+        struct cpr_linear_ref lr[CPR_MAX_LINEARS];
+        const int nl = cpr_layer_linears(&m, l, lr, CPR_MAX_LINEARS);
+        for (int j = 0; j < nl; j++) {
+            const struct cpr_tensor *t = lr[j].w;
             r.weight_bytes += (double)cpr_weight_bytes(t);
             if (!t->sparse) r.n_dense++;
             else if (t->sparse->layout == CPR_WLAYOUT_BITMASK) r.n_bitmask++;
             else r.n_nm++;
         }
+    }
     if (bench)
         fprintf(stderr, "generate: prefill %lld tokens %.3f s (%.2f tok/s), "
                 "decode %lld tokens %.3f s (%.2f tok/s); isa %s, threads %lld; "

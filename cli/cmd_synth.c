@@ -21,7 +21,9 @@
 #include "cli/commands.h"
 #include "core/model.h"
 #include "core/synth.h"
+#include "data/arch.h"
 #include "data/fileio.h"
+#include "data/hf_config.h"
 #include "data/json_write.h"
 #include "data/safetensors_write.h"
 
@@ -33,6 +35,15 @@ static enum cpr_status write_config(const char *dir, const struct cpr_model_conf
     CPR_TRY(cpr_path_join(path, sizeof path, dir, "config.json", err));
     struct cpr_jw w;
     cpr_jw_init(&w, 2);
+    if (c->arch != CPR_ARCH_LLAMA) { // the loader's own writer (hf_config.h)
+        cpr_hf_config_write(c, dt == CPR_DTYPE_BF16  ? "bfloat16"
+                               : dt == CPR_DTYPE_F16 ? "float16"
+                                                     : "float32", &w);
+        enum cpr_status s = cpr_jw_finish(&w, err);
+        if (s == CPR_OK) s = cpr_file_write_atomic(path, w.buf, w.len, err);
+        cpr_jw_free(&w);
+        return s;
+    }
     cpr_jw_begin_object(&w);
     cpr_jw_key(&w, "architectures");
     cpr_jw_begin_array(&w), cpr_jw_string(&w, "LlamaForCausalLM"), cpr_jw_end_array(&w);
@@ -73,33 +84,26 @@ static enum cpr_status write_weights(const char *dir, struct cpr_model *m,
                                      const char *seed_text, struct cpr_err *err) {
     char path[1024];
     CPR_TRY(cpr_path_join(path, sizeof path, dir, "model.safetensors", err));
-    static const char *const names[12] = {
-        "input_layernorm.weight", "self_attn.q_proj.weight",
-        "self_attn.k_proj.weight", "self_attn.v_proj.weight",
-        "self_attn.o_proj.weight", NULL, NULL, NULL,
-        "post_attention_layernorm.weight", "mlp.gate_proj.weight",
-        "mlp.up_proj.weight", "mlp.down_proj.weight"};
+    const struct cpr_arch_names *an = cpr_arch_names_for(m->cfg.arch);
     int64_t L = m->cfg.n_layers;
-    size_t cap = (size_t)(3 + 9 * L), n = 0;
+    size_t cap = (size_t)(3 + (int64_t)an->n_layer * L), n = 0;
     struct cpr_st_entry *e = calloc(cap, sizeof *e);
     char (*nm)[96] = calloc(cap, sizeof *nm);
     if (!e || !nm) {
         free(e), free(nm);
         return cpr_err_set(err, CPR_ERR_NOMEM, "synth: out of memory");
     }
-    snprintf(nm[n], 96, "model.embed_tokens.weight"), e[n].t = &m->tok_embed, n++;
-    snprintf(nm[n], 96, "model.norm.weight"), e[n].t = &m->final_norm, n++;
+    snprintf(nm[n], 96, "%s", an->embed), e[n].t = &m->tok_embed, n++;
+    snprintf(nm[n], 96, "%s", an->final_norm), e[n].t = &m->final_norm, n++;
     if (!m->cfg.tied_embeddings)
-        snprintf(nm[n], 96, "lm_head.weight"), e[n].t = &m->lm_head, n++;
+        snprintf(nm[n], 96, "%s", an->lm_head), e[n].t = &m->lm_head, n++;
     for (int64_t l = 0; l < L; l++) {
-        struct cpr_layer *Ly = &m->layers[l];
-        const struct cpr_tensor *ts[12] = {
-            &Ly->attn_norm, &Ly->wq, &Ly->wk, &Ly->wv, &Ly->wo, NULL, NULL, NULL,
-            &Ly->mlp_norm, &Ly->w_gate, &Ly->w_up, &Ly->w_down};
-        for (int j = 0; j < 12; j++) {
-            if (!names[j]) continue;
-            snprintf(nm[n], 96, "model.layers.%lld.%s", (long long)l, names[j]);
-            e[n].t = ts[j];
+        for (size_t j = 0; j < an->n_layer; j++) {
+            const struct cpr_tensor_name *tn = &an->layer[j];
+            if (!cpr_tensor_name_present(tn, &m->cfg)) continue;
+            int k = snprintf(nm[n], 96, an->layer_prefix, (long long)l);
+            snprintf(nm[n] + k, (size_t)(96 - k), "%s", tn->suffix);
+            e[n].t = cpr_tensor_name_slot(&m->layers[l], tn);
             n++;
         }
     }
@@ -194,7 +198,9 @@ static const char *const synth_examples[] = {
 int cmd_synth(int argc, char **argv) {
     struct cli_opt opts[] = {
         {NULL, 0, "shape (all required unless a default is given):", NULL},
-        {"arch", 1, "architecture (default: llama, the only one for now)", NULL},
+        {"arch", 1, "llama (default), mistral or qwen2 (q/k/v biases)", NULL},
+        {"sliding-window", 1, "mistral: attention window in tokens (default: "
+                              "none)", NULL},
         {"hidden", 1, "hidden size, in [2, 1048576] (required)", NULL},
         {"intermediate", 1, "MLP width, in [1, 4194304] (required)", NULL},
         {"layers", 1, "decoder blocks, in [1, 4096] (required)", NULL},
@@ -216,6 +222,7 @@ int cmd_synth(int argc, char **argv) {
     const struct cli_help help = {
         "cprune synth --hidden H --intermediate I --layers L --heads A "
         "--vocab V --context C --out DIR\n"
+        "                    [--arch llama|mistral|qwen2] [--sliding-window W]\n"
         "                    [--kv-heads K] [--tied] [--dtype f32|bf16|f16] "
         "[--seed S] [--init-std X]\n"
         "                    [--tokenizer tokenizer.json]",
@@ -227,13 +234,26 @@ int cmd_synth(int argc, char **argv) {
     int rc = cli_parse_help(argc, argv, opts, n_opts, CMD, &help);
     if (rc) return rc == 1 ? 0 : 2;
     const char *v, *out = cli_get(opts, n_opts, "out");
-    if ((v = cli_get(opts, n_opts, "arch")) && strcmp(v, "llama") != 0) {
-        fprintf(stderr, "cprune " CMD ": --arch: only 'llama' is supported, "
-                        "found '%s'\n", v);
-        return 2;
-    }
     struct cpr_synth_spec s = {.arch = CPR_ARCH_LLAMA, .bos_id = 1, .eos_id = 2,
                                .rope_theta = 10000, .norm_eps = 1e-5f};
+    if ((v = cli_get(opts, n_opts, "arch"))) {
+        if (!strcmp(v, "mistral")) s.arch = CPR_ARCH_MISTRAL;
+        else if (!strcmp(v, "qwen2")) s.arch = CPR_ARCH_QWEN2, s.qkv_bias = 1;
+        else if (strcmp(v, "llama") != 0) {
+            fprintf(stderr, "cprune " CMD ": --arch: expected llama, mistral "
+                            "or qwen2, found '%s'\n", v);
+            return 2;
+        }
+    }
+    long long window = 0;
+    if ((v = cli_get(opts, n_opts, "sliding-window"))) {
+        if (s.arch != CPR_ARCH_MISTRAL) {
+            fprintf(stderr, "cprune " CMD ": --sliding-window needs --arch "
+                            "mistral\n");
+            return 2;
+        }
+        if (cli_int(CMD, "sliding-window", v, 1, 1 << 24, &window)) return 2;
+    }
     struct { const char *name; int64_t *dst; long long lo, hi; } ints[] = {
         {"hidden", &s.hidden, 2, 1 << 20}, {"intermediate", &s.intermediate, 1, 1 << 22},
         {"layers", &s.n_layers, 1, 4096}, {"heads", &s.n_heads, 1, 4096},
@@ -275,6 +295,7 @@ int cmd_synth(int argc, char **argv) {
         cli_float(CMD, "init-std", v, 0, 10, &s.init_std))
         return 2;
     s.tied_embeddings = cli_get(opts, n_opts, "tied") != NULL;
+    s.bias_std = s.init_std; // qwen2's q/k/v biases, like the weights
 
     struct cpr_err err = {0};
     struct cpr_model m = {0};
@@ -292,7 +313,9 @@ int cmd_synth(int argc, char **argv) {
     if ((rc = prepare_out(out, &created))) return rc;
     cli_interrupt_install(CMD);
     rc = 1;
-    if (cpr_synth_model(&m, &s, &err) || write_config(out, &m.cfg, s.dtype, &err) ||
+    enum cpr_status st = cpr_synth_model(&m, &s, &err);
+    m.cfg.block.sliding_window = window;
+    if (st || write_config(out, &m.cfg, s.dtype, &err) ||
         write_weights(out, &m, seed_text, &err))
         goto done;
     if (tok_src && copy_file(tok_src, out, "tokenizer.json", &err))

@@ -443,18 +443,18 @@ static enum cpr_status check_models(const struct grid *g,
         for (size_t t = 0; t < g->n_targets && !s; t++) {
             const struct grid_target *gt = &g->targets[t];
             const struct cpr_prune_target pt = {gt->sparsity, gt->n, gt->m};
-            for (int64_t l = 0; l < m.cfg.n_layers && !s; l++)
-                for (int j = 0; j < CPR_LINEAR_COUNT && !s; j++) {
-                    const struct cpr_tensor *w =
-                        cpr_model_linear(&m, l, (enum cpr_linear)j);
+            for (int64_t l = 0; l < m.cfg.n_layers && !s; l++) {
+                struct cpr_linear_ref r[CPR_MAX_LINEARS];
+                const int nl = cpr_layer_linears(&m, l, r, CPR_MAX_LINEARS);
+                for (int j = 0; j < nl && !s; j++) {
+                    const struct cpr_tensor *w = r[j].w;
                     if (cpr_prune_target_check(&pt, (size_t)w->shape[1], &e2))
                         s = cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: targets: "
                                         "%s on model %s: layers.%lld.%s: %s",
                                         g->path, gt->line, gt->text, gm->label,
-                                        (long long)l,
-                                        cpr_linear_name((enum cpr_linear)j),
-                                        e2.msg);
+                                        (long long)l, r[j].name, e2.msg);
                 }
+            }
         }
         for (size_t c = 0; c < g->n_calibs && !s; c++)
             if (g->calibs[c].seqlen > m.cfg.context)

@@ -165,16 +165,17 @@ static int check_out(const struct prune_run *run, const struct cpr_model *m) {
 // Every decoder linear's input width against the target.
 static int check_widths(const struct prune_run *run, struct cpr_model *m) {
     struct cpr_err err = {0};
-    for (int64_t l = 0; l < m->cfg.n_layers; l++)
-        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-            const struct cpr_tensor *t =
-                cpr_model_linear(m, l, (enum cpr_linear)j);
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        struct cpr_linear_ref r[CPR_MAX_LINEARS];
+        const int nl = cpr_layer_linears(m, l, r, CPR_MAX_LINEARS);
+        for (int j = 0; j < nl; j++) {
+            const struct cpr_tensor *t = r[j].w;
             if (cpr_prune_target_check(&run->target, (size_t)t->shape[1], &err))
                 return fail(2, "--%s: layers.%lld.%s: %s",
                             run->target.nm_m ? "pattern" : "sparsity",
-                            (long long)l,
-                            cpr_linear_name((enum cpr_linear)j), err.msg);
+                            (long long)l, r[j].name, err.msg);
         }
+    }
     return 0;
 }
 
@@ -215,6 +216,10 @@ int prune_validate(struct prune_run *run, struct cpr_model *m,
         return fail(2, "--blocks %lld:%lld: the model has %lld blocks",
                     (long long)run->block_begin, (long long)run->block_end,
                     (long long)m->cfg.n_layers);
+    if (run->shards && m->cfg.arch == CPR_ARCH_OPT)
+        return fail(2, "--shards/--resume: the sharded writer names tensors "
+                    "as LLaMA, Mistral and Qwen2 do; this OPT model needs "
+                    "the single-file output (drop --shards)");
     if (run->out_dir && (rc = check_out(run, m))) return rc;
     if ((run->needs || run->eval_list) &&
         cpr_tokenizer_load_for_model(tok, run->model_path, run->tokenizer_path,

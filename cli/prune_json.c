@@ -155,11 +155,11 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
     cpr_jw_key(&w, "per_matrix");
     cpr_jw_begin_array(&w);
     for (int64_t l = 0; l < run->rep.n_layers; l++)
-        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-            const int64_t i = l * CPR_LINEAR_COUNT + j;
+        for (int j = 0; j < run->rep.per_layer; j++) {
+            const int64_t i = l * run->rep.per_layer + j;
             char name[64];
             snprintf(name, sizeof name, "layers.%lld.%s", (long long)l,
-                     cpr_linear_name((enum cpr_linear)j));
+                     run->rep.lin_name[j]);
             cpr_jw_begin_object(&w);
             cpr_jw_key(&w, "name"), cpr_jw_string(&w, name);
             cpr_jw_key(&w, "zeros"), cpr_jw_int(&w, run->rep.zeros[i]);

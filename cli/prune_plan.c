@@ -79,9 +79,11 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
     // weights (file-backed mappings, not anonymous memory)
     size_t blk = 0, blk_numel = 0, lin_max = 0, cols_max = 0;
     double blk_params = 0.0, prune_flops = 0.0;
-    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-        const struct cpr_tensor *t =
-            cpr_model_linear((struct cpr_model *)m, 0, (enum cpr_linear)j);
+    struct cpr_linear_ref lr[CPR_MAX_LINEARS];
+    const int n_lin = cpr_layer_linears((struct cpr_model *)m, 0, lr,
+                                        CPR_MAX_LINEARS);
+    for (int j = 0; j < n_lin; j++) {
+        const struct cpr_tensor *t = lr[j].w;
         const size_t n = (size_t)cpr_tensor_numel(t);
         const double R = (double)t->shape[0], C = (double)t->shape[1];
         blk += cpr_tensor_nbytes(t);

@@ -57,7 +57,7 @@ void prune_print_pruned(const struct prune_run *run, const struct cpr_model *m) 
            "%.2f s\n", rep->sparsity, (long long)rep->zeros_total,
            (long long)rep->numel_total, rep->sec_forward, rep->sec_stats,
            rep->sec_prune);
-    const int64_t n_lin = rep->n_layers * CPR_LINEAR_COUNT;
+    const int64_t pl = rep->per_layer, n_lin = rep->n_layers * pl;
     { // how far rows land from the per-row count int(cols * s)
         double sum = 0, mx = 0, n = 0;
         for (int64_t i = 0; i < n_lin; i++)
@@ -81,17 +81,16 @@ void prune_print_pruned(const struct prune_run *run, const struct cpr_model *m) 
                          rep->score_q[5 * i + 1], rep->score_q[5 * i + 2],
                          rep->score_q[5 * i + 3], rep->score_q[5 * i + 4]);
             fprintf(stderr, "  layers.%lld.%-9s sparsity %.6f  recon_err %s%s\n",
-                    (long long)(i / CPR_LINEAR_COUNT),
-                    cpr_linear_name((enum cpr_linear)(i % CPR_LINEAR_COUNT)),
+                    (long long)(i / pl), rep->lin_name[i % pl],
                     rep->numel[i] ? (double)rep->zeros[i] / rep->numel[i] : 0.0,
                     re, sq);
         }
     if (rep->alloc) { // layer allocation: one target per block
-        printf("allocation: dense scan %.2f s; targets (q_proj of each block; "
-               "all in --json)", rep->sec_scan);
+        printf("allocation: dense scan %.2f s; targets (%s of each block; "
+               "all in --json)", rep->sec_scan, rep->lin_name[0]);
         for (int64_t l = 0; l < m->cfg.n_layers; l++) {
             char tg[32];
-            prune_target_str(&rep->alloc[l * CPR_LINEAR_COUNT], tg, sizeof tg);
+            prune_target_str(&rep->alloc[l * pl], tg, sizeof tg);
             printf(" %s", tg);
         }
         printf("\n");
@@ -104,7 +103,7 @@ int prune_block_patterns(const struct prune_run *run,
     const struct cpr_prune_target *a = run->rep.alloc;
     if (!a || !run->target.nm_m || !cap) return 0;
     int mixed = 0;
-    const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+    const int64_t pl = run->rep.per_layer, n = m->cfg.n_layers * pl;
     for (int64_t i = 0; i < n; i++)
         mixed |= a[i].nm_n != run->target.nm_n || a[i].nm_m != run->target.nm_m;
     if (!mixed) return 0;
@@ -112,7 +111,7 @@ int prune_block_patterns(const struct prune_run *run,
     buf[0] = 0;
     for (int64_t l = 0; l < m->cfg.n_layers && u < cap; l++) {
         char tg[32];
-        const struct cpr_prune_target *t = &a[l * CPR_LINEAR_COUNT];
+        const struct cpr_prune_target *t = &a[l * pl];
         if (t->nm_m) prune_target_str(t, tg, sizeof tg);
         else snprintf(tg, sizeof tg, "dense");
         int w = snprintf(buf + u, cap - u, "%s%s", l ? "," : "", tg);

@@ -48,6 +48,26 @@ enum cpr_status cpr_decode_init(struct cpr_decode *d, const struct cpr_model *m,
                            "(found %lld, %lld)", (long long)max_step,
                            (long long)max_ctx);
     CPR_TRY(cpr_model_validate(m, err));
+    // This incremental pass implements the LLaMA block at the config's
+    // shape only (core/arch.h zeroed spec); other blocks go through
+    // core/forward.c.
+    const struct cpr_block_spec *bs = &m->cfg.block;
+    const char *why = NULL;
+    if (bs->norm != CPR_NORM_RMS || bs->pos != CPR_POS_ROPE ||
+        bs->mlp != CPR_MLP_SWIGLU || bs->resid != CPR_RESID_SEQUENTIAL)
+        why = "the block is not the LLaMA block (e.g. OPT)";
+    else if (bs->sliding_window > 0 && bs->sliding_window < max_ctx)
+        why = "a sliding window shorter than the context";
+    for (int64_t l = 0; !why && l < m->cfg.n_layers; l++) {
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (sh.n_heads != m->cfg.n_heads || sh.n_kv_heads != m->cfg.n_kv_heads ||
+            sh.intermediate != m->cfg.intermediate)
+            why = "layers differ in shape";
+    }
+    if (why)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "decode: KV-cache "
+                           "decoding does not support this model yet: %s",
+                           why);
     d->model = m, d->k = k, d->pool = pool;
     d->n_threads = cpr_pool_size(pool);
     d->max_ctx = max_ctx, d->max_step = max_step;

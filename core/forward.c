@@ -20,10 +20,10 @@
 
 // ---- small helpers ----
 
-static int64_t q_dim(const struct cpr_model_config *c) {
+static int64_t q_dim(const struct cpr_layer_shape *c) {
     return c->n_heads * c->head_dim;
 }
-static int64_t kv_dim(const struct cpr_model_config *c) {
+static int64_t kv_dim(const struct cpr_layer_shape *c) {
     return c->n_kv_heads * c->head_dim;
 }
 
@@ -46,6 +46,15 @@ static void vec_f32(const struct cpr_kernels *k, const struct cpr_tensor *t,
     }
 }
 
+// ---- f->vec: f32 copies of a block's vectors ----
+// [0, H) norm weight, [H, 2H) norm bias, [2H, 3H) o bias, [3H, 4H) down
+// bias, then the q/k/v biases (qd + 2 kvd) and the up bias (intermediate)
+// at the block's own sizes (the buffer holds the largest layer's).
+#define VEC_NORM_B(H) (H)
+#define VEC_BO(H) (2 * (H))
+#define VEC_BDOWN(H) (3 * (H))
+#define VEC_QKV(H) (4 * (H))
+
 // ---- sizes ----
 
 // Float counts of every buffer, in carve order.
@@ -56,15 +65,18 @@ enum { BUF_ROPE_COS, BUF_ROPE_SIN, BUF_HIDDEN, BUF_XN, BUF_Q, BUF_K, BUF_V,
 static void buffer_sizes(const struct cpr_model *m, size_t n_threads,
                          int64_t max_seq, int64_t seqlen, double *out) {
     const struct cpr_model_config *c = &m->cfg;
+    // Per-layer buffers hold the largest layer (core/model.h shapes).
+    const struct cpr_layer_shape mx = cpr_model_max_shape(m), *x = &mx;
     double T = (double)max_seq * (double)seqlen;
     double lr = (double)logit_rows_for(m, max_seq, seqlen);
     out[BUF_ROPE_COS] = out[BUF_ROPE_SIN] = (double)seqlen * (c->head_dim / 2);
     out[BUF_HIDDEN] = out[BUF_XN] = T * c->hidden;
-    out[BUF_Q] = out[BUF_ATT] = T * q_dim(c);
-    out[BUF_K] = out[BUF_V] = out[BUF_VT] = T * kv_dim(c);
-    out[BUF_GATE] = out[BUF_UP] = T * c->intermediate;
+    out[BUF_Q] = out[BUF_ATT] = T * q_dim(x);
+    out[BUF_K] = out[BUF_V] = out[BUF_VT] = T * kv_dim(x);
+    out[BUF_GATE] = out[BUF_UP] = T * x->intermediate;
     out[BUF_SCORES] = (double)n_threads * CPR_ATTN_QB * (double)seqlen;
-    out[BUF_VEC] = (double)(c->hidden + q_dim(c) + 2 * kv_dim(c));
+    out[BUF_VEC] = (double)(4 * c->hidden + q_dim(x) + 2 * kv_dim(x) +
+                            x->intermediate);
     out[BUF_LOGITS] = lr * c->vocab;
     out[BUF_LROWS] = lr * c->hidden;
 }
@@ -86,6 +98,7 @@ static enum cpr_status check_kernels(const struct cpr_kernels *k,
         {k->gemm_bf16w != NULL, "gemm_bf16w"},
         {k->gemm_f16w != NULL, "gemm_f16w"},
         {k->rmsnorm_f32 != NULL, "rmsnorm_f32"},
+        {k->layernorm_f32 != NULL, "layernorm_f32"},
         {k->softmax_f32 != NULL, "softmax_f32"},
         {k->logsumexp_f32 != NULL, "logsumexp_f32"},
         {k->rope_half_f32 != NULL, "rope_half_f32"},
@@ -99,6 +112,37 @@ static enum cpr_status check_kernels(const struct cpr_kernels *k,
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                                "forward: kernel table has no %s kernel",
                                need[i].name);
+    return CPR_OK;
+}
+
+// The block spec's kinds this pass implements (core/arch.h); a value
+// outside the enums (a corrupted config) is refused, not guessed.
+static enum cpr_status check_spec(const struct cpr_block_spec *b,
+                                  struct cpr_err *err) {
+    const char *bad = NULL;
+    switch (b->norm) {
+    case CPR_NORM_RMS: case CPR_NORM_LAYER: break;
+    default: bad = "norm";
+    }
+    switch (b->pos) {
+    case CPR_POS_ROPE: case CPR_POS_LEARNED: break;
+    default: bad = "positions";
+    }
+    switch (b->mlp) {
+    case CPR_MLP_SWIGLU: case CPR_MLP_RELU: break;
+    default: bad = "mlp";
+    }
+    switch (b->resid) {
+    case CPR_RESID_SEQUENTIAL: break;
+    default: bad = "residual";
+    }
+    if (bad)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "forward: block spec has "
+                           "an unknown %s kind", bad);
+    if (b->sliding_window < 0)
+        return cpr_err_set(err, CPR_ERR_ARG, "forward: sliding_window %lld "
+                           "must be >= 0 (0 = none)",
+                           (long long)b->sliding_window);
     return CPR_OK;
 }
 
@@ -116,6 +160,7 @@ enum cpr_status cpr_forward_init(struct cpr_forward *f,
                            "(found max_seq %lld, seqlen %lld)",
                            (long long)max_seq, (long long)seqlen);
     CPR_TRY(cpr_model_validate(m, err));
+    CPR_TRY(check_spec(&m->cfg.block, err));
     CPR_TRY(check_kernels(k, err));
     const struct cpr_tensor *e = &m->tok_embed;
     if (e->stride[1] != 1 || e->stride[0] != e->shape[1])
@@ -175,52 +220,65 @@ void cpr_forward_free(struct cpr_forward *f) {
 // ---- per-row passes ----
 
 enum row_op {
-    OP_RMSNORM, // dst[r] = rmsnorm(src[r], w)
+    OP_NORM,    // dst[r] = norm(src[r], w), the spec's norm kind
     OP_QKV,     // q/k/v += biases (when present); rope q and k
     OP_SWIGLU,  // gate[r] = silu(gate[r]) * up[r]
+    OP_BIAS,    // dst[r] (n_cols, stride n_cols) += w (n_cols)
+    OP_BIAS_RELU, // dst[r] = relu(dst[r] + w) (w may be NULL: no bias)
+    OP_ADD,     // dst[r] += src[r] (n_cols): a residual add
     OP_VT,      // vt[s, g] = v[s rows, g head]^T (items are (s, g))
     OP_NLL,     // nll from logits rows
 };
 
 struct row_job {
     struct cpr_forward *f;
+    const struct cpr_layer_shape *sh; // the block's shape (OP_QKV/SWIGLU/VT)
     enum row_op op;
     int64_t n_items;
     int64_t seqlen;
     const float *src;
     float *dst;
     const float *w;
+    int64_t n_cols; // OP_BIAS, OP_BIAS_RELU, OP_ADD
     int has_bias;
     // OP_NLL
     const int32_t *targets;
     double *nll;
 };
 
-static void do_qkv_row(struct cpr_forward *f, int64_t r, int64_t seqlen,
-                       int has_bias) {
-    const struct cpr_model_config *c = &f->model->cfg;
+static void do_qkv_row(struct cpr_forward *f, const struct cpr_layer_shape *c,
+                       int64_t r, int64_t seqlen, int has_bias) {
     const struct cpr_kernels *k = f->k;
     int64_t qd = q_dim(c), kvd = kv_dim(c), half = c->head_dim / 2;
     float *q = f->q + r * qd, *kr = f->kk + r * kvd, *v = f->v + r * kvd;
     if (has_bias) {
-        const float *bq = f->vec + c->hidden, *bk = bq + qd, *bv = bk + kvd;
+        const float *bq = f->vec + VEC_QKV(f->model->cfg.hidden),
+                    *bk = bq + qd, *bv = bk + kvd;
         for (int64_t i = 0; i < qd; i++) q[i] += bq[i];
         for (int64_t i = 0; i < kvd; i++) kr[i] += bk[i];
         for (int64_t i = 0; i < kvd; i++) v[i] += bv[i];
     }
-    int64_t pos = r % seqlen;
-    const float *cs = f->rope_cos + pos * half, *sn = f->rope_sin + pos * half;
-    cpr_rope_f32_fn rope = c->rope_style == CPR_ROPE_INTERLEAVED
-                               ? k->rope_interleaved_f32
-                               : k->rope_half_f32;
-    rope((size_t)c->n_heads, (size_t)c->head_dim, q, cs, sn);
-    rope((size_t)c->n_kv_heads, (size_t)c->head_dim, kr, cs, sn);
+    switch (f->model->cfg.block.pos) {
+    case CPR_POS_ROPE: {
+        int64_t pos = r % seqlen;
+        const float *cs = f->rope_cos + pos * half,
+                    *sn = f->rope_sin + pos * half;
+        cpr_rope_f32_fn rope =
+            f->model->cfg.rope_style == CPR_ROPE_INTERLEAVED
+                ? k->rope_interleaved_f32
+                : k->rope_half_f32;
+        rope((size_t)c->n_heads, (size_t)c->head_dim, q, cs, sn);
+        rope((size_t)c->n_kv_heads, (size_t)c->head_dim, kr, cs, sn);
+        break;
+    }
+    case CPR_POS_LEARNED: break; // added to the embeddings
+    }
 }
 
 // Transpose V of sequence s, kv head g: (seqlen, head_dim) rows of stride
 // kv_dim -> (head_dim, seqlen) with row stride f->seqlen.
-static void do_vt(struct cpr_forward *f, int64_t item, int64_t seqlen) {
-    const struct cpr_model_config *c = &f->model->cfg;
+static void do_vt(struct cpr_forward *f, const struct cpr_layer_shape *c,
+                  int64_t item, int64_t seqlen) {
     int64_t kvd = kv_dim(c), hd = c->head_dim;
     int64_t s = item / c->n_kv_heads, g = item % c->n_kv_heads;
     const float *v = f->v + s * seqlen * kvd + g * hd;
@@ -238,18 +296,46 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
     cpr_pool_split((size_t)j->n_items, ith, nth, 1, &b, &e);
     for (int64_t r = (int64_t)b; r < (int64_t)e; r++) {
         switch (j->op) {
-        case OP_RMSNORM:
-            k->rmsnorm_f32((size_t)c->hidden, j->src + r * c->hidden, j->w,
-                           c->norm_eps, j->dst + r * c->hidden);
+        case OP_NORM:
+            switch (c->block.norm) {
+            case CPR_NORM_RMS:
+                k->rmsnorm_f32((size_t)c->hidden, j->src + r * c->hidden,
+                               j->w, c->norm_eps, j->dst + r * c->hidden);
+                break;
+            case CPR_NORM_LAYER:
+                k->layernorm_f32((size_t)c->hidden, j->src + r * c->hidden,
+                                 j->w, j->w + VEC_NORM_B(c->hidden),
+                                 c->norm_eps, j->dst + r * c->hidden);
+                break;
+            }
             break;
-        case OP_QKV: do_qkv_row(f, r, j->seqlen, j->has_bias); break;
+        case OP_BIAS: {
+            float *d = j->dst + r * j->n_cols;
+            for (int64_t i = 0; i < j->n_cols; i++) d[i] += j->w[i];
+            break;
+        }
+        case OP_BIAS_RELU: { // torch relu: NaN stays NaN
+            float *d = j->dst + r * j->n_cols;
+            for (int64_t i = 0; i < j->n_cols; i++) {
+                float v = j->w ? d[i] + j->w[i] : d[i];
+                d[i] = v < 0.0f ? 0.0f : v;
+            }
+            break;
+        }
+        case OP_ADD: {
+            float *d = j->dst + r * j->n_cols;
+            const float *a = j->src + r * j->n_cols;
+            for (int64_t i = 0; i < j->n_cols; i++) d[i] += a[i];
+            break;
+        }
+        case OP_QKV: do_qkv_row(f, j->sh, r, j->seqlen, j->has_bias); break;
         case OP_SWIGLU: {
-            int64_t I = c->intermediate;
+            int64_t I = j->sh->intermediate;
             k->swiglu_f32((size_t)I, f->gate + r * I, f->up + r * I,
                           f->gate + r * I);
             break;
         }
-        case OP_VT: do_vt(f, r, j->seqlen); break;
+        case OP_VT: do_vt(f, j->sh, r, j->seqlen); break;
         case OP_NLL: {
             const float *row = j->src + r * c->vocab;
             double lse = k->logsumexp_f32((size_t)c->vocab, row);
@@ -263,6 +349,19 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
 static void run_rows(struct row_job *j) {
     cpr_pool_run(j->f->pool, row_worker, j);
 }
+
+// f->xn (T, hidden) = the spec's norm of src rows with weight w and bias b
+// (LayerNorm; may be NULL or unset otherwise), their f32 copies in f->vec.
+static void block_norm(struct cpr_forward *f, struct row_job *j,
+                       const struct cpr_tensor *w, const struct cpr_tensor *b,
+                       const float *src, int64_t T) {
+    vec_f32(f->k, w, f->vec);
+    if (b && b->data) vec_f32(f->k, b, f->vec + VEC_NORM_B(f->model->cfg.hidden));
+    j->op = OP_NORM, j->n_items = T, j->src = src, j->dst = f->xn,
+    j->w = f->vec;
+    run_rows(j);
+}
+
 
 // ---- linears ----
 // y (m, n) = x (m, k) W^T + beta * y through core/matmul.h: threads split
@@ -345,7 +444,124 @@ enum cpr_status cpr_forward_embed(struct cpr_forward *f, const int32_t *tokens,
         default: memcpy(out, row, (size_t)H * sizeof(float)); break;
         }
     }
+    if (m->cfg.block.pos == CPR_POS_LEARNED) { // + pos_embed[p + offset]
+        const struct cpr_tensor *pe = &m->pos_embed;
+        const size_t psz = cpr_dtype_size(pe->dtype);
+        for (int64_t t = 0; t < T; t++) {
+            const int64_t p = t % seqlen + m->cfg.block.pos_offset;
+            const void *row = (const char *)pe->data + (size_t)(p * H) * psz;
+            float *out = hidden + t * H, *pr = f->vec;
+            switch (pe->dtype) {
+            case CPR_DTYPE_BF16: f->k->bf16_to_f32((size_t)H, row, pr); break;
+            case CPR_DTYPE_F16: f->k->f16_to_f32((size_t)H, row, pr); break;
+            default: memcpy(pr, row, (size_t)H * sizeof(float)); break;
+            }
+            for (int64_t i = 0; i < H; i++) out[i] += pr[i];
+        }
+    }
     return CPR_OK;
+}
+
+// hidden += x W^T (+ bias): without a bias the gemm accumulates into hidden
+// (beta = 1, one rounding as HF's `residual + out`); with one, HF's order:
+// out = x W^T + b into f->xn, then hidden += out.
+static enum cpr_status residual_linear(struct cpr_forward *f,
+                                       struct row_job *j, const float *x,
+                                       int64_t T, int64_t ldx,
+                                       const struct cpr_tensor *w,
+                                       const struct cpr_tensor *bias,
+                                       float *bias_f32, float *hidden,
+                                       struct cpr_err *err) {
+    const int64_t H = f->model->cfg.hidden;
+    if (!bias->data) return linear(f, x, T, ldx, w, hidden, H, 1.0f, err);
+    CPR_TRY(linear(f, x, T, ldx, w, f->xn, H, 0.0f, err));
+    vec_f32(f->k, bias, bias_f32);
+    j->op = OP_BIAS, j->n_items = T, j->dst = f->xn, j->w = bias_f32,
+    j->n_cols = H;
+    run_rows(j);
+    j->op = OP_ADD, j->n_items = T, j->dst = hidden, j->src = f->xn,
+    j->n_cols = H;
+    run_rows(j);
+    return CPR_OK;
+}
+
+// One block's state for its sub-steps.
+struct block_ctx {
+    struct cpr_forward *f;
+    int64_t layer, n_seq, seqlen, T;
+    const struct cpr_layer *L;
+    struct cpr_layer_shape sh;
+    const struct cpr_block_hook *hook;
+    struct row_job j;
+};
+
+// hidden += attention(norm1(hidden)) (HF's `residual + hidden_states`: the
+// o projection runs with beta = 1, one f32 rounding).
+static enum cpr_status block_attn(struct block_ctx *b, float *hidden,
+                                  struct cpr_err *err) {
+    struct cpr_forward *f = b->f;
+    const struct cpr_layer *L = b->L;
+    const int64_t T = b->T, H = f->model->cfg.hidden;
+    const int64_t qd = q_dim(&b->sh), kvd = kv_dim(&b->sh);
+    struct row_job *j = &b->j;
+    block_norm(f, j, &L->attn_norm, &L->attn_norm_b, hidden, T);
+    CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_ATTN_IN, f->xn, H,
+                      b->n_seq, b->seqlen, err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->wq, f->q, qd, 0.0f, err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->wk, f->kk, kvd, 0.0f, err));
+    CPR_TRY(linear(f, f->xn, T, H, &L->wv, f->v, kvd, 0.0f, err));
+    j->has_bias = L->bq.data || L->bk.data || L->bv.data;
+    if (j->has_bias) {
+        float *bq = f->vec + VEC_QKV(H), *bk = bq + qd, *bv = bk + kvd;
+        if (L->bq.data) vec_f32(f->k, &L->bq, bq);
+        else memset(bq, 0, (size_t)qd * sizeof(float));
+        if (L->bk.data) vec_f32(f->k, &L->bk, bk);
+        else memset(bk, 0, (size_t)kvd * sizeof(float));
+        if (L->bv.data) vec_f32(f->k, &L->bv, bv);
+        else memset(bv, 0, (size_t)kvd * sizeof(float));
+    }
+    j->op = OP_QKV, j->n_items = T; // biases, then positions
+    run_rows(j);
+    j->op = OP_VT, j->n_items = b->n_seq * b->sh.n_kv_heads;
+    run_rows(j);
+    cpr_attention_run(f, &b->sh, b->n_seq, b->seqlen);
+    CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_O_IN, f->att, qd,
+                      b->n_seq, b->seqlen, err));
+    return residual_linear(f, j, f->att, T, qd, &L->wo, &L->bo,
+                           f->vec + VEC_BO(H), hidden, err);
+}
+
+// hidden += mlp(norm2(hidden)), the spec's MLP kind.
+static enum cpr_status block_mlp(struct block_ctx *b, float *hidden,
+                                 struct cpr_err *err) {
+    struct cpr_forward *f = b->f;
+    const struct cpr_layer *L = b->L;
+    const int64_t T = b->T, H = f->model->cfg.hidden, I = b->sh.intermediate;
+    struct row_job *j = &b->j;
+    block_norm(f, j, &L->mlp_norm, &L->mlp_norm_b, hidden, T);
+    CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_MLP_IN, f->xn, H,
+                      b->n_seq, b->seqlen, err));
+    switch (f->model->cfg.block.mlp) {
+    case CPR_MLP_SWIGLU:
+        CPR_TRY(linear(f, f->xn, T, H, &L->w_gate, f->gate, I, 0.0f, err));
+        CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->up, I, 0.0f, err));
+        j->op = OP_SWIGLU, j->n_items = T;
+        run_rows(j);
+        break;
+    case CPR_MLP_RELU: { // fc1 (+ bias) -> relu, into f->gate
+        float *bup = f->vec + VEC_QKV(H) + q_dim(&b->sh) + 2 * kv_dim(&b->sh);
+        CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->gate, I, 0.0f, err));
+        if (L->b_up.data) vec_f32(f->k, &L->b_up, bup);
+        j->op = OP_BIAS_RELU, j->n_items = T, j->dst = f->gate,
+        j->w = L->b_up.data ? bup : NULL, j->n_cols = I;
+        run_rows(j);
+        break;
+    }
+    }
+    CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_DOWN_IN, f->gate, I,
+                      b->n_seq, b->seqlen, err));
+    return residual_linear(f, j, f->gate, T, I, &L->w_down, &L->b_down,
+                           f->vec + VEC_BDOWN(H), hidden, err);
 }
 
 enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
@@ -360,56 +576,18 @@ enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
         return cpr_err_set(err, CPR_ERR_ARG,
                            "forward block: layer %lld outside [0, %lld)",
                            (long long)layer, (long long)c->n_layers);
-    const struct cpr_layer *L = &m->layers[layer];
-    int64_t T = n_seq * seqlen, H = c->hidden, I = c->intermediate;
-    int64_t qd = q_dim(c), kvd = kv_dim(c);
-    struct row_job j = {.f = f, .seqlen = seqlen};
-
-    // ---- attention ----
-    vec_f32(f->k, &L->attn_norm, f->vec);
-    j.op = OP_RMSNORM, j.n_items = T, j.src = hidden, j.dst = f->xn,
-    j.w = f->vec;
-    run_rows(&j);
-    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_ATTN_IN, f->xn, H, n_seq,
-                      seqlen, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->wq, f->q, qd, 0.0f, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->wk, f->kk, kvd, 0.0f, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->wv, f->v, kvd, 0.0f, err));
-    j.has_bias = L->bq.data || L->bk.data || L->bv.data;
-    if (j.has_bias) {
-        float *bq = f->vec + H, *bk = bq + qd, *bv = bk + kvd;
-        if (L->bq.data) vec_f32(f->k, &L->bq, bq);
-        else memset(bq, 0, (size_t)qd * sizeof(float));
-        if (L->bk.data) vec_f32(f->k, &L->bk, bk);
-        else memset(bk, 0, (size_t)kvd * sizeof(float));
-        if (L->bv.data) vec_f32(f->k, &L->bv, bv);
-        else memset(bv, 0, (size_t)kvd * sizeof(float));
+    struct block_ctx b = {
+        .f = f, .layer = layer, .n_seq = n_seq, .seqlen = seqlen,
+        .T = n_seq * seqlen, .L = &m->layers[layer],
+        .sh = cpr_layer_shape_of(m, layer), .hook = hook,
+    };
+    b.j = (struct row_job){.f = f, .sh = &b.sh, .seqlen = seqlen};
+    switch (c->block.resid) {
+    case CPR_RESID_SEQUENTIAL:
+        CPR_TRY(block_attn(&b, hidden, err));
+        CPR_TRY(block_mlp(&b, hidden, err));
+        break;
     }
-    j.op = OP_QKV, j.n_items = T;
-    run_rows(&j);
-    j.op = OP_VT, j.n_items = n_seq * c->n_kv_heads;
-    run_rows(&j);
-    cpr_attention_run(f, n_seq, seqlen);
-    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_O_IN, f->att, qd, n_seq, seqlen,
-                      err));
-    // beta = 1: hidden += att Wo^T (the residual add, one f32 rounding as
-    // HF's `residual + hidden_states`).
-    CPR_TRY(linear(f, f->att, T, qd, &L->wo, hidden, H, 1.0f, err));
-
-    // ---- MLP ----
-    vec_f32(f->k, &L->mlp_norm, f->vec);
-    j.op = OP_RMSNORM, j.n_items = T, j.src = hidden, j.dst = f->xn,
-    j.w = f->vec;
-    run_rows(&j);
-    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_MLP_IN, f->xn, H, n_seq, seqlen,
-                      err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->w_gate, f->gate, I, 0.0f, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->up, I, 0.0f, err));
-    j.op = OP_SWIGLU, j.n_items = T;
-    run_rows(&j);
-    CPR_TRY(hook_call(hook, layer, CPR_CAPTURE_DOWN_IN, f->gate, I, n_seq,
-                      seqlen, err));
-    CPR_TRY(linear(f, f->gate, T, I, &L->w_down, hidden, H, 1.0f, err));
     return CPR_OK;
 }
 
@@ -422,7 +600,9 @@ enum cpr_status cpr_forward_logits(struct cpr_forward *f, const float *hidden,
                            "forward logits: %lld rows; at most %lld per call",
                            (long long)n_rows, (long long)f->logit_rows);
     vec_f32(f->k, &m->final_norm, f->vec);
-    struct row_job j = {.f = f, .op = OP_RMSNORM, .n_items = n_rows,
+    if (m->final_norm_b.data)
+        vec_f32(f->k, &m->final_norm_b, f->vec + VEC_NORM_B(m->cfg.hidden));
+    struct row_job j = {.f = f, .op = OP_NORM, .n_items = n_rows,
                         .src = hidden, .dst = f->lrows, .w = f->vec};
     run_rows(&j);
     return linear(f, f->lrows, n_rows, m->cfg.hidden, &m->lm_head, logits,

@@ -16,9 +16,18 @@
 //     h = h + g Wdown^T
 //   logits = rmsnorm(h, final_norm) Wlm^T
 //
+// Each block follows the config's block spec (core/arch.h: norm, position,
+// MLP and residual kinds, sliding window; zeroed = the LLaMA block above;
+// OPT-style: LayerNorm with bias, learned positions added to the
+// embeddings, a ReLU MLP without gate, and every bias a layer holds added
+// as HF adds it: out = x W^T + b, then the residual add)
+// and its own shape (cpr_layer_shape_of: heads and MLP width per layer);
+// work buffers are sized for the largest layer. With a sliding window W,
+// query p attends to keys p - W < j <= p (Mistral).
+//
 // What it deliberately is not: no KV cache / incremental decoding, no
-// sliding-window attention, no dropout; activations are always f32, while
-// weights (f32, bf16, f16) are used in place through the gemm kernels.
+// dropout; activations are always f32, while weights (f32, bf16, f16) are
+// used in place through the gemm kernels.
 //
 // Memory: every work buffer is carved once from one arena sized for
 // (max_seq sequences x seqlen tokens) at cpr_forward_init; no malloc
@@ -50,15 +59,8 @@
 
 // ---- capture hooks (the pruning pipeline's view into a block) ----
 
-// The four places in a block where a linear reads its input. q/k/v share
-// one input, gate/up share one, o and down have their own.
-enum cpr_capture_site {
-    CPR_CAPTURE_ATTN_IN = 0, // input of q_proj, k_proj, v_proj: (rows, hidden)
-    CPR_CAPTURE_O_IN,        // input of o_proj: (rows, n_heads * head_dim)
-    CPR_CAPTURE_MLP_IN,      // input of gate_proj, up_proj: (rows, hidden)
-    CPR_CAPTURE_DOWN_IN,     // input of down_proj: (rows, intermediate)
-    CPR_CAPTURE_SITE_COUNT
-};
+// enum cpr_capture_site (the four places a linear reads its input) is in
+// core/model.h, with the linear table that names each linear's site.
 
 // Which site feeds linear `which` (CPR_LINEAR_Q -> CPR_CAPTURE_ATTN_IN ...).
 enum cpr_capture_site cpr_capture_site_of(enum cpr_linear which);

@@ -2,34 +2,143 @@
 #include "core/model.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const linear_names[CPR_LINEAR_COUNT] = {
-    [CPR_LINEAR_Q] = "q_proj",       [CPR_LINEAR_K] = "k_proj",
-    [CPR_LINEAR_V] = "v_proj",       [CPR_LINEAR_O] = "o_proj",
-    [CPR_LINEAR_GATE] = "gate_proj", [CPR_LINEAR_UP] = "up_proj",
-    [CPR_LINEAR_DOWN] = "down_proj",
+// The LLaMA-family table (LLaMA, Mistral, Qwen2): field, role, site, names.
+struct lin_slot {
+    size_t w_off;
+    ptrdiff_t b_off; // -1: no bias slot
+    enum cpr_linear_role role;
+    enum cpr_capture_site site;
+    const char *name, *hf_name;
 };
+#define SLOT(f, b, r, s, n, h)                                                 \
+    {offsetof(struct cpr_layer, f), b, r, s, n, h}
+#define BIAS(f) (ptrdiff_t) offsetof(struct cpr_layer, f)
+static const struct lin_slot llama_table[CPR_LINEAR_COUNT] = {
+    [CPR_LINEAR_Q] = SLOT(wq, BIAS(bq), CPR_ROLE_Q, CPR_CAPTURE_ATTN_IN,
+                          "q_proj", "self_attn.q_proj"),
+    [CPR_LINEAR_K] = SLOT(wk, BIAS(bk), CPR_ROLE_K, CPR_CAPTURE_ATTN_IN,
+                          "k_proj", "self_attn.k_proj"),
+    [CPR_LINEAR_V] = SLOT(wv, BIAS(bv), CPR_ROLE_V, CPR_CAPTURE_ATTN_IN,
+                          "v_proj", "self_attn.v_proj"),
+    [CPR_LINEAR_O] = SLOT(wo, -1, CPR_ROLE_O, CPR_CAPTURE_O_IN, "o_proj",
+                          "self_attn.o_proj"),
+    [CPR_LINEAR_GATE] = SLOT(w_gate, -1, CPR_ROLE_GATE, CPR_CAPTURE_MLP_IN,
+                             "gate_proj", "mlp.gate_proj"),
+    [CPR_LINEAR_UP] = SLOT(w_up, -1, CPR_ROLE_UP, CPR_CAPTURE_MLP_IN,
+                           "up_proj", "mlp.up_proj"),
+    [CPR_LINEAR_DOWN] = SLOT(w_down, -1, CPR_ROLE_DOWN, CPR_CAPTURE_DOWN_IN,
+                             "down_proj", "mlp.down_proj"),
+};
+// The non-gated table (CPR_MLP_RELU: OPT's q/k/v/out_proj, fc1, fc2; every
+// linear may have a bias).
+static const struct lin_slot fc_table[6] = {
+    SLOT(wq, BIAS(bq), CPR_ROLE_Q, CPR_CAPTURE_ATTN_IN, "q_proj",
+         "self_attn.q_proj"),
+    SLOT(wk, BIAS(bk), CPR_ROLE_K, CPR_CAPTURE_ATTN_IN, "k_proj",
+         "self_attn.k_proj"),
+    SLOT(wv, BIAS(bv), CPR_ROLE_V, CPR_CAPTURE_ATTN_IN, "v_proj",
+         "self_attn.v_proj"),
+    SLOT(wo, BIAS(bo), CPR_ROLE_O, CPR_CAPTURE_O_IN, "out_proj",
+         "self_attn.out_proj"),
+    SLOT(w_up, BIAS(b_up), CPR_ROLE_FC1, CPR_CAPTURE_MLP_IN, "fc1", "fc1"),
+    SLOT(w_down, BIAS(b_down), CPR_ROLE_DOWN, CPR_CAPTURE_DOWN_IN, "fc2",
+         "fc2"),
+};
+#undef SLOT
+#undef BIAS
+
+static const struct lin_slot *table_for(const struct cpr_model *m, int *n) {
+    if (m->cfg.block.mlp == CPR_MLP_RELU) {
+        *n = 6;
+        return fc_table;
+    }
+    *n = CPR_LINEAR_COUNT;
+    return llama_table;
+}
+
+enum cpr_role_group cpr_role_group_of(enum cpr_linear_role role) {
+    switch (role) {
+    case CPR_ROLE_GATE: case CPR_ROLE_UP: case CPR_ROLE_FC1:
+    case CPR_ROLE_DOWN: return CPR_GROUP_MLP;
+    default: return CPR_GROUP_ATTN;
+    }
+}
+
+const char *cpr_role_name(enum cpr_linear_role role) {
+    static const char *const names[CPR_ROLE_COUNT] = {
+        [CPR_ROLE_Q] = "q",       [CPR_ROLE_K] = "k",     [CPR_ROLE_V] = "v",
+        [CPR_ROLE_QKV] = "qkv",   [CPR_ROLE_O] = "o",     [CPR_ROLE_GATE] = "gate",
+        [CPR_ROLE_UP] = "up",     [CPR_ROLE_FC1] = "fc1", [CPR_ROLE_DOWN] = "down",
+    };
+    return (unsigned)role < CPR_ROLE_COUNT ? names[role] : "?";
+}
+
+int cpr_model_linears_per_layer(const struct cpr_model *m) {
+    int n;
+    table_for(m, &n);
+    return n;
+}
+
+int cpr_layer_linears(struct cpr_model *m, int64_t layer,
+                      struct cpr_linear_ref *out, int cap) {
+    struct cpr_layer *L = &m->layers[layer];
+    int n;
+    const struct lin_slot *tab = table_for(m, &n);
+    for (int j = 0; j < n && j < cap; j++) {
+        const struct lin_slot *s = &tab[j];
+        out[j] = (struct cpr_linear_ref){
+            .role = s->role, .site = s->site,
+            .w = (struct cpr_tensor *)((char *)L + s->w_off),
+            .bias = s->b_off < 0 ? NULL
+                                 : (struct cpr_tensor *)((char *)L + s->b_off),
+            .name = s->name, .hf_name = s->hf_name,
+        };
+    }
+    return n;
+}
+
+struct cpr_layer_shape cpr_layer_shape_of(const struct cpr_model *m,
+                                          int64_t layer) {
+    const struct cpr_layer_shape *s = &m->layers[layer].shape;
+    if (s->n_heads > 0) return *s;
+    const struct cpr_model_config *c = &m->cfg;
+    return (struct cpr_layer_shape){
+        .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads,
+        .head_dim = c->head_dim, .intermediate = c->intermediate,
+        .has_attn = 1, .has_mlp = 1,
+    };
+}
+
+struct cpr_layer_shape cpr_model_max_shape(const struct cpr_model *m) {
+    const struct cpr_model_config *c = &m->cfg;
+    struct cpr_layer_shape mx = {
+        .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads,
+        .head_dim = c->head_dim, .intermediate = c->intermediate,
+        .has_attn = 1, .has_mlp = 1,
+    };
+    for (int64_t l = 0; m->layers && l < c->n_layers; l++) {
+        struct cpr_layer_shape s = cpr_layer_shape_of(m, l);
+        if (s.n_heads > mx.n_heads) mx.n_heads = s.n_heads;
+        if (s.n_kv_heads > mx.n_kv_heads) mx.n_kv_heads = s.n_kv_heads;
+        if (s.intermediate > mx.intermediate) mx.intermediate = s.intermediate;
+    }
+    return mx;
+}
 
 const char *cpr_linear_name(enum cpr_linear which) {
-    return (unsigned)which < CPR_LINEAR_COUNT ? linear_names[which] : "?";
+    return (unsigned)which < CPR_LINEAR_COUNT ? llama_table[which].name : "?";
 }
 
 struct cpr_tensor *cpr_model_linear(struct cpr_model *m, int64_t layer,
                                     enum cpr_linear which) {
-    struct cpr_layer *L = &m->layers[layer];
-    switch (which) {
-    case CPR_LINEAR_Q: return &L->wq;
-    case CPR_LINEAR_K: return &L->wk;
-    case CPR_LINEAR_V: return &L->wv;
-    case CPR_LINEAR_O: return &L->wo;
-    case CPR_LINEAR_GATE: return &L->w_gate;
-    case CPR_LINEAR_UP: return &L->w_up;
-    case CPR_LINEAR_DOWN: return &L->w_down;
-    default: return NULL;
-    }
+    struct cpr_linear_ref r[CPR_MAX_LINEARS];
+    int n = cpr_layer_linears(m, layer, r, CPR_MAX_LINEARS);
+    return (unsigned)which < (unsigned)n ? r[which].w : NULL;
 }
 
 // Check one tensor: present, expected rank and shape.
@@ -85,14 +194,42 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
                            c->rope_theta);
     if (!m->layers)
         return cpr_err_set(err, CPR_ERR_FORMAT, "model: no decoder layers");
-    int64_t h = c->hidden, qd = c->n_heads * c->head_dim,
-            kvd = c->n_kv_heads * c->head_dim, im = c->intermediate;
+    const int64_t h = c->hidden;
     CPR_TRY(check(&m->tok_embed, "embed_tokens", c->vocab, h, 0, err));
     CPR_TRY(check(&m->final_norm, "norm", h, -1, 0, err));
     CPR_TRY(check(&m->lm_head, "lm_head", c->vocab, h, 0, err));
+    const int ln = c->block.norm == CPR_NORM_LAYER;
+    const int gated = c->block.mlp == CPR_MLP_SWIGLU;
+    CPR_TRY(check(&m->final_norm_b, "norm.bias", h, -1, !ln, err));
+    if (c->block.pos == CPR_POS_LEARNED &&
+        (c->block.pos_offset < 0 || c->block.pos_offset > 1024))
+        return cpr_err_set(err, CPR_ERR_FORMAT, "model config: learned "
+                           "position offset %lld outside [0, 1024]",
+                           (long long)c->block.pos_offset);
+    CPR_TRY(check(&m->pos_embed, "embed_positions",
+                  c->context + c->block.pos_offset, h,
+                  c->block.pos != CPR_POS_LEARNED, err));
     char name[64];
     for (int64_t i = 0; i < c->n_layers; i++) {
         const struct cpr_layer *L = &m->layers[i];
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, i);
+        if (sh.head_dim != c->head_dim || sh.n_kv_heads <= 0 ||
+            sh.n_heads % sh.n_kv_heads != 0 || sh.intermediate <= 0)
+            return cpr_err_set(err, CPR_ERR_FORMAT,
+                               "model: layer %lld shape: heads %lld, kv heads "
+                               "%lld (must divide heads), head_dim %lld "
+                               "(model-wide %lld), intermediate %lld (> 0)",
+                               (long long)i, (long long)sh.n_heads,
+                               (long long)sh.n_kv_heads,
+                               (long long)sh.head_dim, (long long)c->head_dim,
+                               (long long)sh.intermediate);
+        if (!sh.has_attn || !sh.has_mlp)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                               "model: layer %lld has its %s removed; removed "
+                               "sub-blocks are not supported yet",
+                               (long long)i, sh.has_attn ? "MLP" : "attention");
+        const int64_t qd = sh.n_heads * sh.head_dim,
+                      kvd = sh.n_kv_heads * sh.head_dim, im = sh.intermediate;
 #define CHECK_T(field, d0, d1, opt)                                            \
     snprintf(name, sizeof name, "layers.%lld.%s", (long long)i, #field);      \
     CPR_TRY(check(&L->field, name, d0, d1, opt, err))
@@ -105,9 +242,14 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
         CHECK_T(bk, kvd, -1, 1);
         CHECK_T(bv, kvd, -1, 1);
         CHECK_T(mlp_norm, h, -1, 0);
-        CHECK_T(w_gate, im, h, 0);
+        CHECK_T(w_gate, im, h, !gated);
         CHECK_T(w_up, im, h, 0);
         CHECK_T(w_down, h, im, 0);
+        CHECK_T(attn_norm_b, h, -1, !ln);
+        CHECK_T(mlp_norm_b, h, -1, !ln);
+        CHECK_T(bo, h, -1, 1);
+        CHECK_T(b_up, im, -1, 1);
+        CHECK_T(b_down, h, -1, 1);
 #undef CHECK_T
     }
     return CPR_OK;
@@ -115,22 +257,29 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
 
 int64_t cpr_model_linear_params(const struct cpr_model *m) {
     int64_t n = 0;
-    for (int64_t i = 0; i < m->cfg.n_layers; i++)
-        for (int w = 0; w < CPR_LINEAR_COUNT; w++)
-            n += cpr_tensor_numel(
-                cpr_model_linear((struct cpr_model *)m, i, (enum cpr_linear)w));
+    struct cpr_linear_ref r[CPR_MAX_LINEARS];
+    for (int64_t i = 0; i < m->cfg.n_layers; i++) {
+        // cpr_layer_linears takes a non-const model; it only indexes.
+        const int nl = cpr_layer_linears((struct cpr_model *)m, i, r,
+                                         CPR_MAX_LINEARS);
+        for (int j = 0; j < nl; j++) n += cpr_tensor_numel(r[j].w);
+    }
     return n;
 }
 
 int64_t cpr_model_total_params(const struct cpr_model *m) {
     int64_t n = cpr_model_linear_params(m) + cpr_tensor_numel(&m->tok_embed) +
-                cpr_tensor_numel(&m->final_norm);
+                cpr_tensor_numel(&m->final_norm) +
+                cpr_tensor_numel(&m->final_norm_b) +
+                cpr_tensor_numel(&m->pos_embed);
     if (!m->cfg.tied_embeddings) n += cpr_tensor_numel(&m->lm_head);
     for (int64_t i = 0; i < m->cfg.n_layers; i++) {
         const struct cpr_layer *L = &m->layers[i];
         n += cpr_tensor_numel(&L->attn_norm) + cpr_tensor_numel(&L->mlp_norm) +
              cpr_tensor_numel(&L->bq) + cpr_tensor_numel(&L->bk) +
-             cpr_tensor_numel(&L->bv);
+             cpr_tensor_numel(&L->bv) + cpr_tensor_numel(&L->attn_norm_b) +
+             cpr_tensor_numel(&L->mlp_norm_b) + cpr_tensor_numel(&L->bo) +
+             cpr_tensor_numel(&L->b_up) + cpr_tensor_numel(&L->b_down);
     }
     return n;
 }
@@ -142,7 +291,9 @@ void cpr_model_free(struct cpr_model *m) {
             struct cpr_tensor *ts[] = {&L->attn_norm, &L->wq, &L->wk,
                                        &L->wv, &L->wo, &L->bq, &L->bk,
                                        &L->bv, &L->mlp_norm, &L->w_gate,
-                                       &L->w_up, &L->w_down};
+                                       &L->w_up, &L->w_down, &L->attn_norm_b,
+                                       &L->mlp_norm_b, &L->bo, &L->b_up,
+                                       &L->b_down};
             for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++)
                 cpr_tensor_free(ts[j]);
         }
@@ -151,6 +302,8 @@ void cpr_model_free(struct cpr_model *m) {
     cpr_tensor_free(&m->lm_head);
     cpr_tensor_free(&m->tok_embed);
     cpr_tensor_free(&m->final_norm);
+    cpr_tensor_free(&m->final_norm_b);
+    cpr_tensor_free(&m->pos_embed);
     if (m->backing_free) m->backing_free(m->backing);
     memset(m, 0, sizeof *m);
 }

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "core/arch.h"
 #include "core/status.h"
 #include "core/tensor.h"
 
@@ -22,6 +23,8 @@ enum cpr_arch {
     CPR_ARCH_LLAMA = 0, // LlamaForCausalLM, llama2.c checkpoints
     CPR_ARCH_MISTRAL,   // MistralForCausalLM (same math, no sliding window)
     CPR_ARCH_QWEN2,     // Qwen2ForCausalLM (q/k/v biases)
+    CPR_ARCH_OPT,       // OPTForCausalLM (pre-LN: LayerNorm, learned
+                        // positions, ReLU fc1/fc2, biases everywhere)
 };
 
 enum cpr_rope_style {
@@ -56,9 +59,23 @@ struct cpr_model_config {
     int qkv_bias;         // q/k/v projections have biases (Qwen2)
     int32_t bos_id;       // -1 when the model has none
     int32_t eos_id;       // -1 when the model has none
+    struct cpr_block_spec block; // how a block computes (zeroed = LLaMA)
+};
+
+// The shape of one decoder block. head_dim is model-wide; heads and the
+// MLP width may differ per layer (structured pruning only ever shrinks a
+// layer). has_attn / has_mlp = 0: that sub-block is removed and the
+// residual passes through. A zeroed shape (n_heads == 0) means "the
+// config's uniform shape": read it through cpr_layer_shape_of, never
+// directly.
+struct cpr_layer_shape {
+    int64_t n_heads, n_kv_heads, head_dim;
+    int64_t intermediate;
+    int has_attn, has_mlp;
 };
 
 struct cpr_layer {
+    struct cpr_layer_shape shape; // zeroed = uniform (cpr_layer_shape_of)
     struct cpr_tensor attn_norm; // (hidden)
     struct cpr_tensor wq;        // (n_heads * head_dim, hidden)
     struct cpr_tensor wk;        // (n_kv_heads * head_dim, hidden)
@@ -68,15 +85,25 @@ struct cpr_layer {
     struct cpr_tensor bk;        // (n_kv_heads * head_dim) or unset
     struct cpr_tensor bv;        // (n_kv_heads * head_dim) or unset
     struct cpr_tensor mlp_norm;  // (hidden)
-    struct cpr_tensor w_gate;    // (intermediate, hidden)
-    struct cpr_tensor w_up;      // (intermediate, hidden)
-    struct cpr_tensor w_down;    // (hidden, intermediate)
+    struct cpr_tensor w_gate;    // (intermediate, hidden); unset without a gate
+    struct cpr_tensor w_up;      // (intermediate, hidden) (OPT fc1)
+    struct cpr_tensor w_down;    // (hidden, intermediate) (OPT fc2)
+    // Optional biases (unset = none; core/arch.h): LayerNorm biases with
+    // CPR_NORM_LAYER, output biases of o / up / down (OPT).
+    struct cpr_tensor attn_norm_b; // (hidden)
+    struct cpr_tensor mlp_norm_b;  // (hidden)
+    struct cpr_tensor bo;          // (hidden)
+    struct cpr_tensor b_up;        // (intermediate)
+    struct cpr_tensor b_down;      // (hidden)
 };
 
 struct cpr_model {
     struct cpr_model_config cfg;
     struct cpr_tensor tok_embed;  // (vocab, hidden)
     struct cpr_tensor final_norm; // (hidden)
+    struct cpr_tensor final_norm_b; // (hidden) with CPR_NORM_LAYER, else unset
+    struct cpr_tensor pos_embed;  // (context + pos_offset, hidden) with
+                                  // CPR_POS_LEARNED, else unset
     struct cpr_tensor lm_head;    // (vocab, hidden); when tied, a borrowed
                                   // view of tok_embed's data
     struct cpr_layer *layers;     // (n_layers), malloc'd
@@ -86,7 +113,70 @@ struct cpr_model {
     char format[32];              // "hf-safetensors", "llama2c", ...
 };
 
-// The seven prunable linears of a decoder block, in pipeline order.
+// ---- the linear table ----
+// Every prunable matrix of a block, with what it does (role), what feeds it
+// (capture site), its weight and bias. The pipeline, diagnostics, per-
+// matrix reports and the methods that group matrices (OWL blocks, DSnoT's
+// attention/MLP split, mixed sparsity) iterate this table; nothing else
+// names linears. Weights are always (rows = outputs, cols = inputs) in
+// memory, whatever the file layout.
+
+// The four places in a block where a linear reads its input. q/k/v share
+// one input, gate/up share one, o and down have their own.
+enum cpr_capture_site {
+    CPR_CAPTURE_ATTN_IN = 0, // input of q_proj, k_proj, v_proj: (rows, hidden)
+    CPR_CAPTURE_O_IN,        // input of o_proj: (rows, n_heads * head_dim)
+    CPR_CAPTURE_MLP_IN,      // input of gate_proj, up_proj: (rows, hidden)
+    CPR_CAPTURE_DOWN_IN,     // input of down_proj: (rows, intermediate)
+    CPR_CAPTURE_SITE_COUNT
+};
+
+enum cpr_linear_role {
+    CPR_ROLE_Q = 0, CPR_ROLE_K, CPR_ROLE_V,
+    CPR_ROLE_QKV,   // fused q/k/v (GPT-NeoX query_key_value, GPT-2 c_attn)
+    CPR_ROLE_O,
+    CPR_ROLE_GATE, CPR_ROLE_UP,
+    CPR_ROLE_FC1,   // non-gated MLP input (OPT fc1, GPT-2 c_fc)
+    CPR_ROLE_DOWN,  // MLP output (down_proj, fc2, c_proj)
+    CPR_ROLE_COUNT
+};
+enum cpr_role_group { CPR_GROUP_ATTN = 0, CPR_GROUP_MLP };
+
+enum cpr_role_group cpr_role_group_of(enum cpr_linear_role role);
+// "q", "k", "v", "qkv", "o", "gate", "up", "fc1", "down".
+const char *cpr_role_name(enum cpr_linear_role role);
+
+// At most this many linears per block (any family).
+#define CPR_MAX_LINEARS 8
+
+struct cpr_linear_ref {
+    enum cpr_linear_role role;
+    enum cpr_capture_site site;
+    struct cpr_tensor *w;    // (outputs, inputs)
+    struct cpr_tensor *bias; // (outputs), or NULL when the family has none
+                             // (an unset tensor when it may have one)
+    const char *name;        // short label: "q_proj" ... (messages, JSON)
+    const char *hf_name;     // "self_attn.q_proj" (Hugging Face module)
+};
+
+// Fill out[0..n) with block `layer`'s linears in pipeline order (inputs
+// before the matrices they feed) and return n (<= CPR_MAX_LINEARS); at most
+// cap entries are written. Every block of a model has the same table (a
+// removed sub-block keeps its entries, with empty weights), so
+// cpr_model_linears_per_layer(m) entries per layer index flat per-linear
+// arrays: [layer * per_layer + j].
+int cpr_layer_linears(struct cpr_model *m, int64_t layer,
+                      struct cpr_linear_ref *out, int cap);
+int cpr_model_linears_per_layer(const struct cpr_model *m);
+
+// Layer `layer`'s shape: its own, or the config's uniform one when unset.
+struct cpr_layer_shape cpr_layer_shape_of(const struct cpr_model *m,
+                                          int64_t layer);
+// The per-layer maxima (what buffers must hold).
+struct cpr_layer_shape cpr_model_max_shape(const struct cpr_model *m);
+
+// Compatibility names for the LLaMA table (tests, benches): entry `which`
+// of the layer's table, and its short name.
 enum cpr_linear {
     CPR_LINEAR_Q = 0,
     CPR_LINEAR_K,
@@ -97,12 +187,7 @@ enum cpr_linear {
     CPR_LINEAR_DOWN,
     CPR_LINEAR_COUNT
 };
-
-// "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-// "down_proj" (the HF names).
 const char *cpr_linear_name(enum cpr_linear which);
-
-// The weight tensor of linear `which` in block `layer`.
 struct cpr_tensor *cpr_model_linear(struct cpr_model *m, int64_t layer,
                                     enum cpr_linear which);
 

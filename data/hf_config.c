@@ -27,6 +27,7 @@ static const struct {
     {"LlamaForCausalLM", "llama", CPR_ARCH_LLAMA},
     {"MistralForCausalLM", "mistral", CPR_ARCH_MISTRAL},
     {"Qwen2ForCausalLM", "qwen2", CPR_ARCH_QWEN2},
+    {"OPTForCausalLM", "opt", CPR_ARCH_OPT},
 };
 
 const char *cpr_hf_arch_name(enum cpr_arch arch) {
@@ -35,7 +36,43 @@ const char *cpr_hf_arch_name(enum cpr_arch arch) {
     return "?";
 }
 
+// The config.json key for per-layer shapes (docs/design_model_shapes.md).
+#define SHAPES_KEY "cprune_layer_shapes"
+
 // ---- field readers ----
+
+static enum cpr_status get_int(const struct cpr_json *root, const char *key,
+                               int64_t lo, int64_t hi, int64_t *out,
+                               const char *name, struct cpr_err *err);
+static enum cpr_status get_bool(const struct cpr_json *root, const char *key,
+                                int *out, const char *name,
+                                struct cpr_err *err);
+
+// Mistral: "sliding_window" (HF MistralConfig's default 4096 when absent;
+// null = full causal attention). Qwen2: a window only applies with
+// use_sliding_window, to layers from max_window_layers on, which this
+// forward does not implement: refused rather than ignored. LLaMA has none.
+static enum cpr_status parse_sliding_window(const struct cpr_json *r,
+                                            struct cpr_model_config *c,
+                                            const char *name,
+                                            struct cpr_err *err) {
+    c->block.sliding_window = 0;
+    if (c->arch == CPR_ARCH_MISTRAL) {
+        const struct cpr_json *v = cpr_json_get(r, "sliding_window");
+        if (!v) c->block.sliding_window = 4096;
+        else if (v->type != CPR_JSON_NULL)
+            CPR_TRY(get_int(r, "sliding_window", 1, MAX_CONTEXT,
+                            &c->block.sliding_window, name, err));
+    } else if (c->arch == CPR_ARCH_QWEN2) {
+        int use = 0;
+        CPR_TRY(get_bool(r, "use_sliding_window", &use, name, err));
+        if (use)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: "
+                               "use_sliding_window is true; Qwen2's per-layer "
+                               "sliding window is not supported", name);
+    }
+    return CPR_OK;
+}
 
 // Integer field in [lo, hi]; absent or null keeps *out (the default).
 static enum cpr_status get_int(const struct cpr_json *root, const char *key,
@@ -182,7 +219,62 @@ static void set_defaults(struct cpr_model_config *c, enum cpr_arch arch) {
         c->vocab = 151936, c->intermediate = 22016, c->context = 32768;
         c->n_kv_heads = 32, c->bos_id = -1, c->eos_id = -1, c->qkv_bias = 1;
         break;
+    case CPR_ARCH_OPT: // OPTConfig's defaults (OPT-125M)
+        c->vocab = 50272, c->hidden = 768, c->n_layers = 12, c->n_heads = 12;
+        c->intermediate = 3072, c->context = 2048, c->bos_id = 2;
+        c->eos_id = 2, c->qkv_bias = 1, c->tied_embeddings = 1;
+        c->norm_eps = 1e-5f; // nn.LayerNorm's default
+        c->block = (struct cpr_block_spec){
+            .norm = CPR_NORM_LAYER, .pos = CPR_POS_LEARNED,
+            .mlp = CPR_MLP_RELU, .pos_offset = 2};
+        break;
     }
+}
+
+// OPTConfig: the pre-LN variant with biases and a ReLU MLP is supported
+// (OPT-125M ... 66B); OPT-350M's post-LN block and its project_in/out
+// (word_embed_proj_dim != hidden_size) are refused, naming the field.
+static enum cpr_status parse_opt(const struct cpr_json *r,
+                                 struct cpr_model_config *c, const char *name,
+                                 struct cpr_err *err) {
+    int before = 1, bias = 1, affine = 1, remove_final = 0;
+    int64_t proj = -1;
+    CPR_TRY(get_int(r, "hidden_size", 1, MAX_HIDDEN, &c->hidden, name, err));
+    CPR_TRY(get_int(r, "ffn_dim", 1, MAX_INTER, &c->intermediate, name, err));
+    CPR_TRY(get_int(r, "num_hidden_layers", 1, MAX_LAYERS, &c->n_layers, name,
+                    err));
+    CPR_TRY(get_int(r, "num_attention_heads", 1, MAX_HEADS, &c->n_heads, name,
+                    err));
+    CPR_TRY(get_int(r, "vocab_size", 1, MAX_VOCAB, &c->vocab, name, err));
+    CPR_TRY(get_int(r, "max_position_embeddings", 1, MAX_CONTEXT, &c->context,
+                    name, err));
+    CPR_TRY(get_int(r, "word_embed_proj_dim", 1, MAX_HIDDEN, &proj, name, err));
+    CPR_TRY(get_bool(r, "do_layer_norm_before", &before, name, err));
+    CPR_TRY(get_bool(r, "enable_bias", &bias, name, err));
+    CPR_TRY(get_bool(r, "layer_norm_elementwise_affine", &affine, name, err));
+    CPR_TRY(get_bool(r, "_remove_final_layer_norm", &remove_final, name, err));
+    CPR_TRY(get_bool(r, "tie_word_embeddings", &c->tied_embeddings, name, err));
+    CPR_TRY(get_token_id(r, "bos_token_id", &c->bos_id, name, err));
+    CPR_TRY(get_token_id(r, "eos_token_id", &c->eos_id, name, err));
+    const char *act = cpr_json_get_str(r, "activation_function", "relu");
+    const char *why = NULL;
+    if (strcmp(act, "relu") != 0) why = "activation_function is not relu";
+    else if (!before) why = "do_layer_norm_before is false (post-LN, OPT-350M)";
+    else if (proj >= 0 && proj != c->hidden)
+        why = "word_embed_proj_dim differs from hidden_size (project_in/out)";
+    else if (!bias) why = "enable_bias is false";
+    else if (!affine) why = "layer_norm_elementwise_affine is false";
+    else if (remove_final) why = "_remove_final_layer_norm is true";
+    if (why)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: OPT variant not "
+                           "supported: %s", name, why);
+    if (c->hidden % c->n_heads != 0)
+        return cpr_err_set(err, CPR_ERR_FORMAT, "%s: hidden_size %lld is not "
+                           "a multiple of num_attention_heads %lld", name,
+                           (long long)c->hidden, (long long)c->n_heads);
+    c->n_kv_heads = c->n_heads;
+    c->head_dim = c->hidden / c->n_heads;
+    return CPR_OK;
 }
 
 // ---- public ----
@@ -210,16 +302,33 @@ enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
     }
     if (k == na) {
         const struct cpr_json *what = ar ? ar : mt;
+        char list[256];
+        size_t o = 0;
+        for (size_t i = 0; i < na && o < sizeof list; i++)
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s (model_type "
+                                  "%s)", i ? ", " : "", archs[i].arch_name,
+                                  archs[i].model_type);
         s = cpr_err_set(err, CPR_ERR_UNSUPPORTED,
-                        "%s: unknown architecture '%.60s' (supported: "
-                        "LlamaForCausalLM, MistralForCausalLM, "
-                        "Qwen2ForCausalLM)", name,
+                        "%s: unknown architecture '%.60s'%s%.40s%s "
+                        "(supported: %s)", name,
                         cpr_json_is(what, CPR_JSON_STRING) ? what->str
-                                                           : "(none given)");
+                                                           : "(none given)",
+                        ar && cpr_json_is(mt, CPR_JSON_STRING)
+                            ? ", model_type '" : "",
+                        ar && cpr_json_is(mt, CPR_JSON_STRING) ? mt->str : "",
+                        ar && cpr_json_is(mt, CPR_JSON_STRING) ? "'" : "",
+                        list);
         goto done;
     }
     struct cpr_model_config c;
     set_defaults(&c, archs[k].arch);
+    if (c.arch == CPR_ARCH_OPT) {
+        if ((s = parse_opt(r, &c, name, err)) ||
+            (s = cpr_hf_config_check(&c, name, err)))
+            goto done;
+        *cfg = c;
+        goto done;
+    }
     const char *act = cpr_json_get_str(r, "hidden_act", "silu");
     if (strcmp(act, "silu") != 0) {
         s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: hidden_act '%.40s' is "
@@ -251,6 +360,7 @@ enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
         c.n_kv_heads = 8;
     if (c.n_kv_heads < 0) c.n_kv_heads = c.n_heads;
     if (c.head_dim < 0) c.head_dim = c.hidden / c.n_heads;
+    if ((s = parse_sliding_window(r, &c, name, err))) goto done;
     c.norm_eps = (float)eps;
     if (c.arch != CPR_ARCH_QWEN2 && (attn_bias || mlp_bias)) {
         s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: %s is true; biases on "
@@ -329,6 +439,13 @@ enum cpr_status cpr_hf_config_check(const struct cpr_model_config *c,
 
 void cpr_hf_config_write(const struct cpr_model_config *c,
                          const char *torch_dtype, struct cpr_jw *w) {
+    cpr_hf_config_write_shapes(c, torch_dtype, NULL, w);
+}
+
+void cpr_hf_config_write_shapes(const struct cpr_model_config *c,
+                                const char *torch_dtype,
+                                const struct cpr_layer_shape *shapes,
+                                struct cpr_jw *w) {
     size_t k = 0;
     while (k < sizeof archs / sizeof archs[0] - 1 && archs[k].arch != c->arch) k++;
     cpr_jw_begin_object(w);
@@ -338,6 +455,31 @@ void cpr_hf_config_write(const struct cpr_model_config *c,
     cpr_jw_end_array(w);
     cpr_jw_key(w, "model_type");
     cpr_jw_string(w, archs[k].model_type);
+    if (c->arch == CPR_ARCH_OPT) { // OPTConfig's keys (pre-LN, biases)
+        cpr_jw_key(w, "hidden_size"), cpr_jw_int(w, c->hidden);
+        cpr_jw_key(w, "ffn_dim"), cpr_jw_int(w, c->intermediate);
+        cpr_jw_key(w, "num_hidden_layers"), cpr_jw_int(w, c->n_layers);
+        cpr_jw_key(w, "num_attention_heads"), cpr_jw_int(w, c->n_heads);
+        cpr_jw_key(w, "vocab_size"), cpr_jw_int(w, c->vocab);
+        cpr_jw_key(w, "max_position_embeddings"), cpr_jw_int(w, c->context);
+        cpr_jw_key(w, "word_embed_proj_dim"), cpr_jw_int(w, c->hidden);
+        cpr_jw_key(w, "activation_function"), cpr_jw_string(w, "relu");
+        cpr_jw_key(w, "do_layer_norm_before"), cpr_jw_bool(w, 1);
+        cpr_jw_key(w, "enable_bias"), cpr_jw_bool(w, 1);
+        cpr_jw_key(w, "layer_norm_elementwise_affine"), cpr_jw_bool(w, 1);
+        cpr_jw_key(w, "tie_word_embeddings"), cpr_jw_bool(w, c->tied_embeddings);
+        cpr_jw_key(w, "bos_token_id");
+        if (c->bos_id >= 0) cpr_jw_int(w, c->bos_id);
+        else cpr_jw_null(w);
+        cpr_jw_key(w, "eos_token_id");
+        if (c->eos_id >= 0) cpr_jw_int(w, c->eos_id);
+        else cpr_jw_null(w);
+        cpr_jw_key(w, "torch_dtype");
+        cpr_jw_string(w, torch_dtype ? torch_dtype : "float32");
+        cpr_jw_key(w, "use_cache"), cpr_jw_bool(w, 1);
+        cpr_jw_end_object(w);
+        return;
+    }
     if (c->arch == CPR_ARCH_LLAMA) {
         cpr_jw_key(w, "attention_bias");
         cpr_jw_bool(w, 0);
@@ -402,11 +544,88 @@ void cpr_hf_config_write(const struct cpr_model_config *c,
         cpr_jw_key(w, "use_sliding_window");
         cpr_jw_bool(w, 0);
         cpr_jw_key(w, "sliding_window");
-        cpr_jw_null(w);
+        if (c->block.sliding_window > 0) cpr_jw_int(w, c->block.sliding_window);
+        else cpr_jw_null(w);
     }
     cpr_jw_key(w, "torch_dtype");
     cpr_jw_string(w, torch_dtype ? torch_dtype : "float32");
     cpr_jw_key(w, "use_cache");
     cpr_jw_bool(w, 1);
+    if (shapes) {
+        cpr_jw_key(w, SHAPES_KEY);
+        cpr_jw_begin_array(w);
+        for (int64_t l = 0; l < c->n_layers; l++) {
+            cpr_jw_begin_object(w);
+            cpr_jw_key(w, "heads"), cpr_jw_int(w, shapes[l].n_heads);
+            cpr_jw_key(w, "kv_heads"), cpr_jw_int(w, shapes[l].n_kv_heads);
+            cpr_jw_key(w, "intermediate"), cpr_jw_int(w, shapes[l].intermediate);
+            cpr_jw_key(w, "attn"), cpr_jw_bool(w, shapes[l].has_attn);
+            cpr_jw_key(w, "mlp"), cpr_jw_bool(w, shapes[l].has_mlp);
+            cpr_jw_end_object(w);
+        }
+        cpr_jw_end_array(w);
+    }
     cpr_jw_end_object(w);
+}
+
+// ---- per-layer shapes ----
+
+// One integer member of a shape entry, in [1, hi].
+static enum cpr_status shape_int(const struct cpr_json *e, const char *key,
+                                 int64_t hi, int64_t l, int64_t *out,
+                                 const char *name, struct cpr_err *err) {
+    const struct cpr_json *v = cpr_json_get(e, key);
+    if (!v || v->type != CPR_JSON_NUMBER || !v->is_int || v->i < 1 ||
+        v->i > hi)
+        return cpr_err_set(err, CPR_ERR_FORMAT, "%s: %s[%lld].%s must be an "
+                           "integer in [1, %lld]", name, SHAPES_KEY,
+                           (long long)l, key, (long long)hi);
+    *out = v->i;
+    return CPR_OK;
+}
+
+enum cpr_status cpr_hf_layer_shapes_parse(const char *json, size_t len,
+                                          const char *name,
+                                          const struct cpr_model_config *cfg,
+                                          struct cpr_layer_shape *shapes,
+                                          int *present, struct cpr_err *err) {
+    *present = 0;
+    struct cpr_json_doc doc;
+    CPR_TRY(cpr_json_parse(&doc, json, len, name, 0, err));
+    enum cpr_status s = CPR_OK;
+    const struct cpr_json *a = cpr_json_get(doc.root, SHAPES_KEY);
+    if (!a || a->type == CPR_JSON_NULL) goto done;
+    if (a->type != CPR_JSON_ARRAY || (int64_t)cpr_json_len(a) != cfg->n_layers) {
+        s = cpr_err_set(err, CPR_ERR_FORMAT, "%s: %s must be an array of "
+                        "num_hidden_layers = %lld entries, found %s of %zu",
+                        name, SHAPES_KEY, (long long)cfg->n_layers,
+                        cpr_json_type_name(a), cpr_json_len(a));
+        goto done;
+    }
+    for (int64_t l = 0; l < cfg->n_layers && !s; l++) {
+        const struct cpr_json *e = cpr_json_at(a, (size_t)l);
+        struct cpr_layer_shape sh = {.head_dim = cfg->head_dim};
+        int attn = 1, mlp = 1;
+        if (!cpr_json_is(e, CPR_JSON_OBJECT))
+            s = cpr_err_set(err, CPR_ERR_FORMAT, "%s: %s[%lld] must be an "
+                            "object", name, SHAPES_KEY, (long long)l);
+        if (!s) s = shape_int(e, "heads", MAX_HEADS, l, &sh.n_heads, name, err);
+        if (!s) s = shape_int(e, "kv_heads", MAX_HEADS, l, &sh.n_kv_heads, name,
+                              err);
+        if (!s) s = shape_int(e, "intermediate", MAX_INTER, l,
+                              &sh.intermediate, name, err);
+        if (!s) s = get_bool(e, "attn", &attn, name, err);
+        if (!s) s = get_bool(e, "mlp", &mlp, name, err);
+        if (!s && sh.n_heads % sh.n_kv_heads != 0)
+            s = cpr_err_set(err, CPR_ERR_FORMAT, "%s: %s[%lld]: heads %lld is "
+                            "not a multiple of kv_heads %lld", name,
+                            SHAPES_KEY, (long long)l, (long long)sh.n_heads,
+                            (long long)sh.n_kv_heads);
+        sh.has_attn = attn, sh.has_mlp = mlp;
+        shapes[l] = sh;
+    }
+    if (!s) *present = 1;
+done:
+    cpr_json_free(&doc);
+    return s;
 }

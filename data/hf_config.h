@@ -50,6 +50,27 @@ enum cpr_status cpr_hf_config_check(const struct cpr_model_config *cfg,
 void cpr_hf_config_write(const struct cpr_model_config *cfg,
                          const char *torch_dtype, struct cpr_jw *w);
 
+// cpr_hf_config_write plus, when shapes != NULL, the per-layer shapes
+// (cfg->n_layers entries) as "cprune_layer_shapes": [{"heads", "kv_heads",
+// "intermediate", "attn", "mlp"}, ...] (docs/design_model_shapes.md
+// section 3). Callers pass NULL when every layer has the config's shape,
+// so uniform models keep the plain transformers config.
+void cpr_hf_config_write_shapes(const struct cpr_model_config *cfg,
+                                const char *torch_dtype,
+                                const struct cpr_layer_shape *shapes,
+                                struct cpr_jw *w);
+
+// Read "cprune_layer_shapes" of config.json text into shapes[0..n_layers)
+// (head_dim from cfg) and set *present; absent or null: *present = 0 and
+// shapes untouched. Errors: CPR_ERR_FORMAT naming the entry and field (not
+// an array of n_layers objects, a size outside [1, max], heads not a
+// multiple of kv_heads). Tensor shapes are checked by the loader.
+enum cpr_status cpr_hf_layer_shapes_parse(const char *json, size_t len,
+                                          const char *name,
+                                          const struct cpr_model_config *cfg,
+                                          struct cpr_layer_shape *shapes,
+                                          int *present, struct cpr_err *err);
+
 // "LlamaForCausalLM", ... for an arch.
 const char *cpr_hf_arch_name(enum cpr_arch arch);
 

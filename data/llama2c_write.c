@@ -29,6 +29,13 @@ enum cpr_status cpr_llama2c_write_check(const struct cpr_model *m,
     else if (c->hidden > INT32_MAX || c->intermediate > INT32_MAX ||
              c->vocab > INT32_MAX || c->context > INT32_MAX)
         why = "a size does not fit the int32 header";
+    for (int64_t l = 0; !why && l < c->n_layers; l++) {
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (sh.n_heads != c->n_heads || sh.n_kv_heads != c->n_kv_heads ||
+            sh.intermediate != c->intermediate || !sh.has_attn || !sh.has_mlp)
+            why = "layers differ in shape (llama2.c has one shape for all; "
+                  "write it as an HF directory instead)";
+    }
     if (why)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: cannot write a "
                            "llama2.c checkpoint: %s", path, why);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/arch.h"
 #include "data/fileio.h"
 #include "data/hf_config.h"
 #include "data/llama2c.h"
@@ -210,6 +211,27 @@ static enum cpr_status take(const struct cpr_st_set *set, const char *name,
     return CPR_OK;
 }
 
+// Per-layer shapes from config.json's "cprune_layer_shapes" (when present)
+// into m->layers[*].shape; the tensors are then taken at those shapes.
+static enum cpr_status load_layer_shapes(const char *path, struct cpr_model *m,
+                                         struct cpr_err *err) {
+    char *buf;
+    size_t len;
+    CPR_TRY(cpr_file_read_all(path, 16u << 20, &buf, &len, err));
+    struct cpr_layer_shape *sh = calloc((size_t)m->cfg.n_layers, sizeof *sh);
+    int present = 0;
+    enum cpr_status s = sh ? CPR_OK
+                           : cpr_err_set(err, CPR_ERR_NOMEM, "%s: layer "
+                                         "shapes", path);
+    if (!s) s = cpr_hf_layer_shapes_parse(buf, len, path, &m->cfg, sh,
+                                          &present, err);
+    for (int64_t l = 0; !s && present && l < m->cfg.n_layers; l++)
+        m->layers[l].shape = sh[l];
+    free(sh);
+    free(buf);
+    return s;
+}
+
 static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
                                struct backing *b, struct cpr_err *err) {
     char p[1024];
@@ -218,55 +240,41 @@ static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
     CPR_TRY(cpr_st_set_open(&b->set, dir, err));
     const struct cpr_model_config *c = &m->cfg;
     const struct cpr_st_set *set = &b->set;
-    int64_t h = c->hidden, V = c->vocab, im = c->intermediate,
-            qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
-    int has_emb = cpr_st_set_locate(set, "model.embed_tokens.weight") != NULL;
-    int has_head = cpr_st_set_locate(set, "lm_head.weight") != NULL;
+    const int64_t h = c->hidden, V = c->vocab;
+    const struct cpr_arch_names *an = cpr_arch_names_for(c->arch);
+    int has_emb = cpr_st_set_locate(set, an->embed) != NULL;
+    int has_head = cpr_st_set_locate(set, an->lm_head) != NULL;
     if (c->tied_embeddings && (has_emb || has_head)) {
-        const char *src = has_emb ? "model.embed_tokens.weight" : "lm_head.weight";
+        const char *src = has_emb ? an->embed : an->lm_head;
         CPR_TRY(take(set, src, V, h, &m->tok_embed, err));
         m->lm_head = m->tok_embed;
         m->lm_head.owns_data = 0;
     } else {
-        CPR_TRY(take(set, "model.embed_tokens.weight", V, h, &m->tok_embed, err));
-        CPR_TRY(take(set, "lm_head.weight", V, h, &m->lm_head, err));
+        CPR_TRY(take(set, an->embed, V, h, &m->tok_embed, err));
+        CPR_TRY(take(set, an->lm_head, V, h, &m->lm_head, err));
     }
-    CPR_TRY(take(set, "model.norm.weight", h, -1, &m->final_norm, err));
+    CPR_TRY(take(set, an->final_norm, h, -1, &m->final_norm, err));
+    if (an->final_norm_bias)
+        CPR_TRY(take(set, an->final_norm_bias, h, -1, &m->final_norm_b, err));
+    if (an->pos_embed)
+        CPR_TRY(take(set, an->pos_embed, c->context + c->block.pos_offset, h,
+                     &m->pos_embed, err));
     m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
     if (!m->layers)
         return cpr_err_set(err, CPR_ERR_NOMEM, "%s: out of memory", dir);
-    static const char *const bias_names[3] = {"q_proj", "k_proj", "v_proj"};
+    CPR_TRY(load_layer_shapes(p, m, err));
     for (int64_t l = 0; l < c->n_layers; l++) {
         struct cpr_layer *L = &m->layers[l];
-        const struct {
-            const char *suffix;
-            struct cpr_tensor *t;
-            int64_t d0, d1;
-        } w[] = {
-            {"input_layernorm.weight", &L->attn_norm, h, -1},
-            {"self_attn.q_proj.weight", &L->wq, qd, h},
-            {"self_attn.k_proj.weight", &L->wk, kvd, h},
-            {"self_attn.v_proj.weight", &L->wv, kvd, h},
-            {"self_attn.o_proj.weight", &L->wo, h, qd},
-            {"post_attention_layernorm.weight", &L->mlp_norm, h, -1},
-            {"mlp.gate_proj.weight", &L->w_gate, im, h},
-            {"mlp.up_proj.weight", &L->w_up, im, h},
-            {"mlp.down_proj.weight", &L->w_down, h, im},
-        };
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
         char name[160];
-        for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
-            snprintf(name, sizeof name, "model.layers.%lld.%s", (long long)l,
-                     w[i].suffix);
-            CPR_TRY(take(set, name, w[i].d0, w[i].d1, w[i].t, err));
-        }
-        if (c->qkv_bias) {
-            struct cpr_tensor *bt[3] = {&L->bq, &L->bk, &L->bv};
-            int64_t bd[3] = {qd, kvd, kvd};
-            for (int i = 0; i < 3; i++) {
-                snprintf(name, sizeof name, "model.layers.%lld.self_attn.%s.bias",
-                         (long long)l, bias_names[i]);
-                CPR_TRY(take(set, name, bd[i], -1, bt[i], err));
-            }
+        int k = snprintf(name, sizeof name, an->layer_prefix, (long long)l);
+        for (size_t i = 0; i < an->n_layer; i++) {
+            const struct cpr_tensor_name *tn = &an->layer[i];
+            if (!cpr_tensor_name_present(tn, c)) continue;
+            int64_t d0, d1;
+            cpr_tensor_name_dims(tn, c, &sh, &d0, &d1);
+            snprintf(name + k, sizeof name - (size_t)k, "%s", tn->suffix);
+            CPR_TRY(take(set, name, d0, d1, cpr_tensor_name_slot(L, tn), err));
         }
     }
     snprintf(m->format, sizeof m->format, "hf-safetensors");

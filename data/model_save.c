@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/arch.h"
 #include "data/fileio.h"
 #include "data/hf_config.h"
 #include "data/json_write.h"
@@ -44,8 +45,6 @@ enum cpr_status cpr_rope_rows_to_half(const struct cpr_tensor *src,
 
 // ---- tensors ----
 
-#define MAX_ENTRIES_PER_LAYER 12
-
 struct save_set {
     struct cpr_st_entry *e;
     char (*names)[96];
@@ -63,55 +62,41 @@ static void add(struct save_set *s, const char *name, const struct cpr_tensor *t
 static enum cpr_status build_entries(const struct cpr_model *m,
                                      struct save_set *s, struct cpr_err *err) {
     const struct cpr_model_config *c = &m->cfg;
-    size_t cap = 3 + (size_t)c->n_layers * MAX_ENTRIES_PER_LAYER;
+    const struct cpr_arch_names *an = cpr_arch_names_for(c->arch);
+    size_t n_rope = 0; // permuted copies per layer, at most
+    for (size_t i = 0; i < an->n_layer; i++)
+        n_rope += (an->layer[i].flags & (CPR_TN_ROPE_Q | CPR_TN_ROPE_K)) != 0;
+    size_t cap = 5 + (size_t)c->n_layers * an->n_layer;
     s->e = calloc(cap, sizeof *s->e);
     s->names = calloc(cap, sizeof *s->names);
-    s->owned = calloc((size_t)c->n_layers * 4 + 1, sizeof *s->owned);
+    s->owned = calloc((size_t)c->n_layers * n_rope + 1, sizeof *s->owned);
     if (!s->e || !s->names || !s->owned)
         return cpr_err_set(err, CPR_ERR_NOMEM, "model save: out of memory");
-    add(s, "model.embed_tokens.weight", &m->tok_embed);
-    if (!c->tied_embeddings) add(s, "lm_head.weight", &m->lm_head);
-    add(s, "model.norm.weight", &m->final_norm);
+    add(s, an->embed, &m->tok_embed);
+    if (!c->tied_embeddings) add(s, an->lm_head, &m->lm_head);
+    add(s, an->final_norm, &m->final_norm);
+    if (an->final_norm_bias) add(s, an->final_norm_bias, &m->final_norm_b);
+    if (an->pos_embed) add(s, an->pos_embed, &m->pos_embed);
     int perm = c->rope_style == CPR_ROPE_INTERLEAVED;
     char nm[96];
     for (int64_t l = 0; l < c->n_layers; l++) {
-        const struct cpr_layer *L = &m->layers[l];
-        const struct cpr_tensor *q = &L->wq, *k = &L->wk, *bq = &L->bq,
-                                *bk = &L->bk;
-        if (perm) {
-            const struct cpr_tensor *srcs[4] = {&L->wq, &L->wk, &L->bq, &L->bk};
-            const struct cpr_tensor **outs[4] = {&q, &k, &bq, &bk};
-            for (int i = 0; i < 4; i++) {
-                if (!srcs[i]->data) continue;
-                int64_t heads = (i % 2 == 0) ? c->n_heads : c->n_kv_heads;
+        struct cpr_layer *L = &m->layers[l];
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        int k = snprintf(nm, sizeof nm, an->layer_prefix, (long long)l);
+        for (size_t i = 0; i < an->n_layer; i++) {
+            const struct cpr_tensor_name *tn = &an->layer[i];
+            const struct cpr_tensor *t = cpr_tensor_name_slot(L, tn);
+            if (!t->data) continue; // absent biases
+            if (perm && (tn->flags & (CPR_TN_ROPE_Q | CPR_TN_ROPE_K))) {
+                int64_t heads = (tn->flags & CPR_TN_ROPE_Q) ? sh.n_heads
+                                                            : sh.n_kv_heads;
                 struct cpr_tensor *o = &s->owned[s->n_owned];
-                CPR_TRY(cpr_rope_rows_to_half(srcs[i], heads, c->head_dim, o, err));
+                CPR_TRY(cpr_rope_rows_to_half(t, heads, sh.head_dim, o, err));
                 s->n_owned++;
-                *outs[i] = o;
+                t = o;
             }
-        }
-        const struct {
-            const char *suffix;
-            const struct cpr_tensor *t;
-        } w[] = {
-            {"input_layernorm.weight", &L->attn_norm},
-            {"self_attn.q_proj.weight", q},
-            {"self_attn.k_proj.weight", k},
-            {"self_attn.v_proj.weight", &L->wv},
-            {"self_attn.o_proj.weight", &L->wo},
-            {"self_attn.q_proj.bias", bq},
-            {"self_attn.k_proj.bias", bk},
-            {"self_attn.v_proj.bias", &L->bv},
-            {"post_attention_layernorm.weight", &L->mlp_norm},
-            {"mlp.gate_proj.weight", &L->w_gate},
-            {"mlp.up_proj.weight", &L->w_up},
-            {"mlp.down_proj.weight", &L->w_down},
-        };
-        for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
-            if (!w[i].t->data) continue; // absent biases
-            snprintf(nm, sizeof nm, "model.layers.%lld.%s", (long long)l,
-                     w[i].suffix);
-            add(s, nm, w[i].t);
+            snprintf(nm + k, sizeof nm - (size_t)k, "%s", tn->suffix);
+            add(s, nm, t);
         }
     }
     return CPR_OK;
@@ -136,9 +121,25 @@ static enum cpr_status write_config(const struct cpr_model *m, const char *dir,
     const char *td = (unsigned)m->tok_embed.dtype < CPR_DTYPE_COUNT
                          ? tnames[m->tok_embed.dtype]
                          : "float32";
+    // per-layer shapes only when some layer differs from the config's
+    struct cpr_layer_shape *shapes = NULL;
+    for (int64_t l = 0; l < c.n_layers && !shapes; l++)
+        if (m->layers[l].shape.n_heads > 0) {
+            const struct cpr_layer_shape a = cpr_layer_shape_of(m, l);
+            if (a.n_heads != c.n_heads || a.n_kv_heads != c.n_kv_heads ||
+                a.intermediate != c.intermediate || !a.has_attn || !a.has_mlp) {
+                shapes = calloc((size_t)c.n_layers, sizeof *shapes);
+                if (!shapes)
+                    return cpr_err_set(err, CPR_ERR_NOMEM, "model save: "
+                                       "layer shapes");
+                for (int64_t i = 0; i < c.n_layers; i++)
+                    shapes[i] = cpr_layer_shape_of(m, i);
+            }
+        }
     struct cpr_jw w;
     cpr_jw_init(&w, 2);
-    cpr_hf_config_write(&c, td, &w);
+    cpr_hf_config_write_shapes(&c, td, shapes, &w);
+    free(shapes);
     enum cpr_status s = cpr_jw_finish(&w, err);
     char p[1024];
     if (s == CPR_OK) s = cpr_path_join(p, sizeof p, dir, "config.json", err);

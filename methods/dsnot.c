@@ -507,7 +507,11 @@ static enum cpr_status dsnot_prune(const void *state,
     // skip= needs a classifiable name, even at sparsity 0.
     int refine = 1;
     if (m && s->skip != SKIP_NONE) {
-        int cls = classify(m->name);
+        // the pipeline's group (from the linear table's role); the name
+        // only for callers that leave it unknown
+        int cls = m->group == CPR_MATRIX_GROUP_MLP    ? 1
+                  : m->group == CPR_MATRIX_GROUP_ATTN ? 2
+                                                      : classify(m->name);
         if (cls == 0)
             return cpr_err_set(err, CPR_ERR_ARG, "dsnot: skip=%s: cannot tell "
                                "whether '%s' is an MLP or attention matrix; "

@@ -76,11 +76,20 @@ enum cpr_status cpr_prune_target_check(const struct cpr_prune_target *t,
 // ---- one weight matrix ----
 // W (rows, cols) f32, row-major with row stride ld >= cols, owned by the
 // caller and writable (copy mmap'd weights first). `name` labels error
-// messages and may be NULL.
+// messages and may be NULL. `group` says whether the matrix belongs to the
+// attention or the MLP sub-block (the pipeline sets it from the linear
+// table's role, core/model.h); UNKNOWN lets a method that needs it fall
+// back to the name.
+enum cpr_matrix_group {
+    CPR_MATRIX_GROUP_UNKNOWN = 0,
+    CPR_MATRIX_GROUP_ATTN,
+    CPR_MATRIX_GROUP_MLP,
+};
 struct cpr_matrix {
     const char *name;
     float *w; // (rows, cols), stride ld
     size_t rows, cols, ld;
+    enum cpr_matrix_group group;
 };
 
 // ---- method options ----
@@ -164,18 +173,21 @@ struct cpr_method {
     // runs a dense scan: every calibration window through the unpruned
     // model block by block (dense outputs feed the next block), calling
     // scan() for each linear in pipeline order with its weights (f32,
-    // read-only) and the statistics `scan_needs` asks for. Then allocate()
-    // turns the global target into one target per linear
-    // (per_linear[layer * CPR_LINEAR_COUNT + which]; numel gives each
-    // linear's weight count). Then the ordinary pipeline prunes with those
-    // targets through prune_matrix (typically delegating to a base method).
+    // read-only) and the statistics `scan_needs` asks for: `which` is the
+    // linear's index in its block's linear table (core/model.h), of
+    // n_which linears in that block. Then allocate() turns the global
+    // target into one target per linear (per_linear[layer * per_layer +
+    // which], per_layer linears in every block; numel gives each linear's
+    // weight count, same index). Then the ordinary pipeline prunes with
+    // those targets through prune_matrix (typically delegating to a base
+    // method).
     unsigned scan_needs;
     enum cpr_status (*scan)(void *state, int64_t layer, int which,
-                            const struct cpr_matrix *w,
+                            int n_which, const struct cpr_matrix *w,
                             const struct cpr_linear_stats *stats,
                             struct cpr_err *err);
     enum cpr_status (*allocate)(void *state, int64_t n_layers,
-                                const int64_t *numel,
+                                int64_t per_layer, const int64_t *numel,
                                 const struct cpr_prune_target *target,
                                 struct cpr_prune_target *per_linear,
                                 struct cpr_err *err);

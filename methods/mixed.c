@@ -28,8 +28,6 @@
 
 #include "methods/registry.h"
 
-#define N_LIN 7
-
 enum { SENS_LAYER = 0, SENS_HUTCHINSON };
 static const char *const saliency_names[] = {"isc", "isc_paper", "obs"};
 
@@ -106,10 +104,11 @@ static enum cpr_status mixed_parse(void *state, const char *list,
 }
 
 static enum cpr_status mixed_scan(void *state, int64_t layer, int which,
-                                  const struct cpr_matrix *w,
+                                  int n_which, const struct cpr_matrix *w,
                                   const struct cpr_linear_stats *ls,
                                   struct cpr_err *err) {
     struct mixed_state *s = state;
+    (void)n_which; // one sensitivity per linear, whatever the block holds
     if (s->sensitivity == SENS_HUTCHINSON)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "mixed: "
                            "sensitivity=hutchinson needs the full-model loss "
@@ -194,12 +193,12 @@ double cpr_mixed_allocate(const double *sens, const int64_t *numel, int64_t n,
 }
 
 static enum cpr_status mixed_allocate(void *state, int64_t n_layers,
-                                      const int64_t *numel,
+                                      int64_t per_layer, const int64_t *numel,
                                       const struct cpr_prune_target *t,
                                       struct cpr_prune_target *per_linear,
                                       struct cpr_err *err) {
     struct mixed_state *s = state;
-    const int64_t n = n_layers * N_LIN;
+    const int64_t n = n_layers * per_layer;
     if (t->nm_m)
         return cpr_err_set(err, CPR_ERR_ARG, "mixed: the allocation is "
                            "unstructured; use --sparsity, not an N:M pattern");

@@ -25,8 +25,6 @@
 
 #include "methods/registry.h"
 
-#define N_LIN 7 // linears per block (core/model.h CPR_LINEAR_COUNT)
-
 enum { BASE_WANDA = 0, BASE_SPARSEGPT, BASE_MAGNITUDE };
 static const char *const base_names[] = {"wanda", "sparsegpt", "magnitude"};
 
@@ -130,7 +128,7 @@ static enum cpr_status push_lod(struct owl_state *s, double v,
 }
 
 static enum cpr_status owl_scan(void *state, int64_t layer, int which,
-                                const struct cpr_matrix *w,
+                                int n_which, const struct cpr_matrix *w,
                                 const struct cpr_linear_stats *ls,
                                 struct cpr_err *err) {
     struct owl_state *s = state;
@@ -157,7 +155,7 @@ static enum cpr_status owl_scan(void *state, int64_t layer, int which,
             out[r * w->cols + j] = fabsf(w->w[r * w->ld + j]) * a;
     }
     s->buf_n += n;
-    if (which == N_LIN - 1)
+    if (which == n_which - 1) // the block's last linear: its LOD
         CPR_TRY(push_lod(s, cpr_owl_lod(s->buf, s->buf_n, s->hyper_m), err));
     return CPR_OK;
 }
@@ -214,7 +212,7 @@ void cpr_owl_allocate_nm(const double *lod, int64_t n_blocks, unsigned n,
 }
 
 static enum cpr_status owl_allocate(void *state, int64_t n_layers,
-                                    const int64_t *numel,
+                                    int64_t per_layer, const int64_t *numel,
                                     const struct cpr_prune_target *t,
                                     struct cpr_prune_target *per_linear,
                                     struct cpr_err *err) {
@@ -233,8 +231,8 @@ static enum cpr_status owl_allocate(void *state, int64_t n_layers,
         cpr_owl_allocate_nm(s->lod, n_layers, t->nm_n, t->nm_m, s->nm_lambda,
                             nb);
         for (int64_t l = 0; l < n_layers; l++)
-            for (int j = 0; j < N_LIN; j++)
-                per_linear[l * N_LIN + j] =
+            for (int64_t j = 0; j < per_layer; j++)
+                per_linear[l * per_layer + j] =
                     nb[l] ? (struct cpr_prune_target){(double)nb[l] / t->nm_m,
                                                       nb[l], t->nm_m}
                           : (struct cpr_prune_target){0.0, 0, 0};
@@ -245,8 +243,8 @@ static enum cpr_status owl_allocate(void *state, int64_t n_layers,
     if (!sp) return cpr_err_set(err, CPR_ERR_NOMEM, "owl: allocation");
     cpr_owl_allocate(s->lod, n_layers, t->sparsity, s->lambda, sp);
     for (int64_t l = 0; l < n_layers; l++)
-        for (int j = 0; j < N_LIN; j++)
-            per_linear[l * N_LIN + j] =
+        for (int64_t j = 0; j < per_layer; j++)
+            per_linear[l * per_layer + j] =
                 (struct cpr_prune_target){sp[l] >= 1.0 ? 0.99 : sp[l], 0, 0};
     free(sp);
     return CPR_OK;

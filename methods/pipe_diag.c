@@ -15,28 +15,24 @@ enum cpr_status cpr_pipe_diag_begin(struct cpr_pipe_diag *d,
                                     struct cpr_err *err) {
     memset(d, 0, sizeof *d);
     d->m = m, d->layer = layer, d->pool = pool, d->k = k;
-    for (int j = 0; j < CPR_LINEAR_COUNT; j++)
-        CPR_TRY(cpr_tensor_copy_f32(&d->dense[j],
-                                    cpr_model_linear(m, layer,
-                                                     (enum cpr_linear)j),
-                                    err));
+    d->n_lin = cpr_layer_linears(m, layer, d->lin, CPR_MAX_LINEARS);
+    for (int j = 0; j < d->n_lin; j++)
+        CPR_TRY(cpr_tensor_copy_f32(&d->dense[j], d->lin[j].w, err));
     return CPR_OK;
 }
 
 enum cpr_status cpr_pipe_diag_swap_in(struct cpr_pipe_diag *d,
                                       struct cpr_err *err) {
-    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-        struct cpr_tensor *t = cpr_model_linear(d->m, d->layer,
-                                                (enum cpr_linear)j);
+    for (int j = 0; j < d->n_lin; j++) {
+        struct cpr_tensor *t = d->lin[j].w;
         CPR_TRY(cpr_tensor_copy_f32(&d->delta[j], t, err)); // pruned, f32
         float *dl = d->delta[j].data;
         const float *dn = d->dense[j].data;
         const size_t n = (size_t)cpr_tensor_numel(t);
         for (size_t i = 0; i < n; i++) dl[i] = dn[i] - dl[i];
     }
-    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-        struct cpr_tensor *t = cpr_model_linear(d->m, d->layer,
-                                                (enum cpr_linear)j);
+    for (int j = 0; j < d->n_lin; j++) {
+        struct cpr_tensor *t = d->lin[j].w;
         d->pruned[j] = *t;
         *t = d->dense[j];
         t->owns_data = 0; // still owned by d->dense[j]
@@ -54,8 +50,8 @@ static double sumsq(const float *y, size_t rows, size_t cols) {
 enum cpr_status cpr_pipe_diag_hook(void *user, const struct cpr_capture *cap,
                                    struct cpr_err *err) {
     struct cpr_pipe_diag *d = user;
-    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-        if (cpr_capture_site_of((enum cpr_linear)j) != cap->site) continue;
+    for (int j = 0; j < d->n_lin; j++) {
+        if (d->lin[j].site != cap->site) continue;
         const size_t rows = (size_t)cap->n_rows;
         const size_t out = (size_t)d->dense[j].shape[0];
         if (rows * out > d->y_cap) {
@@ -77,10 +73,8 @@ enum cpr_status cpr_pipe_diag_hook(void *user, const struct cpr_capture *cap,
 }
 
 void cpr_pipe_diag_end(struct cpr_pipe_diag *d, double *err_out) {
-    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-        if (d->swapped)
-            *cpr_model_linear(d->m, d->layer, (enum cpr_linear)j) =
-                d->pruned[j];
+    for (int j = 0; j < d->n_lin; j++) {
+        if (d->swapped) *d->lin[j].w = d->pruned[j];
         if (err_out) err_out[j] = d->den[j] > 0 ? d->num[j] / d->den[j] : NAN;
         cpr_tensor_free(&d->dense[j]);
         cpr_tensor_free(&d->delta[j]);

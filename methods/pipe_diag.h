@@ -29,10 +29,12 @@ struct cpr_pipe_diag {
     int64_t layer;
     struct cpr_pool *pool;
     const struct cpr_kernels *k;
-    struct cpr_tensor dense[CPR_LINEAR_COUNT];  // owned f32 copies
-    struct cpr_tensor delta[CPR_LINEAR_COUNT];  // dense - pruned, f32
-    struct cpr_tensor pruned[CPR_LINEAR_COUNT]; // the model's, while swapped
-    double num[CPR_LINEAR_COUNT], den[CPR_LINEAR_COUNT];
+    struct cpr_linear_ref lin[CPR_MAX_LINEARS]; // the block's linear table
+    int n_lin;
+    struct cpr_tensor dense[CPR_MAX_LINEARS];  // owned f32 copies
+    struct cpr_tensor delta[CPR_MAX_LINEARS];  // dense - pruned, f32
+    struct cpr_tensor pruned[CPR_MAX_LINEARS]; // the model's, while swapped
+    double num[CPR_MAX_LINEARS], den[CPR_MAX_LINEARS];
     float *y;      // output scratch
     size_t y_cap;  // floats
     int swapped;

@@ -80,15 +80,37 @@ static enum cpr_status restore_dtype(struct cpr_tensor *t, enum cpr_dtype dt,
     return CPR_OK;
 }
 
-static struct cpr_prune_target target_of(const struct cpr_pipe_opts *o,
-                                         int64_t layer, int j) {
-    return o->per_linear ? o->per_linear[layer * CPR_LINEAR_COUNT + j]
-                         : o->target;
+// Linears per block: the stride of every per-linear array.
+static int64_t per_layer(const struct cpr_model *m) {
+    return cpr_model_linears_per_layer(m);
 }
 
-static void name_of(char *buf, size_t cap, int64_t layer, int j) {
-    snprintf(buf, cap, "layers.%lld.%s", (long long)layer,
-             cpr_linear_name((enum cpr_linear)j));
+// Block `layer`'s linear table (core/model.h); cpr_layer_linears takes a
+// non-const model, it only indexes.
+static int table_of(const struct cpr_model *m, int64_t layer,
+                    struct cpr_linear_ref *r) {
+    return cpr_layer_linears((struct cpr_model *)m, layer, r, CPR_MAX_LINEARS);
+}
+
+static struct cpr_prune_target target_of(const struct cpr_pipe_opts *o,
+                                         int64_t pl, int64_t layer, int j) {
+    return o->per_linear ? o->per_linear[layer * pl + j] : o->target;
+}
+
+static void name_of(char *buf, size_t cap, int64_t layer,
+                    const struct cpr_linear_ref *r) {
+    snprintf(buf, cap, "layers.%lld.%s", (long long)layer, r->name);
+}
+
+// The matrix view of an f32 contiguous weight, labelled and grouped.
+static struct cpr_matrix matrix_of(const struct cpr_tensor *t,
+                                   const char *name,
+                                   const struct cpr_linear_ref *r) {
+    return (struct cpr_matrix){
+        .name = name, .w = t->data, .rows = (size_t)t->shape[0],
+        .cols = (size_t)t->shape[1], .ld = (size_t)t->shape[1],
+        .group = cpr_role_group_of(r->role) == CPR_GROUP_MLP
+                     ? CPR_MATRIX_GROUP_MLP : CPR_MATRIX_GROUP_ATTN};
 }
 
 // Diagnostics: min, quartiles and max (nearest rank: the ceil(q n)-th
@@ -127,23 +149,22 @@ static enum cpr_status score_quantiles(const struct cpr_method *md,
 
 // Prune linear j of block `layer` with statistics `ls` (NULL: none).
 static enum cpr_status prune_one(struct cpr_model *m, int64_t layer, int j,
+                                 const struct cpr_linear_ref *ref,
                                  const struct cpr_pipe_opts *o,
                                  struct cpr_linear_stats *ls,
                                  struct cpr_pool *pool,
                                  const struct cpr_kernels *k,
                                  struct cpr_pipe_report *rep,
                                  struct cpr_err *err) {
-    struct cpr_tensor *t = cpr_model_linear(m, layer, (enum cpr_linear)j);
+    struct cpr_tensor *t = ref->w;
     const enum cpr_dtype dt = t->dtype;
+    const int64_t pl = per_layer(m);
     char name[64];
-    name_of(name, sizeof name, layer, j);
-    struct cpr_prune_target tg = target_of(o, layer, j);
+    name_of(name, sizeof name, layer, ref);
+    struct cpr_prune_target tg = target_of(o, pl, layer, j);
     CPR_TRY(make_f32_writable(t, err));
-    struct cpr_matrix mat = {.name = name, .w = t->data,
-                             .rows = (size_t)t->shape[0],
-                             .cols = (size_t)t->shape[1],
-                             .ld = (size_t)t->shape[1]};
-    const int64_t i = layer * CPR_LINEAR_COUNT + j;
+    struct cpr_matrix mat = matrix_of(t, name, ref);
+    const int64_t i = layer * pl + j;
     if (o->diagnostics && rep->score_q && o->method->abi_version >= 2 &&
         o->method->scores)
         CPR_TRY(score_quantiles(o->method, o->method_state, &mat, ls, k,
@@ -176,23 +197,30 @@ enum cpr_status cpr_model_sparsity(const struct cpr_model *m,
                                    struct cpr_pipe_report *rep,
                                    struct cpr_err *err) {
     if (!k) k = cpr_kernels_get();
-    const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+    const int64_t pl = per_layer(m), n = m->cfg.n_layers * pl;
     rep->n_layers = m->cfg.n_layers;
+    rep->per_layer = (int)pl;
+    {
+        struct cpr_linear_ref r[CPR_MAX_LINEARS];
+        table_of(m, 0, r);
+        for (int j = 0; j < pl; j++)
+            rep->lin_name[j] = r[j].name, rep->lin_role[j] = r[j].role;
+    }
     if (!rep->zeros) rep->zeros = calloc((size_t)n, sizeof *rep->zeros);
     if (!rep->numel) rep->numel = calloc((size_t)n, sizeof *rep->numel);
     if (!rep->zeros || !rep->numel)
         return cpr_err_set(err, CPR_ERR_NOMEM, "sparsity: %lld counters",
                            (long long)n);
     rep->zeros_total = rep->numel_total = 0;
-    for (int64_t l = 0; l < m->cfg.n_layers; l++)
-        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-            // cpr_model_linear takes a non-const model; it only indexes.
-            const struct cpr_tensor *t = cpr_model_linear(
-                (struct cpr_model *)m, l, (enum cpr_linear)j);
-            const int64_t i = l * CPR_LINEAR_COUNT + j;
-            rep->zeros[i] = tensor_zeros(t, k);
-            rep->numel[i] = cpr_tensor_numel(t);
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        struct cpr_linear_ref r[CPR_MAX_LINEARS];
+        const int nl = table_of(m, l, r);
+        for (int j = 0; j < nl; j++) {
+            const int64_t i = l * pl + j;
+            rep->zeros[i] = tensor_zeros(r[j].w, k);
+            rep->numel[i] = cpr_tensor_numel(r[j].w);
         }
+    }
     for (int64_t i = 0; i < n; i++) {
         rep->zeros_total += rep->zeros[i];
         rep->numel_total += rep->numel[i];
@@ -205,7 +233,7 @@ enum cpr_status cpr_model_sparsity(const struct cpr_model *m,
 
 static void totals(struct cpr_pipe_report *rep) {
     rep->zeros_total = rep->numel_total = 0;
-    for (int64_t i = 0; i < rep->n_layers * CPR_LINEAR_COUNT; i++) {
+    for (int64_t i = 0; i < rep->n_layers * rep->per_layer; i++) {
         rep->zeros_total += rep->zeros[i];
         rep->numel_total += rep->numel[i];
     }
@@ -216,9 +244,9 @@ static void totals(struct cpr_pipe_report *rep) {
 
 static double block_sparsity(const struct cpr_pipe_report *rep, int64_t l) {
     int64_t z = 0, n = 0;
-    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-        z += rep->zeros[l * CPR_LINEAR_COUNT + j];
-        n += rep->numel[l * CPR_LINEAR_COUNT + j];
+    for (int j = 0; j < rep->per_layer; j++) {
+        z += rep->zeros[l * rep->per_layer + j];
+        n += rep->numel[l * rep->per_layer + j];
     }
     return n ? (double)z / (double)n : 0.0;
 }
@@ -243,7 +271,7 @@ static enum cpr_status prune_global_magnitude(struct cpr_model *m,
                                               const struct cpr_kernels *k,
                                               struct cpr_pipe_report *rep,
                                               struct cpr_err *err) {
-    const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+    const int64_t pl = per_layer(m), n = m->cfg.n_layers * pl;
     struct cpr_matrix *mats = calloc((size_t)n, sizeof *mats);
     float *thresh = calloc((size_t)n, sizeof *thresh);
     size_t *cap = calloc((size_t)n, sizeof *cap);
@@ -259,18 +287,18 @@ static enum cpr_status prune_global_magnitude(struct cpr_model *m,
                         "--sparsity, not an N:M pattern");
         goto out;
     }
-    for (int64_t l = 0; l < m->cfg.n_layers; l++)
-        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-            const int64_t i = l * CPR_LINEAR_COUNT + j;
-            struct cpr_tensor *t = cpr_model_linear(m, l, (enum cpr_linear)j);
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        struct cpr_linear_ref r[CPR_MAX_LINEARS];
+        const int nl = table_of(m, l, r);
+        for (int j = 0; j < nl; j++) {
+            const int64_t i = l * pl + j;
+            struct cpr_tensor *t = r[j].w;
             dts[i] = t->dtype;
             if ((s = make_f32_writable(t, err))) goto out;
-            name_of(names[i], sizeof names[i], l, j);
-            mats[i] = (struct cpr_matrix){.name = names[i], .w = t->data,
-                                          .rows = (size_t)t->shape[0],
-                                          .cols = (size_t)t->shape[1],
-                                          .ld = (size_t)t->shape[1]};
+            name_of(names[i], sizeof names[i], l, &r[j]);
+            mats[i] = matrix_of(t, names[i], &r[j]);
         }
+    }
     double t0 = now_s();
     s = cpr_magnitude_global_plan(pool, (size_t)n, mats, o->target.sparsity,
                                   cpr_magnitude_min_density(o->method_state),
@@ -280,14 +308,17 @@ static enum cpr_status prune_global_magnitude(struct cpr_model *m,
         s = cpr_magnitude_global_apply(&mats[i], thresh[i], cap[i], NULL,
                                        pool, k, err);
     rep->sec_prune += now_s() - t0;
-    for (int64_t l = 0; l < m->cfg.n_layers && !s; l++)
-        for (int j = 0; j < CPR_LINEAR_COUNT && !s; j++) {
-            const int64_t i = l * CPR_LINEAR_COUNT + j;
-            struct cpr_tensor *t = cpr_model_linear(m, l, (enum cpr_linear)j);
+    for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {
+        struct cpr_linear_ref r[CPR_MAX_LINEARS];
+        const int nl = table_of(m, l, r);
+        for (int j = 0; j < nl && !s; j++) {
+            const int64_t i = l * pl + j;
+            struct cpr_tensor *t = r[j].w;
             s = restore_dtype(t, dts[i], k, err);
             rep->zeros[i] = tensor_zeros(t, k);
             rep->numel[i] = cpr_tensor_numel(t);
         }
+    }
 out:
     free(mats);
     free(thresh);
@@ -355,11 +386,30 @@ static enum cpr_status on_capture(void *user, const struct cpr_capture *cap,
     return s;
 }
 
-static int64_t site_cols(const struct cpr_model_config *cfg, int site) {
+// Columns of a site's input for one layer shape.
+static int64_t site_cols_of(const struct cpr_model *m,
+                            const struct cpr_layer_shape *sh, int site) {
     switch (site) {
-    case CPR_CAPTURE_O_IN: return cfg->n_heads * cfg->head_dim;
-    case CPR_CAPTURE_DOWN_IN: return cfg->intermediate;
-    default: return cfg->hidden;
+    case CPR_CAPTURE_O_IN: return sh->n_heads * sh->head_dim;
+    case CPR_CAPTURE_DOWN_IN: return sh->intermediate;
+    default: return m->cfg.hidden;
+    }
+}
+
+// Largest over layers: the statistics buffers are sized once for it.
+static int64_t site_cols(const struct cpr_model *m, int site) {
+    const struct cpr_layer_shape mx = cpr_model_max_shape(m);
+    return site_cols_of(m, &mx, site);
+}
+
+// Empty every site's statistics for block l, at that block's widths (a
+// narrower layer uses the leading part of the buffers sized by site_cols).
+static void stats_reset_for(struct calib *c, const struct cpr_model *m,
+                            int64_t l) {
+    const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+    for (int st = 0; st < CPR_CAPTURE_SITE_COUNT; st++) {
+        c->st[st].n_cols = (size_t)site_cols_of(m, &sh, st);
+        cpr_site_stats_reset(&c->st[st]);
     }
 }
 
@@ -396,7 +446,7 @@ static enum cpr_status calib_init(struct calib *c, const struct cpr_model *m,
     int64_t maxc = 0;
     rep->stats_bytes = 0;
     for (int s = 0; s < CPR_CAPTURE_SITE_COUNT; s++) {
-        const int64_t n = site_cols(cfg, s);
+        const int64_t n = site_cols(m, s);
         if (n > maxc) maxc = n;
         CPR_TRY(cpr_site_stats_init(&c->st[s], (size_t)n, needs,
                                     o->hessian_f64, err));
@@ -475,18 +525,17 @@ static enum cpr_status scan_dense(const struct cpr_model *m,
     const struct cpr_block_hook hook = {.fn = on_capture, .user = &c};
     void *state = (void *)o->method_state; // scan accumulates into it
     for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {
-        for (int st = 0; st < CPR_CAPTURE_SITE_COUNT; st++)
-            cpr_site_stats_reset(&c.st[st]);
+        stats_reset_for(&c, m, l);
         // in place: each window's outputs depend only on its own inputs
         if ((s = run_block(&c, l, c.inps, c.inps, &hook, &tmp, err))) break;
-        for (int j = 0; j < CPR_LINEAR_COUNT && !s; j++) {
-            const int site = cpr_capture_site_of((enum cpr_linear)j);
+        struct cpr_linear_ref r[CPR_MAX_LINEARS];
+        const int nl = table_of(m, l, r);
+        for (int j = 0; j < nl && !s; j++) {
             struct cpr_linear_stats ls;
-            s = cpr_site_stats_finish(&c.st[site], c.scaler, c.hess, c.mean,
-                                      c.var, &ls, err);
+            s = cpr_site_stats_finish(&c.st[r[j].site], c.scaler, c.hess,
+                                      c.mean, c.var, &ls, err);
             if (s) break;
-            const struct cpr_tensor *t =
-                cpr_model_linear((struct cpr_model *)m, l, (enum cpr_linear)j);
+            const struct cpr_tensor *t = r[j].w;
             const size_t R = (size_t)t->shape[0], C = (size_t)t->shape[1];
             float *w = t->data;
             if (t->dtype != CPR_DTYPE_F32 || !cpr_tensor_is_contiguous(t)) {
@@ -501,10 +550,11 @@ static enum cpr_status scan_dense(const struct cpr_model *m,
                 w = wf;
             }
             char name[64];
-            name_of(name, sizeof name, l, j);
-            struct cpr_matrix mat = {.name = name, .w = w, .rows = R,
-                                     .cols = C, .ld = C};
-            s = o->method->scan(state, l, j, &mat, &ls, err);
+            name_of(name, sizeof name, l, &r[j]);
+            struct cpr_matrix mat = matrix_of(t, name, &r[j]);
+            mat.w = w, mat.ld = C;
+            (void)R;
+            s = o->method->scan(state, l, j, nl, &mat, &ls, err);
         }
     }
     free(wf);
@@ -551,10 +601,12 @@ static enum cpr_status block_reload(struct cpr_model *m, int64_t l,
         return cpr_err_set(err, CPR_ERR_ARG, "pipeline: resume_from %lld "
                            "without load_block", (long long)o->resume_from);
     CPR_TRY(o->load_block(o->block_user, m, l, err));
-    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-        const struct cpr_tensor *t = cpr_model_linear(m, l, (enum cpr_linear)j);
-        rep->zeros[l * CPR_LINEAR_COUNT + j] = tensor_zeros(t, k);
-        rep->numel[l * CPR_LINEAR_COUNT + j] = cpr_tensor_numel(t);
+    const int64_t pl = rep->per_layer;
+    struct cpr_linear_ref r[CPR_MAX_LINEARS];
+    const int nl = table_of(m, l, r);
+    for (int j = 0; j < nl; j++) {
+        rep->zeros[l * pl + j] = tensor_zeros(r[j].w, k);
+        rep->numel[l * pl + j] = cpr_tensor_numel(r[j].w);
     }
     return CPR_OK;
 }
@@ -596,8 +648,7 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
             report(o, CPR_PIPE_PROPAGATE, l, m->cfg.n_layers, t_start, rep);
             continue;
         }
-        for (int st = 0; st < CPR_CAPTURE_SITE_COUNT; st++)
-            cpr_site_stats_reset(&c.st[st]);
+        stats_reset_for(&c, m, l);
         if (needs && (s = run_block(&c, l, c.inps, NULL, &hook, rep, err)))
             goto out;
         report(o, CPR_PIPE_STATS, l, m->cfg.n_layers, t_start, rep);
@@ -605,17 +656,18 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
             (s = cpr_pipe_diag_begin(&dg, m, l, pool, k, err)))
             goto out;
 
-        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-            const int site = cpr_capture_site_of((enum cpr_linear)j);
+        struct cpr_linear_ref r[CPR_MAX_LINEARS];
+        const int nl = table_of(m, l, r);
+        for (int j = 0; j < nl; j++) {
             struct cpr_linear_stats ls;
             double t0 = now_s();
             if (needs)
-                s = cpr_site_stats_finish(&c.st[site], c.scaler, c.hess,
+                s = cpr_site_stats_finish(&c.st[r[j].site], c.scaler, c.hess,
                                           c.mean, c.var, &ls, err);
             rep->sec_stats += now_s() - t0;
             if (s) goto out;
-            if ((s = prune_one(m, l, j, o, needs ? &ls : NULL, pool, k, rep,
-                               err)))
+            if ((s = prune_one(m, l, j, &r[j], o, needs ? &ls : NULL, pool, k,
+                               rep, err)))
                 goto out;
         }
         report(o, CPR_PIPE_PRUNE, l, m->cfg.n_layers, t_start, rep);
@@ -626,7 +678,7 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
                                               .user = &dg};
             s = cpr_pipe_diag_swap_in(&dg, err);
             if (!s) s = run_block(&c, l, c.inps, NULL, &dh, rep, err);
-            cpr_pipe_diag_end(&dg, rep->recon_err + l * CPR_LINEAR_COUNT);
+            cpr_pipe_diag_end(&dg, rep->recon_err + l * per_layer(m));
             rep->sec_forward = fwd, rep->sec_stats = sts;
             rep->sec_diag += now_s() - t0;
             if (s) goto out;
@@ -649,18 +701,20 @@ out:
 static enum cpr_status check_targets(const struct cpr_model *m,
                                      const struct cpr_pipe_opts *o,
                                      struct cpr_err *err) {
-    for (int64_t l = 0; l < m->cfg.n_layers; l++)
-        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
-            struct cpr_prune_target tg = target_of(o, l, j);
-            const struct cpr_tensor *t =
-                cpr_model_linear((struct cpr_model *)m, l, (enum cpr_linear)j);
-            if (cpr_prune_target_check(&tg, (size_t)t->shape[1], err)) {
+    const int64_t pl = per_layer(m);
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        struct cpr_linear_ref r[CPR_MAX_LINEARS];
+        const int nl = table_of(m, l, r);
+        for (int j = 0; j < nl; j++) {
+            struct cpr_prune_target tg = target_of(o, pl, l, j);
+            if (cpr_prune_target_check(&tg, (size_t)r[j].w->shape[1], err)) {
                 char name[64], msg[sizeof err->msg];
-                name_of(name, sizeof name, l, j);
+                name_of(name, sizeof name, l, &r[j]);
                 snprintf(msg, sizeof msg, "%s", err->msg);
                 return cpr_err_set(err, err->code, "%s: %s", name, msg);
             }
         }
+    }
     return CPR_OK;
 }
 
@@ -696,7 +750,7 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
     CPR_TRY(check_targets(m, &o, err)); // before anything changes
     CPR_TRY(cpr_model_sparsity(m, k, rep, err)); // allocates the counters
     {
-        const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+        const int64_t n = m->cfg.n_layers * per_layer(m);
         rep->row_dev_mean = malloc((size_t)n * sizeof *rep->row_dev_mean);
         rep->row_dev_max = malloc((size_t)n * sizeof *rep->row_dev_max);
         if (!rep->row_dev_mean || !rep->row_dev_max)
@@ -705,7 +759,7 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
             rep->row_dev_mean[i] = rep->row_dev_max[i] = NAN;
     }
     if (o.diagnostics) {
-        const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+        const int64_t n = m->cfg.n_layers * per_layer(m);
         rep->recon_err = malloc((size_t)n * sizeof *rep->recon_err);
         if (!rep->recon_err)
             return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: diagnostics");
@@ -721,7 +775,7 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
     enum cpr_status s = CPR_OK;
     if (cpr_method_allocates(o.method)) {
         // layer allocation: dense scan, then one target per linear
-        const int64_t n = m->cfg.n_layers * CPR_LINEAR_COUNT;
+        const int64_t n = m->cfg.n_layers * per_layer(m);
         rep->alloc = calloc((size_t)n, sizeof *rep->alloc);
         if (!rep->alloc)
             return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: allocation");
@@ -731,7 +785,7 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
         CPR_TRY(scan_dense(m, windows, nsamples, seqlen, &o, pool, k, rep,
                            err));
         CPR_TRY(o.method->allocate((void *)o.method_state, m->cfg.n_layers,
-                                   rep->numel, &o.target, rep->alloc, err));
+                                   per_layer(m), rep->numel, &o.target, rep->alloc, err));
         o.per_linear = rep->alloc;
         CPR_TRY(check_targets(m, &o, err));
     }
@@ -759,9 +813,10 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
                 s = block_reload(m, l, &o, k, rep, err);
                 continue;
             }
-            for (int j = 0; j < CPR_LINEAR_COUNT && !s && l >= b0 && l < b1;
-                 j++)
-                s = prune_one(m, l, j, &o, NULL, pool, k, rep, err);
+            struct cpr_linear_ref r[CPR_MAX_LINEARS];
+            const int nl = l >= b0 && l < b1 ? table_of(m, l, r) : 0;
+            for (int j = 0; j < nl && !s; j++)
+                s = prune_one(m, l, j, &r[j], &o, NULL, pool, k, rep, err);
             if (!s && l >= b0 && l < b1)
                 report(&o, CPR_PIPE_PRUNE, l, m->cfg.n_layers, t_start, rep);
             if (!s) s = block_finished(m, l, &o, k, rep, err);

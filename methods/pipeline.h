@@ -67,8 +67,10 @@ struct cpr_pipe_opts {
     const struct cpr_method *method;
     const void *method_state;          // from method->init / parse_opts
     struct cpr_prune_target target;    // the same for every linear, unless
-    const struct cpr_prune_target *per_linear; // (n_layers * 7) overrides
-                                       // indexed layer*7 + linear, or NULL
+    const struct cpr_prune_target *per_linear; // (n_layers * per_layer)
+                                       // overrides indexed layer * per_layer
+                                       // + j (j: the layer's linear table,
+                                       // cpr_layer_linears), or NULL
     int calib_bf16;    // hold activations in bf16 (default f32)
     int hessian_f64;   // accumulate Hessians in double
     int64_t chunk_seq; // windows per forward call; 0 = max(1, 4096/seqlen)
@@ -98,8 +100,14 @@ struct cpr_pipe_opts {
     void *block_user;
 };
 
+// Per-linear arrays below have n_layers * per_layer entries, [layer *
+// per_layer + j] for entry j of the layer's linear table (core/model.h);
+// "7" in the comments is per_layer for the LLaMA family.
 struct cpr_pipe_report {
     int64_t n_layers;
+    int per_layer;                       // linears per block
+    const char *lin_name[CPR_MAX_LINEARS]; // their short names ("q_proj")
+    enum cpr_linear_role lin_role[CPR_MAX_LINEARS];
     int64_t *zeros;  // (n_layers * 7) zero weights after pruning
     int64_t *numel;  // (n_layers * 7)
     int64_t zeros_total, numel_total;

@@ -48,6 +48,20 @@ mkdir "$T/empty"
 # shellcheck disable=SC2086
 expect 1 "multiple of heads" "$P" synth $SYN --heads 3 --out "$T/debris"
 [ ! -e "$T/debris" ] && ok || bad "failed synth left $(ls "$T/debris")"
+# --arch: Mistral with its window and Qwen2 with q/k/v biases, in the
+# layout transformers writes; anything else is a usage error
+# shellcheck disable=SC2086
+"$P" synth $SYN --arch mistral --sliding-window 8 --out "$T/mis" >/dev/null 2>"$T/err" &&
+    grep -q '"MistralForCausalLM"' "$T/mis/config.json" &&
+    grep -q '"sliding_window": 8' "$T/mis/config.json" && ok || bad "synth --arch mistral: $(cat "$T/err")"
+# shellcheck disable=SC2086
+"$P" synth $SYN --arch qwen2 --out "$T/qw" >/dev/null 2>"$T/err" &&
+    grep -q '"Qwen2ForCausalLM"' "$T/qw/config.json" &&
+    grep -q 'self_attn.k_proj.bias' "$T/qw/model.safetensors" && ok || bad "synth --arch qwen2: $(cat "$T/err")"
+# shellcheck disable=SC2086
+expect 2 "expected llama, mistral or qwen2, found 'gpt2'" "$P" synth $SYN --arch gpt2 --out "$T/g2"
+# shellcheck disable=SC2086
+expect 2 "needs --arch mistral" "$P" synth $SYN --sliding-window 8 --out "$T/sw"
 
 # ---- eval --tokens checks the tokenizer the ids came from ----
 "$P" tokenize --model "$M" --dataset tinystories --out "$T/s260.tok" >/dev/null 2>"$T/err" || bad "tokenize: $(cat "$T/err")"

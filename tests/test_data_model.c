@@ -223,6 +223,16 @@ static void test_config(struct cpr_test_ctx *t) {
     } cases[] = {
         {"{\"architectures\":[\"GPT2LMHeadModel\"]}", CPR_ERR_UNSUPPORTED, "unknown architecture 'GPT2LMHeadModel'"},
         {"{\"model_type\":\"bert\"}", CPR_ERR_UNSUPPORTED, "unknown architecture 'bert'"},
+        {"{\"architectures\":[\"GPTNeoXForCausalLM\"],\"model_type\":\"gpt_neox\"}", CPR_ERR_UNSUPPORTED,
+         "'GPTNeoXForCausalLM', model_type 'gpt_neox' (supported: LlamaForCausalLM (model_type llama), "
+         "MistralForCausalLM (model_type mistral), Qwen2ForCausalLM (model_type qwen2), "
+         "OPTForCausalLM (model_type opt))"},
+        {"{\"model_type\":\"opt\",\"activation_function\":\"gelu\"}", CPR_ERR_UNSUPPORTED,
+         "OPT variant not supported: activation_function is not relu"},
+        {"{\"model_type\":\"opt\",\"do_layer_norm_before\":false}", CPR_ERR_UNSUPPORTED,
+         "do_layer_norm_before is false"},
+        {"{\"model_type\":\"opt\",\"word_embed_proj_dim\":512}", CPR_ERR_UNSUPPORTED,
+         "word_embed_proj_dim differs"},
         {"{" BASE ",\"hidden_size\":-64}", CPR_ERR_FORMAT, "\"hidden_size\" must be in [1, 1048576], found -64"},
         {"{" BASE ",\"hidden_size\":\"64\"}", CPR_ERR_FORMAT, "\"hidden_size\" must be an integer in [1, 1048576], found string"},
         {"{" BASE ",\"num_hidden_layers\":2.5}", CPR_ERR_FORMAT, "\"num_hidden_layers\" must be an integer in [1, 4096], found a non-integer number"},

@@ -41,7 +41,7 @@ static enum cpr_status run(const char *name, const char *opts, size_t rows,
         memcpy(hc, h, cols * cols * sizeof *hc);
     }
     memcpy(out, w, rows * cols * sizeof *out);
-    struct cpr_matrix mat = {"test", out, rows, cols, cols};
+    struct cpr_matrix mat = {"test", out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_linear_stats stats = {cols, 4, sr, hc, NULL, NULL};
     if (st == CPR_OK)
         st = m->prune_matrix(s, &mat, &stats, &tg, mask, pool, k, err);
@@ -312,7 +312,7 @@ static void test_global(struct cpr_test_ctx *t) {
     for (int i = 0; i < NM; i++) {
         w[i] = malloc(rows[i] * cols[i] * sizeof(float));
         cpr_test_fill_normal(&rng, w[i], rows[i] * cols[i], scale[i]);
-        mats[i] = (struct cpr_matrix){"g", w[i], rows[i], cols[i], cols[i]};
+        mats[i] = (struct cpr_matrix){"g", w[i], rows[i], cols[i], cols[i], CPR_MATRIX_GROUP_UNKNOWN};
     }
     float thr[NM];
     size_t cap[NM];

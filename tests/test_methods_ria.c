@@ -27,7 +27,7 @@ static enum cpr_status run(const char *opts, size_t rows, size_t cols,
     enum cpr_status st = m->init(&s, err);
     if (st == CPR_OK) st = m->parse_opts(s, opts, err);
     memcpy(out, w, rows * cols * sizeof *out);
-    struct cpr_matrix mat = {"test", out, rows, cols, cols};
+    struct cpr_matrix mat = {"test", out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_linear_stats stats = {cols, 4, sr, NULL, NULL, NULL};
     if (st == CPR_OK)
         st = m->prune_matrix(s, &mat, &stats, &tg, mask, pool, k, err);
@@ -75,7 +75,7 @@ static void test_score_hand(struct cpr_test_ctx *t) {
     };
     float w[8], score[8];
     memcpy(w, HW, sizeof w);
-    struct cpr_matrix mat = {"hand", w, 2, 4, 4};
+    struct cpr_matrix mat = {"hand", w, 2, 4, 4, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_err err = {0};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         CPR_CHECK_STATUS(t, cpr_ria_score(&mat, HSR, cases[c].a, score, NULL,
@@ -249,7 +249,7 @@ static void test_realloc_random(struct cpr_test_ctx *t) {
         sr[j] = expf(2.0f * (float)cpr_rng_normal(&rng));
         ident[j] = (uint32_t)j;
     }
-    struct cpr_matrix mat = {"r", w, R, C, C};
+    struct cpr_matrix mat = {"r", w, R, C, C, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_err err = {0};
     CPR_CHECK_STATUS(t, cpr_ria_score(&mat, sr, 0.5, score, NULL, &err),
                      CPR_OK, &err, NULL);
@@ -433,7 +433,7 @@ static void test_options_errors(struct cpr_test_ctx *t) {
     const struct cpr_method *me = cpr_method_find("ria");
     CPR_CHECK_STATUS(t, me->init(&s, &err), CPR_OK, &err, NULL);
     memcpy(out, HW, sizeof out);
-    struct cpr_matrix mat = {"x", out, 2, 4, 4};
+    struct cpr_matrix mat = {"x", out, 2, 4, 4, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_linear_stats st = {3, 4, sr, NULL, NULL, NULL};
     struct cpr_prune_target tg = unstr(0.5);
     CPR_CHECK_STATUS(t, me->prune_matrix(s, &mat, &st, &tg, mask, NULL, NULL,

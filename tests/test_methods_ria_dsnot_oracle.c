@@ -59,7 +59,7 @@ static void run(struct cpr_test_ctx *t, struct fixture *f, const char *method,
         hc = malloc(cols * cols * sizeof *hc);
         memcpy(hc, h->data, cols * cols * sizeof *hc);
     }
-    struct cpr_matrix mat = {wname, out, rows, cols, cols};
+    struct cpr_matrix mat = {wname, out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_linear_stats st = {cols, 4, sr->data, hc, mean, vr};
     struct cpr_err err = {0};
     void *state = NULL;
@@ -141,7 +141,7 @@ static void test_ria_score(struct cpr_test_ctx *t) {
     if (want) {
         size_t rows = w->rows, cols = w->cols;
         float *score = malloc(rows * cols * sizeof *score);
-        struct cpr_matrix mat = {"w", w->data, rows, cols, cols};
+        struct cpr_matrix mat = {"w", w->data, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
         struct cpr_err err = {0};
         CPR_CHECK_STATUS(t, cpr_ria_score(&mat, sr->data, 0.5, score, NULL,
                                           &err),

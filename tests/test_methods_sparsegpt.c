@@ -153,7 +153,7 @@ static enum cpr_status run(const char *opts, const float *w, const float *h,
     if (s == CPR_OK) s = me->parse_opts(st, opts, err);
     memcpy(out, w, (size_t)R * N * sizeof *out);
     memcpy(hc, h, (size_t)N * N * sizeof *hc);
-    struct cpr_matrix mat = {"w", out, R, N, N};
+    struct cpr_matrix mat = {"w", out, R, N, N, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_linear_stats ls = {N, NSEQ, NULL, hc, NULL, NULL};
     if (s == CPR_OK) s = me->prune_matrix(st, &mat, &ls, &tg, mask, pool, k, err);
     me->free(st);

@@ -15,12 +15,12 @@ static void test_open(struct cpr_test_ctx *t) {
     struct cpr_err err = {0};
     float w[6] = {1, 2, 3, 4, 5, 6}, sr[3] = {1, 1, 1};
     double mu[3] = {0}, var[3] = {1, 1, 1};
-    struct cpr_matrix m = {"layers.0.q_proj", w, 2, 3, 3};
+    struct cpr_matrix m = {"layers.0.q_proj", w, 2, 3, 3, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_linear_stats st = {3, 1, sr, NULL, mu, var};
     struct cpr_prune_target half = {0.5, 0, 0}, zero = {0.0, 0, 0};
     int dense = 7;
     // 1. the view
-    struct cpr_matrix badv = {"x", w, 2, 3, 2};
+    struct cpr_matrix badv = {"x", w, 2, 3, 2, CPR_MATRIX_GROUP_UNKNOWN};
     CPR_CHECK_STATUS(t, cpr_prune_open("m", &badv, &st, 0, &half, NULL, &dense,
                                        &err),
                      CPR_ERR_ARG, &err, "m: bad matrix view");
@@ -86,7 +86,7 @@ static void test_methods_refuse(struct cpr_test_ctx *t) {
         float w[8] = {1, -2, 3, -4, 5, -6, 7, -8}, sr[8] = {1, 1, 1, 1};
         float h[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
         double mu[4] = {0}, var[4] = {1, 1, 1, 1};
-        struct cpr_matrix m = {"q_proj", w, 2, 4, 4};
+        struct cpr_matrix m = {"q_proj", w, 2, 4, 4, CPR_MATRIX_GROUP_UNKNOWN};
         struct cpr_prune_target half = {0.5, 0, 0};
         struct cpr_linear_stats none = {4, 1, NULL, NULL, NULL, NULL};
         CPR_CHECK_STATUS(t, me->prune_matrix(s, &m, &none, &half, NULL, NULL,

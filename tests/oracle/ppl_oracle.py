@@ -5,7 +5,10 @@ Reads the model files itself (llama2.c legacy checkpoints with struct/numpy,
 Hugging Face safetensors directories through the JSON header + numpy; no
 cprune code, no transformers), runs a LLaMA forward written here in torch
 the way Hugging Face's LlamaForCausalLM computes it (float32 by default),
-and evaluates perplexity on a token stream:
+and evaluates perplexity on a token stream. Mistral's sliding window is
+applied as Hugging Face's sliding-window causal mask (masking_utils:
+key j visible from query i when i - sliding_window < j <= i;
+MistralConfig's default 4096 when the key is absent, none when null):
 
   --protocol hf        Wanda/SparseGPT eval_ppl: nsamples = n // seqlen
                        non-overlapping chunks, loss = CrossEntropyLoss over
@@ -143,11 +146,17 @@ def load_hf(d):
         for b in ("q", "k", "v"):
             L["b" + b] = t.get(p + f"self_attn.{b}_proj.bias")
         layers.append(L)
+    window = 0
+    if c.get("model_type") == "mistral":
+        window = c["sliding_window"] if "sliding_window" in c else 4096
+        window = window or 0
+    elif c.get("model_type") == "qwen2" and c.get("use_sliding_window"):
+        raise SystemExit(f"{d}: Qwen2 use_sliding_window is not modelled here")
     cfg = dict(hidden=H, intermediate=c["intermediate_size"], n_layers=c["num_hidden_layers"],
                n_heads=nh, n_kv=c.get("num_key_value_heads", nh), head_dim=hd,
                vocab=c["vocab_size"], context=c.get("max_position_embeddings", 2048),
                eps=c.get("rms_norm_eps", 1e-6), theta=c.get("rope_theta", 10000.0),
-               interleaved=False, rope_scaling=c.get("rope_scaling"),
+               interleaved=False, rope_scaling=c.get("rope_scaling"), window=window,
                bos=c.get("bos_token_id", 1))
     return cfg, dict(embed=emb, layers=layers, final_norm=t["model.norm.weight"], lm_head=head)
 
@@ -200,6 +209,8 @@ def forward(cfg, W, tok, dtype):
     ang = torch.arange(T).float()[:, None] * inv[None, :]
     cos, sin = f(ang.cos()), f(ang.sin())
     mask = torch.full((T, T), float("-inf"), dtype=dtype).triu(1)
+    if cfg.get("window", 0) > 0:  # keys at or before i - window are hidden
+        mask = mask + torch.full((T, T), float("-inf"), dtype=dtype).tril(-cfg["window"])
     for L in W["layers"]:
         h = rmsnorm(x, f(L["attn_norm"]), cfg["eps"])
         q, k, v = h @ f(L["wq"]).T, h @ f(L["wk"]).T, h @ f(L["wv"]).T

@@ -1,0 +1,33 @@
+// core/arch.c: names of the block-specification kinds (core/arch.h).
+#include "core/arch.h"
+
+const char *cpr_norm_kind_name(enum cpr_norm_kind k) {
+    switch (k) {
+    case CPR_NORM_RMS: return "rms";
+    case CPR_NORM_LAYER: return "layernorm";
+    }
+    return "?";
+}
+
+const char *cpr_pos_kind_name(enum cpr_pos_kind k) {
+    switch (k) {
+    case CPR_POS_ROPE: return "rope";
+    case CPR_POS_LEARNED: return "learned";
+    }
+    return "?";
+}
+
+const char *cpr_mlp_kind_name(enum cpr_mlp_kind k) {
+    switch (k) {
+    case CPR_MLP_SWIGLU: return "swiglu";
+    case CPR_MLP_RELU: return "relu";
+    }
+    return "?";
+}
+
+const char *cpr_resid_kind_name(enum cpr_resid_kind k) {
+    switch (k) {
+    case CPR_RESID_SEQUENTIAL: return "sequential";
+    }
+    return "?";
+}

@@ -1,0 +1,43 @@
+// data/arch.c: the family registry and the tensor-name table helpers
+// (data/arch.h); the tables themselves live in data/arch_<family>.c.
+#include "data/arch.h"
+
+const struct cpr_arch_names *cpr_arch_names_for(enum cpr_arch arch) {
+    switch (arch) {
+    case CPR_ARCH_LLAMA:
+    case CPR_ARCH_MISTRAL:
+    case CPR_ARCH_QWEN2: return &cpr_arch_names_llama;
+    case CPR_ARCH_OPT: return &cpr_arch_names_opt;
+    }
+    return &cpr_arch_names_llama;
+}
+
+struct cpr_tensor *cpr_tensor_name_slot(struct cpr_layer *L,
+                                        const struct cpr_tensor_name *tn) {
+    return (struct cpr_tensor *)((char *)L + tn->offset);
+}
+
+void cpr_tensor_name_dims(const struct cpr_tensor_name *tn,
+                          const struct cpr_model_config *cfg,
+                          const struct cpr_layer_shape *sh, int64_t *d0,
+                          int64_t *d1) {
+    const int64_t h = cfg->hidden, qd = sh->n_heads * sh->head_dim,
+                  kvd = sh->n_kv_heads * sh->head_dim, im = sh->intermediate;
+    *d1 = -1;
+    switch (tn->rule) {
+    case CPR_SHAPE_HIDDEN: *d0 = h; break;
+    case CPR_SHAPE_Q_IN: *d0 = qd, *d1 = h; break;
+    case CPR_SHAPE_KV_IN: *d0 = kvd, *d1 = h; break;
+    case CPR_SHAPE_O: *d0 = h, *d1 = qd; break;
+    case CPR_SHAPE_Q_VEC: *d0 = qd; break;
+    case CPR_SHAPE_KV_VEC: *d0 = kvd; break;
+    case CPR_SHAPE_MLP_IN: *d0 = im, *d1 = h; break;
+    case CPR_SHAPE_MLP_OUT: *d0 = h, *d1 = im; break;
+    case CPR_SHAPE_MLP_VEC: *d0 = im; break;
+    }
+}
+
+int cpr_tensor_name_present(const struct cpr_tensor_name *tn,
+                            const struct cpr_model_config *cfg) {
+    return !(tn->flags & CPR_TN_QKV_BIAS) || cfg->qkv_bias;
+}

@@ -1,0 +1,86 @@
+// data/arch.h: per-family tensor-name tables (docs/design_model_shapes.md
+// section 5). One table per family names every tensor of a Hugging Face
+// checkpoint, the model slot it fills, its shape rule and its transform;
+// the loader (data/model_load.c), the writer (data/model_save.c) and
+// `cprune synth` (cli/cmd_synth.c) all walk the same table, so a tensor name
+// exists once.
+//
+// One table serves the LLaMA family (LlamaForCausalLM, MistralForCausalLM
+// and Qwen2ForCausalLM share their tensor names; Qwen2 adds the q/k/v
+// biases), one OPT (data/arch_opt.c). New families (issue 13) add a table
+// in data/arch_<family>.c and an entry in cpr_arch_names_for.
+#ifndef CPR_DATA_ARCH_H
+#define CPR_DATA_ARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model.h"
+
+// The shape a tensor must have, from the config and its layer's shape.
+enum cpr_shape_rule {
+    CPR_SHAPE_HIDDEN = 0, // (hidden)
+    CPR_SHAPE_Q_IN,       // (n_heads * head_dim, hidden)
+    CPR_SHAPE_KV_IN,      // (n_kv_heads * head_dim, hidden)
+    CPR_SHAPE_O,          // (hidden, n_heads * head_dim)
+    CPR_SHAPE_Q_VEC,      // (n_heads * head_dim)
+    CPR_SHAPE_KV_VEC,     // (n_kv_heads * head_dim)
+    CPR_SHAPE_MLP_IN,     // (intermediate, hidden)
+    CPR_SHAPE_MLP_OUT,    // (hidden, intermediate)
+    CPR_SHAPE_MLP_VEC,    // (intermediate)
+};
+
+enum {
+    // present only when the config says the q/k/v projections have biases
+    CPR_TN_QKV_BIAS = 1u << 0,
+    // rows are RoPE q (or k) rows: a model held with interleaved RoPE
+    // (llama2.c) is written with HF's half-split order
+    // (cpr_rope_rows_to_half) with n_heads (or n_kv_heads) heads
+    CPR_TN_ROPE_Q = 1u << 1,
+    CPR_TN_ROPE_K = 1u << 2,
+};
+
+// One per-layer tensor: "<layer prefix><suffix>", e.g.
+// "model.layers.3.self_attn.q_proj.weight".
+struct cpr_tensor_name {
+    const char *suffix;
+    size_t offset; // of its struct cpr_tensor in struct cpr_layer
+    enum cpr_shape_rule rule;
+    unsigned flags; // CPR_TN_*
+};
+
+struct cpr_arch_names {
+    const char *family;       // "llama"
+    const char *embed;        // "model.embed_tokens.weight"
+    const char *final_norm;   // "model.norm.weight"
+    const char *lm_head;      // "lm_head.weight" (absent when tied)
+    const char *final_norm_bias; // LayerNorm families, else NULL
+    const char *pos_embed;    // learned positions (context + pos_offset,
+                              // hidden), else NULL
+    const char *layer_prefix; // printf format with one %lld: the layer
+    const struct cpr_tensor_name *layer; // in file order
+    size_t n_layer;
+};
+
+// Family tables (data/arch_<family>.c).
+extern const struct cpr_arch_names cpr_arch_names_llama;
+extern const struct cpr_arch_names cpr_arch_names_opt;
+
+// The table of an architecture (never NULL for a valid enum cpr_arch).
+const struct cpr_arch_names *cpr_arch_names_for(enum cpr_arch arch);
+
+// The slot of entry tn in layer L.
+struct cpr_tensor *cpr_tensor_name_slot(struct cpr_layer *L,
+                                        const struct cpr_tensor_name *tn);
+
+// The expected shape of tn in a layer of shape sh: d1 = -1 for a vector.
+void cpr_tensor_name_dims(const struct cpr_tensor_name *tn,
+                          const struct cpr_model_config *cfg,
+                          const struct cpr_layer_shape *sh, int64_t *d0,
+                          int64_t *d1);
+
+// Whether tn exists in a checkpoint of this config (biases by qkv_bias).
+int cpr_tensor_name_present(const struct cpr_tensor_name *tn,
+                            const struct cpr_model_config *cfg);
+
+#endif
