@@ -242,6 +242,13 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "cprune " CMD ": --split applies to --dataset only\n");
         return 2;
     }
+    if (split && !cpr_corpus_has_split(dataset, split, NULL, 0)) {
+        char list[64];
+        cpr_corpus_has_split(dataset, NULL, list, sizeof list);
+        fprintf(stderr, "cprune " CMD ": --split: dataset %s has no split "
+                        "'%s'; expected one of %s\n", dataset, split, list);
+        return 2;
+    }
     if (cli_get(opts, n_opts, "skip-tokenizer-check") && !tok_path) {
         fprintf(stderr, "cprune " CMD ": --skip-tokenizer-check applies to "
                         "--tokens only\n");

@@ -40,7 +40,9 @@ int cmd_report(int argc, char **argv) {
     const struct cli_help help = {
         USAGE, examples,
         "Reads DIR/results.jsonl (written by `cprune sweep`) and writes "
-        "table.md, table.csv,\ntable.tex, times.md, summary.md and SVG plots "
+        "table.md, table.csv,\ntable.tex, times.md, summary.md, SVG plots (and "
+        "tasks.md/csv, kld.md/csv when the\ncells recorded zero-shot tasks "
+        "or KL divergence) "
         "atomically into DIR2 (default: DIR)."};
     int rc = cli_parse_help(n_rest, rest, opts, n_opts, CMD, &help);
     if (rc) return rc == 1 ? 0 : 2;
@@ -55,6 +57,7 @@ int cmd_report(int argc, char **argv) {
     struct report r;
     char results[1100];
     size_t n_svg = 0;
+    int extra = 0;
     if (cpr_path_join(results, sizeof results, dir, "results.jsonl", &err) ||
         report_load(results, &r, &err)) {
         fprintf(stderr, "cprune " CMD ": %s\n", err.msg);
@@ -68,7 +71,8 @@ int cmd_report(int argc, char **argv) {
     }
     if (report_write_tables(&r, out, &err) ||
         report_write_summary(&r, out, &err) ||
-        report_write_plots(&r, out, &n_svg, &err)) {
+        report_write_plots(&r, out, &n_svg, &err) ||
+        report_write_tasks(&r, out, &extra, &err)) {
         fprintf(stderr, "cprune " CMD ": %s\n", err.msg);
         goto done;
     }
@@ -77,8 +81,10 @@ int cmd_report(int argc, char **argv) {
                         "(first: line %zu); ignored\n", results,
                 r.rs.n_skipped, r.rs.first_skipped);
     printf("report: %zu cells (%zu failed), %zu datasets -> %s/table.md, "
-           "table.csv, table.tex, times.md, summary.md, %zu SVG plot%s\n", r.n_cells,
-           r.n_failed, r.n_datasets, out, n_svg, n_svg == 1 ? "" : "s");
+           "table.csv, table.tex, times.md, summary.md%s%s, %zu SVG plot%s\n",
+           r.n_cells, r.n_failed, r.n_datasets, out,
+           extra & 1 ? ", tasks.md, tasks.csv" : "",
+           extra & 2 ? ", kld.md, kld.csv" : "", n_svg, n_svg == 1 ? "" : "s");
     rc = 0;
 done:
     report_free(&r);

@@ -13,7 +13,9 @@
 // Children's stdout and stderr go to DIR/logs/<id>.log and <id>.err;
 // tokenized corpora are cached in DIR/tokcache when the children support
 // --token-cache. Exit status: 0 all cells ok, 1 some failed (or the sweep
-// could not write), 2 usage or grid error, 130 interrupted.
+// could not write), 2 usage or grid error, 130 interrupted (SIGINT),
+// 143 terminated (SIGTERM); either kills the running child and records
+// nothing for its cell.
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -184,7 +186,7 @@ static enum cpr_status run_cell(const struct sweep *sw,
                                 struct cell_outcome *out,
                                 struct cpr_err *err) {
     const struct grid *g = sw->g;
-    char log_path[1200], err_path[1200], tmp[GRID_MAX_EVALS][1200];
+    char log_path[1200], err_path[1200], tmp[GRID_MAX_EVALS + 1][1200];
     char record[4096] = "";
     char *why = out->why;
     const size_t why_cap = sizeof out->why;
@@ -192,14 +194,16 @@ static enum cpr_status run_cell(const struct sweep *sw,
     snprintf(err_path, sizeof err_path, "%s/logs/%s.err", sw->dir, c->id);
     unlink(log_path);
     unlink(err_path);
-    const size_t n_runs = c->dense ? g->n_evals : 1;
+    // A dense cell: one eval child per dataset, then (with tasks) one
+    // `cprune tasks` child, whose JSON is run k == n_evals.
+    const size_t n_runs = c->dense ? g->n_evals + (g->n_tasks ? 1 : 0) : 1;
     for (size_t k = 0; k < n_runs; k++)
         snprintf(tmp[k], sizeof tmp[k], "%s/tmp/%s.%ld.%zu.json", sw->dir,
                  c->id, (long)getpid(), k);
     struct sweep_exit ex = {0};
     struct child_texts { // each child's --json text
-        char *text[GRID_MAX_EVALS];
-        size_t len[GRID_MAX_EVALS];
+        char *text[GRID_MAX_EVALS + 1];
+        size_t len[GRID_MAX_EVALS + 1];
     } t = {{0}, {0}};
     enum cpr_status s = CPR_OK;
     const double t0 = cli_now();
@@ -209,8 +213,16 @@ static enum cpr_status run_cell(const struct sweep *sw,
         if (k) cmd_append(record, sizeof record, "&&");
         cmd_append(record, sizeof record, "cprune");
         arg(&a, sw->self, 0);
-        char nsamples[24], seqlen[24], seed[24];
-        if (c->dense) {
+        char nsamples[24], seqlen[24], seed[24], task_limit[24];
+        const int tasks_run = c->dense && k == g->n_evals;
+        snprintf(task_limit, sizeof task_limit, "%lld", g->task_limit);
+        if (tasks_run) {
+            arg(&a, "tasks", 1);
+            arg(&a, "--model", 1), arg(&a, c->model->path, 1);
+            arg(&a, "--tasks", 1), arg(&a, g->task_list, 1);
+            arg(&a, "--task-data", 1), arg(&a, g->task_data, 1);
+            if (g->task_limit) arg(&a, "--limit", 1), arg(&a, task_limit, 1);
+        } else if (c->dense) {
             arg(&a, "eval", 1);
             arg(&a, "--model", 1), arg(&a, c->model->path, 1);
             arg(&a, "--dataset", 1), arg(&a, g->evals[k], 1);
@@ -233,21 +245,30 @@ static enum cpr_status run_cell(const struct sweep *sw,
             arg(&a, "--seed", 1), arg(&a, seed, 1);
         }
         if (!c->dense) arg(&a, "--eval", 1), arg(&a, g->eval_list, 1);
+        if (!c->dense && g->n_tasks) {
+            arg(&a, "--tasks", 1), arg(&a, g->task_list, 1);
+            arg(&a, "--task-data", 1), arg(&a, g->task_data, 1);
+            if (g->task_limit)
+                arg(&a, "--task-limit", 1), arg(&a, task_limit, 1);
+        }
+        if (!c->dense && g->kld) arg(&a, "--kld", 1);
         char max_chunks[24];
-        if (g->max_chunks) {
+        if (g->max_chunks && !tasks_run) {
             snprintf(max_chunks, sizeof max_chunks, "%lld", g->max_chunks);
             arg(&a, "--max-chunks", 1), arg(&a, max_chunks, 1);
         }
         arg(&a, "--json", 0), arg(&a, tmp[k], 0);
         arg(&a, "--quiet", 0);
         if (sw->threads) arg(&a, "--threads", 0), arg(&a, sw->threads, 0);
-        if (sw->cache[0] && (c->dense ? sw->cache_eval : sw->cache_prune))
+        if (sw->cache[0] && !tasks_run &&
+            (c->dense ? sw->cache_eval : sw->cache_prune))
             arg(&a, "--token-cache", 0), arg(&a, sw->cache, 0);
         unlink(tmp[k]);
         s = sweep_exec(a.v, log_path, err_path, &ex, err);
         if (s) break;
-        if (ex.signal == SIGINT) {
+        if (ex.signal == SIGINT || sweep_signal_caught()) {
             out->interrupted = 1;
+            unlink(tmp[k]);
             break;
         }
         failed = child_failed(&ex, err_path, why, why_cap);
@@ -267,11 +288,13 @@ static enum cpr_status run_cell(const struct sweep *sw,
         .wall_seconds = cli_now() - t0, .command = record};
     if (s == CPR_OK && !out->interrupted && !failed) {
         struct cpr_err e2 = {0};
-        const char *names[GRID_MAX_EVALS];
+        const char *names[GRID_MAX_EVALS + 1];
         for (size_t k = 0; k < n_runs; k++) names[k] = tmp[k];
         enum cpr_status b =
-            c->dense ? sweep_line_dense(&ci, t.text, t.len, names, &out->line,
-                                        &out->len, &e2)
+            c->dense ? sweep_line_dense(&ci, t.text, t.len, names,
+                                        g->n_tasks ? t.text[g->n_evals] : NULL,
+                                        g->n_tasks ? t.len[g->n_evals] : 0,
+                                        &out->line, &out->len, &e2)
                      : sweep_line_ok(&ci, t.text[0], t.len[0], tmp[0],
                                      &out->line, &out->len, &e2);
         if (b == CPR_ERR_NOMEM) s = cpr_err_set(err, b, "%s", e2.msg);
@@ -331,7 +354,7 @@ static void print_help(const struct cli_opt *opts, size_t n) {
            "  models, corpora and method x target pairs are checked when the "
            "grid is read (errors FILE:LINE), also with --dry-run\n"
            "\nexit status: 0 all cells ok, 1 some cell failed or the sweep "
-           "could not write, 2 usage or grid error, 130 interrupted\n"
+           "could not write, 2 usage or grid error, 130/143 after SIGINT/SIGTERM\n"
            "\nexamples:\n"
            "  cprune sweep --grid seeds.grid --dry-run\n"
            "  cprune sweep --grid seeds.grid --out runs --shard 0/2 &  "
@@ -429,6 +452,7 @@ int cmd_sweep(int argc, char **argv) {
     sw.cache_prune = child_has_option(sw.self, "prune", "--token-cache");
     sw.cache_eval = child_has_option(sw.self, "eval", "--token-cache");
     sweep_host_get(&sw.host);
+    sweep_signals_install();
     fprintf(stderr, "[sweep] %s: %zu cells, shard %lld/%lld runs %zu -> %s\n",
             grid_path, sw.n_cells, shard_i, shard_n, n_sel, results);
 
@@ -451,10 +475,14 @@ int cmd_sweep(int argc, char **argv) {
         struct cell_outcome o = {0};
         const double t0 = cli_now();
         if (run_cell(&sw, &c, &o, &err)) goto fail;
-        if (o.interrupted) {
-            fprintf(stderr, "[sweep] interrupted in cell %zu (%s); nothing "
-                            "recorded for it\n", i + 1, c.id);
-            rc = 130;
+        if (o.interrupted || sweep_signal_caught()) {
+            const int sig = sweep_signal_caught();
+            free(o.line);
+            fprintf(stderr, "[sweep] %s in cell %zu (%s); nothing recorded "
+                            "for it\n", sig == SIGTERM ? "terminated (SIGTERM)"
+                                                       : "interrupted",
+                    i + 1, c.id);
+            rc = sig == SIGTERM ? 143 : 130;
             goto out;
         }
         enum cpr_status s = cpr_jsonl_append(results, o.line, o.len, &err);

@@ -103,6 +103,13 @@ int cmd_tokenize(int argc, char **argv) {
         fprintf(stderr, "cprune " CMD ": --split applies to --dataset only\n");
         return 2;
     }
+    if (split && !cpr_corpus_has_split(dataset, split, NULL, 0)) {
+        char list[64];
+        cpr_corpus_has_split(dataset, NULL, list, sizeof list);
+        fprintf(stderr, "cprune " CMD ": --split: dataset %s has no split "
+                        "'%s'; expected one of %s\n", dataset, split, list);
+        return 2;
+    }
     struct cpr_err err = {0};
     struct cpr_model model = {0};
     struct cpr_tokenizer tok = {0};

@@ -58,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/prune.h"
 #include "data/corpus.h"
@@ -425,6 +426,60 @@ static enum cpr_status add_eval(struct grid *g, const char *tok,
     return CPR_OK;
 }
 
+static enum cpr_status add_task(struct grid *g, const char *tok,
+                                const struct where *w, struct cpr_err *err) {
+    size_t len = strlen(tok);
+    int plain = len > 0 && len < sizeof g->tasks[0];
+    for (const char *p = tok; *p; p++)
+        plain &= (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                 (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+                 (*p == '.' && p != tok);
+    if (!plain)
+        return bad(err, w, "tasks: expected a task name ([A-Za-z0-9_.-], "
+                   "under %zu bytes), found '%s'", sizeof g->tasks[0], tok);
+    if (g->n_tasks == GRID_MAX_TASKS)
+        return bad(err, w, "tasks: at most %d tasks", GRID_MAX_TASKS);
+    for (size_t i = 0; i < g->n_tasks; i++)
+        if (!strcmp(g->tasks[i], tok))
+            return bad(err, w, "tasks: '%s' listed twice", tok);
+    g->task_lines[g->n_tasks] = w->line;
+    snprintf(g->tasks[g->n_tasks++], sizeof g->tasks[0], "%s", tok);
+    return CPR_OK;
+}
+
+// tasks, task_data and task_limit go together; each task needs its file
+// TASK_DATA/NAME.jsonl, checked now rather than in the first cell.
+static enum cpr_status check_tasks(struct grid *g, struct cpr_err *err) {
+    if (!g->n_tasks && (g->task_data[0] || g->task_limit))
+        return cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: %s: expected a "
+                           "'tasks NAME...' line too, found none", g->path,
+                           g->task_data[0] ? g->task_data_line
+                                           : g->task_limit_line,
+                           g->task_data[0] ? "task_data" : "task_limit");
+    if (g->n_tasks && !g->task_data[0])
+        return cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: tasks: expected a "
+                           "'task_data DIR' line too, found none", g->path,
+                           g->task_lines[0]);
+    size_t used = 0;
+    for (size_t i = 0; i < g->n_tasks; i++) {
+        char file[1200];
+        struct stat st;
+        snprintf(file, sizeof file, "%s/%s.jsonl", g->task_data, g->tasks[i]);
+        if (!strcmp(g->tasks[i], "rte") && stat(file, &st) != 0)
+            snprintf(file, sizeof file, "%s/rte.tsv", g->task_data);
+        if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+            return cpr_err_set(err, CPR_ERR_FORMAT, "%s:%d: tasks: '%s': "
+                               "expected the file %s, found %s", g->path,
+                               g->task_lines[i], g->tasks[i], file,
+                               stat(file, &st) != 0 ? strerror(errno)
+                                                    : "no regular file");
+        used += (size_t)snprintf(g->task_list + used,
+                                 sizeof g->task_list - used, "%s%s",
+                                 i ? "," : "", g->tasks[i]);
+    }
+    return CPR_OK;
+}
+
 // Each model's header against the targets and calibration lengths: an N:M
 // pattern must divide every linear's input width, a calib seqlen must fit
 // the context. Only the header and config are read (the weights are
@@ -509,6 +564,36 @@ static enum cpr_status parse_line(struct grid *g, char *line,
             return bad(err, w, "max_chunks: expected an integer in [1, "
                        "2^40], found '%s'", n > 1 ? toks[1] : "");
         g->max_chunks = x;
+    } else if (!strcmp(kw, "tasks")) {
+        for (int i = 1; i < n; i++) CPR_TRY(add_task(g, toks[i], w, err));
+    } else if (!strcmp(kw, "task_data")) {
+        struct stat st;
+        if (n != 2)
+            return bad(err, w, "task_data: expected one folder, found %d "
+                       "values", n - 1);
+        if (stat(toks[1], &st) != 0 || !S_ISDIR(st.st_mode))
+            return bad(err, w, "task_data: expected a folder of task files, "
+                       "found '%s' (%s)", toks[1],
+                       stat(toks[1], &st) != 0 ? strerror(errno)
+                                                : "not a folder");
+        if (strlen(toks[1]) >= sizeof g->task_data)
+            return bad(err, w, "task_data: expected a path under %zu bytes, "
+                       "found '%s'", sizeof g->task_data, toks[1]);
+        snprintf(g->task_data, sizeof g->task_data, "%s", toks[1]);
+        g->task_data_line = w->line;
+    } else if (!strcmp(kw, "task_limit")) {
+        long long x;
+        if (n != 2 || parse_ll(toks[1], 1, 1LL << 40, &x))
+            return bad(err, w, "task_limit: expected an integer in [1, "
+                       "2^40], found '%s'", n > 1 ? toks[1] : "");
+        g->task_limit = x;
+        g->task_limit_line = w->line;
+    } else if (!strcmp(kw, "kld")) {
+        if (n != 2 || (strcmp(toks[1], "yes") && strcmp(toks[1], "no")))
+            return bad(err, w, "kld: expected yes or no, found '%s'",
+                       n > 1 ? toks[1] : "");
+        g->kld = !strcmp(toks[1], "yes");
+        g->kld_line = w->line;
     } else if (!strcmp(kw, "exclude")) {
         CPR_TRY(add_excludes(g, toks + 1, n - 1, w, err));
     } else if (!strcmp(kw, "dense")) {
@@ -518,7 +603,8 @@ static enum cpr_status parse_line(struct grid *g, char *line,
         g->dense = !strcmp(toks[1], "yes");
     } else {
         return bad(err, w, "expected a keyword (models, methods, targets, "
-                   "calib, eval, max_chunks, dense, exclude), found '%s'",
+                   "calib, eval, max_chunks, dense, exclude, tasks, task_data, "
+                   "task_limit, kld), found '%s'",
                    kw);
     }
     return CPR_OK;
@@ -566,6 +652,7 @@ enum cpr_status grid_parse(const char *path, const char *data_dir,
                                "line, found none", path,
                                g->methods[i].label);
     CPR_TRY(resolve_excludes(g, err));
+    CPR_TRY(check_tasks(g, err));
     // Every method x target pair that makes cells must be one the method
     // accepts (else: an exclude line).
     for (size_t i = 0; i < g->n_methods; i++) {
@@ -633,6 +720,21 @@ static void finish_cell(const struct grid *g, struct grid_cell *c) {
         size_t u = strlen(c->desc);
         snprintf(c->desc + u, sizeof c->desc - u, " max_chunks=%lld",
                  g->max_chunks);
+    }
+    // Only when set, like max_chunks, so existing ids stay put.
+    if (g->n_tasks) {
+        size_t u = strlen(c->desc);
+        snprintf(c->desc + u, sizeof c->desc - u, " tasks=%s",
+                 g->task_list);
+        if (g->task_limit) {
+            u = strlen(c->desc);
+            snprintf(c->desc + u, sizeof c->desc - u, " task_limit=%lld",
+                     g->task_limit);
+        }
+    }
+    if (g->kld && !c->dense) {
+        size_t u = strlen(c->desc);
+        snprintf(c->desc + u, sizeof c->desc - u, " kld=yes");
     }
     unsigned char d[32];
     char hex[65];

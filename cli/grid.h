@@ -19,6 +19,7 @@
 #define GRID_MAX_TARGETS 32
 #define GRID_MAX_CALIBS 16
 #define GRID_MAX_EVALS 8
+#define GRID_MAX_TASKS 16
 
 struct grid_model {
     char label[64];   // name in tables and in the cell id
@@ -72,6 +73,17 @@ struct grid {
     char eval_list[GRID_MAX_EVALS * 33]; // "tinystories,wikitext2"
     int dense;                          // dense baseline per model (default 1)
     long long max_chunks;               // eval chunks per corpus, 0 = all
+    // Zero-shot tasks (`tasks`, `task_data`, `task_limit`) and KL divergence
+    // against the dense model (`kld`); each enters the cell ids only when
+    // set, so ids of grids without them stay put.
+    char tasks[GRID_MAX_TASKS][64];     // task names, file order
+    int task_lines[GRID_MAX_TASKS];     // where each was written
+    size_t n_tasks;
+    int task_data_line, task_limit_line, kld_line;
+    char task_list[GRID_MAX_TASKS * 65]; // "boolq,piqa"
+    char task_data[1024];               // folder of NAME.jsonl files
+    long long task_limit;               // documents per task, 0 = all
+    int kld;                            // 1: prune cells pass --kld
     struct grid_exclude excludes[GRID_MAX_EXCLUDES];
     size_t n_excludes;
     // excluded[m][t]: method m at target t makes no cell

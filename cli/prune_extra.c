@@ -82,7 +82,8 @@ static enum cpr_status run_kld(struct prune_extra *x, const struct prune_run *ru
                                         &ids, &n, NULL, err);
         free(text);
         struct prune_kld *k = &x->kl[x->n_kl];
-        struct cpr_ppl_opts po = {.protocol = e->r.protocol, .seqlen = e->r.seqlen};
+        struct cpr_ppl_opts po = {.protocol = e->r.protocol, .seqlen = e->r.seqlen,
+                                  .max_chunks = run->max_chunks};
         double t0 = cli_now();
         if (!s) s = cpr_kld_eval(m, &dense, NULL, pool, ids, n, &po, &k->r, err);
         free(ids);

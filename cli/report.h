@@ -2,6 +2,8 @@
 // arranged as the papers' tables, and the writers of its files:
 //   table.md, table.csv, table.tex, times.md  (cli/report_table.c)
 //   summary.md                      (cli/report_summary.c)
+//   tasks.md, tasks.csv, kld.md, kld.csv  (cli/report_tasks.c; only when
+//                                   the results hold tasks / kld)
 //   ppl_vs_sparsity_<model>_<dataset>.svg, layer_sparsity_<model>.svg
 //                                   (cli/report_plots.c)
 //
@@ -98,6 +100,9 @@ enum cpr_status report_write_tables(const struct report *r, const char *dir,
                                     struct cpr_err *err);
 enum cpr_status report_write_summary(const struct report *r, const char *dir,
                                      struct cpr_err *err);
+// *n_written: bit 0 set when tasks.md/csv were written, bit 1 kld.md/csv.
+enum cpr_status report_write_tasks(const struct report *r, const char *dir,
+                                   int *n_written, struct cpr_err *err);
 // *n_written receives the number of SVG files.
 enum cpr_status report_write_plots(const struct report *r, const char *dir,
                                    size_t *n_written, struct cpr_err *err);

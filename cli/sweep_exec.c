@@ -3,11 +3,34 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static volatile sig_atomic_t caught = 0;
+static volatile sig_atomic_t child_pid = 0; // the sweep_exec child, else 0
+
+static void on_signal(int sig) {
+    if (!caught) caught = sig;
+    const pid_t pid = (pid_t)child_pid;
+    if (pid > 0) kill(pid, sig);
+}
+
+void sweep_signals_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int sweep_signal_caught(void) { return (int)caught; }
 
 void sweep_self_path(char *buf, size_t cap) {
     // Not the path readlink() gives: exec of /proc/self/exe runs the very
@@ -58,12 +81,22 @@ enum cpr_status sweep_exec(char *const argv[], const char *out_path,
         return cpr_err_set(err, CPR_ERR_IO, "fork failed: %s",
                            strerror(errno));
     if (pid == 0) {
+        struct sigaction dfl; // the child takes the usual dispositions
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        sigaction(SIGINT, &dfl, NULL);
+        sigaction(SIGTERM, &dfl, NULL);
         redirect(NULL, O_RDONLY, 0);
         redirect(out_path, O_WRONLY | O_CREAT | O_APPEND, 1);
         redirect(err_path, O_WRONLY | O_CREAT | O_APPEND, 2);
         child_exec(argv);
     }
-    return reap(pid, ex, err);
+    child_pid = (sig_atomic_t)pid;
+    if (caught) kill(pid, (int)caught); // came between fork and here
+    enum cpr_status s = reap(pid, ex, err);
+    child_pid = 0;
+    return s;
 }
 
 enum cpr_status sweep_exec_capture(char *const argv[], char *buf, size_t cap,

@@ -35,4 +35,16 @@ enum cpr_status sweep_exec_capture(char *const argv[], char *buf, size_t cap,
                                    struct sweep_exit *ex,
                                    struct cpr_err *err);
 
+// SIGINT / SIGTERM for the sweep: the handler records the signal and
+// passes it on to the child running now (sweep_exec), which is then
+// reaped as usual; the caller asks sweep_signal_caught() after each child
+// and between cells, records nothing for the interrupted cell and exits
+// 128 + the signal. Unlike cli/interrupt.h (which _exits at once), the
+// sweep must outlive the signal long enough to reap its child.
+void sweep_signals_install(void);
+
+// The signal caught since sweep_signals_install (SIGINT or SIGTERM; the
+// first one wins), else 0.
+int sweep_signal_caught(void);
+
 #endif

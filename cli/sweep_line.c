@@ -165,10 +165,65 @@ enum cpr_status sweep_line_ok(const struct sweep_cellinfo *ci,
     return give(&s, line, len, err);
 }
 
+// A standard error as the child wrote it: a number, or null.
+static void num_or_null(struct cpr_jw *w, const struct cpr_json *v) {
+    if (cpr_json_is(v, CPR_JSON_NUMBER)) cpr_jw_double(w, v->num);
+    else cpr_jw_null(w);
+}
+
+// `cprune tasks --json` (lm-eval's results layout) rewritten as a prune
+// record's `tasks` member: {TASK: {n, acc, acc_stderr[, acc_norm,
+// acc_norm_stderr]}, ..., mean_acc}, tasks in grid order.
+static enum cpr_status write_tasks(struct cpr_jw *w, const struct grid *g,
+                                   const char *text, size_t len,
+                                   struct cpr_err *err) {
+    struct cpr_json_doc d = {0};
+    CPR_TRY(parse_object(&d, text, len, "cprune tasks --json", err));
+    const struct cpr_json *res = cpr_json_get(d.root, "results");
+    const struct cpr_json *ns = cpr_json_get(d.root, "n-samples");
+    for (size_t i = 0; i < g->n_tasks; i++)
+        if (!cpr_json_is(cpr_json_get(cpr_json_get(res, g->tasks[i]),
+                                      "acc,none"), CPR_JSON_NUMBER)) {
+            cpr_json_free(&d);
+            return cpr_err_set(err, CPR_ERR_FORMAT, "cprune tasks --json: "
+                               "results.%s: expected an 'acc,none' number, "
+                               "found none", g->tasks[i]);
+        }
+    cpr_jw_key(w, "tasks");
+    cpr_jw_begin_object(w);
+    double sum = 0;
+    for (size_t i = 0; i < g->n_tasks; i++) {
+        const struct cpr_json *r = cpr_json_get(res, g->tasks[i]);
+        const double acc = cpr_json_get_num(r, "acc,none", 0);
+        sum += acc;
+        cpr_jw_key(w, g->tasks[i]);
+        cpr_jw_begin_object(w);
+        cpr_jw_key(w, "n");
+        cpr_jw_int(w, cpr_json_get_int(cpr_json_get(ns, g->tasks[i]),
+                                       "effective", 0));
+        cpr_jw_key(w, "acc"), cpr_jw_double(w, acc);
+        cpr_jw_key(w, "acc_stderr");
+        num_or_null(w, cpr_json_get(r, "acc_stderr,none"));
+        if (cpr_json_get(r, "acc_norm,none")) {
+            cpr_jw_key(w, "acc_norm");
+            num_or_null(w, cpr_json_get(r, "acc_norm,none"));
+            cpr_jw_key(w, "acc_norm_stderr");
+            num_or_null(w, cpr_json_get(r, "acc_norm_stderr,none"));
+        }
+        cpr_jw_end_object(w);
+    }
+    cpr_jw_key(w, "mean_acc"), cpr_jw_double(w, sum / (double)g->n_tasks);
+    cpr_jw_end_object(w);
+    cpr_json_free(&d);
+    return CPR_OK;
+}
+
 enum cpr_status sweep_line_dense(const struct sweep_cellinfo *ci,
                                  char *const *texts, const size_t *lens,
-                                 const char *const *names, char **line,
-                                 size_t *len, struct cpr_err *err) {
+                                 const char *const *names,
+                                 const char *tasks_text, size_t tasks_len,
+                                 char **line, size_t *len,
+                                 struct cpr_err *err) {
     const size_t n = ci->g->n_evals;
     // Everything but `eval` comes from the evaluations' own records.
     double seconds = 0;
@@ -210,8 +265,15 @@ enum cpr_status sweep_line_dense(const struct sweep_cellinfo *ci,
     cpr_jw_key(&w, "threads"), cpr_jw_int(&w, cpr_json_get_int(f, "threads", 0));
     cpr_jw_key(&w, "version");
     cpr_jw_string(&w, cpr_json_get_str(f, "version", ""));
-    cpr_jw_end_object(&w);
     cpr_json_free(&first);
+    if (tasks_text) {
+        enum cpr_status st = write_tasks(&w, ci->g, tasks_text, tasks_len, err);
+        if (st) {
+            cpr_jw_free(&w);
+            return st;
+        }
+    }
+    cpr_jw_end_object(&w);
     CPR_TRY(open_prefix(&w, &s, err));
     // "eval":{"<dataset>":<its record>,...}
     strbuf_add(&s, ",\"eval\":{", 9);

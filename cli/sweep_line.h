@@ -48,10 +48,16 @@ enum cpr_status sweep_line_ok(const struct sweep_cellinfo *ci,
                               const char *name, char **line, size_t *len,
                               struct cpr_err *err);
 // texts[i] / lens[i] / names[i]: the eval JSON of dataset ci->g->evals[i].
+// tasks_text (NULL: none): the `cprune tasks --json` text of the grid's
+// tasks, recorded as `tasks` in a prune record's shape (n, acc,
+// acc_stderr, acc_norm, acc_norm_stderr per task, mean_acc). A dense line
+// has no `kld` member: the dense model's KL divergence to itself is 0.
 enum cpr_status sweep_line_dense(const struct sweep_cellinfo *ci,
                                  char *const *texts, const size_t *lens,
-                                 const char *const *names, char **line,
-                                 size_t *len, struct cpr_err *err);
+                                 const char *const *names,
+                                 const char *tasks_text, size_t tasks_len,
+                                 char **line, size_t *len,
+                                 struct cpr_err *err);
 enum cpr_status sweep_line_failed(const struct sweep_cellinfo *ci,
                                   const char *error,
                                   const struct sweep_exit *ex, char **line,

@@ -88,6 +88,21 @@ const char *cpr_corpus_default_split(const char *name) {
 
 // ---- builders: in-place transforms of the file bytes ----
 // WikiText-2: rows = lines (with "\n"); " \n" rows become ""; "\n\n" joins.
+int cpr_corpus_has_split(const char *name, const char *split, char *list,
+                         size_t cap) {
+    const struct corpus *c = find_corpus(name);
+    if (list && cap) list[0] = 0;
+    if (!c) return 0;
+    size_t used = 0;
+    for (int i = 0; c->splits[i]; i++) {
+        if (split && strcmp(c->splits[i], split) == 0) return 1;
+        if (list && cap > used)
+            used += (size_t)snprintf(list + used, cap - used, "%s%s",
+                                     i ? ", " : "", c->splits[i]);
+    }
+    return 0;
+}
+
 static enum cpr_status build_wikitext(char *src, size_t n, char **out,
                                       size_t *out_len, struct cpr_err *err) {
     size_t lines = 0;

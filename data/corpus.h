@@ -28,6 +28,12 @@
 // (tinystories), "train" (c4); NULL for an unknown corpus.
 const char *cpr_corpus_default_split(const char *name);
 
+// 1 when corpus `name` has split `split`, else 0 with the valid splits
+// written to list (comma-separated, at most cap bytes) when list is given.
+// An unknown name gives 0 and an empty list.
+int cpr_corpus_has_split(const char *name, const char *split, char *list,
+                         size_t cap);
+
 // Load corpus `name`, split `split` (NULL = default) into a malloc'd,
 // NUL-terminated *text of *len bytes. Errors: CPR_ERR_NOTFOUND for an
 // unknown name or split (listing the valid ones) or a missing file (naming

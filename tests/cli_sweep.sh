@@ -29,7 +29,7 @@ ids() { grep -o '"cell_id":"[0-9a-f]*"' "$1" | sed 's/.*:"\(.*\)"/\1/' | sort; }
 
 # ---- bad grids (exit 2, file:line, expected vs found) ----
 printf 'models stories260K\nmodles stories260K\n' >"$T/bad1.grid"
-expect 2 "bad1.grid:2: expected a keyword (models, methods, targets, calib, eval, max_chunks, dense, exclude), found 'modles'" \
+expect 2 "bad1.grid:2: expected a keyword (models, methods, targets, calib, eval, max_chunks, dense, exclude, tasks, task_data, task_limit, kld), found 'modles'" \
     "$P" sweep --grid "$T/bad1.grid" --out "$T/x"
 printf 'models stories260K\nmethods magnitude\n\ntargets 0.5 abc\neval tinystories\n' >"$T/bad2.grid"
 expect 2 "bad2.grid:4: targets: expected a sparsity in [0, 1) or a pattern N:M, found 'abc'" \

@@ -96,6 +96,8 @@ expect 0 "warning: --threads $many" "$P" eval --model "$M" --dataset tinystories
 expect 2 "[2, 512]" "$P" eval --model "$M" --dataset tinystories --seqlen 100000
 expect 2 "unknown dataset 'nope'" "$P" eval --model "$M" --dataset nope
 expect 2 "unknown dataset 'nope'" "$P" tokenize --model "$M" --dataset nope
+expect 2 "has no split 'nope'; expected one of eval, calib" "$P" eval --model "$M" --dataset tinystories --split nope
+expect 2 "has no split 'nope'; expected one of eval, calib" "$P" tokenize --model "$M" --dataset tinystories --split nope
 expect 2 "--split applies to --dataset" "$P" eval --model "$M" --text "$T/file" --split test
 expect 2 "unknown option '--nope'" "$P" eval --model "$M" --nope
 expect 2 "[1, 1024]" "$P" eval --model "$M" --dataset tinystories --threads 0
