@@ -101,6 +101,16 @@ void cpr_decode_free(struct cpr_decode *d) {
 
 void cpr_decode_reset(struct cpr_decode *d) { d->n_past = 0; }
 
+enum cpr_status cpr_decode_truncate(struct cpr_decode *d, int64_t n,
+                                    struct cpr_err *err) {
+    if (n < 0 || n > d->n_past)
+        return cpr_err_set(err, CPR_ERR_ARG, "decode: cannot truncate the "
+                           "cache to %lld positions: expected 0..%lld",
+                           (long long)n, (long long)d->n_past);
+    d->n_past = n;
+    return CPR_OK;
+}
+
 // ---- pieces ----
 
 static void vec_f32(const struct cpr_kernels *k, const struct cpr_tensor *t,

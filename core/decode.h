@@ -70,6 +70,12 @@ void cpr_decode_free(struct cpr_decode *d); // accepts zeroed/failed
 // Forget the cache (n_past = 0).
 void cpr_decode_reset(struct cpr_decode *d);
 
+// Keep only the first n cached positions (n_past = n), e.g. to score
+// several continuations of one cached context. Later steps overwrite the
+// dropped positions. Errors: CPR_ERR_ARG (n outside [0, n_past]).
+enum cpr_status cpr_decode_truncate(struct cpr_decode *d, int64_t n,
+                                    struct cpr_err *err);
+
 // Run tokens[0..n) at positions n_past.. and append them to the cache.
 // logits: all_rows = 0: (vocab) for the last token only (lm_head runs on
 // one row); all_rows = 1: (n, vocab), one row per token.

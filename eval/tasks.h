@@ -20,6 +20,19 @@
 // attention: padding never changes earlier positions) and only the rows
 // that are scored go through the LM head.
 //
+// Shared contexts: requests with the same context ids (>= 2 of them,
+// each fitting the window without left truncation, and fewer forward
+// tokens than the prefix sharing above would run) go through the KV
+// cache (core/decode.h): the context once, then per request its
+// continuation minus the last token as one step at positions n_ctx..,
+// the cache cut back to n_ctx between requests. Forward tokens per such
+// group: n_ctx + sum(n_cont - 1) instead of sum(n_ctx + n_cont - 1).
+// Models the KV path refuses (non-LLaMA blocks, sliding windows) and
+// opts.no_kv_share use the batch path only. The KV path rounds
+// differently from the batch forward (other attention and gemm shapes):
+// the same to rounding, not to the bit; it is bit-identical for any
+// thread count too.
+//
 // Determinism: every value is computed by one thread with fixed kernels
 // (core/forward.h), so results are bit-identical for any thread count.
 // Another batch_tokens groups other sequences into a call (other padded
@@ -58,6 +71,7 @@ struct cpr_ll_opts {
     int64_t batch_tokens;  // tokens per forward call, 0: max(max_len, 4096)
     void (*progress)(void *user, const struct cpr_ll_progress *p);
     void *progress_user;
+    int no_kv_share;       // 1: never use the KV-cache path for shared contexts
 };
 
 struct cpr_ll_stats {
@@ -65,7 +79,8 @@ struct cpr_ll_stats {
     int64_t shared;         // requests served by another request's pass
     int64_t tokens;         // forward tokens, padding excluded
     int64_t padded_tokens;  // forward tokens including padding
-    int64_t calls;          // forward calls
+    int64_t calls;          // forward calls (KV path: one per step)
+    int64_t kv_contexts;    // shared contexts run once through the KV cache
 };
 
 // Score n requests into out[n]. k: NULL = cpr_kernels_get(); pool may be

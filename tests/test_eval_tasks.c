@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/forward.h"
+#include "core/pool.h"
 #include "core/synth.h"
 #include "data/taskfile.h"
 #include "data/tokenizer.h"
@@ -244,6 +245,81 @@ static void test_scorer(struct cpr_test_ctx *t) {
     cpr_model_free(&m);
 }
 
+// Shared contexts through the KV cache: the same values as the batch path
+// (to the KV path's rounding), bit-identical for 1 and 2 threads, and the
+// context really runs once (forward tokens n_ctx + sum(n_cont - 1)).
+static void test_shared_kv(struct cpr_test_ctx *t) {
+    struct cpr_synth_spec sp = {
+        .arch = CPR_ARCH_LLAMA, .hidden = 32, .intermediate = 64, .n_layers = 2,
+        .n_heads = 4, .n_kv_heads = 2, .vocab = 40, .context = 24,
+        .dtype = CPR_DTYPE_F32, .seed = 9, .init_std = 0.3, .norm_jitter = 0.1,
+        .rope_theta = 10000, .bos_id = 1, .eos_id = 2,
+    };
+    struct cpr_model m = {0};
+    struct cpr_err err = {0};
+    struct cpr_pool *pool = NULL;
+    if (cpr_synth_model(&m, &sp, &err) || cpr_pool_init(&pool, 2, &err)) {
+        CPR_CHECK(t, 0, "setup: %s", err.msg);
+        cpr_model_free(&m);
+        return;
+    }
+    // Doc A: context of 5, continuations of 3, 2, 4, 1 tokens; doc B:
+    // context of 6, two of 3; a lone request; doc C: a shared context whose
+    // second continuation does not fit the window (20 + 6 - 1 > 24).
+    int32_t ca[] = {3, 4, 5, 6, 7}, cb[] = {9, 8, 7, 6, 5, 4}, cl[] = {10, 11};
+    int32_t x1[] = {12, 13, 14}, x2[] = {15, 16}, x3[] = {17, 18, 19, 20}, x4[] = {21};
+    int32_t x5[] = {22, 23, 24}, x6[] = {25, 26, 27}, x7[] = {28, 29, 30, 31, 32, 33};
+    int32_t cc[20];
+    for (int i = 0; i < 20; i++) cc[i] = (int32_t)(3 + (i * 5) % 33);
+    struct cpr_ll_request rq[] = {
+        {ca, 5, x1, 3}, {cb, 6, x5, 3}, {ca, 5, x2, 2}, {cl, 2, x3, 4}, {ca, 5, x3, 4},
+        {cb, 6, x6, 3}, {ca, 5, x4, 1}, {cc, 20, x2, 2}, {cc, 20, x7, 6}, {cc, 20, x1, 3},
+    };
+    enum { N = sizeof rq / sizeof rq[0] };
+    struct cpr_ll_result a[N], b[N], c[N];
+    struct cpr_ll_stats sa, sb, sc;
+    struct cpr_ll_opts off = {.no_kv_share = 1};
+    CPR_CHECK_STATUS(t, cpr_ll_score(&m, NULL, NULL, rq, N, NULL, a, &sa, &err), CPR_OK,
+                     &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_ll_score(&m, NULL, pool, rq, N, NULL, c, &sc, &err), CPR_OK,
+                     &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_ll_score(&m, NULL, NULL, rq, N, &off, b, &sb, &err), CPR_OK,
+                     &err, NULL);
+    for (int i = 0; i < N; i++) {
+        CPR_CHECK(t, fabs(a[i].loglik - b[i].loglik) <= 1e-5 * (1 + fabs(b[i].loglik)) &&
+                         a[i].greedy == b[i].greedy && a[i].truncated == b[i].truncated,
+                  "request %d: shared %.10g, unshared %.10g", i, a[i].loglik, b[i].loglik);
+        CPR_CHECK(t, memcmp(&a[i].loglik, &c[i].loglik, sizeof(double)) == 0 &&
+                         a[i].greedy == c[i].greedy,
+                  "request %d: %.17g (1 thread) vs %.17g (2 threads)", i, a[i].loglik,
+                  c[i].loglik);
+    }
+    // KV: A = 5 + 2 + 1 + 3 + 0, B = 6 + 2 + 2, C (x2, x1 fit) = 20 + 1 + 2;
+    // batch: the lone request 2 + 4 - 1 and C's x7, truncated to 24.
+    int64_t want = (5 + 2 + 1 + 3 + 0) + (6 + 2 + 2) + (20 + 1 + 2) + (2 + 4 - 1) + 24;
+    CPR_CHECK(t, sa.tokens == want && sa.kv_contexts == 3 && sc.tokens == want,
+              "forward tokens %lld (want %lld), kv contexts %lld", (long long)sa.tokens,
+              (long long)want, (long long)sa.kv_contexts);
+    CPR_CHECK(t, sb.kv_contexts == 0 && sb.tokens > sa.tokens, "unshared: %lld tokens",
+              (long long)sb.tokens);
+    CPR_CHECK(t, a[8].truncated == 20 + 6 - 1 - 24, "truncated %lld",
+              (long long)a[8].truncated);
+    // A model the KV path refuses (sliding window shorter than the
+    // context): the batch path, the same bits as with sharing off.
+    m.cfg.block.sliding_window = 8;
+    CPR_CHECK_STATUS(t, cpr_ll_score(&m, NULL, NULL, rq, N, NULL, a, &sa, &err), CPR_OK,
+                     &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_ll_score(&m, NULL, NULL, rq, N, &off, b, &sb, &err), CPR_OK,
+                     &err, NULL);
+    CPR_CHECK(t, sa.kv_contexts == 0 && sa.tokens == sb.tokens, "sliding window: %lld kv "
+              "contexts", (long long)sa.kv_contexts);
+    for (int i = 0; i < N; i++)
+        CPR_CHECK(t, memcmp(&a[i].loglik, &b[i].loglik, sizeof(double)) == 0,
+                  "sliding window request %d", i);
+    cpr_pool_free(pool);
+    cpr_model_free(&m);
+}
+
 // _encode_pair with a tokenizer that appends EOS (add_eos_token): the
 // harness encodes without special tokens, so the ids equal the plain ones.
 static void test_encode_eos(struct cpr_test_ctx *t) {
@@ -296,5 +372,6 @@ const struct cpr_test cpr_tests_eval_tasks[] = {
     {"strings", test_strings, 0},
     {"readers", test_readers, 0},
     {"scorer", test_scorer, 0},
+    {"shared_kv", test_shared_kv, 0},
     {0},
 };

@@ -75,6 +75,20 @@ static void check_task(struct cpr_test_ctx *t, const struct cpr_model *m,
                          rs2[i].greedy == rs[i].greedy,
                   "%s request %lld: %.10g in batches of 1 vs %.10g", label,
                   (long long)i, rs2[i].loglik, rs[i].loglik);
+    // Shared contexts off (batch path only): the same to the KV path's
+    // rounding, and the KV path must have run fewer forward tokens.
+    struct cpr_ll_opts off = {.no_kv_share = 1};
+    struct cpr_ll_stats st_off;
+    if (!s) s = cpr_ll_score(m, NULL, pool, rq, n_req, &off, rs2, &st_off, &err);
+    CPR_CHECK(t, s == CPR_OK, "%s: score (no KV sharing): %s", label, err.msg);
+    for (int64_t i = 0; !s && i < n_req; i++)
+        CPR_CHECK(t, fabs(rs2[i].loglik - rs[i].loglik) <= 1e-5 * (1 + fabs(rs[i].loglik)) &&
+                         rs2[i].greedy == rs[i].greedy,
+                  "%s request %lld: %.10g without KV sharing vs %.10g", label,
+                  (long long)i, rs2[i].loglik, rs[i].loglik);
+    CPR_CHECK(t, s || st.kv_contexts == 0 || st.tokens < st_off.tokens,
+              "%s: %lld forward tokens with %lld shared contexts, %lld without", label,
+              (long long)st.tokens, (long long)st.kv_contexts, (long long)st_off.tokens);
     free(rs2);
     const struct cpr_json *docs = cpr_json_get(want, "docs");
     CPR_CHECK(t, (int64_t)cpr_json_len(docs) == ts.n_docs, "%s: %lld docs, oracle %zu",
