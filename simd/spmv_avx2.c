@@ -14,24 +14,13 @@
 #include <string.h>
 
 #include "simd/kernels.h"
+#include "simd/spmv_common.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #define CPR_AI static inline __attribute__((always_inline))
 
-enum vt { VT_F32, VT_BF16, VT_F16 };
-
-// popcount of a byte, without depending on -mpopcnt.
-static const uint8_t popc8[256] = {
-    0,1,1,2,1,2,2,3,1,2,2,3,2,3,3,4,1,2,2,3,2,3,3,4,2,3,3,4,3,4,4,5,
-    1,2,2,3,2,3,3,4,2,3,3,4,3,4,4,5,2,3,3,4,3,4,4,5,3,4,4,5,4,5,5,6,
-    1,2,2,3,2,3,3,4,2,3,3,4,3,4,4,5,2,3,3,4,3,4,4,5,3,4,4,5,4,5,5,6,
-    2,3,3,4,3,4,4,5,3,4,4,5,4,5,5,6,3,4,4,5,4,5,5,6,4,5,5,6,5,6,6,7,
-    1,2,2,3,2,3,3,4,2,3,3,4,3,4,4,5,2,3,3,4,3,4,4,5,3,4,4,5,4,5,5,6,
-    2,3,3,4,3,4,4,5,3,4,4,5,4,5,5,6,3,4,4,5,4,5,5,6,4,5,5,6,5,6,6,7,
-    2,3,3,4,3,4,4,5,3,4,4,5,4,5,5,6,3,4,4,5,4,5,5,6,4,5,5,6,5,6,6,7,
-    3,4,4,5,4,5,5,6,4,5,5,6,5,6,6,7,4,5,5,6,5,6,6,7,5,6,6,7,6,7,7,8};
 // expand_idx[m][l]: rank of bit l among the set bits of m (0 when clear).
 static const uint8_t expand_idx[256][8] = {
     {0,0,0,0,0,0,0,0}, {0,0,0,0,0,0,0,0},
@@ -281,38 +270,10 @@ CPR_AI void nm24(enum vt t, size_t n_rows, size_t k, const uint8_t *meta,
     }
 }
 
-static void bitmask_f32(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                        const void *v, const float *x, float b, float *y) {
-    bitmask(VT_F32, n, k, m, ldm, v, x, b, y);
-}
-static void bitmask_bf16(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                         const void *v, const float *x, float b, float *y) {
-    bitmask(VT_BF16, n, k, m, ldm, v, x, b, y);
-}
-static void bitmask_f16(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                        const void *v, const float *x, float b, float *y) {
-    bitmask(VT_F16, n, k, m, ldm, v, x, b, y);
-}
-static void nm24_f32(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                     const void *v, const float *x, float b, float *y) {
-    nm24(VT_F32, n, k, m, ldm, v, x, b, y);
-}
-static void nm24_bf16(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                      const void *v, const float *x, float b, float *y) {
-    nm24(VT_BF16, n, k, m, ldm, v, x, b, y);
-}
-static void nm24_f16(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                     const void *v, const float *x, float b, float *y) {
-    nm24(VT_F16, n, k, m, ldm, v, x, b, y);
-}
+CPR_SPMV_DTYPE_SLOTS()
 
 void cpr_fill_spmv_avx2(struct cpr_kernels *k) {
-    k->spmv_bitmask_f32 = bitmask_f32;
-    k->spmv_bitmask_bf16 = bitmask_bf16;
-    k->spmv_bitmask_f16 = bitmask_f16;
-    k->spmv_nm24_f32 = nm24_f32;
-    k->spmv_nm24_bf16 = nm24_bf16;
-    k->spmv_nm24_f16 = nm24_f16;
+    CPR_SPMV_FILL_DTYPE_SLOTS(k);
 }
 
 #endif

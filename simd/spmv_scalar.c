@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "simd/kernels.h"
+#include "simd/spmv_common.h"
 
 // ---- widening (exact, bit-level) ----
 
@@ -28,8 +29,6 @@ static inline float f16_f32(uint16_t h) {
     float v = (float)m * bits_f32(0x33800000u); // 2^-24
     return sign ? -v : v;
 }
-
-enum vt { VT_F32, VT_BF16, VT_F16 };
 
 static inline double val(enum vt t, const void *vals, size_t i) {
     if (t == VT_F32) {
@@ -80,30 +79,7 @@ static void nm24(enum vt t, size_t n_rows, size_t k, const uint8_t *meta,
     }
 }
 
-static void bitmask_f32(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                        const void *v, const float *x, float b, float *y) {
-    bitmask(VT_F32, n, k, m, ldm, v, x, b, y);
-}
-static void bitmask_bf16(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                         const void *v, const float *x, float b, float *y) {
-    bitmask(VT_BF16, n, k, m, ldm, v, x, b, y);
-}
-static void bitmask_f16(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                        const void *v, const float *x, float b, float *y) {
-    bitmask(VT_F16, n, k, m, ldm, v, x, b, y);
-}
-static void nm24_f32(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                     const void *v, const float *x, float b, float *y) {
-    nm24(VT_F32, n, k, m, ldm, v, x, b, y);
-}
-static void nm24_bf16(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                      const void *v, const float *x, float b, float *y) {
-    nm24(VT_BF16, n, k, m, ldm, v, x, b, y);
-}
-static void nm24_f16(size_t n, size_t k, const uint8_t *m, size_t ldm,
-                     const void *v, const float *x, float b, float *y) {
-    nm24(VT_F16, n, k, m, ldm, v, x, b, y);
-}
+CPR_SPMV_DTYPE_SLOTS()
 
 // ---- unpack (exact bit patterns) ----
 
@@ -163,10 +139,5 @@ void cpr_fill_spmv_scalar(struct cpr_kernels *k) {
     k->unpack_bitmask_f32 = unpack_bitmask_f32;
     k->unpack_nm24_h16 = unpack_nm24_h16;
     k->unpack_nm24_f32 = unpack_nm24_f32;
-    k->spmv_bitmask_f32 = bitmask_f32;
-    k->spmv_bitmask_bf16 = bitmask_bf16;
-    k->spmv_bitmask_f16 = bitmask_f16;
-    k->spmv_nm24_f32 = nm24_f32;
-    k->spmv_nm24_bf16 = nm24_bf16;
-    k->spmv_nm24_f16 = nm24_f16;
+    CPR_SPMV_FILL_DTYPE_SLOTS(k);
 }
