@@ -73,12 +73,11 @@ enum cpr_status cpr_backward_init(struct cpr_backward *b,
 void cpr_backward_free(struct cpr_backward *b);
 
 // One gradient pass over tokens (n_seq * seqlen ids): *loss = the mean
-// next-token loss (may be NULL); hook(user, g) once per linear of every
-// block, blocks from the last to the first, in the order down, gate, up, o,
-// q, k, v. scale multiplies the loss before differentiation (GBLM
-// differentiates 100 * loss... as its code does: pass 1 and scale later,
-// or the factor here). Errors: CPR_ERR_ARG (sizes, token ids), whatever
-// the hook returns.
+// next-token loss (may be NULL); the gradients are those of scale * loss
+// (GBLM differentiates 100 * loss: pass 100). hook(user, g) is called once
+// per linear of every block, blocks from the last to the first, in the
+// order down, gate, up, o, q, k, v (hook may be NULL).
+// Errors: CPR_ERR_ARG (sizes, token ids), whatever the hook returns.
 enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
                                  int64_t n_seq, int64_t seqlen, float scale,
                                  cpr_grad_fn hook, void *user, double *loss,

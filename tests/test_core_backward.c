@@ -1,14 +1,19 @@
-// tests/test_core_backward.c: core/backward on a tiny random LLaMA model:
+// tests/test_core_backward.c: core/backward on tiny random LLaMA models:
+// against torch autograd (tests/oracle/grad_oracle.py -> fixtures/
+// grad_oracle.bin: every dW within 1e-4 of the tensor's max |g|, loss to
+// 1e-6 relative), and
 // every linear's dW = dY^T X (formed here in double from the hook's x and
 // dy) against central finite differences of the forward pass's mean
 // next-token loss on the coordinates with the largest gradients; 1 vs 2
 // threads bit-identical; unsupported kinds refused by name.
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/backward.h"
 #include "core/synth.h"
+#include "tests/fixture_bin.h"
 #include "tests/harness.h"
 
 #define NL 2
@@ -148,6 +153,106 @@ static void test_backward_fd(struct cpr_test_ctx *t) {
     cpr_model_free(&m);
 }
 
+
+static const char *const ROLE_NAME[NR] = {"q", "k", "v", "o", "gate", "up", "down"};
+
+static int copy_rec(struct cpr_test_ctx *t, struct fixture *fx, const char *name,
+                    struct cpr_tensor *w) {
+    const struct rec *r = get(fx, name);
+    size_t n = (size_t)(w->ndim == 1 ? w->shape[0] : w->shape[0] * w->shape[1]);
+    if (!r || (size_t)r->rows * r->cols != n || r->dtype != 0) {
+        CPR_CHECK(t, 0, "grad_oracle.bin: record %s missing or of the wrong size", name);
+        return -1;
+    }
+    memcpy(w->data, r->data, n * sizeof(float));
+    return 0;
+}
+
+static void test_backward_oracle(struct cpr_test_ctx *t) {
+    struct fixture fx;
+    if (load(&fx, "tests/fixtures/grad_oracle.bin") != 0) {
+        CPR_CHECK(t, 0, "cannot load tests/fixtures/grad_oracle.bin (run "
+                        "tests/oracle/grad_oracle.py)");
+        unload(&fx);
+        return;
+    }
+    struct cpr_synth_spec s = {.hidden = 16, .intermediate = 40, .n_layers = NL,
+                               .n_heads = 4, .n_kv_heads = 2, .vocab = 50,
+                               .context = 128, .dtype = CPR_DTYPE_F32, .seed = 1,
+                               .bos_id = -1, .eos_id = -1};
+    struct cpr_model m;
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
+    int bad = copy_rec(t, &fx, "tok_embed", &m.tok_embed) ||
+              copy_rec(t, &fx, "lm_head", &m.lm_head) ||
+              copy_rec(t, &fx, "final_norm", &m.final_norm);
+    char name[40];
+    for (int l = 0; l < NL && !bad; l++) {
+        snprintf(name, sizeof name, "L%d.attn_norm", l);
+        bad |= copy_rec(t, &fx, name, &m.layers[l].attn_norm);
+        snprintf(name, sizeof name, "L%d.mlp_norm", l);
+        bad |= copy_rec(t, &fx, name, &m.layers[l].mlp_norm);
+        for (int j = 0; j < NR; j++) {
+            snprintf(name, sizeof name, "L%d.%s", l, ROLE_NAME[j]);
+            bad |= copy_rec(t, &fx, name, lin_w(&m, l, j));
+        }
+    }
+    const struct rec *tr = get(&fx, "tokens"), *lr = get(&fx, "loss");
+    if (bad || !tr || !lr || tr->rows != 2 || tr->cols != 70) {
+        CPR_CHECK(t, 0, "grad_oracle.bin: tokens/loss records missing");
+        goto done;
+    }
+    int32_t tok[140];
+    for (int i = 0; i < 140; i++) tok[i] = (int32_t)((const float *)tr->data)[i];
+    struct acc a;
+    memset(&a, 0, sizeof a);
+    for (int l = 0; l < NL; l++)
+        for (int j = 0; j < NR; j++) {
+            struct cpr_tensor *w = lin_w(&m, l, j);
+            a.dw[l][j] = calloc((size_t)(w->shape[0] * w->shape[1]), sizeof(double));
+        }
+    struct cpr_backward b;
+    double loss = 0.0;
+    CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 2, 70, &err), CPR_OK,
+                     &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_backward_run(&b, tok, 2, 70, 1.0f, grad_hook, &a, &loss, &err),
+                     CPR_OK, &err, NULL);
+    cpr_backward_free(&b);
+    double lref = ((const float *)lr->data)[0];
+    CPR_CHECK(t, fabs(loss - lref) <= 1e-6 * fabs(lref), "loss %.9g vs oracle %.9g",
+              loss, lref);
+    double worst_all = 0.0;
+    for (int l = 0; l < NL; l++)
+        for (int j = 0; j < NR; j++) {
+            snprintf(name, sizeof name, "G%d.%s", l, ROLE_NAME[j]);
+            const struct rec *g = get(&fx, name);
+            struct cpr_tensor *w = lin_w(&m, l, j);
+            size_t n = (size_t)(w->shape[0] * w->shape[1]);
+            if (!g || (size_t)g->rows * g->cols != n) {
+                CPR_CHECK(t, 0, "grad_oracle.bin: %s missing", name);
+                continue;
+            }
+            const float *ref = g->data;
+            double mx = 0.0, worst = 0.0;
+            for (size_t i = 0; i < n; i++) if (fabs(ref[i]) > mx) mx = fabs(ref[i]);
+            for (size_t i = 0; i < n; i++) {
+                double e = fabs(a.dw[l][j][i] - ref[i]) / mx;
+                if (!(e <= worst)) worst = e;
+            }
+            if (worst > worst_all) worst_all = worst;
+            CPR_CHECK(t, worst <= 1e-4, "%s: max |C - torch| = %.3g of max |g| %.3g",
+                      name, worst, mx);
+        }
+    if (getenv("CPR_GRAD_VERBOSE"))
+        fprintf(stderr, "grad oracle: worst relative error %.3g, loss %.9g vs %.9g\n",
+                worst_all, loss, lref);
+    for (int l = 0; l < NL; l++)
+        for (int j = 0; j < NR; j++) free(a.dw[l][j]);
+done:
+    cpr_model_free(&m);
+    unload(&fx);
+}
+
 static void test_backward_refuses(struct cpr_test_ctx *t) {
     struct cpr_synth_spec s = {.hidden = 8, .intermediate = 16, .n_layers = 1,
                                .n_heads = 2, .n_kv_heads = 2, .vocab = 20,
@@ -167,6 +272,7 @@ static void test_backward_refuses(struct cpr_test_ctx *t) {
 }
 
 const struct cpr_test cpr_tests_core_backward[] = {
+    {"backward_oracle", test_backward_oracle, 0},
     {"backward_fd", test_backward_fd, 0},
     {"backward_refuses", test_backward_refuses, 0},
     {0},
