@@ -58,6 +58,14 @@ static void pack_b_kn(const struct cpr_gemm_desc *d, const void *src,
     cpr_gemm_pack_b_kn_f32_with(NR, KC, src, ld, r0, p0, rows, kc, dst);
 }
 
+// dX = dY W with bf16 W: B (k, n) widened while copying (constant NR).
+static void pack_b_kn_bf16(const struct cpr_gemm_desc *d, const void *src,
+                           size_t ld, size_t r0, size_t p0, size_t rows,
+                           size_t kc, void *dst) {
+    (void)d;
+    cpr_gemm_pack_b_kn_bf16_with(NR, KC, src, ld, r0, p0, rows, kc, dst);
+}
+
 // ---- micro-kernel ----
 
 static inline __m256i lane_mask(size_t cnt) {
@@ -138,7 +146,7 @@ static const struct cpr_gemm_isa ISA = {
           .b_panel_bytes = KC * NR * sizeof(float), .a_ld = KC},
     .ukr_rows = ukr_rows, .ukr_kmajor = ukr_kmajor,
     .pack_a_rows = cpr_gemm_pack_a_rows_f32, .pack_a_cols = pack_a_cols,
-    .pack_b_kn = pack_b_kn,
+    .pack_b_kn = pack_b_kn, .pack_b_kn_bf16 = pack_b_kn_bf16,
     .pack_b_nk = {cpr_gemm_pack_b_nk_f32, cpr_gemm_pack_b_nk_bf16, pack_b_nk_f16}};
 
 static void gemm_f32_avx2(size_t m, size_t n, size_t k, float alpha,
@@ -164,10 +172,33 @@ static void syrk_f32_avx2(size_t n, size_t k, const float *x, size_t ldx,
     cpr_gemm_syrk(&ISA, n, k, x, ldx, h, ldh, i0, i1);
 }
 
+static void gemm_nn_f32_avx2(size_t m, size_t n, size_t k, float alpha,
+                              const float *a, size_t lda, const float *b,
+                              size_t ldb, float beta, float *c, size_t ldc) {
+    cpr_gemm_nn(&ISA, CPR_GEMM_W_F32, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                ldc);
+}
+
+static void gemm_nn_bf16b_avx2(size_t m, size_t n, size_t k, float alpha,
+                                const float *a, size_t lda, const uint16_t *b,
+                                size_t ldb, float beta, float *c, size_t ldc) {
+    cpr_gemm_nn(&ISA, CPR_GEMM_W_BF16, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                ldc);
+}
+
+static void gemm_tn_f32_avx2(size_t m, size_t n, size_t k, float alpha,
+                              const float *a, size_t lda, const float *b,
+                              size_t ldb, float beta, float *c, size_t ldc) {
+    cpr_gemm_tn(&ISA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 void cpr_fill_gemm_avx2(struct cpr_kernels *k) {
     k->gemm_f32 = gemm_f32_avx2;
     k->gemm_bf16w = gemm_bf16w_avx2;
     k->gemm_f16w = gemm_f16w_avx2;
     k->syrk_f32 = syrk_f32_avx2;
+    k->gemm_nn_f32 = gemm_nn_f32_avx2;
+    k->gemm_nn_bf16b = gemm_nn_bf16b_avx2;
+    k->gemm_tn_f32 = gemm_tn_f32_avx2;
 }
 #endif

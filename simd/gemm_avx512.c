@@ -177,6 +177,29 @@ static void pack_b_kn(const struct cpr_gemm_desc *d, const void *src,
     }
 }
 
+// dX = dY W with bf16 W: B (k, n) bf16, NR values per k widened (shift
+// into the high half) with masked loads (zeros past nr).
+static void pack_b_kn_bf16(const struct cpr_gemm_desc *d, const void *src,
+                           size_t ld, size_t r0, size_t p0, size_t rows,
+                           size_t kc, void *dst) {
+    (void)d;
+    const uint16_t *x = (const uint16_t *)src + p0 * ld + r0;
+    for (size_t jr = 0; jr < rows; jr += NR) {
+        size_t nr = rows - jr < NR ? rows - jr : NR;
+        float *panel = (float *)dst + jr * KC;
+        __mmask16 m0 = mask16(nr), m1 = mask16(nr > 16 ? nr - 16 : 0);
+        for (size_t p = 0; p < kc; p++) {
+            const uint16_t *s = x + p * ld + jr;
+            __m512i w0 = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m0, s));
+            __m512i w1 = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m1, s + 16));
+            _mm512_storeu_ps(panel + p * NR,
+                             _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16)));
+            _mm512_storeu_ps(panel + p * NR + 16,
+                             _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16)));
+        }
+    }
+}
+
 // syrk's A = X^T: k-major micro-panels (ap[p*MR + r]), mr <= 14 floats per
 // token, one masked copy each.
 static void pack_a_cols(const struct cpr_gemm_desc *d, const void *src,
@@ -336,7 +359,7 @@ static const struct cpr_gemm_isa ISA = {
           .b_panel_bytes = KC * NR * sizeof(float), .a_ld = AS},
     .ukr_rows = ukr_rows, .ukr_kmajor = ukr_kmajor,
     .pack_a_rows = cpr_gemm_pack_a_rows_f32, .pack_a_cols = pack_a_cols,
-    .pack_b_kn = pack_b_kn,
+    .pack_b_kn = pack_b_kn, .pack_b_kn_bf16 = pack_b_kn_bf16,
     .pack_b_nk = {pack_b_nk_f32, pack_b_nk_bf16, pack_b_nk_f16},
     .prefetch_x = cpr_gemm_prefetch_rows_f32,
     .prefetch_w = {cpr_gemm_prefetch_rows_f32, cpr_gemm_prefetch_rows_h16,
@@ -376,10 +399,33 @@ static void syrk_f32_avx512(size_t n, size_t k, const float *x, size_t ldx,
     cpr_gemm_syrk(&ISA, n, k, x, ldx, h, ldh, i0, i1);
 }
 
+static void gemm_nn_f32_avx512(size_t m, size_t n, size_t k, float alpha,
+                                const float *a, size_t lda, const float *b,
+                                size_t ldb, float beta, float *c, size_t ldc) {
+    cpr_gemm_nn(&ISA, CPR_GEMM_W_F32, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                ldc);
+}
+
+static void gemm_nn_bf16b_avx512(size_t m, size_t n, size_t k, float alpha,
+                                  const float *a, size_t lda, const uint16_t *b,
+                                  size_t ldb, float beta, float *c, size_t ldc) {
+    cpr_gemm_nn(&ISA, CPR_GEMM_W_BF16, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                ldc);
+}
+
+static void gemm_tn_f32_avx512(size_t m, size_t n, size_t k, float alpha,
+                                const float *a, size_t lda, const float *b,
+                                size_t ldb, float beta, float *c, size_t ldc) {
+    cpr_gemm_tn(&ISA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 void cpr_fill_gemm_avx512(struct cpr_kernels *k) {
     k->gemm_f32 = gemm_f32_avx512;
     k->gemm_bf16w = gemm_bf16w_avx512;
     k->gemm_f16w = gemm_f16w_avx512;
     k->syrk_f32 = syrk_f32_avx512;
+    k->gemm_nn_f32 = gemm_nn_f32_avx512;
+    k->gemm_nn_bf16b = gemm_nn_bf16b_avx512;
+    k->gemm_tn_f32 = gemm_tn_f32_avx512;
 }
 #endif

@@ -113,6 +113,29 @@ void cpr_gemm_syrk(const struct cpr_gemm_isa *isa, size_t n, size_t k,
     cpr_gemm_drive(&isa->d, &a, &b, i0, i1, 0, n, k, 1.0f, 1.0f, h, ldh);
 }
 
+void cpr_gemm_nn(const struct cpr_gemm_isa *isa, enum cpr_gemm_wtype bt,
+                 size_t m, size_t n, size_t k, float alpha, const float *a,
+                 size_t lda, const void *b, size_t ldb, float beta, float *c,
+                 size_t ldc) {
+    assert(bt == CPR_GEMM_W_F32 || bt == CPR_GEMM_W_BF16);
+    struct cpr_gemm_a pa = {a, lda, isa->pack_a_rows, isa->ukr_rows,
+                            isa->d.a_ld * sizeof(float), isa->prefetch_x};
+    cpr_gemm_pack_fn pb = isa->pack_b_kn;
+    if (bt == CPR_GEMM_W_BF16)
+        pb = isa->pack_b_kn_bf16 ? isa->pack_b_kn_bf16 : cpr_gemm_pack_b_kn_bf16;
+    struct cpr_gemm_b pbk = {b, ldb, pb, NULL};
+    cpr_gemm_drive(&isa->d, &pa, &pbk, 0, m, 0, n, k, alpha, beta, c, ldc);
+}
+
+void cpr_gemm_tn(const struct cpr_gemm_isa *isa, size_t m, size_t n, size_t k,
+                 float alpha, const float *a, size_t lda, const float *b,
+                 size_t ldb, float beta, float *c, size_t ldc) {
+    struct cpr_gemm_a pa = {a, lda, isa->pack_a_cols, isa->ukr_kmajor,
+                            isa->d.kc * sizeof(float), NULL};
+    struct cpr_gemm_b pb = {b, ldb, isa->pack_b_kn, NULL};
+    cpr_gemm_drive(&isa->d, &pa, &pb, 0, m, 0, n, k, alpha, beta, c, ldc);
+}
+
 // ---- portable f32-panel pack routines ----
 
 void cpr_gemm_pack_a_rows_f32(const struct cpr_gemm_desc *d, const void *src,
@@ -135,6 +158,13 @@ void cpr_gemm_pack_b_kn_f32(const struct cpr_gemm_desc *d, const void *src,
                             size_t kc, void *dst) {
     assert(d->b_panel_bytes == d->kc * d->nr * sizeof(float));
     cpr_gemm_pack_b_kn_f32_with(d->nr, d->kc, src, ld, r0, p0, rows, kc, dst);
+}
+
+void cpr_gemm_pack_b_kn_bf16(const struct cpr_gemm_desc *d, const void *src,
+                             size_t ld, size_t r0, size_t p0, size_t rows,
+                             size_t kc, void *dst) {
+    assert(d->b_panel_bytes == d->kc * d->nr * sizeof(float));
+    cpr_gemm_pack_b_kn_bf16_with(d->nr, d->kc, src, ld, r0, p0, rows, kc, dst);
 }
 
 static inline float wide_f32(const void *row, size_t p) {

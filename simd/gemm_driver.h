@@ -134,6 +134,9 @@ struct cpr_gemm_isa {
     cpr_gemm_pack_fn pack_b_nk[CPR_GEMM_W_COUNT];         // W (n, k) by type
     cpr_gemm_prefetch_fn prefetch_x;                       // NULL = none
     cpr_gemm_prefetch_fn prefetch_w[CPR_GEMM_W_COUNT];     // NULL = none
+    // B (k, n) of bf16 for dX = dY W with bf16 weights; NULL = the
+    // portable cpr_gemm_pack_b_kn_bf16.
+    cpr_gemm_pack_fn pack_b_kn_bf16;
 };
 // y = alpha x W^T + beta y (the gemm slots, simd/kernels.h): A = x (m, k)
 // stride ldx through pack_a_rows / ukr_rows, B = W (n, k) of type wt.
@@ -147,6 +150,20 @@ void cpr_gemm_xwt(const struct cpr_gemm_isa *isa, enum cpr_gemm_wtype wt,
 void cpr_gemm_syrk(const struct cpr_gemm_isa *isa, size_t n, size_t k,
                    const float *x, size_t ldx, float *h, size_t ldh,
                    size_t i0, size_t i1);
+
+// Backward products (the gemm_nn / gemm_tn slots, kernels.h).
+// c = alpha a B + beta c: A = a (m, k) rows through pack_a_rows / ukr_rows,
+// B (k, n) row-major of type bt (F32 or BF16) through pack_b_kn /
+// pack_b_kn_bf16.
+void cpr_gemm_nn(const struct cpr_gemm_isa *isa, enum cpr_gemm_wtype bt,
+                 size_t m, size_t n, size_t k, float alpha, const float *a,
+                 size_t lda, const void *b, size_t ldb, float beta, float *c,
+                 size_t ldc);
+// c = alpha A^T B + beta c, A (k, m), B (k, n): A through pack_a_cols /
+// ukr_kmajor (as syrk's X^T), B through pack_b_kn.
+void cpr_gemm_tn(const struct cpr_gemm_isa *isa, size_t m, size_t n, size_t k,
+                 float alpha, const float *a, size_t lda, const float *b,
+                 size_t ldb, float beta, float *c, size_t ldc);
 
 // ---- portable leaves for the f32 panel format ----
 // Packed B panel (f32): element (p, l) at p*NR + l of panel q, panels
@@ -168,6 +185,11 @@ void cpr_gemm_pack_a_cols_f32(const struct cpr_gemm_desc *d, const void *src,
 void cpr_gemm_pack_b_kn_f32(const struct cpr_gemm_desc *d, const void *src,
                             size_t ld, size_t r0, size_t p0, size_t rows,
                             size_t kc, void *dst);
+// B given as (k, n) row-major bf16 (B(p, j) = src[p*ld + j] widened
+// exactly: a backward pass's bf16 W in dX = dY W) -> f32 panels.
+void cpr_gemm_pack_b_kn_bf16(const struct cpr_gemm_desc *d, const void *src,
+                             size_t ld, size_t r0, size_t p0, size_t rows,
+                             size_t kc, void *dst);
 // B = W^T with W (n, k) row-major f32 / bf16 / f16 (B(p, j) = W[j][p],
 // widened exactly) -> f32 panels. Scalar transposes; ISAs with a faster
 // transpose plug in their own.
@@ -238,6 +260,29 @@ static inline void cpr_gemm_pack_b_kn_f32_with(size_t NR, size_t KC,
                 memcpy(panel + p * NR, x + p * ld + jr, nr * sizeof(float));
                 for (size_t l = nr; l < NR; l++) panel[p * NR + l] = 0.0f;
             }
+        }
+    }
+}
+
+// The loop behind cpr_gemm_pack_b_kn_bf16 with the block sizes as
+// arguments (an ISA file with constant NR gets a vectorised widening).
+static inline void cpr_gemm_pack_b_kn_bf16_with(size_t NR, size_t KC,
+                                                const uint16_t *src, size_t ld,
+                                                size_t r0, size_t p0,
+                                                size_t rows, size_t kc,
+                                                float *dst) {
+    const uint16_t *x = src + p0 * ld + r0;
+    for (size_t jr = 0; jr < rows; jr += NR) {
+        size_t nr = rows - jr < NR ? rows - jr : NR;
+        float *panel = dst + jr * KC;
+        for (size_t p = 0; p < kc; p++) {
+            const uint16_t *s = x + p * ld + jr;
+            float *o = panel + p * NR;
+            for (size_t l = 0; l < nr; l++) {
+                uint32_t u = (uint32_t)s[l] << 16;
+                memcpy(&o[l], &u, sizeof u);
+            }
+            for (size_t l = nr; l < NR; l++) o[l] = 0.0f;
         }
     }
 }

@@ -1,4 +1,5 @@
-// simd/gemm_scalar.c: reference GEMM / SYRK (the executable spec).
+// simd/gemm_scalar.c: reference GEMM / SYRK and the backward products
+// (the executable spec).
 //
 // y = alpha * x W^T + beta * y with W (n, k) row-major; every y element is
 // one dot product over k accumulated in double, in increasing k, then
@@ -88,9 +89,63 @@ static void syrk_f32_scalar(size_t n, size_t k, const float *x, size_t ldx,
         }
 }
 
+// ---- backward products (kernels.h: gemm_nn / gemm_tn) ----
+
+// c = alpha a B + beta c, B (k, n) row-major; b(p, j) reads element (p, j).
+static void gemm_nn_scalar(size_t m, size_t n, size_t k, float alpha,
+                           const float *a, size_t lda, const void *b,
+                           size_t ldb, float beta, float *c, size_t ldc,
+                           float (*bval)(const void *, size_t)) {
+    assert(m == 0 || n == 0 || (a && b && c));
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (size_t p = 0; p < k; p++)
+                acc += (double)a[i * lda + p] * (double)bval(b, p * ldb + j);
+            store(&c[i * ldc + j], alpha, acc, beta);
+        }
+}
+
+static float bval_f32(const void *b, size_t idx) {
+    return ((const float *)b)[idx];
+}
+
+static float bval_bf16(const void *b, size_t idx) {
+    return bf16_bits_to_f32(((const uint16_t *)b)[idx]);
+}
+
+static void gemm_nn_f32_scalar(size_t m, size_t n, size_t k, float alpha,
+                               const float *a, size_t lda, const float *b,
+                               size_t ldb, float beta, float *c, size_t ldc) {
+    gemm_nn_scalar(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bval_f32);
+}
+
+static void gemm_nn_bf16b_scalar(size_t m, size_t n, size_t k, float alpha,
+                                 const float *a, size_t lda, const uint16_t *b,
+                                 size_t ldb, float beta, float *c, size_t ldc) {
+    gemm_nn_scalar(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bval_bf16);
+}
+
+// c = alpha A^T B + beta c, A (k, m), B (k, n).
+static void gemm_tn_f32_scalar(size_t m, size_t n, size_t k, float alpha,
+                               const float *a, size_t lda, const float *b,
+                               size_t ldb, float beta, float *c, size_t ldc) {
+    assert(m == 0 || n == 0 || (a && b && c));
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (size_t p = 0; p < k; p++)
+                acc += (double)a[p * lda + i] * (double)b[p * ldb + j];
+            store(&c[i * ldc + j], alpha, acc, beta);
+        }
+}
+
 void cpr_fill_gemm_scalar(struct cpr_kernels *k) {
     k->gemm_f32 = gemm_f32_scalar;
     k->gemm_bf16w = gemm_bf16w_scalar;
     k->gemm_f16w = gemm_f16w_scalar;
     k->syrk_f32 = syrk_f32_scalar;
+    k->gemm_nn_f32 = gemm_nn_f32_scalar;
+    k->gemm_nn_bf16b = gemm_nn_bf16b_scalar;
+    k->gemm_tn_f32 = gemm_tn_f32_scalar;
 }

@@ -80,6 +80,24 @@ typedef void (*cpr_gemm_h16_fn)(size_t m, size_t n, size_t k, float alpha,
 // Callers split threads over [i0, i1).
 typedef void (*cpr_syrk_f32_fn)(size_t n, size_t k, const float *x, size_t ldx,
                                 float *h, size_t ldh, size_t i0, size_t i1);
+// Backward products of a linear layer y = x W^T (simd/gemm_*.c, same
+// driver, numerics and split rules as the gemm slots above):
+// gemm_nn: c = alpha * a * B + beta * c, a (m, k) stride lda, B (k, n)
+//   row-major stride ldb (f32, or bf16 bit patterns widened exactly),
+//   c (m, n) stride ldc. dX = dY W: a = dY (tokens, out), B = W (out, in).
+// gemm_tn: c = alpha * A^T * B + beta * c, A (k, m) stride lda, B (k, n)
+//   stride ldb. dW = dY^T X: A = dY (tokens, out), B = X (tokens, in),
+//   c = dW (out, in).
+// beta == 0: c is write-only. f32 accumulation; each c element depends
+// only on k and its A row/column and B column, so callers split threads
+// over n (offsetting b and c) with bit-identical results.
+typedef void (*cpr_gemm_bwd_f32_fn)(size_t m, size_t n, size_t k, float alpha,
+                                    const float *a, size_t lda, const float *b,
+                                    size_t ldb, float beta, float *c, size_t ldc);
+typedef void (*cpr_gemm_bwd_h16_fn)(size_t m, size_t n, size_t k, float alpha,
+                                    const float *a, size_t lda,
+                                    const uint16_t *b, size_t ldb, float beta,
+                                    float *c, size_t ldc);
 
 // ---- stats family (simd/stats_*.c) ----
 // Per-column activation statistics over `rows` rows of x (rows, cols),
@@ -242,6 +260,10 @@ struct cpr_kernels {
     cpr_unpack_fn unpack_bitmask_f32;
     cpr_unpack_fn unpack_nm24_h16;
     cpr_unpack_fn unpack_nm24_f32;
+    // gemm, backward (dX = dY W, dW = dY^T X)
+    cpr_gemm_bwd_f32_fn gemm_nn_f32;
+    cpr_gemm_bwd_h16_fn gemm_nn_bf16b;
+    cpr_gemm_bwd_f32_fn gemm_tn_f32;
 
     // Which ISA each slot came from, parallel to the slots above in the
     // order of cpr_kernel_slot_names (filled by cpr_kernels_build).

@@ -1,0 +1,319 @@
+// core/backward.c: the LLaMA-block gradient pass (see backward.h).
+#include "core/backward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/attention_bwd.h"
+#include "core/matmul.h"
+#include "core/matmul_bwd.h"
+
+static void to_f32(const struct cpr_kernels *k, const struct cpr_tensor *t,
+                   float *out) {
+    size_t n = (size_t)t->shape[0];
+    switch (t->dtype) {
+    case CPR_DTYPE_BF16: k->bf16_to_f32(n, t->data, out); break;
+    case CPR_DTYPE_F16: k->f16_to_f32(n, t->data, out); break;
+    default: memcpy(out, t->data, n * sizeof(float)); break;
+    }
+}
+
+static enum cpr_status check_model(const struct cpr_model *m,
+                                   struct cpr_err *err) {
+    const struct cpr_block_spec *s = &m->cfg.block;
+    if (s->norm != CPR_NORM_RMS || s->pos != CPR_POS_ROPE ||
+        s->mlp != CPR_MLP_SWIGLU || s->resid != CPR_RESID_SEQUENTIAL)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                           "backward: block kind norm=%s pos=%s mlp=%s "
+                           "resid=%s is not implemented (only the LLaMA "
+                           "block: rms, rope, swiglu, sequential)",
+                           cpr_norm_kind_name(s->norm), cpr_pos_kind_name(s->pos),
+                           cpr_mlp_kind_name(s->mlp),
+                           cpr_resid_kind_name(s->resid));
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        const struct cpr_layer *L = &m->layers[l];
+        struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (!sh.has_attn || !sh.has_mlp)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                               "backward: layer %lld has a removed sub-block "
+                               "(not implemented)", (long long)l);
+        if (L->bq.data || L->bk.data || L->bv.data || L->bo.data ||
+            L->b_up.data || L->b_down.data)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                               "backward: layer %lld has linear biases (not "
+                               "implemented)", (long long)l);
+    }
+    return CPR_OK;
+}
+
+enum cpr_status cpr_backward_init(struct cpr_backward *b,
+                                  const struct cpr_model *m,
+                                  const struct cpr_kernels *k,
+                                  struct cpr_pool *pool, int64_t n_seq,
+                                  int64_t seqlen, struct cpr_err *err) {
+    memset(b, 0, sizeof *b);
+    if (n_seq < 1 || seqlen < 2)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "backward: n_seq %lld >= 1 and seqlen %lld >= 2 "
+                           "expected", (long long)n_seq, (long long)seqlen);
+    CPR_TRY(check_model(m, err));
+    CPR_TRY(cpr_forward_init(&b->f, m, k, pool, n_seq, seqlen, err));
+    b->n_seq = n_seq, b->seqlen = seqlen;
+    const struct cpr_model_config *c = &m->cfg;
+    int64_t qd = 0, kvd = 0, I = 0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (sh.n_heads * sh.head_dim > qd) qd = sh.n_heads * sh.head_dim;
+        if (sh.n_kv_heads * sh.head_dim > kvd) kvd = sh.n_kv_heads * sh.head_dim;
+        if (sh.intermediate > I) I = sh.intermediate;
+    }
+    size_t T = (size_t)(n_seq * seqlen), H = (size_t)c->hidden;
+    size_t half = (size_t)c->head_dim / 2;
+    size_t nthr = cpr_pool_size(pool);
+    size_t n = (size_t)c->n_layers * T * H + 6 * T * H + 3 * T * (size_t)I +
+               2 * T * (size_t)qd + 2 * T * (size_t)kvd +
+               nthr * cpr_attention_bwd_scratch(seqlen) +
+               (size_t)seqlen * half + H;
+    b->mem = malloc(n * sizeof(float));
+    if (!b->mem) {
+        cpr_forward_free(&b->f);
+        return cpr_err_set(err, CPR_ERR_NOMEM,
+                           "backward: cannot allocate %zu bytes of "
+                           "checkpoints and gradient buffers",
+                           n * sizeof(float));
+    }
+    float *p = b->mem;
+#define CARVE(ptr, cnt) (ptr = p, p += (cnt))
+    CARVE(b->ckpt, (size_t)c->n_layers * T * H);
+    CARVE(b->h, T * H);
+    CARVE(b->dh, T * H);
+    CARVE(b->dh2, T * H);
+    CARVE(b->xn1, T * H);
+    CARVE(b->hmid, T * H);
+    CARVE(b->dxn, T * H);
+    CARVE(b->gpre, T * (size_t)I);
+    CARVE(b->dg, T * (size_t)I);
+    CARVE(b->da, T * (size_t)I);
+    CARVE(b->dq, T * (size_t)qd);
+    CARVE(b->datt, T * (size_t)qd);
+    CARVE(b->dk, T * (size_t)kvd);
+    CARVE(b->dv, T * (size_t)kvd);
+    CARVE(b->attn_scratch, nthr * cpr_attention_bwd_scratch(seqlen));
+    CARVE(b->nsin, (size_t)seqlen * half);
+    CARVE(b->wvec, H);
+#undef CARVE
+    for (size_t i = 0; i < (size_t)seqlen * half; i++) b->nsin[i] = -b->f.rope_sin[i];
+    return CPR_OK;
+}
+
+void cpr_backward_free(struct cpr_backward *b) {
+    if (!b) return;
+    cpr_forward_free(&b->f);
+    free(b->mem);
+    memset(b, 0, sizeof *b);
+}
+
+// out[i] (+)= d/dx of rmsnorm(x, w) . dy for one row (double inside):
+// r = 1/sqrt(mean(x^2) + eps), xh = x r, g = dy w,
+// dx = r (g - xh mean(g xh)).
+static void rmsnorm_bwd_row(size_t n, const float *x, const float *w,
+                            const float *dy, float eps, const float *add,
+                            float *out) {
+    double ss = 0.0, dot = 0.0;
+    for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    double r = 1.0 / sqrt(ss / (double)n + (double)eps);
+    for (size_t i = 0; i < n; i++) dot += (double)dy[i] * w[i] * x[i] * r;
+    dot /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double xh = x[i] * r, g = (double)dy[i] * w[i];
+        out[i] = (float)(r * (g - xh * dot)) + (add ? add[i] : 0.0f);
+    }
+}
+
+// Capture hook of the recompute: xn1 at ATTN_IN, the residual (h_mid) at
+// MLP_IN.
+struct recap {
+    struct cpr_backward *b;
+    const float *hidden;
+    size_t n;
+};
+
+static enum cpr_status recap_fn(void *user, const struct cpr_capture *cap,
+                                struct cpr_err *err) {
+    (void)err;
+    struct recap *r = user;
+    if (cap->site == CPR_CAPTURE_ATTN_IN)
+        memcpy(r->b->xn1, cap->x, r->n * sizeof(float));
+    else if (cap->site == CPR_CAPTURE_MLP_IN)
+        memcpy(r->b->hmid, r->hidden, r->n * sizeof(float));
+    return CPR_OK;
+}
+
+static enum cpr_status call_hook(cpr_grad_fn hook, void *user, int64_t layer,
+                                 enum cpr_linear_role role,
+                                 struct cpr_tensor *w, const float *x,
+                                 const float *dy, int64_t T,
+                                 struct cpr_err *err) {
+    if (!hook) return CPR_OK;
+    struct cpr_grad g = {.layer = layer, .role = role, .w = w, .x = x, .dy = dy,
+                         .n_rows = T, .n_in = w->shape[1], .n_out = w->shape[0]};
+    return hook(user, &g, err);
+}
+
+// dL/d(logits) for every predicted position, through the final norm into
+// b->dh; returns the summed nll in *nll_sum.
+static enum cpr_status head_bwd(struct cpr_backward *b, const int32_t *tokens,
+                                int64_t n_seq, int64_t seqlen, float gscale,
+                                double *nll_sum, struct cpr_err *err) {
+    struct cpr_forward *f = &b->f;
+    const struct cpr_model *m = f->model;
+    const struct cpr_kernels *k = f->k;
+    int64_t H = m->cfg.hidden, V = m->cfg.vocab;
+    to_f32(k, &m->final_norm, b->wvec);
+    double sum = 0.0;
+    for (int64_t s = 0; s < n_seq; s++) {
+        const int32_t *tok = tokens + s * seqlen;
+        for (int64_t p = 1; p < seqlen; p++)
+            if (tok[p] < 0 || tok[p] >= V)
+                return cpr_err_set(err, CPR_ERR_ARG,
+                                   "backward: target id %ld at position %lld "
+                                   "outside [0, %lld)", (long)tok[p],
+                                   (long long)(s * seqlen + p), (long long)V);
+        memset(b->dh + (s * seqlen + seqlen - 1) * H, 0, (size_t)H * sizeof(float));
+        for (int64_t p0 = 0; p0 < seqlen - 1; p0 += f->logit_rows) {
+            int64_t n = seqlen - 1 - p0;
+            if (n > f->logit_rows) n = f->logit_rows;
+            const float *rows = b->h + (s * seqlen + p0) * H;
+            CPR_TRY(cpr_forward_logits(f, rows, n, f->logits, err));
+            for (int64_t r = 0; r < n; r++) {
+                float *row = f->logits + r * V;
+                int32_t tgt = tok[p0 + r + 1];
+                sum += k->logsumexp_f32((size_t)V, row) - (double)row[tgt];
+                k->softmax_f32((size_t)V, row, row);
+                row[tgt] -= 1.0f;
+                for (int64_t v = 0; v < V; v++) row[v] *= gscale;
+            }
+            float *dn = b->dxn + (s * seqlen + p0) * H;
+            CPR_TRY(cpr_matmul_dx(f->pool, k, (size_t)n, f->logits, (size_t)V,
+                                  &m->lm_head, dn, (size_t)H, 0.0f, err));
+            for (int64_t r = 0; r < n; r++)
+                rmsnorm_bwd_row((size_t)H, rows + r * H, b->wvec, dn + r * H,
+                                m->cfg.norm_eps, NULL,
+                                b->dh + (s * seqlen + p0 + r) * H);
+        }
+    }
+    *nll_sum = sum;
+    return CPR_OK;
+}
+
+static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
+                                 int64_t n_seq, int64_t seqlen,
+                                 cpr_grad_fn hook, void *user,
+                                 struct cpr_err *err) {
+    struct cpr_forward *f = &b->f;
+    const struct cpr_model *m = f->model;
+    struct cpr_layer *L = &((struct cpr_model *)m)->layers[l];
+    const struct cpr_kernels *k = f->k;
+    struct cpr_pool *pool = f->pool;
+    struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+    int64_t T = n_seq * seqlen, H = m->cfg.hidden, I = sh.intermediate;
+    int64_t hd = sh.head_dim, qd = sh.n_heads * hd, kvd = sh.n_kv_heads * hd;
+    const float *ck = b->ckpt + (size_t)l * (size_t)(T * H);
+    float eps = m->cfg.norm_eps;
+
+    // recompute the block from its checkpoint (the forward's own arithmetic)
+    memcpy(b->h, ck, (size_t)(T * H) * sizeof(float));
+    struct recap rc = {b, b->h, (size_t)(T * H)};
+    struct cpr_block_hook bh = {recap_fn, &rc,
+                                (1u << CPR_CAPTURE_ATTN_IN) | (1u << CPR_CAPTURE_MLP_IN)};
+    CPR_TRY(cpr_forward_block(f, l, b->h, n_seq, seqlen, &bh, err));
+    // now: f->xn = mlp norm output, f->up = up x, f->gate = silu(g x) * up x,
+    // f->att = attention output, f->q / f->kk roped, f->v
+    CPR_TRY(cpr_matmul(pool, k, (size_t)T, f->xn, (size_t)H, &L->w_gate, b->gpre,
+                       (size_t)I, 0.0f, err));
+
+    // MLP
+    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_DOWN, &L->w_down, f->gate, b->dh, T, err));
+    CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dh, (size_t)H, &L->w_down, b->dg,
+                          (size_t)I, 0.0f, err));
+    for (size_t i = 0; i < (size_t)(T * I); i++) {
+        float a = b->gpre[i], u = f->up[i], g = b->dg[i];
+        float sg = 1.0f / (1.0f + expf(-a));
+        b->da[i] = g * u * sg * (1.0f + a * (1.0f - sg));
+        b->dg[i] = g * a * sg; // d(up)
+    }
+    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_GATE, &L->w_gate, f->xn, b->da, T, err));
+    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_UP, &L->w_up, f->xn, b->dg, T, err));
+    CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->da, (size_t)I, &L->w_gate, b->dxn,
+                          (size_t)H, 0.0f, err));
+    CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dg, (size_t)I, &L->w_up, b->dxn,
+                          (size_t)H, 1.0f, err));
+    to_f32(k, &L->mlp_norm, b->wvec);
+    for (int64_t t = 0; t < T; t++)
+        rmsnorm_bwd_row((size_t)H, b->hmid + t * H, b->wvec, b->dxn + t * H, eps,
+                        b->dh + t * H, b->dh2 + t * H);
+
+    // attention
+    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_O, &L->wo, f->att, b->dh2, T, err));
+    CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dh2, (size_t)H, &L->wo, b->datt,
+                          (size_t)qd, 0.0f, err));
+    struct cpr_attn_bwd ab = {
+        .n_seq = n_seq, .seqlen = seqlen, .n_heads = sh.n_heads,
+        .n_kv_heads = sh.n_kv_heads, .head_dim = hd,
+        .window = m->cfg.block.sliding_window, .q = f->q, .k = f->kk, .v = f->v,
+        .dout = b->datt, .dq = b->dq, .dk = b->dk, .dv = b->dv,
+        .scratch = b->attn_scratch};
+    cpr_attention_bwd(pool, k, &ab);
+    cpr_rope_f32_fn rope = m->cfg.rope_style == CPR_ROPE_INTERLEAVED
+                               ? k->rope_interleaved_f32
+                               : k->rope_half_f32;
+    size_t half = (size_t)hd / 2;
+    for (int64_t t = 0; t < T; t++) { // inverse rotation: sin -> -sin
+        int64_t pos = t % seqlen;
+        const float *cs = f->rope_cos + pos * half, *sn = b->nsin + pos * half;
+        rope((size_t)sh.n_heads, (size_t)hd, b->dq + t * qd, cs, sn);
+        rope((size_t)sh.n_kv_heads, (size_t)hd, b->dk + t * kvd, cs, sn);
+    }
+    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_Q, &L->wq, b->xn1, b->dq, T, err));
+    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_K, &L->wk, b->xn1, b->dk, T, err));
+    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_V, &L->wv, b->xn1, b->dv, T, err));
+    CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dq, (size_t)qd, &L->wq, b->dxn,
+                          (size_t)H, 0.0f, err));
+    CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dk, (size_t)kvd, &L->wk, b->dxn,
+                          (size_t)H, 1.0f, err));
+    CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dv, (size_t)kvd, &L->wv, b->dxn,
+                          (size_t)H, 1.0f, err));
+    to_f32(k, &L->attn_norm, b->wvec);
+    for (int64_t t = 0; t < T; t++)
+        rmsnorm_bwd_row((size_t)H, ck + t * H, b->wvec, b->dxn + t * H, eps,
+                        b->dh2 + t * H, b->dh + t * H);
+    return CPR_OK;
+}
+
+enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
+                                 int64_t n_seq, int64_t seqlen, float scale,
+                                 cpr_grad_fn hook, void *user, double *loss,
+                                 struct cpr_err *err) {
+    if (n_seq < 1 || n_seq > b->n_seq || seqlen < 2 || seqlen > b->seqlen)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "backward: %lld x %lld tokens; this state takes "
+                           "1..%lld sequences of 2..%lld", (long long)n_seq,
+                           (long long)seqlen, (long long)b->n_seq,
+                           (long long)b->seqlen);
+    struct cpr_forward *f = &b->f;
+    const struct cpr_model *m = f->model;
+    int64_t T = n_seq * seqlen, H = m->cfg.hidden;
+    CPR_TRY(cpr_forward_embed(f, tokens, n_seq, seqlen, b->h, err));
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        memcpy(b->ckpt + (size_t)l * (size_t)(T * H), b->h,
+               (size_t)(T * H) * sizeof(float));
+        CPR_TRY(cpr_forward_block(f, l, b->h, n_seq, seqlen, NULL, err));
+    }
+    double n_pred = (double)(n_seq * (seqlen - 1)), nll = 0.0;
+    CPR_TRY(head_bwd(b, tokens, n_seq, seqlen, (float)(scale / n_pred), &nll, err));
+    if (loss) *loss = nll / n_pred;
+    for (int64_t l = m->cfg.n_layers - 1; l >= 0; l--)
+        CPR_TRY(block_bwd(b, l, n_seq, seqlen, hook, user, err));
+    return CPR_OK;
+}

@@ -1,0 +1,86 @@
+// core/backward.h: gradients of the mean next-token cross-entropy w.r.t.
+// every decoder linear, on the CPU, block by block.
+//
+// Loss (HF LlamaForCausalLM with labels = input_ids, float32): for each
+// sequence s and position p in [0, seqlen - 2], nll = logsumexp(logits[s,p])
+// - logits[s,p][tokens[s, p+1]]; loss = mean over the n_seq*(seqlen-1)
+// predictions.
+//
+// How: a forward pass keeps each block's input (the checkpoints, n_layers x
+// T x hidden f32); the logits are formed f->logit_rows rows at a time and
+// turned into dlogits at once (vocab x T is never held). Then, for blocks
+// L-1 .. 0, the block is recomputed from its checkpoint with the forward
+// pass itself (cpr_forward_block, so the activations are exactly the
+// forward's) and differentiated: down, SwiGLU, gate/up, RMSNorm, o,
+// attention (core/attention_bwd.h, per query block), RoPE (the inverse
+// rotation), q/k/v, RMSNorm, residuals. Each linear's gradient reaches the
+// caller through a hook with its input X and output gradient dY, so the
+// caller forms what it needs (dW = dY^T X via core/matmul_bwd.h, per-row
+// norms, ...): dW itself is never materialised here.
+//
+// Supported: the LLaMA block (RMSNorm, RoPE, SwiGLU, sequential residual,
+// no biases; sliding window allowed). Other kinds are refused by
+// cpr_backward_init with CPR_ERR_UNSUPPORTED naming the kind.
+// Determinism: every step is a fixed kernel call or a per-row/per-item
+// loop; results are bit-identical for any thread count.
+#ifndef CPR_CORE_BACKWARD_H
+#define CPR_CORE_BACKWARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/forward.h"
+#include "core/model.h"
+
+// What a gradient hook sees for one linear y = x W^T of block `layer`:
+// x (n_rows, n_in) and dy = dloss/dy (n_rows, n_out), rows sequence-major,
+// dense (strides n_in / n_out). Valid only during the call, read-only.
+// dloss/dW = dy^T x.
+struct cpr_grad {
+    int64_t layer;
+    enum cpr_linear_role role; // Q, K, V, O, GATE, UP or DOWN
+    struct cpr_tensor *w;      // the linear's weight (n_out, n_in)
+    const float *x;
+    const float *dy;
+    int64_t n_rows, n_in, n_out;
+};
+typedef enum cpr_status (*cpr_grad_fn)(void *user, const struct cpr_grad *g,
+                                       struct cpr_err *err);
+
+struct cpr_backward {
+    struct cpr_forward f;  // the forward state (owned)
+    int64_t n_seq, seqlen; // at most, per call
+    float *mem;            // one allocation, carved below
+    float *ckpt;           // (n_layers, T, hidden) block inputs
+    float *h, *dh, *dh2, *xn1, *hmid, *dxn;       // (T, hidden)
+    float *gpre, *dg, *da;                        // (T, max intermediate)
+    float *dq, *datt;                             // (T, max q dim)
+    float *dk, *dv;                               // (T, max kv dim)
+    float *attn_scratch;   // n_threads * cpr_attention_bwd_scratch
+    float *nsin;           // (seqlen, head_dim / 2): -sin (inverse RoPE)
+    float *wvec;           // (hidden) f32 copy of a norm weight
+};
+
+// Prepare for up to n_seq sequences of seqlen >= 2 tokens.
+// Errors: CPR_ERR_UNSUPPORTED (a block kind, bias or removed sub-block the
+// backward pass does not implement: the message names it), CPR_ERR_NOMEM
+// (with the byte count), what cpr_forward_init returns.
+enum cpr_status cpr_backward_init(struct cpr_backward *b,
+                                  const struct cpr_model *m,
+                                  const struct cpr_kernels *k,
+                                  struct cpr_pool *pool, int64_t n_seq,
+                                  int64_t seqlen, struct cpr_err *err);
+void cpr_backward_free(struct cpr_backward *b);
+
+// One gradient pass over tokens (n_seq * seqlen ids): *loss = the mean
+// next-token loss (may be NULL); the gradients are those of scale * loss
+// (GBLM differentiates 100 * loss: pass 100). hook(user, g) is called once
+// per linear of every block, blocks from the last to the first, in the
+// order down, gate, up, o, q, k, v (hook may be NULL).
+// Errors: CPR_ERR_ARG (sizes, token ids), whatever the hook returns.
+enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
+                                 int64_t n_seq, int64_t seqlen, float scale,
+                                 cpr_grad_fn hook, void *user, double *loss,
+                                 struct cpr_err *err);
+
+#endif

@@ -1,0 +1,147 @@
+// methods/gradstats.c: GBLM gradient accumulators (see gradstats.h).
+#include "methods/gradstats.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/matmul_bwd.h"
+
+static const enum cpr_linear_role ROLES[] = {CPR_ROLE_Q, CPR_ROLE_K, CPR_ROLE_V,
+                                             CPR_ROLE_O, CPR_ROLE_GATE,
+                                             CPR_ROLE_UP, CPR_ROLE_DOWN};
+#define N_ROLES (sizeof ROLES / sizeof ROLES[0])
+
+static const struct cpr_tensor *weight_of(const struct cpr_layer *L,
+                                          enum cpr_linear_role r) {
+    switch (r) {
+    case CPR_ROLE_Q: return &L->wq;
+    case CPR_ROLE_K: return &L->wk;
+    case CPR_ROLE_V: return &L->wv;
+    case CPR_ROLE_O: return &L->wo;
+    case CPR_ROLE_GATE: return &L->w_gate;
+    case CPR_ROLE_UP: return &L->w_up;
+    default: return &L->w_down;
+    }
+}
+
+enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
+                                   const struct cpr_model *m,
+                                   const struct cpr_kernels *k,
+                                   struct cpr_pool *pool, struct cpr_err *err) {
+    memset(gs, 0, sizeof *gs);
+    gs->k = k ? k : cpr_kernels_get();
+    gs->pool = pool;
+    gs->per_layer = N_ROLES;
+    gs->n_lin = (size_t)m->cfg.n_layers * N_ROLES;
+    gs->lin = calloc(gs->n_lin ? gs->n_lin : 1, sizeof *gs->lin);
+    if (!gs->lin) goto nomem;
+    size_t biggest = 0, total = 0;
+    for (int64_t l = 0; l < m->cfg.n_layers; l++)
+        for (size_t r = 0; r < N_ROLES; r++) {
+            struct cpr_gradstats_lin *e = &gs->lin[(size_t)l * N_ROLES + r];
+            const struct cpr_tensor *w = weight_of(&m->layers[l], ROLES[r]);
+            e->layer = l, e->role = ROLES[r];
+            e->rows = (size_t)w->shape[0], e->cols = (size_t)w->shape[1];
+            size_t n = e->rows * e->cols;
+            total += 2 * n;
+            if (n > biggest) biggest = n;
+            e->l1 = calloc(n ? n : 1, sizeof(float));
+            e->l2 = calloc(n ? n : 1, sizeof(float));
+            if (!e->l1 || !e->l2) {
+                cpr_gradstats_free(gs);
+                return cpr_err_set(err, CPR_ERR_NOMEM,
+                                   "gradstats: cannot allocate the "
+                                   "accumulators of layer %lld (%zu bytes "
+                                   "so far)", (long long)l,
+                                   total * sizeof(float));
+            }
+        }
+    gs->dw = malloc((biggest ? biggest : 1) * sizeof(float));
+    if (!gs->dw) goto nomem;
+    return CPR_OK;
+nomem:
+    cpr_gradstats_free(gs);
+    return cpr_err_set(err, CPR_ERR_NOMEM, "gradstats: out of memory");
+}
+
+void cpr_gradstats_free(struct cpr_gradstats *gs) {
+    if (!gs) return;
+    for (size_t i = 0; gs->lin && i < gs->n_lin; i++) {
+        free(gs->lin[i].l1);
+        free(gs->lin[i].l2);
+    }
+    free(gs->lin);
+    free(gs->dw);
+    memset(gs, 0, sizeof *gs);
+}
+
+const struct cpr_gradstats_lin *cpr_gradstats_get(const struct cpr_gradstats *gs,
+                                                  int64_t layer,
+                                                  enum cpr_linear_role role) {
+    for (size_t r = 0; r < gs->per_layer; r++) {
+        size_t i = (size_t)layer * gs->per_layer + r;
+        if (layer >= 0 && i < gs->n_lin && gs->lin[i].role == role)
+            return &gs->lin[i];
+    }
+    return NULL;
+}
+
+enum cpr_status cpr_gradstats_hook(void *user, const struct cpr_grad *g,
+                                   struct cpr_err *err) {
+    struct cpr_gradstats *gs = user;
+    struct cpr_gradstats_lin *e =
+        (struct cpr_gradstats_lin *)cpr_gradstats_get(gs, g->layer, g->role);
+    if (!e || e->rows != (size_t)g->n_out || e->cols != (size_t)g->n_in)
+        return cpr_err_set(err, CPR_ERR_SHAPE,
+                           "gradstats: layer %lld %s: gradient (%lld, %lld) "
+                           "does not match the accumulators",
+                           (long long)g->layer, cpr_role_name(g->role),
+                           (long long)g->n_out, (long long)g->n_in);
+    CPR_TRY(cpr_matmul_dw(gs->pool, gs->k, (size_t)g->n_rows, e->rows, e->cols,
+                          1.0f, g->dy, e->rows, g->x, e->cols, 0.0f, gs->dw,
+                          e->cols, err));
+    size_t n = e->rows * e->cols;
+    for (size_t i = 0; i < n; i++) {
+        float v = gs->dw[i];
+        e->l1[i] += fabsf(v);
+        e->l2[i] += v * v;
+    }
+    return CPR_OK;
+}
+
+enum cpr_status cpr_gradstats_window(struct cpr_gradstats *gs,
+                                     struct cpr_backward *b,
+                                     const int32_t *tokens, int64_t seqlen,
+                                     float scale, double *loss,
+                                     struct cpr_err *err) {
+    CPR_TRY(cpr_backward_run(b, tokens, 1, seqlen, scale, cpr_gradstats_hook,
+                             gs, loss, err));
+    gs->n_windows++;
+    return CPR_OK;
+}
+
+static float round_bf16(float x) { // round to nearest even, NaN kept
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return x;
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+void cpr_gradstats_finish(struct cpr_gradstats *gs, enum cpr_grad_dtype dt) {
+    if (gs->finished) return;
+    for (size_t i = 0; i < gs->n_lin; i++) {
+        struct cpr_gradstats_lin *e = &gs->lin[i];
+        size_t n = e->rows * e->cols;
+        for (size_t j = 0; j < n; j++) {
+            e->l2[j] = sqrtf(e->l2[j]);
+            if (dt == CPR_GRAD_BF16) {
+                e->l1[j] = round_bf16(e->l1[j]);
+                e->l2[j] = round_bf16(e->l2[j]);
+            }
+        }
+    }
+    gs->finished = 1;
+}

@@ -1,0 +1,131 @@
+// tests/test_methods_gradstats.c: GBLM's gradient accumulators against
+// l1 = sum_w |scale g_w|, l2 = sqrt(sum_w (scale g_w)^2) formed here in
+// double from the per-window gradients of core/backward (dW = dY^T X in
+// double from the hook's X and dY); bf16 rounding; 1 vs 2 threads
+// bit-identical.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/synth.h"
+#include "methods/gradstats.h"
+#include "tests/harness.h"
+
+struct ref {
+    double *l1[2][7], *l2[2][7];
+    size_t n[2][7];
+};
+
+static int slot(enum cpr_linear_role r) {
+    static const enum cpr_linear_role order[7] = {
+        CPR_ROLE_Q, CPR_ROLE_K, CPR_ROLE_V, CPR_ROLE_O,
+        CPR_ROLE_GATE, CPR_ROLE_UP, CPR_ROLE_DOWN};
+    for (int i = 0; i < 7; i++) if (order[i] == r) return i;
+    return 0;
+}
+
+static enum cpr_status ref_hook(void *user, const struct cpr_grad *g,
+                                struct cpr_err *err) {
+    (void)err;
+    struct ref *r = user;
+    int j = slot(g->role);
+    for (int64_t o = 0; o < g->n_out; o++)
+        for (int64_t i = 0; i < g->n_in; i++) {
+            double s = 0.0;
+            for (int64_t t = 0; t < g->n_rows; t++)
+                s += (double)g->dy[t * g->n_out + o] * g->x[t * g->n_in + i];
+            r->l1[g->layer][j][o * g->n_in + i] += fabs(s);
+            r->l2[g->layer][j][o * g->n_in + i] += s * s;
+        }
+    return CPR_OK;
+}
+
+static void test_gradstats(struct cpr_test_ctx *t) {
+    struct cpr_synth_spec s = {.hidden = 16, .intermediate = 24, .n_layers = 2,
+                               .n_heads = 2, .n_kv_heads = 1, .vocab = 40,
+                               .context = 64, .dtype = CPR_DTYPE_BF16, .seed = 3,
+                               .init_std = 0.2, .norm_jitter = 0.2,
+                               .bos_id = -1, .eos_id = -1};
+    struct cpr_model m;
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
+    enum { W = 3, SL = 20 };
+    int32_t tok[W * SL];
+    struct cpr_rng r;
+    cpr_rng_seed(&r, 4);
+    for (int i = 0; i < W * SL; i++) tok[i] = (int32_t)cpr_rng_below(&r, 40);
+    const float scale = 100.0f; // GBLM
+    struct cpr_pool *pool = NULL;
+    CPR_CHECK_STATUS(t, cpr_pool_init(&pool, 2, &err), CPR_OK, &err, NULL);
+    struct cpr_gradstats gs[3];
+    for (int p = 0; p < 3; p++) {
+        struct cpr_backward b;
+        CPR_CHECK_STATUS(t, cpr_gradstats_init(&gs[p], &m, NULL, p == 1 ? pool : NULL, &err),
+                         CPR_OK, &err, NULL);
+        CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, p == 1 ? pool : NULL, 1, SL, &err),
+                         CPR_OK, &err, NULL);
+        for (int w = 0; w < W; w++)
+            CPR_CHECK_STATUS(t, cpr_gradstats_window(&gs[p], &b, tok + w * SL, SL, scale,
+                                                     NULL, &err),
+                             CPR_OK, &err, NULL);
+        cpr_backward_free(&b);
+        cpr_gradstats_finish(&gs[p], p == 2 ? CPR_GRAD_BF16 : CPR_GRAD_F32);
+    }
+    // reference
+    struct ref rf;
+    memset(&rf, 0, sizeof rf);
+    for (size_t i = 0; i < gs[0].n_lin; i++) {
+        const struct cpr_gradstats_lin *e = &gs[0].lin[i];
+        int j = slot(e->role);
+        rf.n[e->layer][j] = e->rows * e->cols;
+        rf.l1[e->layer][j] = calloc(e->rows * e->cols, sizeof(double));
+        rf.l2[e->layer][j] = calloc(e->rows * e->cols, sizeof(double));
+    }
+    struct cpr_backward b;
+    CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, SL, &err), CPR_OK, &err, NULL);
+    for (int w = 0; w < W; w++)
+        CPR_CHECK_STATUS(t, cpr_backward_run(&b, tok + w * SL, 1, SL, scale, ref_hook, &rf,
+                                             NULL, &err),
+                         CPR_OK, &err, NULL);
+    cpr_backward_free(&b);
+    CPR_CHECK(t, gs[0].n_windows == W, "n_windows %zu", gs[0].n_windows);
+    for (size_t i = 0; i < gs[0].n_lin; i++) {
+        const struct cpr_gradstats_lin *e = &gs[0].lin[i], *e2 = &gs[1].lin[i],
+                                       *eb = &gs[2].lin[i];
+        int j = slot(e->role);
+        size_t n = e->rows * e->cols;
+        double mx1 = 0, mx2 = 0, w1 = 0, w2 = 0, wb = 0;
+        for (size_t q = 0; q < n; q++) {
+            double r1 = rf.l1[e->layer][j][q], r2 = sqrt(rf.l2[e->layer][j][q]);
+            if (r1 > mx1) mx1 = r1;
+            if (r2 > mx2) mx2 = r2;
+        }
+        for (size_t q = 0; q < n; q++) {
+            double r1 = rf.l1[e->layer][j][q], r2 = sqrt(rf.l2[e->layer][j][q]);
+            if (fabs(e->l1[q] - r1) / mx1 > w1) w1 = fabs(e->l1[q] - r1) / mx1;
+            if (fabs(e->l2[q] - r2) / mx2 > w2) w2 = fabs(e->l2[q] - r2) / mx2;
+            double rel = fabs(eb->l2[q] - e->l2[q]) / (fabs(e->l2[q]) + 1e-30);
+            if (rel > wb) wb = rel;
+            uint32_t u;
+            memcpy(&u, &eb->l1[q], 4);
+            CPR_CHECK(t, (u & 0xffffu) == 0, "bf16 l1 not a bf16 value");
+        }
+        CPR_CHECK(t, w1 <= 1e-4 && w2 <= 1e-4,
+                  "layer %lld %s: l1 error %.3g, l2 error %.3g of max", (long long)e->layer,
+                  cpr_role_name(e->role), w1, w2);
+        CPR_CHECK(t, wb <= 1.0 / 256, "bf16 l2 off by %.3g relative", wb);
+        CPR_CHECK(t, memcmp(e->l1, e2->l1, n * 4) == 0 && memcmp(e->l2, e2->l2, n * 4) == 0,
+                  "layer %lld %s: 1 and 2 threads differ", (long long)e->layer,
+                  cpr_role_name(e->role));
+        free(rf.l1[e->layer][j]);
+        free(rf.l2[e->layer][j]);
+    }
+    for (int p = 0; p < 3; p++) cpr_gradstats_free(&gs[p]);
+    cpr_pool_free(pool);
+    cpr_model_free(&m);
+}
+
+const struct cpr_test cpr_tests_methods_gradstats[] = {
+    {"gradstats", test_gradstats, 0},
+    {0},
+};
