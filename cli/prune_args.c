@@ -73,7 +73,10 @@ static const char examples[] =
     "  cprune prune --model llama-7b --method wanda --pattern 2:4 --calib "
     "wikitext2 --nsamples 128 --eval wikitext2 --json run.json\n"
     "  cprune prune --model llama-7b --method owl --owl-base sparsegpt "
-    "--sparsity 0.7 --calib c4 --eval wikitext2 --max-chunks 20\n";
+    "--sparsity 0.7 --calib c4 --eval wikitext2 --max-chunks 20\n"
+    "  cprune prune --model M --method flap --sparsity 0.2 --calib "
+    "tinystories --out smaller  (structured: flap, wanda-sp, magnitude-sp; "
+    "see cprune prune --method flap --help)\n";
 
 // A generated option: which method and option it sets.
 struct gen_opt {

@@ -63,6 +63,9 @@ enum cpr_status cpr_decode_init(struct cpr_decode *d, const struct cpr_model *m,
         if (sh.n_heads != m->cfg.n_heads || sh.n_kv_heads != m->cfg.n_kv_heads ||
             sh.intermediate != m->cfg.intermediate)
             why = "layers differ in shape";
+        else if (m->layers[l].bo.data || m->layers[l].b_down.data)
+            why = "o_proj / down_proj biases (structured pruning's "
+                  "compensation)";
     }
     if (why)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "decode: KV-cache "

@@ -6,14 +6,15 @@
 # `cprune prune` with their own JSON record, so this script is their grid:
 # 2 models x 3 methods x 3 ratios, each pruning with 128 x 512 sequential
 # tinystories calibration tokens (as bench/grids/methods_tiny.grid) and
-# evaluating on tinystories (eval) and wikitext2 (test), hf protocol, whole
-# corpora. Usage: sh bench/grids/methods_tiny_struct.sh [BUILD] [OUTDIR]
+# evaluating on tinystories (eval) and wikitext2 (test), hf protocol, the
+# first GRID_CHUNKS (default 40) chunks of 512 tokens of each corpus. Usage: sh bench/grids/methods_tiny_struct.sh [BUILD] [OUTDIR]
 set -u
 B=${1:-build}
 W=${2:-/tmp/methods_tiny_struct}
 P="$B/cprune"
 D=${CPRUNE_DATA:-../shared}
 OUT=bench/results/methods_tiny_struct.md
+CH=${GRID_CHUNKS:-40}
 mkdir -p "$W"
 MODELS="stories260K tinystories-656k"
 METHODS="flap wanda-sp magnitude-sp"
@@ -25,14 +26,14 @@ for m in $MODELS; do
             [ -f "$j" ] && continue
             "$P" prune --model "$D/models/$m" --method "$me" --sparsity "$r" \
                 --calib tinystories --nsamples 128 --seqlen 512 \
-                --eval tinystories,wikitext2 --quiet --json "$j.tmp" \
+                --eval tinystories,wikitext2 --max-chunks "$CH" --quiet --json "$j.tmp" \
                 >"$W/$m-$me-$r.log" 2>&1 && mv "$j.tmp" "$j" ||
                 echo "FAIL $m $me $r: $(tail -1 "$W/$m-$me-$r.log")"
         done
     done
-    "$P" eval --model "$D/models/$m" --dataset tinystories --quiet \
+    "$P" eval --model "$D/models/$m" --dataset tinystories --max-chunks "$CH" --quiet \
         --json "$W/$m-dense-tinystories.json" >/dev/null 2>&1
-    "$P" eval --model "$D/models/$m" --dataset wikitext2 --quiet \
+    "$P" eval --model "$D/models/$m" --dataset wikitext2 --max-chunks "$CH" --quiet \
         --json "$W/$m-dense-wikitext2.json" >/dev/null 2>&1
 done
 python3 - "$W" "$OUT" "$MODELS" "$METHODS" "$RATIOS" <<'PY'
@@ -44,7 +45,7 @@ lines = ["# Structured (width) pruning on the tiny models", "",
          "pruning_ratio); in parentheses the achieved fraction of decoder-linear "
          "parameters removed (exact counts in the JSON records). FLAP: wifv, al-am, "
          "bias compensation. Calibration 128 x 512 tinystories tokens (sequential); "
-         "hf protocol, seqlen 512, whole corpora. Written by "
+         f"hf protocol, seqlen 512, the first {os.environ.get('GRID_CHUNKS', '40')} chunks of each corpus. Written by "
          "bench/grids/methods_tiny_struct.sh.", ""]
 for ds, label in (("tinystories", "tinystories (split eval)"), ("wikitext2", "wikitext2 (split test)")):
     lines += [f"## {label}", ""]
