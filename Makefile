@@ -120,6 +120,7 @@ test: $(TESTS) $(PROG) check-deps
 	sh tests/cli_generate.sh $(BUILD)
 	sh tests/cli_stream.sh $(BUILD)
 	sh tests/cli_sweep_tasks.sh $(BUILD)
+	sh tests/cli_struct.sh $(BUILD)
 
 test-slow: $(TESTS) $(PROG) check-deps
 	$(TESTS) --slow
@@ -132,6 +133,7 @@ test-slow: $(TESTS) $(PROG) check-deps
 	sh tests/cli_generate.sh $(BUILD)
 	sh tests/cli_stream.sh $(BUILD)
 	sh tests/cli_sweep_tasks.sh $(BUILD)
+	sh tests/cli_struct.sh $(BUILD)
 	sh tests/svg_render.sh $(BUILD)
 
 # Sanitized build in its own folder; -O1 keeps it quick. Slow tests are
@@ -158,6 +160,7 @@ bench: $(BENCH_BINS) $(PROG)
 	@mkdir -p bench/results
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 	sh bench/bench_stream.sh $(BUILD)
+	sh bench/bench_struct.sh $(BUILD)
 
 # The 7B-shaped streaming bench alone (bench/bench_stream.sh).
 bench-stream: $(PROG)

@@ -7,10 +7,20 @@
 #include "cli/commands.h"
 #include "cli/explain.h"
 #include "methods/registry.h"
+#include "methods/structured.h"
 
 int cmd_explain(int argc, char **argv) {
     if (argc == 1 && argv[0][0] != '-') {
         const struct cpr_method *m = cpr_method_find(argv[0]);
+        const struct explain_entry *se = explain_find(argv[0]);
+        if (!m && se && cpr_struct_kind_parse(argv[0]) >= 0) {
+            printf("%s (structured: writes a smaller model)\n\n%s\n\n"
+                   "usage: %s\npaper: %s\ncode:  %s\n", argv[0],
+                   se->algorithm, "cprune prune --method NAME --sparsity S "
+                   "[--calib C] (see cprune prune --method NAME --help)",
+                   se->paper, se->code);
+            return 0;
+        }
         if (!m) {
             fprintf(stderr, "cprune explain: unknown method '%s'; known:",
                     argv[0]);

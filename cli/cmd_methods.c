@@ -24,5 +24,14 @@ int cmd_methods(int argc, char **argv) {
                    o->choices ? o->choices : "", o->help);
         }
     }
+    // structured methods (cli/prune_struct.c): not pipeline methods
+    printf("flap\n  FLAP: KV groups and MLP channels by input fluctuation, "
+           "bias compensation; writes a smaller model\n  options: --metric "
+           "ifv|wifv|wifn (wifv), --structure ul-um|al-am|ul-mm|al-mm "
+           "(al-am), --no-bias-comp, --remove-heads N\n");
+    printf("wanda-sp\n  structured Wanda (FLAP repository): KV groups and "
+           "channels by |W| * ||x||, per layer\n");
+    printf("magnitude-sp\n  structured magnitude (FLAP repository): KV "
+           "groups and channels by column L2 norm\n");
     return 0;
 }

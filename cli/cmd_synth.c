@@ -100,7 +100,9 @@ static enum cpr_status write_weights(const char *dir, struct cpr_model *m,
     for (int64_t l = 0; l < L; l++) {
         for (size_t j = 0; j < an->n_layer; j++) {
             const struct cpr_tensor_name *tn = &an->layer[j];
-            if (!cpr_tensor_name_present(tn, &m->cfg)) continue;
+            if (!cpr_tensor_name_present(tn, &m->cfg) ||
+                (tn->flags & CPR_TN_OPTIONAL))
+                continue;
             int k = snprintf(nm[n], 96, an->layer_prefix, (long long)l);
             snprintf(nm[n] + k, (size_t)(96 - k), "%s", tn->suffix);
             e[n].t = cpr_tensor_name_slot(&m->layers[l], tn);

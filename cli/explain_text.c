@@ -95,6 +95,39 @@ static const struct explain_entry entries[] = {
      "Shao et al., \"One-Shot Sensitivity-Aware Mixed Sparsity Pruning for Large\n"
      "  Language Models\", ICASSP 2024 (arXiv 2310.09499)",
      "talkking/MixGPT llama.py get_weight_sparsity, sparsegpt.py"},
+    // structured (width) methods: cli/prune_struct.c, methods/structured.h
+    {"flap",
+     "FLuctuation-based Adaptive structured Pruning: removes whole KV groups\n"
+     "  and MLP channels and writes a smaller model.\n"
+     "  fluctuation of each o_proj / down_proj input column over the calibration\n"
+     "  windows (the reference's running update: the first window counts 0)\n"
+     "  metrics: ifv = fluc; wifv = fluc * ||W_:,j||^2 (default); wifn =\n"
+     "  mean_r |W_rj| sqrt(mean x_j^2); the attention metric is squared\n"
+     "  structures: al-am (default: per-layer standardised scores, one global\n"
+     "  threshold where the weighted count of kept units is closest to 1 - s),\n"
+     "  ul-um (per layer, int(s * units) lowest), ul-mm / al-mm (--remove-heads)\n"
+     "  bias compensation (default; --no-bias-comp): o / down bias += fp16(mean\n"
+     "  input) over the removed columns @ W^T\n"
+     "  GQA: a unit is a KV group; removing it removes its query heads (never\n"
+     "  query heads inside a kept group). Head width = the model's head_dim.",
+     "An, Zhao, Yu, Tang, Wang, \"Fluctuation-based Adaptive Structured Pruning\n"
+     "  for Large Language Models\", AAAI 2024 (arXiv 2312.11983)",
+     "CASIA-IVA-Lab/FLAP lib/prune.py prune_flap, compress; lib/layerwrapper.py BiasGPT"},
+    {"wanda-sp",
+     "Structured Wanda from the FLAP repository: column score mean_r |W_rj| *\n"
+     "  sqrt(scaler_j) of o_proj / down_proj, summed per KV group; per layer the\n"
+     "  int(s * units) lowest groups and int(s * channels) lowest channels go;\n"
+     "  block by block (the pruned block feeds the next); no bias. GQA: whole\n"
+     "  KV groups with their query heads.",
+     "An et al. (FLAP), baseline after Sun et al., \"A Simple and Effective\n"
+     "  Pruning Approach for Large Language Models\"",
+     "CASIA-IVA-Lab/FLAP lib/prune.py prune_wanda_sp"},
+    {"magnitude-sp",
+     "Structured magnitude from the FLAP repository: L2 norm of each o_proj /\n"
+     "  down_proj input column, summed per KV group; per layer the int(s * units)\n"
+     "  lowest groups and channels go. No calibration. GQA: whole KV groups.",
+     "An et al. (FLAP), baseline",
+     "CASIA-IVA-Lab/FLAP lib/prune.py prune_magnitude_sp"},
 };
 
 const struct explain_entry *explain_find(const char *method) {

@@ -38,6 +38,9 @@ enum {
     // (cpr_rope_rows_to_half) with n_heads (or n_kv_heads) heads
     CPR_TN_ROPE_Q = 1u << 1,
     CPR_TN_ROPE_K = 1u << 2,
+    // optional: loaded when the checkpoint has it, written when set (the
+    // o_proj / down_proj biases of a FLAP-compensated LLaMA, issue 14)
+    CPR_TN_OPTIONAL = 1u << 3,
 };
 
 // One per-layer tensor: "<layer prefix><suffix>", e.g.

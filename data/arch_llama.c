@@ -13,6 +13,7 @@ static const struct cpr_tensor_name llama_layer[] = {
     T("self_attn.k_proj.weight", wk, CPR_SHAPE_KV_IN, CPR_TN_ROPE_K),
     T("self_attn.v_proj.weight", wv, CPR_SHAPE_KV_IN, 0),
     T("self_attn.o_proj.weight", wo, CPR_SHAPE_O, 0),
+    T("self_attn.o_proj.bias", bo, CPR_SHAPE_HIDDEN, CPR_TN_OPTIONAL),
     T("self_attn.q_proj.bias", bq, CPR_SHAPE_Q_VEC,
       CPR_TN_QKV_BIAS | CPR_TN_ROPE_Q),
     T("self_attn.k_proj.bias", bk, CPR_SHAPE_KV_VEC,
@@ -22,6 +23,7 @@ static const struct cpr_tensor_name llama_layer[] = {
     T("mlp.gate_proj.weight", w_gate, CPR_SHAPE_MLP_IN, 0),
     T("mlp.up_proj.weight", w_up, CPR_SHAPE_MLP_IN, 0),
     T("mlp.down_proj.weight", w_down, CPR_SHAPE_MLP_OUT, 0),
+    T("mlp.down_proj.bias", b_down, CPR_SHAPE_HIDDEN, CPR_TN_OPTIONAL),
 };
 #undef T
 

@@ -35,6 +35,9 @@ enum cpr_status cpr_llama2c_write_check(const struct cpr_model *m,
             sh.intermediate != c->intermediate || !sh.has_attn || !sh.has_mlp)
             why = "layers differ in shape (llama2.c has one shape for all; "
                   "write it as an HF directory instead)";
+        else if (m->layers[l].bo.data || m->layers[l].b_down.data)
+            why = "o_proj / down_proj have biases (structured pruning's "
+                  "compensation; write it as an HF directory instead)";
     }
     if (why)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: cannot write a "

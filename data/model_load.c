@@ -274,6 +274,8 @@ static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
             int64_t d0, d1;
             cpr_tensor_name_dims(tn, c, &sh, &d0, &d1);
             snprintf(name + k, sizeof name - (size_t)k, "%s", tn->suffix);
+            if ((tn->flags & CPR_TN_OPTIONAL) && !cpr_st_set_locate(set, name))
+                continue;
             CPR_TRY(take(set, name, d0, d1, cpr_tensor_name_slot(L, tn), err));
         }
     }

@@ -1,0 +1,76 @@
+#!/bin/sh
+# tests/cli_struct.sh: `cprune prune --method flap|wanda-sp|magnitude-sp`.
+# Usage errors; agreement with the PyTorch oracle of the official FLAP code
+# (tests/oracle/flap_oracle.py -> tests/fixtures/struct_oracle_*.json:
+# identical kept KV groups and channels, identical parameter counts, ppl
+# within 1e-4 relative); the written smaller model reloads to the same
+# perplexity (checked by the command itself, exit 1 otherwise); 1 and 2
+# threads give the same record.
+NAME=cli_struct
+. "$(dirname "$0")/cli_common.sh"
+F=tests/fixtures
+
+expect 2 "--sparsity is required" "$P" prune --model "$M" --method flap --calib tinystories
+expect 2 "--metric" "$P" prune --model "$M" --method flap --sparsity 0.2 --calib tinystories --metric xyz
+expect 2 "flap option" "$P" prune --model "$M" --method wanda-sp --sparsity 0.2 --calib tinystories --metric wifv
+expect 2 "--calib is required" "$P" prune --model "$M" --method flap --sparsity 0.2
+expect 2 "sparsity" "$P" prune --model "$M" --method flap --sparsity 1 --calib tinystories
+expect 2 "out-format" "$P" prune --model "$M" --method magnitude-sp --sparsity 0.2 --out-format llama2c --out "$T/x.bin"
+expect 2 "structure" "$P" prune --model "$M" --method flap --sparsity 0.2 --calib tinystories --structure ab-cd
+
+# oracle agreement, every run of both fixtures
+for m in stories260K tinystories-656k; do
+    fx="$F/struct_oracle_$m.json"
+    [ -f "$fx" ] || { bad "missing $fx"; continue; }
+    mp="$D/models/$m"
+    [ -d "$mp" ] || continue
+    runs=$(python3 -c "import json,sys; print(' '.join(r['method']+':'+str(r['ratio']) for r in json.load(open(sys.argv[1]))['runs']))" "$fx")
+    for r in $runs; do
+        meth=${r%%:*} ratio=${r#*:}
+        calib="--calib tinystories --nsamples 16 --seqlen 128"
+        "$P" prune --model "$mp" --method "$meth" --sparsity "$ratio" $calib \
+            --eval tinystories --max-chunks 20 --threads 2 --quiet \
+            --json "$T/$m-$r.json" >"$T/out" 2>"$T/err" || {
+            bad "$m $r: exit $? -- $(head -c 300 "$T/err")"; continue; }
+        if python3 - "$fx" "$T/$m-$r.json" "$meth" "$ratio" >"$T/cmp" 2>&1 <<'PY'
+import json, sys
+fx, got = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+run = [r for r in fx["runs"] if r["method"] == sys.argv[3] and r["ratio"] == float(sys.argv[4])][0]
+errs = []
+for i, (a, b) in enumerate(zip(run["layers"], got["layers"])):
+    if a["kept_kv_groups"] != b["kept_kv_groups"]:
+        errs.append(f"layer {i} kv groups {b['kept_kv_groups']} vs oracle {a['kept_kv_groups']}")
+    if a["kept_channels"] != b["kept_channels"]:
+        errs.append(f"layer {i}: {len(b['kept_channels'])} channels vs oracle {len(a['kept_channels'])}")
+if run["linear_params_after"] != got["linear_params_after"]:
+    errs.append(f"params {got['linear_params_after']} vs {run['linear_params_after']}")
+p, q = got["eval"][0]["ppl"], run["ppl"]
+if abs(p - q) > 1e-4 * q:
+    errs.append(f"ppl {p} vs oracle {q}")
+print("; ".join(errs) if errs else f"ok ppl {p} oracle {q}")
+sys.exit(1 if errs else 0)
+PY
+        then ok; else bad "$m $r: $(cat "$T/cmp")"; fi
+    done
+done
+
+# written output reloads to the same ppl (the command checks; exit 1 if not)
+"$P" prune --model "$M" --method flap --sparsity 0.3 --calib tinystories \
+    --nsamples 8 --seqlen 64 --eval tinystories --max-chunks 4 --quiet \
+    --out "$T/o" --json "$T/o.json" >"$T/out" 2>"$T/err" && ok ||
+    bad "flap --out: $(head -c 300 "$T/err")"
+grep -q '"cprune_layer_shapes"' "$T/o/config.json" && ok || bad "no per-layer shapes in config.json"
+grep -q 'reloaded:' "$T/out" && ok || bad "no reload check printed"
+expect 2 "" "$P" prune --model "$M" --method flap --sparsity 0.3 --calib tinystories --out "$T/o"
+"$P" eval --model "$T/o" --dataset tinystories --split eval --max-chunks 4 >"$T/ev" 2>&1 && ok || bad "eval of the output: $(tail -2 "$T/ev")"
+
+# thread count does not change the record
+for th in 1 2; do
+    "$P" prune --model "$M" --method wanda-sp --sparsity 0.3 --calib tinystories \
+        --nsamples 8 --seqlen 64 --eval tinystories --max-chunks 4 --quiet \
+        --threads $th --json "$T/t$th.json" >/dev/null 2>&1 || bad "threads $th"
+done
+[ "$(grep -v seconds "$T/t1.json")" = "$(grep -v seconds "$T/t2.json")" ] && ok || bad "1 vs 2 threads differ"
+
+echo "cli_struct: $pass passed, $fails failed"
+[ "$fails" = 0 ]
