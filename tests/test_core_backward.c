@@ -68,15 +68,19 @@ static double mean_loss(struct cpr_forward *f, const int32_t *tok, int64_t ns,
     return s / (double)(ns * (sl - 1));
 }
 
-static void test_backward_fd(struct cpr_test_ctx *t) {
+// interleaved: llama2.c RoPE pairing; window: a Mistral sliding window.
+static void run_fd(struct cpr_test_ctx *t, int interleaved, int64_t window) {
     struct cpr_synth_spec s = {.hidden = 16, .intermediate = 40, .n_layers = NL,
                                .n_heads = 4, .n_kv_heads = 2, .vocab = 50,
                                .context = 128, .dtype = CPR_DTYPE_F32,
                                .seed = 5, .init_std = 0.25, .norm_jitter = 0.3,
-                               .bos_id = -1, .eos_id = -1};
+                               .bos_id = -1, .eos_id = -1,
+                               .rope_style = interleaved ? CPR_ROPE_INTERLEAVED
+                                                         : CPR_ROPE_HALF};
     struct cpr_model m;
     struct cpr_err err = {0};
     CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
+    m.cfg.block.sliding_window = window;
     const int64_t ns = 2, sl = 70; // crosses the 64-row attention blocks
     int32_t tok[2 * 70];
     struct cpr_rng r;
@@ -140,8 +144,10 @@ static void test_backward_fd(struct cpr_test_ctx *t) {
                 double fd = (lp - lm) / (2.0 * (double)eps);
                 double e = fabs(fd - g[best[c]]);
                 CPR_CHECK(t, e <= 2e-3 * fabs(g[best[c]]) + 2e-5,
-                          "layer %d linear %d coord %zu: analytic %.6g vs finite "
-                          "difference %.6g", l, j, best[c], g[best[c]], fd);
+                          "rope %s window %lld layer %d linear %d coord %zu: "
+                          "analytic %.6g vs finite difference %.6g",
+                          interleaved ? "interleaved" : "half", (long long)window,
+                          l, j, best[c], g[best[c]], fd);
             }
         }
     free(nll);
@@ -153,6 +159,11 @@ static void test_backward_fd(struct cpr_test_ctx *t) {
     cpr_model_free(&m);
 }
 
+static void test_backward_fd(struct cpr_test_ctx *t) {
+    run_fd(t, 0, 0);
+    run_fd(t, 1, 0);
+    run_fd(t, 0, 9);
+}
 
 static const char *const ROLE_NAME[NR] = {"q", "k", "v", "o", "gate", "up", "down"};
 
