@@ -262,6 +262,27 @@ static const char *file_type_dtype_name(enum cpr_dtype d) {
     return cpr_dtype_name(d);
 }
 
+// What layer l writes: per sub-block, the shape (with the stand-ins for
+// removed sub-blocks, see the header) and whether tensors exist.
+struct lplan {
+    int attn, mlp;          // tensors written
+    int mlp_zero;           // stand-in (zeros)
+    int64_t nq, nkv, ff;
+};
+
+static struct lplan plan_layer(const struct cpr_model *m, int64_t l) {
+    struct cpr_layer_shape s = cpr_layer_shape_of(m, l);
+    struct lplan p;
+    memset(&p, 0, sizeof p);
+    p.attn = s.has_attn; // removed: n_head = n_head_kv = 0, no tensors
+    p.mlp = 1;
+    p.mlp_zero = !s.has_mlp;
+    p.nq = s.has_attn ? s.n_heads : 0;
+    p.nkv = s.has_attn ? s.n_kv_heads : 0;
+    p.ff = s.has_mlp ? s.intermediate : 1;
+    return p;
+}
+
 static void put_kv(struct cpr_gguf_writer *w, const struct cpr_model *m,
                    const struct cpr_gguf_opts *o, int deci) {
     const struct cpr_model_config *c = &m->cfg;
@@ -296,14 +317,10 @@ static void put_kv(struct cpr_gguf_writer *w, const struct cpr_model *m,
             w->oom = CPR_ERR_NOMEM;
         } else {
             for (size_t l = 0; l < n; l++) {
-                struct cpr_layer_shape s = cpr_layer_shape_of(m, (int64_t)l);
-                int32_t q = s.has_attn ? (int32_t)s.n_heads : 1;
-                int32_t kv = s.has_attn ? (int32_t)s.n_kv_heads : 1;
-                int32_t f = s.has_mlp ? (int32_t)s.intermediate : 1;
-                if (!s.has_attn && !s.has_mlp) q = kv = f = 0;
-                hq[l] = q;
-                hkv[l] = kv;
-                ff[l] = f;
+                struct lplan p = plan_layer(m, (int64_t)l);
+                hq[l] = (int32_t)p.nq;
+                hkv[l] = (int32_t)p.nkv;
+                ff[l] = (int32_t)p.ff;
             }
             cpr_gguf_kv_arr_i32(w, KEY("attention.head_count"), hq, n);
             cpr_gguf_kv_arr_i32(w, KEY("attention.head_count_kv"), hkv, n);
@@ -320,28 +337,6 @@ static void put_kv(struct cpr_gguf_writer *w, const struct cpr_model *m,
 static enum cpr_ggml_type gtype_of(enum cpr_dtype d) {
     return d == CPR_DTYPE_F32 ? CPR_GGML_F32
            : d == CPR_DTYPE_F16 ? CPR_GGML_F16 : CPR_GGML_BF16;
-}
-
-// What layer l writes: per sub-block, the shape (with the stand-ins for
-// removed sub-blocks, see the header) and whether tensors exist.
-struct lplan {
-    int attn, mlp;          // tensors written
-    int attn_zero, mlp_zero; // stand-ins (zeros)
-    int64_t nq, nkv, ff;
-};
-
-static struct lplan plan_layer(const struct cpr_model *m, int64_t l) {
-    struct cpr_layer_shape s = cpr_layer_shape_of(m, l);
-    struct lplan p;
-    memset(&p, 0, sizeof p);
-    if (!s.has_attn && !s.has_mlp) return p;
-    p.attn = p.mlp = 1;
-    p.attn_zero = !s.has_attn;
-    p.mlp_zero = !s.has_mlp;
-    p.nq = s.has_attn ? s.n_heads : 1;
-    p.nkv = s.has_attn ? s.n_kv_heads : 1;
-    p.ff = s.has_mlp ? s.intermediate : 1;
-    return p;
 }
 
 enum cpr_status cpr_gguf_model_save(const struct cpr_model *m,
@@ -438,17 +433,16 @@ enum cpr_status cpr_gguf_model_save(const struct cpr_model *m,
         const struct cpr_layer *L = &m->layers[l];
         struct lplan p = plan_layer(m, l);
         if (p.attn) {
-            int z = p.attn_zero;
-            if ((s = put_tensor(&w, &cv, z ? NULL : &L->attn_norm, CPR_GGML_F32,
-                                0, 1, H, 1, err)) ||
-                (s = put_tensor(&w, &cv, z ? NULL : &L->wq, gt, qperm,
-                                p.nq * hd, H, 0, err)) ||
-                (s = put_tensor(&w, &cv, z ? NULL : &L->wk, gt, qperm,
-                                p.nkv * hd, H, 0, err)) ||
-                (s = put_tensor(&w, &cv, z ? NULL : &L->wv, gt, 0,
-                                p.nkv * hd, H, 0, err)) ||
-                (s = put_tensor(&w, &cv, z ? NULL : &L->wo, gt, 0, H,
-                                p.nq * hd, 0, err)))
+            if ((s = put_tensor(&w, &cv, &L->attn_norm, CPR_GGML_F32, 0, 1, H,
+                                1, err)) ||
+                (s = put_tensor(&w, &cv, &L->wq, gt, qperm, p.nq * hd, H, 0,
+                                err)) ||
+                (s = put_tensor(&w, &cv, &L->wk, gt, qperm, p.nkv * hd, H, 0,
+                                err)) ||
+                (s = put_tensor(&w, &cv, &L->wv, gt, 0, p.nkv * hd, H, 0,
+                                err)) ||
+                (s = put_tensor(&w, &cv, &L->wo, gt, 0, H, p.nq * hd, 0,
+                                err)))
                 goto done;
         }
         if (p.mlp) {

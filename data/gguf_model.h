@@ -4,12 +4,13 @@
 // (llama.cpp's per-layer LLaMA variant) when heads, kv heads or the MLP
 // width differ per layer or a sub-block is removed. deci stores
 // deci.attention.head_count, .head_count_kv and deci.feed_forward_length
-// as per-layer arrays. llama.cpp's deci graph skips the rest of a layer
-// when its n_ff is 0 (the attention output is dropped too), so:
-//   - layer with both sub-blocks removed: n_head = n_head_kv = n_ff = 0,
-//     no tensors (the layer is the identity);
-//   - attention removed only: one head with all-zero q/k/v/o (adds 0);
-//   - MLP removed only: n_ff = 1 with all-zero gate/up/down (adds 0).
+// as per-layer arrays. Removed sub-blocks (llama.cpp's deci graph skips
+// attention when a layer's n_head is 0; a layer's n_ff of 0 is handled
+// differently across llama.cpp versions: older graphs expect FFN tensors,
+// newer ones drop the attention output too), so:
+//   - attention removed: n_head = n_head_kv = 0, no attention tensors;
+//   - MLP removed: n_ff = 1 with all-zero gate/up/down (adds exactly 0)
+//     and an all-ones ffn_norm, never n_ff = 0.
 //
 // Tensors use llama.cpp's names (token_embd, blk.N.attn_q, ..., output;
 // output is omitted when embeddings are tied). RoPE: llama.cpp's LLaMA

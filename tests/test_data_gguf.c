@@ -339,7 +339,7 @@ static void test_deci(struct cpr_test_ctx *t) {
     struct gg g;
     CPR_CHECK(t, gg_load(&g, path) == 0, "read back");
     CPR_CHECK(t, gg_str_eq(&g, "general.architecture", "deci"), "arch");
-    const int64_t hq[4] = {2, 4, 1, 0}, hkv[4] = {1, 2, 1, 0}, ff[4] = {40, 1, 96, 0};
+    const int64_t hq[4] = {2, 4, 0, 0}, hkv[4] = {1, 2, 0, 0}, ff[4] = {40, 1, 96, 1};
     for (int l = 0; l < 4; l++) {
         CPR_CHECK(t, gg_arr_i32(&g, "deci.attention.head_count", (uint64_t)l) == hq[l],
                   "head_count[%d]", l);
@@ -348,29 +348,38 @@ static void test_deci(struct cpr_test_ctx *t) {
         CPR_CHECK(t, gg_arr_i32(&g, "deci.feed_forward_length", (uint64_t)l) == ff[l],
                   "feed_forward_length[%d]", l);
     }
-    // tied: no output.weight; layer 3 has no tensors
+    // tied: no output.weight; layers 2 and 3 have no attention tensors
     struct tinfo ti;
     CPR_CHECK(t, gg_tensor(&g, "output.weight", &ti) != 0, "tied: no output");
-    CPR_CHECK(t, gg_tensor(&g, "blk.3.attn_norm.weight", &ti) != 0, "layer 3 empty");
-    CPR_CHECK(t, g.nt == 2 + 3 * 9, "tensor count %llu", (unsigned long long)g.nt);
+    CPR_CHECK(t, gg_tensor(&g, "blk.2.attn_q.weight", &ti) != 0 &&
+                     gg_tensor(&g, "blk.3.attn_norm.weight", &ti) != 0,
+              "removed attention has tensors");
+    CPR_CHECK(t, g.nt == 2 + 2 * 9 + 2 * 4, "tensor count %llu",
+              (unsigned long long)g.nt);
     CPR_CHECK(t, cmp_tensor(&g, "blk.0.attn_q.weight", &L->wq, 0, hd, 0) == 0, "q0");
     CPR_CHECK(t, cmp_tensor(&g, "blk.0.ffn_down.weight", &L->w_down, 0, hd, 0) == 0,
               "down0");
-    // stand-ins are zeros (weights) and ones (norms)
-    CPR_CHECK(t, gg_tensor(&g, "blk.1.ffn_down.weight", &ti) == 0 &&
-                     ti.dims[0] == 1 && ti.dims[1] == (uint64_t)H, "ffn_down stand-in");
-    const float *z = gg_data(&g, &ti);
+    CPR_CHECK(t, cmp_tensor(&g, "blk.2.ffn_up.weight", &m.layers[2].w_up, 0, hd, 0) == 0,
+              "up2");
+    // MLP stand-ins (layers 1, 3): zeros (weights) and ones (norms)
     int nz = 0;
-    for (int i = 0; i < H; i++) nz += z[i] != 0.0f;
-    CPR_CHECK(t, nz == 0, "stand-in down not zero");
-    CPR_CHECK(t, gg_tensor(&g, "blk.2.attn_output.weight", &ti) == 0 &&
-                     ti.dims[0] == (uint64_t)hd && ti.dims[1] == (uint64_t)H, "wo stand-in");
-    z = gg_data(&g, &ti);
-    for (int i = 0; i < H * hd; i++) nz += z[i] != 0.0f;
-    CPR_CHECK(t, nz == 0, "stand-in wo not zero");
-    CPR_CHECK(t, gg_tensor(&g, "blk.2.attn_norm.weight", &ti) == 0, "norm stand-in");
-    z = gg_data(&g, &ti);
-    CPR_CHECK(t, z[0] == 1.0f && z[H - 1] == 1.0f, "stand-in norm not ones");
+    for (int l = 1; l <= 3; l += 2) {
+        char n[64];
+        snprintf(n, sizeof n, "blk.%d.ffn_down.weight", l);
+        CPR_CHECK(t, gg_tensor(&g, n, &ti) == 0 && ti.dims[0] == 1 &&
+                         ti.dims[1] == (uint64_t)H, "%s stand-in", n);
+        const float *z = gg_data(&g, &ti);
+        for (int i = 0; i < H; i++) nz += z[i] != 0.0f;
+        snprintf(n, sizeof n, "blk.%d.ffn_gate.weight", l);
+        CPR_CHECK(t, gg_tensor(&g, n, &ti) == 0, "%s", n);
+        z = gg_data(&g, &ti);
+        for (int i = 0; i < H; i++) nz += z[i] != 0.0f;
+        snprintf(n, sizeof n, "blk.%d.ffn_norm.weight", l);
+        CPR_CHECK(t, gg_tensor(&g, n, &ti) == 0, "%s", n);
+        z = gg_data(&g, &ti);
+        CPR_CHECK(t, z[0] == 1.0f && z[H - 1] == 1.0f, "stand-in norm not ones");
+    }
+    CPR_CHECK(t, nz == 0, "stand-in MLP weights not zero");
     // alignment of every tensor and the file size
     CPR_CHECK(t, g.data_start % 32 == 0, "data start");
     free(g.b);

@@ -124,7 +124,12 @@ def forward(kv, T, ids):
     for l in range(nl):
         p = f"blk.{l}."
         W = lambda n: T[p + n + ".weight"].double()
-        if nh[l] == 0 and nff[l] == 0:
+        if nh[l] == 0:  # attention removed: llama.cpp's attention-free layer
+            if nff[l] == 0:
+                continue
+            h = rms(x, W("ffn_norm"))
+            g = torch.nn.functional.silu(h @ W("ffn_gate").T) * (h @ W("ffn_up").T)
+            x = x + g @ W("ffn_down").T
             continue
         h = rms(x, W("attn_norm"))
         q = (h @ W("attn_q").T).view(t, nh[l], hd).transpose(0, 1)
