@@ -121,6 +121,7 @@ test: $(TESTS) $(PROG) check-deps
 	sh tests/cli_stream.sh $(BUILD)
 	sh tests/cli_sweep_tasks.sh $(BUILD)
 	sh tests/cli_struct.sh $(BUILD)
+	sh tests/cli_gguf.sh $(BUILD)
 
 test-slow: $(TESTS) $(PROG) check-deps
 	$(TESTS) --slow
@@ -134,6 +135,7 @@ test-slow: $(TESTS) $(PROG) check-deps
 	sh tests/cli_stream.sh $(BUILD)
 	sh tests/cli_sweep_tasks.sh $(BUILD)
 	sh tests/cli_struct.sh $(BUILD)
+	sh tests/cli_gguf.sh $(BUILD)
 	sh tests/svg_render.sh $(BUILD)
 
 # Sanitized build in its own folder; -O1 keeps it quick. Slow tests are

@@ -22,6 +22,7 @@ static const struct {
     {"compress", cmd_compress, "store a pruned model's linears compressed (bitmask, 2:4) for faster CPU decoding"},
     {"decompress", cmd_decompress, "restore the dense model from a compressed one, bit for bit"},
     {"generate", cmd_generate, "generate text with a KV cache (dense or compressed model); --bench for tokens/s"},
+    {"convert", cmd_convert, "write a model as a GGUF file for llama.cpp (llama / deci, f32/f16/bf16)"},
 };
 
 static void usage(FILE *f) {

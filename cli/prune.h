@@ -74,7 +74,8 @@ struct prune_run {
     struct prune_eval eval[PRUNE_MAX_EVAL];
     int n_eval;
     const char *out_dir;        // NULL when not written
-    const char *out_format;     // "hf" or "llama2c"
+    const char *out_format;     // "hf", "llama2c", "sparse" or "gguf"
+    enum cpr_dtype gguf_dtype;  // --gguf-dtype (gguf output)
     const char *block_patterns; // N:M per block when an allocation made
                                 // them differ ("1:4,2:4,..."), else NULL
     int threads;

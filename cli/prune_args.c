@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/gguf_out.h"
 #include "cli/prune.h"
 #include "cli/prune_extra.h"
 #include "core/pool.h"
@@ -46,7 +47,8 @@ static const struct cli_opt base_opts[] = {
     {"token-cache", 1, "folder caching tokenized corpora as token files (default: none)", NULL},
     {NULL, 0, "outputs", NULL},
     {"out", 1, "write the pruned model here: a new (or empty) directory, or a file for llama2c (default: not written)", NULL},
-    {"out-format", 1, "hf (a Hugging Face directory), llama2c (a checkpoint file) or sparse (an HF directory with the linears compressed, as cprune compress writes) (default hf)", NULL},
+    {"out-format", 1, "hf (a Hugging Face directory), llama2c (a checkpoint file) sparse (an HF directory with the linears compressed, as cprune compress writes) or gguf (a FILE.gguf for llama.cpp) (default hf)", NULL},
+    {"gguf-dtype", 1, "weights of --out-format gguf: f32, f16 or bf16 (default bf16)", NULL},
     {"force", 0, "replace an existing --out that is an earlier cprune output (never another directory)", NULL},
     {"shards", 0, "hf output streamed as one safetensors shard per block (model-0000i-of-0000N + index), each written as soon as its block is pruned", NULL},
     {"resume", 0, "continue an interrupted --shards run from its first block not yet written (implies --shards; same command otherwise)", NULL},
@@ -287,14 +289,23 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
     }
     run->out_format = "hf";
     if ((v = cli_get(O, N, "out-format"))) {
-        if (strcmp(v, "sparse") && pick("out-format", v, "hf", "llama2c")) {
-            fprintf(stderr, "  (or sparse)\n");
+        if (strcmp(v, "sparse") && strcmp(v, "gguf") &&
+            pick("out-format", v, "hf", "llama2c")) {
+            fprintf(stderr, "  (or sparse, gguf)\n");
             return 2;
         }
         run->out_format = v;
     }
     run->out_dir = cli_get(O, N, "out");
     run->force = cli_get(O, N, "force") != NULL;
+    if ((v = cli_get(O, N, "gguf-dtype")) && strcmp(run->out_format, "gguf")) {
+        fprintf(stderr, "cprune " CMD ": --gguf-dtype needs --out-format gguf\n");
+        return 2;
+    }
+    if (!strcmp(run->out_format, "gguf") &&
+        (cli_gguf_dtype(CMD, "gguf-dtype", v, &run->gguf_dtype) ||
+         (run->out_dir && cli_gguf_check_out(CMD, run->out_dir))))
+        return 2;
     if (run->force && !strcmp(run->out_format, "sparse")) {
         fprintf(stderr, "cprune " CMD ": --force: not available with "
                         "--out-format sparse (write to a new --out)\n");

@@ -17,6 +17,7 @@
 
 #include "cli/args.h"
 #include "cli/prune.h"
+#include "data/gguf_model.h"
 #include "data/corpus.h"
 #include "data/fileio.h"
 #include "data/llama2c_write.h"
@@ -136,6 +137,13 @@ static int check_out(const struct prune_run *run, const struct cpr_model *m) {
     if (is_input(m, run->model_path, out))
         return fail(1, "--out %s: refusing to write over the input model",
                     out);
+    if (!strcmp(run->out_format, "gguf")) {
+        if (cpr_gguf_model_check(m, &err))
+            return fail(2, "--out-format gguf: %s", err.msg);
+        if (access(out, F_OK) == 0 && !run->force)
+            return fail(1, "--out %s: exists (--force replaces it)", out);
+        return check_writable_file("--out", out);
+    }
     if (!strcmp(run->out_format, "llama2c")) {
         if (cpr_llama2c_write_check(m, out, &err))
             return fail(err.code == CPR_ERR_UNSUPPORTED ? 2 : 1,

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/progress.h"
+#include "cli/gguf_out.h"
 #include "cli/prune.h"
 #include "cli/prune_extra.h"
 #include "cli/sparse_out.h"
@@ -199,6 +200,9 @@ static enum cpr_status write_model(struct prune_run *run,
                                    struct cpr_err *err) {
     if (!strcmp(run->out_format, "llama2c"))
         return cpr_llama2c_write(m, run->out_dir, err);
+    if (!strcmp(run->out_format, "gguf")) // cli/gguf_out.h
+        return cli_save_gguf(m, run->model_path, run->out_dir,
+                             run->gguf_dtype, err);
     char opts[512], target[64], calib[512], sp[32];
     prune_opts_str(run->method, run->method_state, opts, sizeof opts);
     if (block_patterns)
