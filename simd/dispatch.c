@@ -32,6 +32,7 @@ static const struct {
     SLOT(spmv_nm24_f32),    SLOT(spmv_nm24_bf16),    SLOT(spmv_nm24_f16),
     SLOT(unpack_bitmask_h16), SLOT(unpack_bitmask_f32), SLOT(unpack_nm24_h16),
     SLOT(unpack_nm24_f32),
+    SLOT(spgemm_f32), SLOT(spgemm_bf16), SLOT(spgemm_f16),
 };
 #undef SLOT
 #define N_SLOTS (sizeof slots / sizeof slots[0])
@@ -48,7 +49,8 @@ const char *const cpr_kernel_slot_names[] = {
     "spmv_bitmask_f32", "spmv_bitmask_bf16", "spmv_bitmask_f16",
     "spmv_nm24_f32", "spmv_nm24_bf16", "spmv_nm24_f16",
     "unpack_bitmask_h16", "unpack_bitmask_f32", "unpack_nm24_h16",
-    "unpack_nm24_f32", NULL,
+    "unpack_nm24_f32",
+    "spgemm_f32", "spgemm_bf16", "spgemm_f16", NULL,
 };
 
 size_t cpr_kernel_slot_count(void) { return N_SLOTS; }

@@ -221,7 +221,20 @@ static void gemm_bf16w_avx512bf16(size_t m, size_t n, size_t k, float alpha,
     cpr_gemm_drive(&DESC, &a, &b, 0, m, 0, n, k, alpha, beta, y, ldy);
 }
 
+static void spgemm_bf16_avx512bf16(size_t m, size_t n, size_t k, float alpha,
+                                   const float *x, size_t ldx,
+                                   const struct cpr_spw *w, float beta,
+                                   float *y, size_t ldy) {
+    assert(m == 0 || n == 0 || (x && w && y));
+    struct cpr_gemm_spb sb = {w, 2, pack_b};
+    struct cpr_gemm_a a = {x, ldx, pack_a, tile, AQ * sizeof(uint32_t),
+                           cpr_gemm_prefetch_rows_f32};
+    struct cpr_gemm_b b = {&sb, k, cpr_gemm_pack_b_spw, cpr_gemm_prefetch_spw};
+    cpr_gemm_drive(&DESC, &a, &b, 0, m, 0, n, k, alpha, beta, y, ldy);
+}
+
 void cpr_fill_gemm_avx512bf16(struct cpr_kernels *k) {
+    k->spgemm_bf16 = spgemm_bf16_avx512bf16;
     k->gemm_bf16w = gemm_bf16w_avx512bf16;
 }
 #endif
