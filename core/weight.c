@@ -44,8 +44,10 @@ static inline uint32_t bits_at(enum cpr_dtype dt, const void *row, int64_t j) {
 
 static inline void copy_elem(size_t esz, void *dst, int64_t dj,
                              const void *src, int64_t sj) {
-    memcpy((char *)dst + esz * (size_t)dj, (const char *)src + esz * (size_t)sj,
-           esz);
+    char *d = (char *)dst + esz * (size_t)dj;
+    const char *p = (const char *)src + esz * (size_t)sj;
+    if (esz == 2) memcpy(d, p, 2); // fixed sizes: moves, not memcpy calls
+    else memcpy(d, p, 4);
 }
 
 static int popcount8(unsigned v) {
@@ -56,13 +58,26 @@ static int popcount8(unsigned v) {
 
 // ---- compress ----
 
+// Kept weights of row r: nonzero bit patterns, counted on whole 16- or
+// 32-bit words (one tight loop per width; the compiler vectorizes it).
+static int64_t row_kept(const void *row, size_t esz, int64_t C) {
+    int64_t n = 0;
+    if (esz == 2) {
+        const uint16_t *p = row;
+        for (int64_t j = 0; j < C; j++) n += p[j] != 0;
+    } else {
+        const uint32_t *p = row;
+        for (int64_t j = 0; j < C; j++) n += p[j] != 0;
+    }
+    return n;
+}
+
 static int64_t count_kept(const struct cpr_tensor *w) {
     int64_t n = 0, R = w->shape[0], C = w->shape[1];
     size_t esz = cpr_dtype_size(w->dtype);
-    for (int64_t r = 0; r < R; r++) {
-        const char *row = (const char *)w->data + (size_t)(r * w->stride[0]) * esz;
-        for (int64_t j = 0; j < C; j++) n += bits_at(w->dtype, row, j) != 0;
-    }
+    for (int64_t r = 0; r < R; r++)
+        n += row_kept((const char *)w->data + (size_t)(r * w->stride[0]) * esz,
+                      esz, C);
     return n;
 }
 
@@ -116,20 +131,57 @@ static enum cpr_status alloc_sparse(enum cpr_wlayout l, enum cpr_dtype dt,
     return CPR_OK;
 }
 
+// One row of the bitmask layout: mask bytes into mr, kept values appended
+// at vals (element v); returns the new v. Fixed-width, branch-free copies
+// per dtype width (a data-dependent branch per weight was the cost).
+static int64_t bitmask_row16(const uint16_t *row, int64_t C, uint8_t *mr,
+                             uint16_t *vals, int64_t v) {
+    for (int64_t j0 = 0; j0 < C; j0 += 8) {
+        unsigned byte = 0;
+        // branch-free: random masks defeat the predictor; the store past
+        // the last kept value lands in the padding
+        for (int64_t j = j0; j < j0 + 8 && j < C; j++) {
+            unsigned kept = row[j] != 0;
+            vals[v] = row[j];
+            v += kept;
+            byte |= kept << (j - j0);
+        }
+        mr[j0 / 8] = (uint8_t)byte;
+    }
+    return v;
+}
+
+static int64_t bitmask_row32(const uint32_t *row, int64_t C, uint8_t *mr,
+                             uint32_t *vals, int64_t v) {
+    for (int64_t j0 = 0; j0 < C; j0 += 8) {
+        unsigned byte = 0;
+        // branch-free: random masks defeat the predictor; the store past
+        // the last kept value lands in the padding
+        for (int64_t j = j0; j < j0 + 8 && j < C; j++) {
+            unsigned kept = row[j] != 0;
+            vals[v] = row[j];
+            v += kept;
+            byte |= kept << (j - j0);
+        }
+        mr[j0 / 8] = (uint8_t)byte;
+    }
+    return v;
+}
+
 static void fill_bitmask(const struct cpr_tensor *w, struct cpr_sparse *s) {
     size_t esz = cpr_dtype_size(s->dtype);
     uint8_t *meta = (uint8_t *)s->meta;
-    void *vals = (void *)s->values;
     int64_t v = 0;
     for (int64_t r = 0; r < s->n_rows; r++) {
         const char *row = (const char *)w->data + (size_t)(r * w->stride[0]) * esz;
         uint8_t *mr = meta + r * s->meta_ld;
         s->row_off[r] = v;
-        for (int64_t j = 0; j < s->n_cols; j++)
-            if (bits_at(s->dtype, row, j)) {
-                mr[j / 8] |= (uint8_t)(1u << (j % 8));
-                copy_elem(esz, vals, v++, row, j);
-            }
+        if (esz == 2)
+            v = bitmask_row16((const uint16_t *)row, s->n_cols, mr,
+                              (uint16_t *)s->values, v);
+        else
+            v = bitmask_row32((const uint32_t *)row, s->n_cols, mr,
+                              (uint32_t *)s->values, v);
     }
     s->row_off[s->n_rows] = v;
 }
@@ -196,7 +248,9 @@ enum cpr_status cpr_sparse_compress(const struct cpr_tensor *w,
     size_t esz = cpr_dtype_size(w->dtype);
     int64_t bad_r = 0, bad_g = 0;
     int cnt = 0;
-    int misfit = nm24_misfit(w, &bad_r, &bad_g, &cnt);
+    // (bitmask takes any pattern: no 2:4 scan)
+    int misfit = layout == CPR_WLAYOUT_BITMASK ||
+                 nm24_misfit(w, &bad_r, &bad_g, &cnt);
     if (layout == CPR_WLAYOUT_NM24 && misfit)
         return cpr_err_set(err, CPR_ERR_FORMAT,
                            "compress %s: row %lld group %lld (columns "

@@ -1,8 +1,6 @@
 // core/weight_matmul.c: the compressed-weight product (see weight_matmul.h).
 #include "core/weight_matmul.h"
 
-#include <stdlib.h>
-
 #include "core/weight.h"
 
 #define SPLIT_ALIGN 64 // as core/matmul.c: row splits at multiples of 64
@@ -11,14 +9,12 @@ struct sp_job {
     const struct cpr_kernels *k;
     const struct cpr_sparse *s;
     cpr_spmv_fn spmv;    // decode
-    cpr_unpack_fn unpack; // prefill
-    cpr_gemm_f32_fn g32; // prefill, f32 values
-    cpr_gemm_h16_fn g16; // prefill, bf16/f16 values
+    cpr_unpack_fn unpack; // prefill: the pack-B decompression
+    cpr_spgemm_fn spgemm; // prefill
     size_t m, ldx, ldy;
     float beta;
     const float *x;
     float *y;
-    char *scratch;       // (n_threads, PANEL, n_cols) elements of dtype
 };
 
 static void gemv_worker(void *ctx, size_t ith, size_t nth) {
@@ -39,21 +35,15 @@ static void gemv_worker(void *ctx, size_t ith, size_t nth) {
 static void gemm_worker(void *ctx, size_t ith, size_t nth) {
     const struct sp_job *j = ctx;
     const struct cpr_sparse *s = j->s;
-    size_t r0, r1, esz = cpr_dtype_size(s->dtype), kd = (size_t)s->n_cols;
+    size_t r0, r1;
     cpr_pool_split((size_t)s->n_rows, ith, nth, SPLIT_ALIGN, &r0, &r1);
-    char *panel = j->scratch + ith * CPR_SPARSE_PANEL * kd * esz;
-    for (size_t b = r0; b < r1; b += CPR_SPARSE_PANEL) {
-        size_t nb = r1 - b < CPR_SPARSE_PANEL ? r1 - b : CPR_SPARSE_PANEL;
-        j->unpack(nb, kd, s->meta + b * (size_t)s->meta_ld, (size_t)s->meta_ld,
-                  (const char *)s->values + (size_t)s->row_off[b] * esz, panel,
-                  kd);
-        if (j->g32)
-            j->g32(j->m, nb, kd, 1.0f, j->x, j->ldx, (const float *)panel, kd,
-                   j->beta, j->y + b, j->ldy);
-        else
-            j->g16(j->m, nb, kd, 1.0f, j->x, j->ldx, (const uint16_t *)panel,
-                   kd, j->beta, j->y + b, j->ldy);
-    }
+    if (r0 >= r1) return;
+    struct cpr_spw w = {.nm24 = s->layout == CPR_WLAYOUT_NM24,
+                        .meta = s->meta + r0 * (size_t)s->meta_ld,
+                        .ldm = (size_t)s->meta_ld, .vals = s->values,
+                        .row_off = s->row_off + r0, .unpack = j->unpack};
+    j->spgemm(j->m, r1 - r0, (size_t)s->n_cols, 1.0f, j->x, j->ldx, &w,
+              j->beta, j->y + r0, j->ldy);
 }
 
 static cpr_spmv_fn pick_spmv(const struct cpr_kernels *k,
@@ -97,16 +87,9 @@ enum cpr_status cpr_sparse_matmul(struct cpr_pool *pool,
     int bm = s->layout == CPR_WLAYOUT_BITMASK, wide = s->dtype == CPR_DTYPE_F32;
     j.unpack = bm ? (wide ? k->unpack_bitmask_f32 : k->unpack_bitmask_h16)
                   : (wide ? k->unpack_nm24_f32 : k->unpack_nm24_h16);
-    if (s->dtype == CPR_DTYPE_F32) j.g32 = k->gemm_f32;
-    else j.g16 = s->dtype == CPR_DTYPE_BF16 ? k->gemm_bf16w : k->gemm_f16w;
-    size_t esz = cpr_dtype_size(s->dtype), nt = cpr_pool_size(pool);
-    size_t bytes = nt * CPR_SPARSE_PANEL * kd * esz;
-    j.scratch = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-    if (!j.scratch)
-        return cpr_err_set(err, CPR_ERR_NOMEM,
-                           "matmul: cannot allocate %zu bytes of panel "
-                           "scratch", bytes);
+    j.spgemm = s->dtype == CPR_DTYPE_F32    ? k->spgemm_f32
+               : s->dtype == CPR_DTYPE_BF16 ? k->spgemm_bf16
+                                            : k->spgemm_f16;
     cpr_pool_run(pool, gemm_worker, &j);
-    free(j.scratch);
     return CPR_OK;
 }

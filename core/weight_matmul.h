@@ -3,12 +3,11 @@
 //
 // Decode (m <= CPR_SPARSE_GEMV_M rows of x): the spmv kernels stream the
 // compressed rows once per 64-row block, applying every x row to a block
-// while it is in cache. Prefill (larger m): each thread decompresses
-// CPR_SPARSE_PANEL rows of W at a time into its own scratch (exact) and
-// runs the dense gemm kernel of W's dtype on that panel, so results are
-// bit-identical to the dense product of the decompressed weights; the
-// weights are read compressed (less memory traffic), the FLOPs are the
-// dense ones.
+// while it is in cache. Prefill (larger m): the spgemm kernels, whose
+// GEMM B packing decompresses each block of W in cache (no dense copy of
+// W anywhere), so results are bit-identical to the dense product of the
+// decompressed weights; the weights are read compressed (less memory
+// traffic), the FLOPs are the dense ones.
 // Threads split the rows of W statically at multiples of 64, and every
 // kernel computes a row's result independently of the split, so results
 // are bit-identical for any thread count.
@@ -23,11 +22,10 @@
 #include "simd/kernels.h"
 
 #define CPR_SPARSE_GEMV_M 4
-#define CPR_SPARSE_PANEL 256
 
 // w->sparse must be set; k as cpr_matmul (NULL = cpr_kernels_get()).
 // Errors: CPR_ERR_ARG (ldx < k, ldy < n, NULL x/y), CPR_ERR_UNSUPPORTED
-// (layout or dtype without a kernel), CPR_ERR_NOMEM (prefill scratch).
+// (layout or dtype without a kernel).
 enum cpr_status cpr_sparse_matmul(struct cpr_pool *pool,
                                   const struct cpr_kernels *k, size_t m,
                                   const float *x, size_t ldx,

@@ -33,6 +33,7 @@ static const struct {
     SLOT(unpack_bitmask_h16), SLOT(unpack_bitmask_f32), SLOT(unpack_nm24_h16),
     SLOT(unpack_nm24_f32),
     SLOT(gemm_nn_f32),      SLOT(gemm_nn_bf16b),  SLOT(gemm_tn_f32),
+    SLOT(spgemm_f32), SLOT(spgemm_bf16), SLOT(spgemm_f16),
 };
 #undef SLOT
 #define N_SLOTS (sizeof slots / sizeof slots[0])
@@ -50,7 +51,8 @@ const char *const cpr_kernel_slot_names[] = {
     "spmv_nm24_f32", "spmv_nm24_bf16", "spmv_nm24_f16",
     "unpack_bitmask_h16", "unpack_bitmask_f32", "unpack_nm24_h16",
     "unpack_nm24_f32",
-    "gemm_nn_f32",   "gemm_nn_bf16b",  "gemm_tn_f32", NULL,
+    "gemm_nn_f32",   "gemm_nn_bf16b",  "gemm_tn_f32",
+    "spgemm_f32", "spgemm_bf16", "spgemm_f16", NULL,
 };
 
 size_t cpr_kernel_slot_count(void) { return N_SLOTS; }

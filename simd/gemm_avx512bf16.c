@@ -2,6 +2,8 @@
 // driver (simd/gemm_driver.c) for bf16 weights.
 //
 // Only the gemm_bf16w slot; f32 and f16 weights use simd/gemm_avx512.c.
+// Small m (decode, m <= 4) streams W rows through vdpbf16ps dot products
+// without packing (see gemm_small).
 // The driver's Goto/BLIS blocking on bf16 pairs, with this file's own
 // packed formats (the driver treats them as opaque bytes):
 //   A = x rounded to bf16 (round to nearest even, vcvtne2ps2bf16), packed
@@ -204,6 +206,63 @@ static void tile(size_t mr, size_t nr, size_t kc, const void *ap,
     }
 }
 
+// ---- small m (decode): dot products, no packing ----
+// For m <= SMALL_M x rows, packing W (each element used m times) costs
+// more than the product, so W rows are streamed once: 4 W rows x up to 4
+// x rows of 16-lane vdpbf16ps partial sums over 32 k values at a time
+// (x rounded to bf16 as in the packed path; masked tails load zeros),
+// then a fixed reduction. An element's arithmetic depends only on k, its
+// x row, its W row and m (the path), never on n or its place: n splits
+// stay bit-identical.
+enum { SMALL_M = 4 };
+
+CPR_AI void small_rows(const int mr, size_t k, float alpha, const float *x,
+                       size_t ldx, const uint16_t *w, size_t ldw, size_t nw,
+                       float beta, float *y, size_t ldy) {
+    __m512 acc[4][4];
+    CPR_UNROLL
+    for (int i = 0; i < mr; i++)
+        for (int q = 0; q < 4; q++) acc[i][q] = _mm512_setzero_ps();
+    for (size_t p = 0; p < k; p += 32) {
+        size_t cnt = k - p < 32 ? k - p : 32;
+        __mmask32 km = mask32(cnt);
+        __m512bh wv[4];
+        for (size_t q = 0; q < 4; q++)
+            wv[q] = (__m512bh)(q < nw ? _mm512_maskz_loadu_epi16(km, w + q * ldw + p)
+                                      : _mm512_setzero_si512());
+        __mmask16 m0 = mask16(cnt), m1 = mask16(cnt > 16 ? cnt - 16 : 0);
+        CPR_UNROLL
+        for (int i = 0; i < mr; i++) {
+            const float *xi = x + (size_t)i * ldx + p;
+            __m512bh xv = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, xi + 16),
+                                              _mm512_maskz_loadu_ps(m0, xi));
+            for (int q = 0; q < 4; q++) acc[i][q] = _mm512_dpbf16_ps(acc[i][q], xv, wv[q]);
+        }
+    }
+    CPR_UNROLL
+    for (int i = 0; i < mr; i++)
+        for (size_t q = 0; q < nw; q++) {
+            float sm = alpha * _mm512_reduce_add_ps(acc[i][q]);
+            float *yo = y + (size_t)i * ldy + q;
+            *yo = beta == 0.0f ? sm : sm + beta * *yo;
+        }
+}
+
+static void gemm_small(size_t m, size_t n, size_t k, float alpha,
+                       const float *x, size_t ldx, const uint16_t *w,
+                       size_t ldw, float beta, float *y, size_t ldy) {
+    for (size_t j = 0; j < n; j += 4) {
+        size_t nw = n - j < 4 ? n - j : 4;
+        const uint16_t *wj = w + j * ldw;
+        switch (m) {
+        case 4: small_rows(4, k, alpha, x, ldx, wj, ldw, nw, beta, y + j, ldy); break;
+        case 3: small_rows(3, k, alpha, x, ldx, wj, ldw, nw, beta, y + j, ldy); break;
+        case 2: small_rows(2, k, alpha, x, ldx, wj, ldw, nw, beta, y + j, ldy); break;
+        default: small_rows(1, k, alpha, x, ldx, wj, ldw, nw, beta, y + j, ldy); break;
+        }
+    }
+}
+
 // ---- kernel slot ----
 
 static const struct cpr_gemm_desc DESC = {
@@ -215,13 +274,30 @@ static void gemm_bf16w_avx512bf16(size_t m, size_t n, size_t k, float alpha,
                                   const uint16_t *w, size_t ldw, float beta,
                                   float *y, size_t ldy) {
     assert(m == 0 || n == 0 || (x && w && y));
+    if (m >= 1 && m <= SMALL_M && k > 0 && n > 0) {
+        gemm_small(m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+        return;
+    }
     struct cpr_gemm_a a = {x, ldx, pack_a, tile, AQ * sizeof(uint32_t),
                            cpr_gemm_prefetch_rows_f32};
     struct cpr_gemm_b b = {w, ldw, pack_b, cpr_gemm_prefetch_rows_h16};
     cpr_gemm_drive(&DESC, &a, &b, 0, m, 0, n, k, alpha, beta, y, ldy);
 }
 
+static void spgemm_bf16_avx512bf16(size_t m, size_t n, size_t k, float alpha,
+                                   const float *x, size_t ldx,
+                                   const struct cpr_spw *w, float beta,
+                                   float *y, size_t ldy) {
+    assert(m == 0 || n == 0 || (x && w && y));
+    struct cpr_gemm_spb sb = {w, 2, pack_b};
+    struct cpr_gemm_a a = {x, ldx, pack_a, tile, AQ * sizeof(uint32_t),
+                           cpr_gemm_prefetch_rows_f32};
+    struct cpr_gemm_b b = {&sb, k, cpr_gemm_pack_b_spw, cpr_gemm_prefetch_spw};
+    cpr_gemm_drive(&DESC, &a, &b, 0, m, 0, n, k, alpha, beta, y, ldy);
+}
+
 void cpr_fill_gemm_avx512bf16(struct cpr_kernels *k) {
+    k->spgemm_bf16 = spgemm_bf16_avx512bf16;
     k->gemm_bf16w = gemm_bf16w_avx512bf16;
 }
 #endif

@@ -7,6 +7,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "simd/kernels.h"
+
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
 // ---- the driver ----
@@ -211,4 +213,72 @@ void cpr_gemm_prefetch_rows_f32(const void *src, size_t ld, size_t r0,
 void cpr_gemm_prefetch_rows_h16(const void *src, size_t ld, size_t r0,
                                 size_t r1, size_t p0, size_t kc) {
     prefetch_rows((const char *)src + p0 * 2, ld * 2, r0, r1, kc * 2);
+}
+
+// ---- compressed W ----
+
+// Index (into the row's values) of the first value at column >= p0 of
+// row meta `m`: the kept bits before p0 (bitmask), 2 per group (2:4).
+static size_t spw_skip(const struct cpr_spw *w, const uint8_t *m, size_t p0) {
+    if (w->nm24) return p0 / 2;
+    size_t n = 0, nb = p0 / 8, i = 0;
+    for (; i + 8 <= nb; i += 8) {
+        uint64_t v;
+        memcpy(&v, m + i, 8);
+        n += (size_t)__builtin_popcountll(v);
+    }
+    for (; i < nb; i++) n += (size_t)__builtin_popcount(m[i]);
+    return n;
+}
+
+void cpr_gemm_pack_b_spw(const struct cpr_gemm_desc *d, const void *src,
+                         size_t ld, size_t r0, size_t p0, size_t rows,
+                         size_t kc, void *dst) {
+    (void)ld;
+    const struct cpr_gemm_spb *sb = src;
+    const struct cpr_spw *w = sb->w;
+    const size_t NR = d->nr, esz = sb->esz;
+    assert(p0 % 8 == 0 && NR * kc * esz <= CPR_GEMM_SPW_TMP);
+    _Alignas(64) unsigned char tmp[CPR_GEMM_SPW_TMP];
+    for (size_t jr = 0; jr < rows; jr += NR) {
+        size_t nr = min_sz(NR, rows - jr);
+        for (size_t l = 0; l < nr; l++) {
+            size_t r = r0 + jr + l;
+            const uint8_t *m = w->meta + r * w->ldm;
+            size_t off = (size_t)w->row_off[r] + spw_skip(w, m, p0);
+            w->unpack(1, kc, m + p0 / 8, w->ldm,
+                      (const char *)w->vals + off * esz, tmp + l * kc * esz,
+                      kc);
+        }
+        sb->dense(d, tmp, kc, 0, 0, nr, kc,
+                  (unsigned char *)dst + jr / NR * d->b_panel_bytes);
+    }
+}
+
+void cpr_gemm_prefetch_spw(const void *src, size_t ld, size_t r0, size_t r1,
+                           size_t p0, size_t kc) {
+    const struct cpr_gemm_spb *sb = src;
+    const struct cpr_spw *w = sb->w;
+    for (size_t r = r0; r < r1; r++) {
+        const char *m = (const char *)(w->meta + r * w->ldm + p0 / 8);
+        __builtin_prefetch(m, 0, 2);
+        // values: the same fraction of the row as [p0, p0+kc) of k
+        size_t a = (size_t)w->row_off[r], nv = (size_t)w->row_off[r + 1] - a;
+        const char *v = (const char *)w->vals + (a + nv * p0 / ld) * sb->esz;
+        size_t bytes = (nv * kc / ld + 1) * sb->esz;
+        for (size_t off = 0; off < bytes + 64; off += 64)
+            __builtin_prefetch(v + off, 0, 2);
+    }
+}
+
+void cpr_gemm_xwt_spw(const struct cpr_gemm_isa *isa, enum cpr_gemm_wtype wt,
+                      size_t m, size_t n, size_t k, float alpha,
+                      const float *x, size_t ldx, const struct cpr_spw *w,
+                      float beta, float *y, size_t ldy) {
+    assert(m == 0 || n == 0 || (x && w && y));
+    struct cpr_gemm_spb sb = {w, wt == CPR_GEMM_W_F32 ? 4 : 2, isa->pack_b_nk[wt]};
+    struct cpr_gemm_a a = {x, ldx, isa->pack_a_rows, isa->ukr_rows,
+                           isa->d.a_ld * sizeof(float), isa->prefetch_x};
+    struct cpr_gemm_b b = {&sb, k, cpr_gemm_pack_b_spw, cpr_gemm_prefetch_spw};
+    cpr_gemm_drive(&isa->d, &a, &b, 0, m, 0, n, k, alpha, beta, y, ldy);
 }

@@ -286,6 +286,35 @@ static inline void cpr_gemm_pack_b_kn_bf16_with(size_t NR, size_t KC,
         }
     }
 }
+// ---- compressed W (the spgemm slots, simd/kernels.h) ----
+// B = W^T with W compressed (struct cpr_spw): the pack routine unpacks NR
+// rows x kc columns of W at a time into L1 scratch with w->unpack (exact)
+// and hands them to the ISA's dense pack routine for W's dtype, so the
+// packed panels, hence the products, are bit for bit those of the dense
+// W. Only the compressed bytes of W are read from memory. src points to a
+// struct cpr_gemm_spb; ld is W's column count k (for the prefetch).
+// Needs KC % 8 == 0 (a k block starts on a meta byte) and
+// NR * KC * esz <= CPR_GEMM_SPW_TMP.
+struct cpr_spw;
+#define CPR_GEMM_SPW_TMP (32u * 1024u)
+struct cpr_gemm_spb {
+    const struct cpr_spw *w;
+    size_t esz;              // bytes per value: 4 (f32) or 2 (bf16/f16)
+    cpr_gemm_pack_fn dense;  // the ISA's pack of a dense (n, k) W
+};
+void cpr_gemm_pack_b_spw(const struct cpr_gemm_desc *d, const void *src,
+                         size_t ld, size_t r0, size_t p0, size_t rows,
+                         size_t kc, void *dst);
+// Prefetch (to L2) the meta and, roughly, the values of rows [r0, r1)
+// for k values [p0, p0+kc) (src: struct cpr_gemm_spb, ld: k).
+void cpr_gemm_prefetch_spw(const void *src, size_t ld, size_t r0, size_t r1,
+                           size_t p0, size_t kc);
+// y = alpha x W^T + beta y through the driver with the ISA's usual A leaves
+// and cpr_gemm_pack_b_spw over isa->pack_b_nk[wt].
+void cpr_gemm_xwt_spw(const struct cpr_gemm_isa *isa, enum cpr_gemm_wtype wt,
+                      size_t m, size_t n, size_t k, float alpha,
+                      const float *x, size_t ldx, const struct cpr_spw *w,
+                      float beta, float *y, size_t ldy);
 
 // Prefetch rows of a row-major f32 (resp. 16-bit) operand: one demand load
 // of each row's first line (so the page walk happens now; a prefetch that

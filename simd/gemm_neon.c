@@ -193,7 +193,28 @@ static void gemm_tn_f32_neon(size_t m, size_t n, size_t k, float alpha,
     cpr_gemm_tn(&ISA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+static void spgemm_f32_neon(size_t m, size_t n, size_t k, float alpha,
+                        const float *x, size_t ldx, const struct cpr_spw *w, float beta,
+                        float *y, size_t ldy) {
+    cpr_gemm_xwt_spw(&ISA, CPR_GEMM_W_F32, m, n, k, alpha, x, ldx, w, beta, y, ldy);
+}
+
+static void spgemm_bf16_neon(size_t m, size_t n, size_t k, float alpha,
+                        const float *x, size_t ldx, const struct cpr_spw *w, float beta,
+                        float *y, size_t ldy) {
+    cpr_gemm_xwt_spw(&ISA, CPR_GEMM_W_BF16, m, n, k, alpha, x, ldx, w, beta, y, ldy);
+}
+
+static void spgemm_f16_neon(size_t m, size_t n, size_t k, float alpha,
+                        const float *x, size_t ldx, const struct cpr_spw *w, float beta,
+                        float *y, size_t ldy) {
+    cpr_gemm_xwt_spw(&ISA, CPR_GEMM_W_F16, m, n, k, alpha, x, ldx, w, beta, y, ldy);
+}
+
 void cpr_fill_gemm_neon(struct cpr_kernels *k) {
+    k->spgemm_f32 = spgemm_f32_neon;
+    k->spgemm_bf16 = spgemm_bf16_neon;
+    k->spgemm_f16 = spgemm_f16_neon;
     k->gemm_f32 = gemm_f32_neon;
     k->gemm_bf16w = gemm_bf16w_neon;
     k->gemm_f16w = gemm_f16w_neon;

@@ -140,7 +140,73 @@ static void gemm_tn_f32_scalar(size_t m, size_t n, size_t k, float alpha,
         }
 }
 
+// ---- compressed W: walk each row's stored values in column order ----
+
+static float wide_f32(const void *v, size_t i) { return ((const float *)v)[i]; }
+static float wide_bf16(const void *v, size_t i) {
+    return bf16_bits_to_f32(((const uint16_t *)v)[i]);
+}
+static float wide_f16(const void *v, size_t i) {
+    return f16_bits_to_f32(((const uint16_t *)v)[i]);
+}
+
+// sum_p x[p] W[r][p] in double over the stored values of row r, in
+// increasing column (NM24 +0 padding values included: they add +-0).
+static double sp_row_dot(const struct cpr_spw *w, size_t r, size_t k,
+                         const float *x, float (*wide)(const void *, size_t)) {
+    const uint8_t *m = w->meta + r * w->ldm;
+    size_t v = (size_t)w->row_off[r];
+    double acc = 0.0;
+    if (!w->nm24) {
+        for (size_t p = 0; p < k; p++)
+            if ((m[p / 8] >> (p % 8)) & 1)
+                acc += (double)x[p] * (double)wide(w->vals, v++);
+        return acc;
+    }
+    for (size_t g = 0; 4 * g < k; g++)
+        for (size_t s = 0; s < 2; s++) {
+            size_t q = 2 * g + s, col = 4 * g + ((m[q / 4] >> (2 * (q % 4))) & 3);
+            acc += (double)x[col] * (double)wide(w->vals, v + q);
+        }
+    return acc;
+}
+
+static void spgemm_scalar(size_t m, size_t n, size_t k, float alpha,
+                          const float *x, size_t ldx, const struct cpr_spw *w,
+                          float beta, float *y, size_t ldy,
+                          float (*wide)(const void *, size_t)) {
+    assert(m == 0 || n == 0 || (x && w && y));
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            store(&y[i * ldy + j], alpha, sp_row_dot(w, j, k, x + i * ldx, wide),
+                  beta);
+}
+
+static void spgemm_f32_scalar(size_t m, size_t n, size_t k, float alpha,
+                              const float *x, size_t ldx,
+                              const struct cpr_spw *w, float beta, float *y,
+                              size_t ldy) {
+    spgemm_scalar(m, n, k, alpha, x, ldx, w, beta, y, ldy, wide_f32);
+}
+
+static void spgemm_bf16_scalar(size_t m, size_t n, size_t k, float alpha,
+                               const float *x, size_t ldx,
+                               const struct cpr_spw *w, float beta, float *y,
+                               size_t ldy) {
+    spgemm_scalar(m, n, k, alpha, x, ldx, w, beta, y, ldy, wide_bf16);
+}
+
+static void spgemm_f16_scalar(size_t m, size_t n, size_t k, float alpha,
+                              const float *x, size_t ldx,
+                              const struct cpr_spw *w, float beta, float *y,
+                              size_t ldy) {
+    spgemm_scalar(m, n, k, alpha, x, ldx, w, beta, y, ldy, wide_f16);
+}
+
 void cpr_fill_gemm_scalar(struct cpr_kernels *k) {
+    k->spgemm_f32 = spgemm_f32_scalar;
+    k->spgemm_bf16 = spgemm_bf16_scalar;
+    k->spgemm_f16 = spgemm_f16_scalar;
     k->gemm_f32 = gemm_f32_scalar;
     k->gemm_bf16w = gemm_bf16w_scalar;
     k->gemm_f16w = gemm_f16w_scalar;

@@ -206,6 +206,30 @@ typedef void (*cpr_unpack_fn)(size_t n_rows, size_t k, const uint8_t *meta,
                               size_t ldm, const void *vals, void *dst,
                               size_t ldd);
 
+// Prefill with compressed weights: y = alpha x W^T + beta y as the gemm
+// slots, with W (n, k) compressed (core/weight.h layouts). The GEMM
+// driver's B packing decompresses each block of W (simd/gemm_driver.h,
+// cpr_gemm_pack_b_spw): W is read compressed, the FLOPs are the dense ones.
+// Results are bit-identical to the same ISA's dense gemm slot of that
+// dtype on the decompressed W for m > 4 (the dense slots may take a
+// different path for tiny m; callers use spmv there). The scalar slots walk
+// the compressed rows (bit-identical to the scalar dense product for
+// finite x: skipped zeros add nothing to a double sum that starts at +0).
+// Row r of W: meta + r*ldm, its values from vals + row_off[r] elements.
+// unpack: the unpack slot of this layout and width (any ISA's: exact).
+struct cpr_spw {
+    int nm24;              // 0: BITMASK, 1: NM24
+    const uint8_t *meta;
+    size_t ldm;
+    const void *vals;
+    const int64_t *row_off;
+    cpr_unpack_fn unpack;
+};
+typedef void (*cpr_spgemm_fn)(size_t m, size_t n, size_t k, float alpha,
+                              const float *x, size_t ldx,
+                              const struct cpr_spw *w, float beta, float *y,
+                              size_t ldy);
+
 // ---- the table ----
 struct cpr_kernels {
     // blas1
@@ -264,6 +288,9 @@ struct cpr_kernels {
     cpr_gemm_bwd_f32_fn gemm_nn_f32;
     cpr_gemm_bwd_h16_fn gemm_nn_bf16b;
     cpr_gemm_bwd_f32_fn gemm_tn_f32;
+    cpr_spgemm_fn spgemm_f32;
+    cpr_spgemm_fn spgemm_bf16;
+    cpr_spgemm_fn spgemm_f16;
 
     // Which ISA each slot came from, parallel to the slots above in the
     // order of cpr_kernel_slot_names (filled by cpr_kernels_build).
