@@ -200,6 +200,10 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
             cpr_jw_end_object(&w);
         }
     cpr_jw_end_array(&w);
+    if (run->rep.recon_err) { // recon_err's sample (methods/pipe_diag.h)
+        cpr_jw_key(&w, "diagnostics_tokens");
+        cpr_jw_int(&w, run->rep.diag_tokens);
+    }
     cpr_jw_key(&w, "seconds");
     cpr_jw_begin_object(&w);
     cpr_jw_key(&w, "tokenize"), cpr_jw_double(&w, run->sec_tokenize);

@@ -1,17 +1,23 @@
 // methods/pipe_diag.h: per-linear diagnostics of the pruning pipeline
 // (internal to methods/pipeline.c).
 //
-// Relative output reconstruction error of each pruned linear on the
-// calibration inputs its method saw:
-//     err = ||X W^T - X What^T||_F^2 / ||X W^T||_F^2
-// with W the dense weights, What the pruned ones and X every calibration
-// token's input to that linear in the *dense* block (the statistics pass).
-// After a block is pruned, the pipeline puts the dense weights back, runs
-// the block once more with a capture hook, and for each linear computes
-// X W^T and X (W - What)^T chunk by chunk (two GEMMs of the linear's size
-// per chunk), summing squares in double; then the pruned weights return.
-// Cost: one more block pass and two GEMMs per linear; memory: one dense and
-// one delta f32 copy of the block's linears plus one output chunk.
+// Relative output reconstruction error of each pruned linear on a sample
+// of the calibration inputs its method saw:
+//     err = ||X (W - What)^T||_F^2 / ||X W^T||_F^2
+// with W the original weights, What the pruned ones and X the sampled
+// token rows of that linear's input in the *dense* block (the statistics
+// pass). The sample is every stride-th token row, stride =
+// ceil(tokens / CPR_DIAG_MAX_TOKENS), so at most CPR_DIAG_MAX_TOKENS rows
+// (all of them for small runs); it is copied from the capture hook of the
+// statistics pass (no extra block pass when the method has statistics).
+// W is read where it lies: a borrowed (mapped) weight is kept as a view,
+// so no copy of the block is made; only an owned weight (which pruning
+// overwrites) is cloned in its own dtype. After pruning, each linear is
+// walked in tiles of output rows: W and What rows are widened to f32 into
+// two small tiles, the second becomes W - What, and two GEMMs with the
+// sample give the sums of squares (in double). Memory: the sample (at most
+// CPR_DIAG_MAX_TOKENS x the four sites' widths, f32), two weight tiles and
+// one output tile.
 #ifndef CPR_METHODS_PIPE_DIAG_H
 #define CPR_METHODS_PIPE_DIAG_H
 
@@ -24,6 +30,8 @@
 #include "core/status.h"
 #include "simd/kernels.h"
 
+#define CPR_DIAG_MAX_TOKENS 1024
+
 struct cpr_pipe_diag {
     struct cpr_model *m;
     int64_t layer;
@@ -31,33 +39,40 @@ struct cpr_pipe_diag {
     const struct cpr_kernels *k;
     struct cpr_linear_ref lin[CPR_MAX_LINEARS]; // the block's linear table
     int n_lin;
-    struct cpr_tensor dense[CPR_MAX_LINEARS];  // owned f32 copies
-    struct cpr_tensor delta[CPR_MAX_LINEARS];  // dense - pruned, f32
-    struct cpr_tensor pruned[CPR_MAX_LINEARS]; // the model's, while swapped
+    struct cpr_tensor orig[CPR_MAX_LINEARS]; // view of W, or an owned clone
+    struct cpr_block_hook inner; // the statistics hook, called first
+    size_t stride, n_sample;     // sample: rows r with r % stride == 0
+    float *xs[CPR_CAPTURE_SITE_COUNT]; // (n_sample, cols[site]) f32
+    size_t cols[CPR_CAPTURE_SITE_COUNT];
+    size_t seen[CPR_CAPTURE_SITE_COUNT], kept[CPR_CAPTURE_SITE_COUNT];
     double num[CPR_MAX_LINEARS], den[CPR_MAX_LINEARS];
-    float *y;      // output scratch
-    size_t y_cap;  // floats
-    int swapped;
 };
 
-// Keep f32 copies of block `layer`'s dense linears (before pruning).
+// Number of sampled token rows out of `tokens`.
+size_t cpr_pipe_diag_sample_size(size_t tokens);
+
+// Before the statistics pass of block `layer` (tokens = windows x seqlen):
+// keep the original weights (views, or clones of owned ones) and chain the
+// statistics hook `inner` (fn may be NULL).
 enum cpr_status cpr_pipe_diag_begin(struct cpr_pipe_diag *d,
                                     struct cpr_model *m, int64_t layer,
+                                    size_t tokens,
+                                    const struct cpr_block_hook *inner,
                                     struct cpr_pool *pool,
                                     const struct cpr_kernels *k,
                                     struct cpr_err *err);
 
-// After pruning: form the deltas and put the dense weights into the model
-// (the pruned ones are kept aside). Then run the block with
-// cpr_pipe_diag_hook as the capture hook (user = d) over every window.
-enum cpr_status cpr_pipe_diag_swap_in(struct cpr_pipe_diag *d,
-                                      struct cpr_err *err);
-
+// The capture hook of the statistics pass (user = d): calls the inner hook,
+// then copies the sampled rows.
 enum cpr_status cpr_pipe_diag_hook(void *user, const struct cpr_capture *cap,
                                    struct cpr_err *err);
 
-// Put the pruned weights back (also after an error) and write err[j] =
-// num/den for the seven linears (NaN when den == 0). Frees the copies.
-void cpr_pipe_diag_end(struct cpr_pipe_diag *d, double *err_out);
+// After pruning the block: err_out[j] = num/den for each linear (NaN when
+// den == 0). Errors: CPR_ERR_NOMEM, those of cpr_matmul.
+enum cpr_status cpr_pipe_diag_finish(struct cpr_pipe_diag *d,
+                                     double *err_out, struct cpr_err *err);
+
+// Free everything (also after an error). Accepts a zeroed d.
+void cpr_pipe_diag_end(struct cpr_pipe_diag *d);
 
 #endif

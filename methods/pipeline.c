@@ -10,6 +10,7 @@
 
 #include "core/forward.h"
 #include "methods/magnitude.h"
+#include "methods/magnitude_hist.h"
 #include "methods/pipe_diag.h"
 #include "methods/stats.h"
 
@@ -265,6 +266,16 @@ static void report(const struct cpr_pipe_opts *o, enum cpr_pipe_phase ph,
 
 // ---- no calibration: magnitude and friends ----
 
+static enum cpr_status block_finished(struct cpr_model *m, int64_t l,
+                                      const struct cpr_pipe_opts *o,
+                                      const struct cpr_kernels *k,
+                                      struct cpr_pipe_report *rep,
+                                      struct cpr_err *err);
+
+// The threshold comes from histograms over the weights as they are
+// (mapped, any dtype: methods/magnitude_hist.h); then one block at a time
+// is copied to f32, pruned, rounded back and finished (written and
+// released when streaming), so no f32 copy of the model is ever held.
 static enum cpr_status prune_global_magnitude(struct cpr_model *m,
                                               const struct cpr_pipe_opts *o,
                                               struct cpr_pool *pool,
@@ -272,13 +283,11 @@ static enum cpr_status prune_global_magnitude(struct cpr_model *m,
                                               struct cpr_pipe_report *rep,
                                               struct cpr_err *err) {
     const int64_t pl = per_layer(m), n = m->cfg.n_layers * pl;
-    struct cpr_matrix *mats = calloc((size_t)n, sizeof *mats);
+    const struct cpr_tensor **ws = calloc((size_t)n, sizeof *ws);
     float *thresh = calloc((size_t)n, sizeof *thresh);
     size_t *cap = calloc((size_t)n, sizeof *cap);
-    char (*names)[64] = calloc((size_t)n, sizeof *names);
-    enum cpr_dtype *dts = calloc((size_t)n, sizeof *dts);
     enum cpr_status s = CPR_OK;
-    if (!mats || !thresh || !cap || !names || !dts) {
+    if (!ws || !thresh || !cap) {
         s = cpr_err_set(err, CPR_ERR_NOMEM, "global magnitude: plan");
         goto out;
     }
@@ -290,23 +299,12 @@ static enum cpr_status prune_global_magnitude(struct cpr_model *m,
     for (int64_t l = 0; l < m->cfg.n_layers; l++) {
         struct cpr_linear_ref r[CPR_MAX_LINEARS];
         const int nl = table_of(m, l, r);
-        for (int j = 0; j < nl; j++) {
-            const int64_t i = l * pl + j;
-            struct cpr_tensor *t = r[j].w;
-            dts[i] = t->dtype;
-            if ((s = make_f32_writable(t, err))) goto out;
-            name_of(names[i], sizeof names[i], l, &r[j]);
-            mats[i] = matrix_of(t, names[i], &r[j]);
-        }
+        for (int j = 0; j < nl; j++) ws[l * pl + j] = r[j].w;
     }
     double t0 = now_s();
-    s = cpr_magnitude_global_plan(pool, (size_t)n, mats, o->target.sparsity,
-                                  cpr_magnitude_min_density(o->method_state),
-                                  thresh, cap, err);
-    if (s) goto out;
-    for (int64_t i = 0; i < n && !s; i++)
-        s = cpr_magnitude_global_apply(&mats[i], thresh[i], cap[i], NULL,
-                                       pool, k, err);
+    s = cpr_magnitude_global_plan_tensors(
+        pool, (size_t)n, ws, o->target.sparsity,
+        cpr_magnitude_min_density(o->method_state), thresh, cap, err);
     rep->sec_prune += now_s() - t0;
     for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {
         struct cpr_linear_ref r[CPR_MAX_LINEARS];
@@ -314,17 +312,25 @@ static enum cpr_status prune_global_magnitude(struct cpr_model *m,
         for (int j = 0; j < nl && !s; j++) {
             const int64_t i = l * pl + j;
             struct cpr_tensor *t = r[j].w;
-            s = restore_dtype(t, dts[i], k, err);
+            const enum cpr_dtype dt = t->dtype;
+            char name[64];
+            name_of(name, sizeof name, l, &r[j]);
+            if ((s = make_f32_writable(t, err))) break;
+            struct cpr_matrix mat = matrix_of(t, name, &r[j]);
+            t0 = now_s();
+            s = cpr_magnitude_global_apply(&mat, thresh[i], cap[i], NULL,
+                                           pool, k, err);
+            rep->sec_prune += now_s() - t0;
+            if (!s) s = restore_dtype(t, dt, k, err);
             rep->zeros[i] = tensor_zeros(t, k);
             rep->numel[i] = cpr_tensor_numel(t);
         }
+        if (!s) s = block_finished(m, l, o, k, rep, err);
     }
 out:
-    free(mats);
+    free(ws);
     free(thresh);
     free(cap);
-    free(names);
-    free(dts);
     return s;
 }
 
@@ -649,12 +655,21 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
             continue;
         }
         stats_reset_for(&c, m, l);
-        if (needs && (s = run_block(&c, l, c.inps, NULL, &hook, rep, err)))
+        if (o->diagnostics) { // samples the statistics pass's inputs
+            if ((s = cpr_pipe_diag_begin(&dg, m, l,
+                                         (size_t)(nsamples * seqlen),
+                                         needs ? &hook : NULL, pool, k,
+                                         err)))
+                goto out;
+            const struct cpr_block_hook dh = {.fn = cpr_pipe_diag_hook,
+                                              .user = &dg};
+            if ((s = run_block(&c, l, c.inps, NULL, &dh, rep, err)))
+                goto out;
+        } else if (needs &&
+                   (s = run_block(&c, l, c.inps, NULL, &hook, rep, err))) {
             goto out;
+        }
         report(o, CPR_PIPE_STATS, l, m->cfg.n_layers, t_start, rep);
-        if (o->diagnostics &&
-            (s = cpr_pipe_diag_begin(&dg, m, l, pool, k, err)))
-            goto out;
 
         struct cpr_linear_ref r[CPR_MAX_LINEARS];
         const int nl = table_of(m, l, r);
@@ -671,15 +686,12 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
                 goto out;
         }
         report(o, CPR_PIPE_PRUNE, l, m->cfg.n_layers, t_start, rep);
-        if (o->diagnostics) { // dense weights back in for one more pass
-            const double t0 = now_s(), fwd = rep->sec_forward,
-                         sts = rep->sec_stats;
-            const struct cpr_block_hook dh = {.fn = cpr_pipe_diag_hook,
-                                              .user = &dg};
-            s = cpr_pipe_diag_swap_in(&dg, err);
-            if (!s) s = run_block(&c, l, c.inps, NULL, &dh, rep, err);
-            cpr_pipe_diag_end(&dg, rep->recon_err + l * per_layer(m));
-            rep->sec_forward = fwd, rep->sec_stats = sts;
+        if (o->diagnostics) { // original vs pruned on the sample
+            const double t0 = now_s();
+            s = cpr_pipe_diag_finish(&dg, rep->recon_err + l * per_layer(m),
+                                     err);
+            rep->diag_tokens = (int64_t)dg.n_sample;
+            cpr_pipe_diag_end(&dg);
             rep->sec_diag += now_s() - t0;
             if (s) goto out;
         }
@@ -693,7 +705,7 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
         if ((s = block_finished(m, l, o, k, rep, err))) goto out;
     }
 out:
-    if (dg.m) cpr_pipe_diag_end(&dg, NULL); // a block failed midway
+    if (dg.m) cpr_pipe_diag_end(&dg); // a block failed midway
     calib_free(&c);
     return s;
 }
@@ -804,8 +816,6 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
                                "blocks; it takes neither a block range nor "
                                "resume");
         s = prune_global_magnitude(m, &o, pool, k, rep, err);
-        for (int64_t l = 0; l < m->cfg.n_layers && !s; l++)
-            s = block_finished(m, l, &o, k, rep, err);
     } else if (!needs && !(o.diagnostics && windows)) {
         const int64_t b0 = block_begin(&o), b1 = block_end(&o, m);
         for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {

@@ -123,6 +123,8 @@ struct cpr_pipe_report {
                           // reconstruction error ||XW^T - XWhat^T||^2 /
                           // ||XW^T||^2 on the calibration inputs, else NULL
     double sec_diag;      // diagnostics passes
+    int64_t diag_tokens;  // diagnostics: calibration token rows sampled
+                          // for recon_err (methods/pipe_diag.h)
     double *score_q;      // diagnostics: (n_layers * 7 * 5) min, quartiles,
                           // max of the method's scores before pruning (NaN
                           // when the method has no `scores` entry)

@@ -494,6 +494,77 @@ static void test_diagnostics(struct cpr_test_ctx *t) {
     cpr_model_free(&dense);
 }
 
+// Diagnostics on more than CPR_DIAG_MAX_TOKENS tokens use every stride-th
+// token row (1280 tokens: stride 2, 640 rows); checked against a direct
+// double-precision computation on those rows for q_proj and down_proj of
+// block 0, and the sample size is reported.
+static void test_diagnostics_sampled(struct cpr_test_ctx *t) {
+    enum { NW = 40 };
+    int32_t *win = malloc(NW * SL * sizeof *win);
+    tokens(win, NW * SL, 23);
+    struct cpr_err err = {0};
+    struct cpr_synth_spec sp = spec(CPR_DTYPE_BF16);
+    struct cpr_model dense = {0}, a = {0};
+    CPR_CHECK_STATUS(t, cpr_synth_model(&dense, &sp, &err), CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_synth_model(&a, &sp, &err), CPR_OK, &err, NULL);
+    const struct cpr_method *sg = cpr_method_find("sparsegpt");
+    void *st = method_state(t, "sparsegpt", NULL);
+    struct cpr_pipe_opts o = {.method = sg, .method_state = st,
+                              .target = {.sparsity = 0.5}, .diagnostics = 1};
+    struct cpr_pipe_report ra;
+    CPR_CHECK_STATUS(t, cpr_prune_model(&a, win, NW, SL, &o, NULL, NULL, &ra, &err),
+                     CPR_OK, &err, NULL);
+    CPR_CHECK(t, ra.diag_tokens == NW * SL / 2, "diag_tokens %lld",
+              (long long)ra.diag_tokens);
+    struct cpr_forward f = {0};
+    CPR_CHECK_STATUS(t, cpr_forward_init(&f, &dense, NULL, NULL, NW, SL, &err),
+                     CPR_OK, &err, NULL);
+    const int64_t H = dense.cfg.hidden;
+    float *h = malloc((size_t)(NW * SL * H) * sizeof *h);
+    cpr_forward_embed(&f, win, NW, SL, h, &err);
+    struct grab g;
+    memset(&g, 0, sizeof g);
+    struct cpr_block_hook hook = {.fn = grab_fn, .user = &g};
+    cpr_forward_block(&f, 0, h, NW, SL, &hook, &err);
+    const enum cpr_linear which[2] = {CPR_LINEAR_Q, CPR_LINEAR_DOWN};
+    const int idx[2] = {0, 6};
+    for (int q = 0; q < 2; q++) {
+        const struct cpr_tensor *w0 = cpr_model_linear(&dense, 0, which[q]);
+        const struct cpr_tensor *w1 = cpr_model_linear(&a, 0, which[q]);
+        const int site = cpr_capture_site_of(which[q]);
+        const int64_t cols = w0->shape[1];
+        const float *x = g.x[site];
+        float *W = malloc((size_t)cols * sizeof *W), *P = malloc((size_t)cols * sizeof *P);
+        double num = 0, den = 0;
+        for (int64_t o2 = 0; o2 < w0->shape[0]; o2++) {
+            cpr_tensor_row_f32(w0, o2, W);
+            cpr_tensor_row_f32(w1, o2, P);
+            for (int64_t r = 0; r < g.rows[site]; r += 2) {
+                double y = 0, yp = 0;
+                for (int64_t c = 0; c < cols; c++) {
+                    y += (double)x[r * cols + c] * W[c];
+                    yp += (double)x[r * cols + c] * P[c];
+                }
+                num += (y - yp) * (y - yp);
+                den += y * y;
+            }
+        }
+        CPR_CHECK(t, fabs(ra.recon_err[idx[q]] - num / den) <= 1e-4 * (num / den),
+                  "linear %d error %.9g, direct %.9g", idx[q],
+                  ra.recon_err[idx[q]], num / den);
+        free(W);
+        free(P);
+    }
+    for (int q = 0; q < CPR_CAPTURE_SITE_COUNT; q++) free(g.x[q]);
+    free(h);
+    free(win);
+    cpr_forward_free(&f);
+    sg->free(st);
+    cpr_pipe_report_free(&ra);
+    cpr_model_free(&a);
+    cpr_model_free(&dense);
+}
+
 // ---- the real model: the public reference ----
 static void test_stories260k_reference(struct cpr_test_ctx *t) {
     char root[512], path[1024];
@@ -559,6 +630,7 @@ const struct cpr_test cpr_tests_methods_pipeline[] = {
     {"dtypes_global_overrides", test_dtypes_global_overrides, 0},
     {"errors", test_errors, 0},
     {"diagnostics", test_diagnostics, 0},
+    {"diagnostics_sampled", test_diagnostics_sampled, 0},
     {"stories260K_wanda_reference", test_stories260k_reference, 0},
     {0},
 };
