@@ -54,7 +54,8 @@ static enum cpr_status to_half_rope(struct cpr_model *m, struct cpr_err *err) {
 enum cpr_status cli_save_sparse(const struct cpr_model *m, const char *out_dir,
                                 const char *const *meta, size_t n_meta,
                                 const char *tok_from, struct cpr_err *err) {
-    if (m->cfg.arch == CPR_ARCH_OPT ||
+    if (m->cfg.arch == CPR_ARCH_OPT || m->cfg.arch == CPR_ARCH_QWEN3 ||
+        m->cfg.arch == CPR_ARCH_GEMMA ||
         cpr_model_linears_per_layer(m) != CPR_LINEAR_COUNT)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "sparse output is "
                            "written for the LLaMA family only (write this "

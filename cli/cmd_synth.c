@@ -195,12 +195,16 @@ static const char *const synth_examples[] = {
     "--vocab 32000 --context 4096 --dtype bf16 --out /tmp/llama7b-2l",
     "cprune synth --hidden 64 --intermediate 172 --layers 4 --heads 8 "
     "--kv-heads 4 --vocab 512 --context 256 --tied --out /tmp/tiny",
+    "cprune synth --arch gemma --hidden 2048 --intermediate 16384 --layers 2 "
+    "--heads 8 --kv-heads 1 --head-dim 256 --vocab 256000 --context 8192 "
+    "--dtype bf16 --out /tmp/gemma2b-2l",
     NULL};
 
 int cmd_synth(int argc, char **argv) {
     struct cli_opt opts[] = {
         {NULL, 0, "shape (all required unless a default is given):", NULL},
-        {"arch", 1, "llama (default), mistral or qwen2 (q/k/v biases)", NULL},
+        {"arch", 1, "llama (default), mistral, qwen2 (q/k/v biases), qwen3 "
+                    "(q/k norms) or gemma ((1+w) norms, GeGLU, tied)", NULL},
         {"sliding-window", 1, "mistral: attention window in tokens (default: "
                               "none)", NULL},
         {"hidden", 1, "hidden size, in [2, 1048576] (required)", NULL},
@@ -208,6 +212,7 @@ int cmd_synth(int argc, char **argv) {
         {"layers", 1, "decoder blocks, in [1, 4096] (required)", NULL},
         {"heads", 1, "attention heads, in [1, 4096] (required)", NULL},
         {"kv-heads", 1, "key/value heads (default: --heads)", NULL},
+        {"head-dim", 1, "per-head width (default: hidden / heads)", NULL},
         {"vocab", 1, "vocabulary size, in [3, 16777216] (required)", NULL},
         {"context", 1, "max_position_embeddings, in [1, 16777216] (required)", NULL},
         {"tied", 0, "tie lm_head to the embeddings (default: untied)", NULL},
@@ -224,8 +229,9 @@ int cmd_synth(int argc, char **argv) {
     const struct cli_help help = {
         "cprune synth --hidden H --intermediate I --layers L --heads A "
         "--vocab V --context C --out DIR\n"
-        "                    [--arch llama|mistral|qwen2] [--sliding-window W]\n"
-        "                    [--kv-heads K] [--tied] [--dtype f32|bf16|f16] "
+        "                    [--arch llama|mistral|qwen2|qwen3|gemma] "
+        "[--sliding-window W]\n"
+        "                    [--kv-heads K] [--head-dim D] [--tied] [--dtype f32|bf16|f16] "
         "[--seed S] [--init-std X]\n"
         "                    [--tokenizer tokenizer.json]",
         synth_examples,
@@ -241,9 +247,11 @@ int cmd_synth(int argc, char **argv) {
     if ((v = cli_get(opts, n_opts, "arch"))) {
         if (!strcmp(v, "mistral")) s.arch = CPR_ARCH_MISTRAL;
         else if (!strcmp(v, "qwen2")) s.arch = CPR_ARCH_QWEN2, s.qkv_bias = 1;
+        else if (!strcmp(v, "qwen3")) s.arch = CPR_ARCH_QWEN3;
+        else if (!strcmp(v, "gemma")) s.arch = CPR_ARCH_GEMMA;
         else if (strcmp(v, "llama") != 0) {
-            fprintf(stderr, "cprune " CMD ": --arch: expected llama, mistral "
-                            "or qwen2, found '%s'\n", v);
+            fprintf(stderr, "cprune " CMD ": --arch: expected llama, mistral, "
+                            "qwen2, qwen3 or gemma, found '%s'\n", v);
             return 2;
         }
     }
@@ -261,12 +269,15 @@ int cmd_synth(int argc, char **argv) {
         {"layers", &s.n_layers, 1, 4096}, {"heads", &s.n_heads, 1, 4096},
         {"kv-heads", &s.n_kv_heads, 1, 4096}, {"vocab", &s.vocab, 3, 1 << 24},
         {"context", &s.context, 1, 1 << 24},
+        {"head-dim", &s.head_dim, 2, 8192},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         long long x;
         v = cli_get(opts, n_opts, ints[i].name);
         if (!v) {
-            if (strcmp(ints[i].name, "kv-heads") == 0) continue;
+            if (strcmp(ints[i].name, "kv-heads") == 0 ||
+                strcmp(ints[i].name, "head-dim") == 0)
+                continue;
             fprintf(stderr, "cprune " CMD ": --%s is required\n", ints[i].name);
             return 2;
         }
@@ -296,7 +307,8 @@ int cmd_synth(int argc, char **argv) {
     if ((v = cli_get(opts, n_opts, "init-std")) &&
         cli_float(CMD, "init-std", v, 0, 10, &s.init_std))
         return 2;
-    s.tied_embeddings = cli_get(opts, n_opts, "tied") != NULL;
+    s.tied_embeddings = cli_get(opts, n_opts, "tied") != NULL ||
+                        s.arch == CPR_ARCH_GEMMA; // Gemma's head is always tied
     s.bias_std = s.init_std; // qwen2's q/k/v biases, like the weights
 
     struct cpr_err err = {0};

@@ -20,6 +20,7 @@
 #include "data/gguf_model.h"
 #include "data/corpus.h"
 #include "data/fileio.h"
+#include "data/hf_config.h"
 #include "data/llama2c_write.h"
 #include "data/model_load.h"
 #include "data/model_save.h"
@@ -224,10 +225,12 @@ int prune_validate(struct prune_run *run, struct cpr_model *m,
         return fail(2, "--blocks %lld:%lld: the model has %lld blocks",
                     (long long)run->block_begin, (long long)run->block_end,
                     (long long)m->cfg.n_layers);
-    if (run->shards && m->cfg.arch == CPR_ARCH_OPT)
+    if (run->shards && m->cfg.arch != CPR_ARCH_LLAMA &&
+        m->cfg.arch != CPR_ARCH_MISTRAL && m->cfg.arch != CPR_ARCH_QWEN2)
         return fail(2, "--shards/--resume: the sharded writer names tensors "
-                    "as LLaMA, Mistral and Qwen2 do; this OPT model needs "
-                    "the single-file output (drop --shards)");
+                    "as LLaMA, Mistral and Qwen2 do; this %s model needs "
+                    "the single-file output (drop --shards)",
+                    cpr_hf_arch_name(m->cfg.arch));
     if (run->out_dir && (rc = check_out(run, m))) return rc;
     if ((run->needs || run->eval_list) &&
         cpr_tokenizer_load_for_model(tok, run->model_path, run->tokenizer_path,

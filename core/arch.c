@@ -5,6 +5,7 @@ const char *cpr_norm_kind_name(enum cpr_norm_kind k) {
     switch (k) {
     case CPR_NORM_RMS: return "rms";
     case CPR_NORM_LAYER: return "layernorm";
+    case CPR_NORM_RMS_1P: return "rms_1p";
     }
     return "?";
 }
@@ -21,6 +22,7 @@ const char *cpr_mlp_kind_name(enum cpr_mlp_kind k) {
     switch (k) {
     case CPR_MLP_SWIGLU: return "swiglu";
     case CPR_MLP_RELU: return "relu";
+    case CPR_MLP_GEGLU_TANH: return "geglu_tanh";
     }
     return "?";
 }

@@ -10,8 +10,8 @@
 // config built before this header existed has, keeps its meaning.
 //
 // Only the kinds listed here exist; a family that needs another one
-// (GPT-NeoX's parallel residual and partial rotary, GPT-2's GELU-tanh,
-// Gemma's (1 + w) norm) adds its enum value together with the forward
+// (GPT-NeoX's parallel residual and partial rotary, GPT-2's GELU-tanh)
+// adds its enum value together with the forward
 // branch, kernels and oracle that implement it (issue 13).
 //
 // Biases are data, not kinds: every bias tensor a layer holds (q/k/v, o,
@@ -25,6 +25,8 @@ enum cpr_norm_kind {
     CPR_NORM_RMS = 0, // x / sqrt(mean(x^2) + eps) * w
     CPR_NORM_LAYER,   // (x - mean) / sqrt(var + eps) * w + b (LayerNorm;
                       // the *_norm_b tensors hold b)
+    CPR_NORM_RMS_1P,  // x / sqrt(mean(x^2) + eps) * (1 + w), 1 + w in f32
+                      // (Gemma's GemmaRMSNorm; the file holds w)
 };
 
 enum cpr_pos_kind {
@@ -37,6 +39,7 @@ enum cpr_mlp_kind {
     CPR_MLP_SWIGLU = 0, // down(silu(gate x) * up x)
     CPR_MLP_RELU,       // down(relu(up x + b_up)) (OPT fc1/fc2; w_up is the
                         // FC1 role, no gate)
+    CPR_MLP_GEGLU_TANH, // down(gelu_tanh(gate x) * up x) (Gemma)
 };
 
 enum cpr_resid_kind {
@@ -54,6 +57,12 @@ struct cpr_block_spec {
     // sliding-window causal mask). 0 = unbounded.
     int64_t sliding_window;
     int64_t pos_offset; // CPR_POS_LEARNED: row of position 0 in pos_embed
+    // Qwen3: q and k pass an RMSNorm over each head (weights q_norm, k_norm
+    // of head_dim, the config's eps) after their projection, before RoPE.
+    int qk_norm;
+    // Embeddings are multiplied by this f32 value (Gemma: sqrt(hidden)
+    // rounded to the activation dtype, as HF's normalizer); 0 = 1.
+    float embed_scale;
 };
 
 // "rms", "rope", "swiglu", "sequential" (for messages and reports).

@@ -49,7 +49,8 @@ static void vec_f32(const struct cpr_kernels *k, const struct cpr_tensor *t,
 // ---- f->vec: f32 copies of a block's vectors ----
 // [0, H) norm weight, [H, 2H) norm bias, [2H, 3H) o bias, [3H, 4H) down
 // bias, then the q/k/v biases (qd + 2 kvd) and the up bias (intermediate)
-// at the block's own sizes (the buffer holds the largest layer's).
+// at the block's own sizes (the buffer holds the largest layer's), then
+// the q/k norm weights (2 head_dim) at VEC_QKN.
 #define VEC_NORM_B(H) (H)
 #define VEC_BO(H) (2 * (H))
 #define VEC_BDOWN(H) (3 * (H))
@@ -76,7 +77,7 @@ static void buffer_sizes(const struct cpr_model *m, size_t n_threads,
     out[BUF_GATE] = out[BUF_UP] = T * x->intermediate;
     out[BUF_SCORES] = (double)n_threads * CPR_ATTN_QB * (double)seqlen;
     out[BUF_VEC] = (double)(4 * c->hidden + q_dim(x) + 2 * kv_dim(x) +
-                            x->intermediate);
+                            x->intermediate + 2 * c->head_dim);
     out[BUF_LOGITS] = lr * c->vocab;
     out[BUF_LROWS] = lr * c->hidden;
 }
@@ -104,6 +105,7 @@ static enum cpr_status check_kernels(const struct cpr_kernels *k,
         {k->rope_half_f32 != NULL, "rope_half_f32"},
         {k->rope_interleaved_f32 != NULL, "rope_interleaved_f32"},
         {k->swiglu_f32 != NULL, "swiglu_f32"},
+        {k->gelu_tanh_f32 != NULL, "gelu_tanh_f32"},
         {k->bf16_to_f32 != NULL, "bf16_to_f32"},
         {k->f16_to_f32 != NULL, "f16_to_f32"},
     };
@@ -121,7 +123,7 @@ static enum cpr_status check_spec(const struct cpr_block_spec *b,
                                   struct cpr_err *err) {
     const char *bad = NULL;
     switch (b->norm) {
-    case CPR_NORM_RMS: case CPR_NORM_LAYER: break;
+    case CPR_NORM_RMS: case CPR_NORM_LAYER: case CPR_NORM_RMS_1P: break;
     default: bad = "norm";
     }
     switch (b->pos) {
@@ -129,7 +131,7 @@ static enum cpr_status check_spec(const struct cpr_block_spec *b,
     default: bad = "positions";
     }
     switch (b->mlp) {
-    case CPR_MLP_SWIGLU: case CPR_MLP_RELU: break;
+    case CPR_MLP_SWIGLU: case CPR_MLP_RELU: case CPR_MLP_GEGLU_TANH: break;
     default: bad = "mlp";
     }
     switch (b->resid) {
@@ -174,6 +176,11 @@ enum cpr_status cpr_forward_init(struct cpr_forward *f,
     f->max_seq = max_seq;
     f->seqlen = seqlen;
     f->logit_rows = logit_rows_for(m, max_seq, seqlen);
+    {
+        const struct cpr_layer_shape mx = cpr_model_max_shape(m);
+        f->vec_qkn = 4 * m->cfg.hidden + q_dim(&mx) + 2 * kv_dim(&mx) +
+                     mx.intermediate;
+    }
 
     double sz[BUF_COUNT], total = 0;
     buffer_sizes(m, f->n_threads, max_seq, seqlen, sz);
@@ -223,6 +230,7 @@ enum row_op {
     OP_NORM,    // dst[r] = norm(src[r], w), the spec's norm kind
     OP_QKV,     // q/k/v += biases (when present); rope q and k
     OP_SWIGLU,  // gate[r] = silu(gate[r]) * up[r]
+    OP_GEGLU,   // gate[r] = gelu_tanh(gate[r]) * up[r]
     OP_BIAS,    // dst[r] (n_cols, stride n_cols) += w (n_cols)
     OP_BIAS_RELU, // dst[r] = relu(dst[r] + w) (w may be NULL: no bias)
     OP_ADD,     // dst[r] += src[r] (n_cols): a residual add
@@ -257,6 +265,16 @@ static void do_qkv_row(struct cpr_forward *f, const struct cpr_layer_shape *c,
         for (int64_t i = 0; i < qd; i++) q[i] += bq[i];
         for (int64_t i = 0; i < kvd; i++) kr[i] += bk[i];
         for (int64_t i = 0; i < kvd; i++) v[i] += bv[i];
+    }
+    if (f->model->cfg.block.qk_norm) { // Qwen3: RMSNorm per head, pre-RoPE
+        const float *qn = f->vec + f->vec_qkn, *kn = qn + c->head_dim;
+        const float eps = f->model->cfg.norm_eps;
+        for (int64_t h = 0; h < c->n_heads; h++)
+            k->rmsnorm_f32((size_t)c->head_dim, q + h * c->head_dim, qn, eps,
+                           q + h * c->head_dim);
+        for (int64_t h = 0; h < c->n_kv_heads; h++)
+            k->rmsnorm_f32((size_t)c->head_dim, kr + h * c->head_dim, kn, eps,
+                           kr + h * c->head_dim);
     }
     switch (f->model->cfg.block.pos) {
     case CPR_POS_ROPE: {
@@ -298,7 +316,8 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
         switch (j->op) {
         case OP_NORM:
             switch (c->block.norm) {
-            case CPR_NORM_RMS:
+            case CPR_NORM_RMS: case CPR_NORM_RMS_1P: // w holds 1 + w
+
                 k->rmsnorm_f32((size_t)c->hidden, j->src + r * c->hidden,
                                j->w, c->norm_eps, j->dst + r * c->hidden);
                 break;
@@ -335,6 +354,14 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
                           f->gate + r * I);
             break;
         }
+        case OP_GEGLU: { // HF: act_fn(gate) * up, each rounded to f32
+            int64_t I = j->sh->intermediate;
+            float *g = f->gate + r * I;
+            const float *u = f->up + r * I;
+            k->gelu_tanh_f32((size_t)I, g, g);
+            for (int64_t i = 0; i < I; i++) g[i] *= u[i];
+            break;
+        }
         case OP_VT: do_vt(f, j->sh, r, j->seqlen); break;
         case OP_NLL: {
             const float *row = j->src + r * c->vocab;
@@ -350,12 +377,20 @@ static void run_rows(struct row_job *j) {
     cpr_pool_run(j->f->pool, row_worker, j);
 }
 
+// f->vec[0, hidden) = the f32 weight of a norm: w, or 1 + w (rounded to
+// f32, as GemmaRMSNorm's `1.0 + self.weight.float()`).
+static void norm_weight_f32(struct cpr_forward *f, const struct cpr_tensor *w) {
+    vec_f32(f->k, w, f->vec);
+    if (f->model->cfg.block.norm == CPR_NORM_RMS_1P)
+        for (int64_t i = 0; i < w->shape[0]; i++) f->vec[i] += 1.0f;
+}
+
 // f->xn (T, hidden) = the spec's norm of src rows with weight w and bias b
 // (LayerNorm; may be NULL or unset otherwise), their f32 copies in f->vec.
 static void block_norm(struct cpr_forward *f, struct row_job *j,
                        const struct cpr_tensor *w, const struct cpr_tensor *b,
                        const float *src, int64_t T) {
-    vec_f32(f->k, w, f->vec);
+    norm_weight_f32(f, w);
     if (b && b->data) vec_f32(f->k, b, f->vec + VEC_NORM_B(f->model->cfg.hidden));
     j->op = OP_NORM, j->n_items = T, j->src = src, j->dst = f->xn,
     j->w = f->vec;
@@ -459,6 +494,9 @@ enum cpr_status cpr_forward_embed(struct cpr_forward *f, const int32_t *tokens,
             for (int64_t i = 0; i < H; i++) out[i] += pr[i];
         }
     }
+    const float es = m->cfg.block.embed_scale;
+    if (es != 0.0f && es != 1.0f) // Gemma: embeds * normalizer
+        for (int64_t i = 0; i < T * H; i++) hidden[i] *= es;
     return CPR_OK;
 }
 
@@ -520,7 +558,11 @@ static enum cpr_status block_attn(struct block_ctx *b, float *hidden,
         if (L->bv.data) vec_f32(f->k, &L->bv, bv);
         else memset(bv, 0, (size_t)kvd * sizeof(float));
     }
-    j->op = OP_QKV, j->n_items = T; // biases, then positions
+    if (f->model->cfg.block.qk_norm) {
+        vec_f32(f->k, &L->q_norm, f->vec + f->vec_qkn);
+        vec_f32(f->k, &L->k_norm, f->vec + f->vec_qkn + b->sh.head_dim);
+    }
+    j->op = OP_QKV, j->n_items = T; // biases, (q/k norms,) then positions
     run_rows(j);
     j->op = OP_VT, j->n_items = b->n_seq * b->sh.n_kv_heads;
     run_rows(j);
@@ -543,9 +585,12 @@ static enum cpr_status block_mlp(struct block_ctx *b, float *hidden,
                       b->n_seq, b->seqlen, err));
     switch (f->model->cfg.block.mlp) {
     case CPR_MLP_SWIGLU:
+    case CPR_MLP_GEGLU_TANH:
         CPR_TRY(linear(f, f->xn, T, H, &L->w_gate, f->gate, I, 0.0f, err));
         CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->up, I, 0.0f, err));
-        j->op = OP_SWIGLU, j->n_items = T;
+        j->op = f->model->cfg.block.mlp == CPR_MLP_SWIGLU ? OP_SWIGLU
+                                                          : OP_GEGLU;
+        j->n_items = T;
         run_rows(j);
         break;
     case CPR_MLP_RELU: { // fc1 (+ bias) -> relu, into f->gate
@@ -599,7 +644,7 @@ enum cpr_status cpr_forward_logits(struct cpr_forward *f, const float *hidden,
         return cpr_err_set(err, CPR_ERR_ARG,
                            "forward logits: %lld rows; at most %lld per call",
                            (long long)n_rows, (long long)f->logit_rows);
-    vec_f32(f->k, &m->final_norm, f->vec);
+    norm_weight_f32(f, &m->final_norm);
     if (m->final_norm_b.data)
         vec_f32(f->k, &m->final_norm_b, f->vec + VEC_NORM_B(m->cfg.hidden));
     struct row_job j = {.f = f, .op = OP_NORM, .n_items = n_rows,

@@ -113,6 +113,7 @@ struct cpr_forward {
     int64_t max_seq;                 // sequences per call, at most
     int64_t seqlen;                  // tokens per sequence, at most
     int64_t logit_rows;              // rows of logits computed at a time
+    int64_t vec_qkn;                 // offset of the q/k norm weights in vec
                                      // (callers may lower it, never raise)
     struct cpr_arena arena;          // owns every buffer below
     float *rope_cos;                 // (seqlen, head_dim / 2)

@@ -199,7 +199,8 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
     CPR_TRY(check(&m->final_norm, "norm", h, -1, 0, err));
     CPR_TRY(check(&m->lm_head, "lm_head", c->vocab, h, 0, err));
     const int ln = c->block.norm == CPR_NORM_LAYER;
-    const int gated = c->block.mlp == CPR_MLP_SWIGLU;
+    const int gated = c->block.mlp == CPR_MLP_SWIGLU ||
+                      c->block.mlp == CPR_MLP_GEGLU_TANH;
     CPR_TRY(check(&m->final_norm_b, "norm.bias", h, -1, !ln, err));
     if (c->block.pos == CPR_POS_LEARNED &&
         (c->block.pos_offset < 0 || c->block.pos_offset > 1024))
@@ -250,6 +251,8 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
         CHECK_T(bo, h, -1, 1);
         CHECK_T(b_up, im, -1, 1);
         CHECK_T(b_down, h, -1, 1);
+        CHECK_T(q_norm, sh.head_dim, -1, !c->block.qk_norm);
+        CHECK_T(k_norm, sh.head_dim, -1, !c->block.qk_norm);
 #undef CHECK_T
     }
     return CPR_OK;
@@ -279,7 +282,8 @@ int64_t cpr_model_total_params(const struct cpr_model *m) {
              cpr_tensor_numel(&L->bq) + cpr_tensor_numel(&L->bk) +
              cpr_tensor_numel(&L->bv) + cpr_tensor_numel(&L->attn_norm_b) +
              cpr_tensor_numel(&L->mlp_norm_b) + cpr_tensor_numel(&L->bo) +
-             cpr_tensor_numel(&L->b_up) + cpr_tensor_numel(&L->b_down);
+             cpr_tensor_numel(&L->b_up) + cpr_tensor_numel(&L->b_down) +
+             cpr_tensor_numel(&L->q_norm) + cpr_tensor_numel(&L->k_norm);
     }
     return n;
 }
@@ -293,7 +297,7 @@ void cpr_model_free(struct cpr_model *m) {
                                        &L->bv, &L->mlp_norm, &L->w_gate,
                                        &L->w_up, &L->w_down, &L->attn_norm_b,
                                        &L->mlp_norm_b, &L->bo, &L->b_up,
-                                       &L->b_down};
+                                       &L->b_down, &L->q_norm, &L->k_norm};
             for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++)
                 cpr_tensor_free(ts[j]);
         }

@@ -25,6 +25,9 @@ enum cpr_arch {
     CPR_ARCH_QWEN2,     // Qwen2ForCausalLM (q/k/v biases)
     CPR_ARCH_OPT,       // OPTForCausalLM (pre-LN: LayerNorm, learned
                         // positions, ReLU fc1/fc2, biases everywhere)
+    CPR_ARCH_QWEN3,     // Qwen3ForCausalLM (per-head q/k RMSNorm, no biases)
+    CPR_ARCH_GEMMA,     // GemmaForCausalLM ((1 + w) RMSNorm, GeGLU-tanh,
+                        // embeddings scaled by sqrt(hidden), tied head)
 };
 
 enum cpr_rope_style {
@@ -95,6 +98,9 @@ struct cpr_layer {
     struct cpr_tensor bo;          // (hidden)
     struct cpr_tensor b_up;        // (intermediate)
     struct cpr_tensor b_down;      // (hidden)
+    // Qwen3's per-head q/k RMSNorm weights (block.qk_norm), else unset.
+    struct cpr_tensor q_norm;      // (head_dim)
+    struct cpr_tensor k_norm;      // (head_dim)
 };
 
 struct cpr_model {

@@ -55,10 +55,20 @@ enum cpr_status cpr_synth_config(const struct cpr_synth_spec *s,
     c->qkv_bias = s->qkv_bias;
     c->bos_id = s->bos_id;
     c->eos_id = s->eos_id;
+    if (s->arch == CPR_ARCH_QWEN3) c->block.qk_norm = 1;
+    if (s->arch == CPR_ARCH_GEMMA) {
+        c->block.norm = CPR_NORM_RMS_1P, c->block.mlp = CPR_MLP_GEGLU_TANH;
+        c->block.embed_scale = (float)sqrt((double)s->hidden);
+    }
     return CPR_OK;
 }
 
 int64_t cpr_synth_tensor_id(int64_t layer, int j) { return 3 + 12 * layer + j; }
+
+// Qwen3's q_norm (j = 0) / k_norm (j = 1) of layer l: after every id above.
+static int64_t qk_norm_id(const struct cpr_model_config *c, int64_t l, int j) {
+    return cpr_synth_tensor_id(c->n_layers, 0) + 2 * l + j;
+}
 
 void cpr_synth_fill(const struct cpr_synth_spec *s, int64_t id, int is_norm,
                     int is_bias, size_t n, void *out) {
@@ -73,7 +83,7 @@ void cpr_synth_fill(const struct cpr_synth_spec *s, int64_t id, int is_norm,
         size_t m = n - i0 < 1024 ? n - i0 : 1024;
         for (size_t i = 0; i < m; i++) {
             float u = 2.0f * cpr_rng_uniform_f32(&r) - 1.0f; // [-1, 1)
-            buf[i] = is_norm ? 1.0f + jit * u : a * u;
+            buf[i] = is_norm ? (is_norm == 2 ? 0.0f : 1.0f) + jit * u : a * u;
         }
         void *dst = (char *)out + i0 * esz;
         switch (s->dtype) {
@@ -112,8 +122,10 @@ enum cpr_status cpr_synth_model(struct cpr_model *m,
         st = cpr_err_set(err, CPR_ERR_NOMEM, "synth: out of memory");
         goto fail;
     }
+    // Gemma stores w of (1 + w): its norms are centred on 0 (HF's init)
+    const int nk = c->block.norm == CPR_NORM_RMS_1P ? 2 : 1;
     if ((st = make(&m->tok_embed, s, 0, 0, 0, c->vocab, H, err)) ||
-        (st = make(&m->final_norm, s, 1, 1, 0, H, 0, err)))
+        (st = make(&m->final_norm, s, 1, nk, 0, H, 0, err)))
         goto fail;
     if (c->tied_embeddings) {
         m->lm_head = m->tok_embed;
@@ -133,10 +145,17 @@ enum cpr_status cpr_synth_model(struct cpr_model *m,
         };
         for (int j = 0; j < 12; j++) {
             if (ts[j].bias && !c->qkv_bias) continue;
-            st = make(ts[j].t, s, cpr_synth_tensor_id(l, j), ts[j].norm,
-                      ts[j].bias, ts[j].d0, ts[j].d1, err);
+            st = make(ts[j].t, s, cpr_synth_tensor_id(l, j),
+                      ts[j].norm ? nk : 0, ts[j].bias, ts[j].d0, ts[j].d1,
+                      err);
             if (st != CPR_OK) goto fail;
         }
+        if (c->block.qk_norm &&
+            ((st = make(&L->q_norm, s, qk_norm_id(c, l, 0), 1, 0,
+                        c->head_dim, 0, err)) ||
+             (st = make(&L->k_norm, s, qk_norm_id(c, l, 1), 1, 0,
+                        c->head_dim, 0, err))))
+            goto fail;
     }
     return CPR_OK;
 fail:

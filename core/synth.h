@@ -6,7 +6,9 @@
 //     [-a, a] with a = sqrt(3) * init_std (std = init_std; default 0.02,
 //     HF's initializer_range), drawn in f32 and rounded to the dtype;
 //   - RMSNorm weights: 1 + norm_jitter * u, u uniform on [-1, 1)
-//     (norm_jitter 0 gives HF's init, all ones);
+//     (norm_jitter 0 gives HF's init, all ones); Gemma's (1 + w) norms
+//     store w = norm_jitter * u (HF's init, zeros); Qwen3's q/k norms
+//     (ids after every layer's, see cpr_synth_tensor_id) like RMSNorms;
 //   - q/k/v biases (when qkv_bias): bias_std-scaled uniform like weights.
 // Each tensor has its own generator stream, seeded with
 //   seed + 0x9e3779b97f4a7c15 * (tensor_id + 1)     (see cpr_synth_tensor_id)
@@ -53,8 +55,8 @@ enum cpr_status cpr_synth_config(const struct cpr_synth_spec *s,
 int64_t cpr_synth_tensor_id(int64_t layer, int j);
 
 // Generate tensor `id` (n elements) of the model into out (dtype
-// spec->dtype, n * dtype size bytes). `is_norm` / `is_bias` select the
-// init rule above.
+// spec->dtype, n * dtype size bytes). `is_norm` (1 centred on 1, 2
+// centred on 0) / `is_bias` select the init rule above.
 void cpr_synth_fill(const struct cpr_synth_spec *s, int64_t id, int is_norm,
                     int is_bias, size_t n, void *out);
 

@@ -6,7 +6,9 @@ const struct cpr_arch_names *cpr_arch_names_for(enum cpr_arch arch) {
     switch (arch) {
     case CPR_ARCH_LLAMA:
     case CPR_ARCH_MISTRAL:
-    case CPR_ARCH_QWEN2: return &cpr_arch_names_llama;
+    case CPR_ARCH_QWEN2:
+    case CPR_ARCH_QWEN3:
+    case CPR_ARCH_GEMMA: return &cpr_arch_names_llama;
     case CPR_ARCH_OPT: return &cpr_arch_names_opt;
     }
     return &cpr_arch_names_llama;
@@ -34,10 +36,12 @@ void cpr_tensor_name_dims(const struct cpr_tensor_name *tn,
     case CPR_SHAPE_MLP_IN: *d0 = im, *d1 = h; break;
     case CPR_SHAPE_MLP_OUT: *d0 = h, *d1 = im; break;
     case CPR_SHAPE_MLP_VEC: *d0 = im; break;
+    case CPR_SHAPE_HEAD_DIM: *d0 = sh->head_dim; break;
     }
 }
 
 int cpr_tensor_name_present(const struct cpr_tensor_name *tn,
                             const struct cpr_model_config *cfg) {
+    if ((tn->flags & CPR_TN_QK_NORM) && !cfg->block.qk_norm) return 0;
     return !(tn->flags & CPR_TN_QKV_BIAS) || cfg->qkv_bias;
 }

@@ -5,9 +5,9 @@
 // `cprune synth` (cli/cmd_synth.c) all walk the same table, so a tensor name
 // exists once.
 //
-// One table serves the LLaMA family (LlamaForCausalLM, MistralForCausalLM
-// and Qwen2ForCausalLM share their tensor names; Qwen2 adds the q/k/v
-// biases), one OPT (data/arch_opt.c). New families (issue 13) add a table
+// One table serves the LLaMA family (LlamaForCausalLM, MistralForCausalLM,
+// Qwen2ForCausalLM, Qwen3ForCausalLM and GemmaForCausalLM share their
+// tensor names; Qwen2 adds the q/k/v biases, Qwen3 the q/k norms), one OPT (data/arch_opt.c). New families (issue 13) add a table
 // in data/arch_<family>.c and an entry in cpr_arch_names_for.
 #ifndef CPR_DATA_ARCH_H
 #define CPR_DATA_ARCH_H
@@ -28,6 +28,7 @@ enum cpr_shape_rule {
     CPR_SHAPE_MLP_IN,     // (intermediate, hidden)
     CPR_SHAPE_MLP_OUT,    // (hidden, intermediate)
     CPR_SHAPE_MLP_VEC,    // (intermediate)
+    CPR_SHAPE_HEAD_DIM,   // (head_dim)
 };
 
 enum {
@@ -41,6 +42,8 @@ enum {
     // optional: loaded when the checkpoint has it, written when set (the
     // o_proj / down_proj biases of a FLAP-compensated LLaMA, issue 14)
     CPR_TN_OPTIONAL = 1u << 3,
+    // present only with per-head q/k norms (block.qk_norm: Qwen3)
+    CPR_TN_QK_NORM = 1u << 4,
 };
 
 // One per-layer tensor: "<layer prefix><suffix>", e.g.
@@ -82,7 +85,8 @@ void cpr_tensor_name_dims(const struct cpr_tensor_name *tn,
                           const struct cpr_layer_shape *sh, int64_t *d0,
                           int64_t *d1);
 
-// Whether tn exists in a checkpoint of this config (biases by qkv_bias).
+// Whether tn exists in a checkpoint of this config (biases by qkv_bias,
+// q/k norms by block.qk_norm).
 int cpr_tensor_name_present(const struct cpr_tensor_name *tn,
                             const struct cpr_model_config *cfg);
 

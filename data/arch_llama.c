@@ -1,5 +1,5 @@
 // data/arch_llama.c: the tensor-name table of the LLaMA family (LLaMA,
-// Mistral, Qwen2; data/arch.h).
+// Mistral, Qwen2, Qwen3, Gemma; data/arch.h).
 #include "data/arch.h"
 
 #define T(suffix, field, rule, flags)                                          \
@@ -19,6 +19,8 @@ static const struct cpr_tensor_name llama_layer[] = {
     T("self_attn.k_proj.bias", bk, CPR_SHAPE_KV_VEC,
       CPR_TN_QKV_BIAS | CPR_TN_ROPE_K),
     T("self_attn.v_proj.bias", bv, CPR_SHAPE_KV_VEC, CPR_TN_QKV_BIAS),
+    T("self_attn.q_norm.weight", q_norm, CPR_SHAPE_HEAD_DIM, CPR_TN_QK_NORM),
+    T("self_attn.k_norm.weight", k_norm, CPR_SHAPE_HEAD_DIM, CPR_TN_QK_NORM),
     T("post_attention_layernorm.weight", mlp_norm, CPR_SHAPE_HIDDEN, 0),
     T("mlp.gate_proj.weight", w_gate, CPR_SHAPE_MLP_IN, 0),
     T("mlp.up_proj.weight", w_up, CPR_SHAPE_MLP_IN, 0),

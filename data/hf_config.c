@@ -28,6 +28,8 @@ static const struct {
     {"MistralForCausalLM", "mistral", CPR_ARCH_MISTRAL},
     {"Qwen2ForCausalLM", "qwen2", CPR_ARCH_QWEN2},
     {"OPTForCausalLM", "opt", CPR_ARCH_OPT},
+    {"Qwen3ForCausalLM", "qwen3", CPR_ARCH_QWEN3},
+    {"GemmaForCausalLM", "gemma", CPR_ARCH_GEMMA},
 };
 
 const char *cpr_hf_arch_name(enum cpr_arch arch) {
@@ -63,13 +65,14 @@ static enum cpr_status parse_sliding_window(const struct cpr_json *r,
         else if (v->type != CPR_JSON_NULL)
             CPR_TRY(get_int(r, "sliding_window", 1, MAX_CONTEXT,
                             &c->block.sliding_window, name, err));
-    } else if (c->arch == CPR_ARCH_QWEN2) {
+    } else if (c->arch == CPR_ARCH_QWEN2 || c->arch == CPR_ARCH_QWEN3) {
         int use = 0;
         CPR_TRY(get_bool(r, "use_sliding_window", &use, name, err));
         if (use)
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: "
-                               "use_sliding_window is true; Qwen2's per-layer "
-                               "sliding window is not supported", name);
+                               "use_sliding_window is true; Qwen2/Qwen3's "
+                               "per-layer sliding window is not supported",
+                               name);
     }
     return CPR_OK;
 }
@@ -219,6 +222,18 @@ static void set_defaults(struct cpr_model_config *c, enum cpr_arch arch) {
         c->vocab = 151936, c->intermediate = 22016, c->context = 32768;
         c->n_kv_heads = 32, c->bos_id = -1, c->eos_id = -1, c->qkv_bias = 1;
         break;
+    case CPR_ARCH_QWEN3: // Qwen3Config's defaults
+        c->vocab = 151936, c->intermediate = 22016, c->context = 32768;
+        c->n_kv_heads = 32, c->head_dim = 128, c->bos_id = -1;
+        c->eos_id = -1, c->block.qk_norm = 1;
+        break;
+    case CPR_ARCH_GEMMA: // GemmaConfig's defaults (Gemma-7B)
+        c->vocab = 256000, c->hidden = 3072, c->intermediate = 24576;
+        c->n_layers = 28, c->n_heads = 16, c->n_kv_heads = 16;
+        c->head_dim = 256, c->context = 8192, c->bos_id = 2, c->eos_id = 1;
+        c->tied_embeddings = 1;
+        c->block.norm = CPR_NORM_RMS_1P, c->block.mlp = CPR_MLP_GEGLU_TANH;
+        break;
     case CPR_ARCH_OPT: // OPTConfig's defaults (OPT-125M)
         c->vocab = 50272, c->hidden = 768, c->n_layers = 12, c->n_heads = 12;
         c->intermediate = 3072, c->context = 2048, c->bos_id = 2;
@@ -277,6 +292,36 @@ static enum cpr_status parse_opt(const struct cpr_json *r,
     return CPR_OK;
 }
 
+// The MLP activation: SiLU for the LLaMA family; Gemma's GeGLU uses
+// hidden_activation when set, else (as GemmaMLP did for checkpoints that
+// only say hidden_act "gelu") the tanh approximation.
+static enum cpr_status parse_act(const struct cpr_json *r,
+                                 struct cpr_model_config *c, const char *name,
+                                 struct cpr_err *err) {
+    if (c->arch == CPR_ARCH_GEMMA) {
+        const struct cpr_json *ha = cpr_json_get(r, "hidden_activation");
+        const char *key = "hidden_activation";
+        if (!cpr_json_is(ha, CPR_JSON_STRING)) {
+            ha = cpr_json_get(r, "hidden_act"), key = "hidden_act";
+            if (cpr_json_is(ha, CPR_JSON_STRING) && cpr_json_str_eq(ha, "gelu"))
+                return CPR_OK; // legacy: tanh approximation
+        }
+        if (!ha || ha->type == CPR_JSON_NULL) return CPR_OK;
+        if (cpr_json_str_eq(ha, "gelu_pytorch_tanh") ||
+            cpr_json_str_eq(ha, "gelu_new"))
+            return CPR_OK;
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: %s '%.40s' is not "
+                           "supported for gemma (expected gelu_pytorch_tanh)",
+                           name, key, cpr_json_is(ha, CPR_JSON_STRING)
+                                          ? ha->str : cpr_json_type_name(ha));
+    }
+    const char *act = cpr_json_get_str(r, "hidden_act", "silu");
+    if (strcmp(act, "silu") != 0)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: hidden_act '%.40s' "
+                           "is not supported (expected silu)", name, act);
+    return CPR_OK;
+}
+
 // ---- public ----
 
 enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
@@ -305,12 +350,11 @@ enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
         char list[256];
         size_t o = 0;
         for (size_t i = 0; i < na && o < sizeof list; i++)
-            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s (model_type "
-                                  "%s)", i ? ", " : "", archs[i].arch_name,
-                                  archs[i].model_type);
+            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s",
+                                  i ? ", " : "", archs[i].model_type);
         s = cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                         "%s: unknown architecture '%.60s'%s%.40s%s "
-                        "(supported: %s)", name,
+                        "(supported model_types: %s)", name,
                         cpr_json_is(what, CPR_JSON_STRING) ? what->str
                                                            : "(none given)",
                         ar && cpr_json_is(mt, CPR_JSON_STRING)
@@ -329,14 +373,10 @@ enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
         *cfg = c;
         goto done;
     }
-    const char *act = cpr_json_get_str(r, "hidden_act", "silu");
-    if (strcmp(act, "silu") != 0) {
-        s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: hidden_act '%.40s' is "
-                        "not supported (expected silu)", name, act);
-        goto done;
-    }
+    if ((s = parse_act(r, &c, name, err))) goto done;
     int attn_bias = 0, mlp_bias = 0;
     double eps = c.norm_eps;
+    const int64_t def_kv = c.n_kv_heads, def_hd = c.head_dim;
     c.n_kv_heads = -1;
     c.head_dim = -1;
     if ((s = get_int(r, "hidden_size", 1, MAX_HIDDEN, &c.hidden, name, err)) ||
@@ -358,10 +398,21 @@ enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
         goto done;
     if (c.arch == CPR_ARCH_MISTRAL && cpr_json_get(r, "num_key_value_heads") == NULL)
         c.n_kv_heads = 8;
-    if (c.n_kv_heads < 0) c.n_kv_heads = c.n_heads;
-    if (c.head_dim < 0) c.head_dim = c.hidden / c.n_heads;
+    if (c.n_kv_heads < 0)
+        c.n_kv_heads = (c.arch == CPR_ARCH_GEMMA ||
+                        c.arch == CPR_ARCH_QWEN3) ? def_kv : c.n_heads;
+    if (c.head_dim < 0)
+        c.head_dim = def_hd > 0 ? def_hd : c.hidden / c.n_heads;
+    if (c.arch == CPR_ARCH_GEMMA) // HF: torch.tensor(hidden**0.5, dtype)
+        c.block.embed_scale = (float)sqrt((double)c.hidden);
     if ((s = parse_sliding_window(r, &c, name, err))) goto done;
     c.norm_eps = (float)eps;
+    if (c.arch == CPR_ARCH_QWEN3 && attn_bias) {
+        s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: attention_bias is "
+                        "true; Qwen3 with q/k/v/o biases is not supported",
+                        name);
+        goto done;
+    }
     if (c.arch != CPR_ARCH_QWEN2 && (attn_bias || mlp_bias)) {
         s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: %s is true; biases on "
                         "o_proj / MLP linears are not supported", name,
@@ -486,8 +537,16 @@ void cpr_hf_config_write_shapes(const struct cpr_model_config *c,
         cpr_jw_key(w, "mlp_bias");
         cpr_jw_bool(w, 0);
     }
+    if (c->arch == CPR_ARCH_QWEN3 || c->arch == CPR_ARCH_GEMMA) {
+        cpr_jw_key(w, "attention_bias");
+        cpr_jw_bool(w, 0);
+    }
     cpr_jw_key(w, "hidden_act");
-    cpr_jw_string(w, "silu");
+    cpr_jw_string(w, c->arch == CPR_ARCH_GEMMA ? "gelu_pytorch_tanh" : "silu");
+    if (c->arch == CPR_ARCH_GEMMA) {
+        cpr_jw_key(w, "hidden_activation");
+        cpr_jw_string(w, "gelu_pytorch_tanh");
+    }
     cpr_jw_key(w, "hidden_size");
     cpr_jw_int(w, c->hidden);
     cpr_jw_key(w, "intermediate_size");
@@ -540,7 +599,7 @@ void cpr_hf_config_write_shapes(const struct cpr_model_config *c,
     cpr_jw_key(w, "eos_token_id");
     if (c->eos_id >= 0) cpr_jw_int(w, c->eos_id);
     else cpr_jw_null(w);
-    if (c->arch != CPR_ARCH_LLAMA) {
+    if (c->arch != CPR_ARCH_LLAMA && c->arch != CPR_ARCH_GEMMA) {
         cpr_jw_key(w, "use_sliding_window");
         cpr_jw_bool(w, 0);
         cpr_jw_key(w, "sliding_window");

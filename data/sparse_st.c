@@ -351,7 +351,8 @@ enum cpr_status cpr_sparse_save_hf(const struct cpr_model *m,
     if (m->cfg.rope_style != CPR_ROPE_HALF)
         return cpr_err_set(err, CPR_ERR_ARG,
                            "save: permute q/k to half-split RoPE first");
-    if (m->cfg.arch == CPR_ARCH_OPT ||
+    if (m->cfg.arch == CPR_ARCH_OPT || m->cfg.arch == CPR_ARCH_QWEN3 ||
+        m->cfg.arch == CPR_ARCH_GEMMA ||
         cpr_model_linears_per_layer(m) != CPR_LINEAR_COUNT)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "save: the sparse "
                            "layout is written for the LLaMA family only");

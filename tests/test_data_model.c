@@ -224,9 +224,14 @@ static void test_config(struct cpr_test_ctx *t) {
         {"{\"architectures\":[\"GPT2LMHeadModel\"]}", CPR_ERR_UNSUPPORTED, "unknown architecture 'GPT2LMHeadModel'"},
         {"{\"model_type\":\"bert\"}", CPR_ERR_UNSUPPORTED, "unknown architecture 'bert'"},
         {"{\"architectures\":[\"GPTNeoXForCausalLM\"],\"model_type\":\"gpt_neox\"}", CPR_ERR_UNSUPPORTED,
-         "'GPTNeoXForCausalLM', model_type 'gpt_neox' (supported: LlamaForCausalLM (model_type llama), "
-         "MistralForCausalLM (model_type mistral), Qwen2ForCausalLM (model_type qwen2), "
-         "OPTForCausalLM (model_type opt))"},
+         "'GPTNeoXForCausalLM', model_type 'gpt_neox' (supported model_types: llama, mistral, "
+         "qwen2, opt, qwen3, gemma)"},
+        {"{\"model_type\":\"gemma\",\"hidden_activation\":\"gelu\"}", CPR_ERR_UNSUPPORTED,
+         "hidden_activation 'gelu' is not supported for gemma"},
+        {"{\"model_type\":\"qwen3\",\"attention_bias\":true}", CPR_ERR_UNSUPPORTED,
+         "Qwen3 with q/k/v/o biases is not supported"},
+        {"{\"model_type\":\"qwen3\",\"use_sliding_window\":true}", CPR_ERR_UNSUPPORTED,
+         "use_sliding_window is true"},
         {"{\"model_type\":\"opt\",\"activation_function\":\"gelu\"}", CPR_ERR_UNSUPPORTED,
          "OPT variant not supported: activation_function is not relu"},
         {"{\"model_type\":\"opt\",\"do_layer_norm_before\":false}", CPR_ERR_UNSUPPORTED,
