@@ -6,11 +6,18 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/explain.h"
+#include "cli/prune_depth.h"
 #include "methods/registry.h"
 
 int cmd_explain(int argc, char **argv) {
     if (argc == 1 && argv[0][0] != '-') {
         const struct cpr_method *m = cpr_method_find(argv[0]);
+        if (!m && prune_depth_is_method(argv[0])) { // cli/prune_depth.h
+            const struct explain_entry *e = explain_find(argv[0]);
+            printf("%s\n\n%s\n\npaper: %s\ncode:  %s\n", argv[0],
+                   e->algorithm, e->paper, e->code);
+            return 0;
+        }
         if (!m) {
             fprintf(stderr, "cprune explain: unknown method '%s'; known:",
                     argv[0]);

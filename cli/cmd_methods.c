@@ -4,6 +4,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/prune_depth.h"
 #include "methods/registry.h"
 
 int cmd_methods(int argc, char **argv) {
@@ -24,5 +25,6 @@ int cmd_methods(int argc, char **argv) {
                    o->choices ? o->choices : "", o->help);
         }
     }
+    prune_depth_list(); // depth methods (cli/prune_depth.h)
     return 0;
 }
