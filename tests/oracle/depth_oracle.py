@@ -78,6 +78,8 @@ def main():
     ap.add_argument("--seqlen", type=int, default=256)
     ap.add_argument("--remove", default="1,2,3")
     ap.add_argument("--qblock", type=int, default=32)
+    ap.add_argument("--no-ppl", action="store_true",
+                    help="scores and choices only (ppl recorded as null)")
     ap.add_argument("--out")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -107,7 +109,8 @@ def main():
                 continue
             drop = lowest(bi, k)
             Wd = dict(W, layers=[L for i, L in enumerate(W["layers"]) if i not in drop])
-            e = po.eval_ppl(cfg, Wd, etoks, eval_seqlen, 4, args.qblock)
+            e = (dict(ppl=None, nchunks=None) if args.no_ppl else
+                 po.eval_ppl(cfg, Wd, etoks, eval_seqlen, 4, args.qblock))
             run = dict(method="shortgpt", angular=angular, remove=k, scores=bi,
                        removed=drop, ppl=e["ppl"], nchunks=e["nchunks"])
             print(json.dumps(run))
