@@ -6,6 +6,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/explain.h"
+#include "cli/prune_depth.h"
 #include "methods/registry.h"
 #include "methods/structured.h"
 
@@ -19,6 +20,12 @@ int cmd_explain(int argc, char **argv) {
                    se->algorithm, "cprune prune --method NAME --sparsity S "
                    "[--calib C] (see cprune prune --method NAME --help)",
                    se->paper, se->code);
+            return 0;
+        }
+        if (!m && prune_depth_is_method(argv[0])) { // cli/prune_depth.h
+            const struct explain_entry *e = explain_find(argv[0]);
+            printf("%s\n\n%s\n\npaper: %s\ncode:  %s\n", argv[0],
+                   e->algorithm, e->paper, e->code);
             return 0;
         }
         if (!m) {

@@ -4,6 +4,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/prune_depth.h"
 #include "methods/registry.h"
 
 int cmd_methods(int argc, char **argv) {
@@ -33,5 +34,6 @@ int cmd_methods(int argc, char **argv) {
            "channels by |W| * ||x||, per layer\n");
     printf("magnitude-sp\n  structured magnitude (FLAP repository): KV "
            "groups and channels by column L2 norm\n");
+    prune_depth_list(); // depth methods (cli/prune_depth.h)
     return 0;
 }

@@ -128,6 +128,18 @@ static const struct explain_entry entries[] = {
      "  lowest groups and channels go. No calibration. GQA: whole KV groups.",
      "An et al. (FLAP), baseline",
      "CASIA-IVA-Lab/FLAP lib/prune.py prune_magnitude_sp"},
+    {"shortgpt",
+     "Depth pruning: remove whole decoder layers (cprune prune --method shortgpt\n"
+     "  --remove-layers N).\n"
+     "  Block Influence BI_i = sum over calibration tokens of 1 - cos(h_i, h_{i+1}),\n"
+     "  h_i the layer's input, h_{i+1} its output (the last layer's output after\n"
+     "  the final norm, as HF's output_hidden_states gives it); --angular uses\n"
+     "  arccos(cos)/pi; a NaN cosine counts 0.5. The N lowest-BI layers are\n"
+     "  removed at once (ties: lower index); the rest are renumbered.\n"
+     "Calibration: sequential windows (default tinystories, 32 x 256 tokens).",
+     "Men et al., \"ShortGPT: Layers in Large Language Models are More Redundant\n"
+     "  Than You Expect\", arXiv 2403.03853",
+     "icip-cas/ShortGPT shortgpt/metrics.py block_influence, shortgpt.py"},
 };
 
 const struct explain_entry *explain_find(const char *method) {

@@ -106,6 +106,14 @@ int prune_validate(struct prune_run *run, struct cpr_model *m,
 int prune_execute(struct prune_run *run, struct cpr_model *m,
                   const struct cpr_tokenizer *tok);
 
+// Evaluate m on run->eval_list (comma-separated corpus names or text
+// files) into run->eval[], printing one line each (also used by
+// cli/prune_depth.c).
+enum cpr_status prune_run_evals(struct prune_run *run,
+                                const struct cpr_model *m,
+                                const struct cpr_tokenizer *tok,
+                                struct cpr_pool *pool, struct cpr_err *err);
+
 // ---- memory plan (cli/prune_plan.c) ----
 struct prune_plan {
     size_t weights;     // tensor bytes mapped from the model files

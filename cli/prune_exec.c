@@ -73,7 +73,7 @@ static void on_eval(void *user, const struct cpr_ppl_progress *p) {
 
 // Evaluate the pruned model on each corpus or text file of the comma list
 // (checked by prune_validate).
-static enum cpr_status run_evals(struct prune_run *run,
+enum cpr_status prune_run_evals(struct prune_run *run,
                                  const struct cpr_model *m,
                                  const struct cpr_tokenizer *tok,
                                  struct cpr_pool *pool, struct cpr_err *err) {
@@ -331,7 +331,7 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
         printf("written:   %s (%s)\n", run->out_dir, run->out_format);
     }
     cli_interrupt_phase("evaluating");
-    if (run->eval_list && run_evals(run, m, tok, pool, &err)) goto fail;
+    if (run->eval_list && prune_run_evals(run, m, tok, pool, &err)) goto fail;
     if (prune_extra_run(run->extra, run, m, pool, run->quiet, &err)) goto fail;
     run->sec_total = cli_now() - t_start;
     if (run->json_path) {

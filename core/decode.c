@@ -175,12 +175,12 @@ static enum cpr_status lin(struct cpr_decode *d, const float *x, int64_t m,
                       (size_t)ldy, beta, err);
 }
 
-static enum cpr_status block(struct cpr_decode *d, int64_t l, int64_t n,
-                             struct cpr_err *err) {
+static enum cpr_status block_attn(struct cpr_decode *d, int64_t l, int64_t n,
+                                  struct cpr_err *err) {
     const struct cpr_model_config *c = &d->model->cfg;
     const struct cpr_layer *L = &d->model->layers[l];
     const struct cpr_kernels *k = d->k;
-    int64_t H = c->hidden, I = c->intermediate, hd = c->head_dim;
+    int64_t H = c->hidden, hd = c->head_dim;
     int64_t qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
     vec_f32(k, &L->attn_norm, d->vec);
     rmsnorm_rows(d, d->h, d->xn, n);
@@ -214,7 +214,15 @@ static enum cpr_status block(struct cpr_decode *d, int64_t l, int64_t n,
     }
     struct attn_job aj = {.d = d, .layer = l, .n = n};
     cpr_pool_run(d->pool, attn_worker, &aj);
-    CPR_TRY(lin(d, d->att, n, qd, &L->wo, d->h, H, 1.0f, err));
+    return lin(d, d->att, n, qd, &L->wo, d->h, H, 1.0f, err);
+}
+
+static enum cpr_status block_mlp(struct cpr_decode *d, int64_t l, int64_t n,
+                                 struct cpr_err *err) {
+    const struct cpr_model_config *c = &d->model->cfg;
+    const struct cpr_layer *L = &d->model->layers[l];
+    const struct cpr_kernels *k = d->k;
+    int64_t H = c->hidden, I = c->intermediate;
     vec_f32(k, &L->mlp_norm, d->vec);
     rmsnorm_rows(d, d->h, d->xn, n);
     CPR_TRY(lin(d, d->xn, n, H, &L->w_gate, d->gate, I, 0.0f, err));
@@ -253,7 +261,13 @@ enum cpr_status cpr_decode_step(struct cpr_decode *d, const int32_t *tokens,
         default: memcpy(out, row, (size_t)H * sizeof(float)); break;
         }
     }
-    for (int64_t l = 0; l < c->n_layers; l++) CPR_TRY(block(d, l, n, err));
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        // a removed sub-block passes the residual through (its KV cache
+        // rows stay unused)
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (sh.has_attn) CPR_TRY(block_attn(d, l, n, err));
+        if (sh.has_mlp) CPR_TRY(block_mlp(d, l, n, err));
+    }
     d->n_past += n;
     vec_f32(d->k, &m->final_norm, d->vec);
     int64_t first = all_rows ? 0 : n - 1, rows = n - first;

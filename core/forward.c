@@ -629,8 +629,9 @@ enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
     b.j = (struct row_job){.f = f, .sh = &b.sh, .seqlen = seqlen};
     switch (c->block.resid) {
     case CPR_RESID_SEQUENTIAL:
-        CPR_TRY(block_attn(&b, hidden, err));
-        CPR_TRY(block_mlp(&b, hidden, err));
+        // a removed sub-block passes the residual through
+        if (b.sh.has_attn) CPR_TRY(block_attn(&b, hidden, err));
+        if (b.sh.has_mlp) CPR_TRY(block_mlp(&b, hidden, err));
         break;
     }
     return CPR_OK;

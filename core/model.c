@@ -1,5 +1,6 @@
 // core/model.c: model struct helpers: names, validation, parameter counts.
 #include "core/model.h"
+#include "core/model_edit.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -224,16 +225,21 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
                                (long long)sh.n_kv_heads,
                                (long long)sh.head_dim, (long long)c->head_dim,
                                (long long)sh.intermediate);
-        if (!sh.has_attn || !sh.has_mlp)
-            return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
-                               "model: layer %lld has its %s removed; removed "
-                               "sub-blocks are not supported yet",
-                               (long long)i, sh.has_attn ? "MLP" : "attention");
         const int64_t qd = sh.n_heads * sh.head_dim,
                       kvd = sh.n_kv_heads * sh.head_dim, im = sh.intermediate;
+// A removed sub-block's tensors must be absent (core/model_edit.h).
 #define CHECK_T(field, d0, d1, opt)                                            \
     snprintf(name, sizeof name, "layers.%lld.%s", (long long)i, #field);      \
-    CPR_TRY(check(&L->field, name, d0, d1, opt, err))
+    if (cpr_layer_field_kept(&sh, offsetof(struct cpr_layer, field))) {      \
+        CPR_TRY(check(&L->field, name, d0, d1, opt, err));                   \
+    } else if (L->field.data) {                                              \
+        return cpr_err_set(err, CPR_ERR_FORMAT, "model: tensor %s is present "\
+                           "but layer %lld's %s is removed", name,            \
+                           (long long)i,                                      \
+                           cpr_layer_field_group(offsetof(struct cpr_layer, \
+                                                 field)) == CPR_GROUP_ATTN  \
+                               ? "attention" : "MLP");                       \
+    }
         CHECK_T(attn_norm, h, -1, 0);
         CHECK_T(wq, qd, h, 0);
         CHECK_T(wk, kvd, h, 0);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/model_edit.h"
 #include "data/arch.h"
 #include "data/fileio.h"
 #include "data/hf_config.h"
@@ -271,6 +272,7 @@ static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
         for (size_t i = 0; i < an->n_layer; i++) {
             const struct cpr_tensor_name *tn = &an->layer[i];
             if (!cpr_tensor_name_present(tn, c)) continue;
+            if (!cpr_layer_field_kept(&sh, tn->offset)) continue; // removed
             int64_t d0, d1;
             cpr_tensor_name_dims(tn, c, &sh, &d0, &d1);
             snprintf(name + k, sizeof name - (size_t)k, "%s", tn->suffix);

@@ -759,6 +759,15 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
         return cpr_err_set(err, CPR_ERR_ARG, "pipeline: no method");
     struct cpr_pipe_opts o = *o_in;
     CPR_TRY(cpr_model_validate(m, err));
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (!sh.has_attn || !sh.has_mlp)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "pipeline: layer "
+                               "%lld has its %s removed (depth-pruned); "
+                               "unstructured pruning of such models is not "
+                               "supported yet", (long long)l,
+                               sh.has_attn ? "MLP" : "attention");
+    }
     CPR_TRY(check_targets(m, &o, err)); // before anything changes
     CPR_TRY(cpr_model_sparsity(m, k, rep, err)); // allocates the counters
     {

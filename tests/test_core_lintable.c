@@ -191,8 +191,8 @@ static void test_narrow_layers(struct cpr_test_ctx *t) {
                      "layer 2 shape");
     b.layers[2].shape.n_heads = 2, b.layers[2].shape.n_kv_heads = 1;
     b.layers[2].shape.has_mlp = 0;
-    CPR_CHECK_STATUS(t, cpr_model_validate(&b, &err), CPR_ERR_UNSUPPORTED,
-                     &err, "removed");
+    CPR_CHECK_STATUS(t, cpr_model_validate(&b, &err), CPR_ERR_FORMAT,
+                     &err, "layers.2.mlp_norm is present");
     b.layers[2].shape.has_mlp = 1;
 
     // The pipeline prunes the narrowed model: statistics at each block's
