@@ -222,8 +222,9 @@ int prune_depth_main(int argc, char **argv) {
     fflush(stdout);
     if (run.out_dir) {
         const char *meta[] = {"cprune.method", "shortgpt"};
-        struct cpr_model_save_opts so = {.meta = meta, .n_meta = 2,
-                                         .tokenizer_from = run.model_path};
+        struct cpr_model_save_opts so = {.meta = meta, .n_meta = 1, // pairs
+                                         .tokenizer_from = run.model_path,
+                                         .tokenizer_file = run.tokenizer_path};
         if (cpr_model_save_hf(&m, run.out_dir, &so, &err)) goto fail;
         printf("wrote:     %s\n", run.out_dir);
     }
