@@ -60,7 +60,7 @@ static const struct cli_opt base_opts[] = {
     {"json", 1, "write the run record as JSON to this file (default: none)", NULL},
     {NULL, 0, "run", NULL},
     {"threads", 1, "threads, in [1, 1024] (default: all CPUs)", NULL},
-    {"no-diagnostics", 0, "skip the per-linear reconstruction error (on a sample of at most 1024 calibration tokens: 2 GEMMs per linear, no copy of the weights)", NULL},
+    {"no-diagnostics", 0, "skip the per-linear reconstruction error (on a sample of at most 512 calibration tokens: 2 GEMMs per linear, no copy of the weights)", NULL},
     {"verbose", 0, "one line per pruned linear on stderr (sparsity, reconstruction error)", NULL},
     {"quiet", 0, "no per-block progress", NULL},
     {NULL, 0, "after pruning, beyond perplexity", NULL},

@@ -8,7 +8,7 @@
 
 #include "core/matmul.h"
 
-#define DIAG_TILE 128 // output rows per weight tile
+#define DIAG_TILE 512 // output rows per weight tile
 
 size_t cpr_pipe_diag_sample_size(size_t tokens) {
     if (tokens == 0) return 0;

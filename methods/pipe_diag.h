@@ -30,7 +30,7 @@
 #include "core/status.h"
 #include "simd/kernels.h"
 
-#define CPR_DIAG_MAX_TOKENS 1024
+#define CPR_DIAG_MAX_TOKENS 512
 
 struct cpr_pipe_diag {
     struct cpr_model *m;
