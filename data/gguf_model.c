@@ -31,6 +31,10 @@ enum cpr_status cpr_gguf_model_check(const struct cpr_model *m,
                            "gguf: llama3 RoPE scaling is not written");
     for (int64_t l = 0; l < c->n_layers; l++) {
         const struct cpr_layer *L = &m->layers[l];
+        if (L->b_up.data)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "gguf: layer %lld "
+                               "has an up-projection bias, which is not "
+                               "written", (long long)l);
         const struct cpr_tensor *ts[] = {&L->wq, &L->wk, &L->wv, &L->wo,
                                          &L->w_gate, &L->w_up, &L->w_down};
         for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
@@ -392,6 +396,7 @@ enum cpr_status cpr_gguf_model_save(const struct cpr_model *m,
         char name[64];
         for (int64_t l = 0; l < c->n_layers; l++) {
             struct lplan p = plan_layer(m, l);
+            const struct cpr_layer *L = &m->layers[l];
 #define ADD(suffix, nd, a, b)                                                  \
     do {                                                                       \
         int64_t shp_[2] = {(a), (b)};                                          \
@@ -407,12 +412,15 @@ enum cpr_status cpr_gguf_model_save(const struct cpr_model *m,
                 ADD("attn_k.weight", 2, p.nkv * hd, H);
                 ADD("attn_v.weight", 2, p.nkv * hd, H);
                 ADD("attn_output.weight", 2, H, p.nq * hd);
+                if (L->bo.data) ADD("attn_output.bias", 1, 0, H);
             }
             if (p.mlp) {
                 ADD("ffn_norm.weight", 1, 0, H);
                 ADD("ffn_gate.weight", 2, p.ff, H);
                 ADD("ffn_up.weight", 2, p.ff, H);
                 ADD("ffn_down.weight", 2, H, p.ff);
+                if (!p.mlp_zero && L->b_down.data)
+                    ADD("ffn_down.bias", 1, 0, H);
             }
 #undef ADD
         }
@@ -444,6 +452,10 @@ enum cpr_status cpr_gguf_model_save(const struct cpr_model *m,
                 (s = put_tensor(&w, &cv, &L->wo, gt, 0, H, p.nq * hd, 0,
                                 err)))
                 goto done;
+            // FLAP's compensation bias (llama.cpp: optional attn_output.bias)
+            if (L->bo.data && (s = put_tensor(&w, &cv, &L->bo, CPR_GGML_F32, 0,
+                                              1, H, 0, err)))
+                goto done;
         }
         if (p.mlp) {
             int z = p.mlp_zero;
@@ -455,6 +467,10 @@ enum cpr_status cpr_gguf_model_save(const struct cpr_model *m,
                                 err)) ||
                 (s = put_tensor(&w, &cv, z ? NULL : &L->w_down, gt, 0, H, p.ff,
                                 0, err)))
+                goto done;
+            if (!z && L->b_down.data &&
+                (s = put_tensor(&w, &cv, &L->b_down, CPR_GGML_F32, 0, 1, H, 0,
+                                err)))
                 goto done;
         }
     }

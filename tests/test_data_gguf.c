@@ -329,6 +329,14 @@ static void test_deci(struct cpr_test_ctx *t) {
     set_rand(&L->w_gate, 40, H, 0.5f);
     set_rand(&L->w_up, 40, H, 0.6f);
     set_rand(&L->w_down, H, 40, 0.7f);
+    // FLAP-style o_proj / down_proj biases on layer 0 (1-D, length H)
+    struct cpr_tensor *bias[2] = {&L->bo, &L->b_down};
+    for (int b = 0; b < 2; b++) {
+        int64_t bsh[1] = {H};
+        cpr_tensor_alloc(bias[b], CPR_DTYPE_F32, 1, bsh, NULL);
+        for (int64_t i = 0; i < H; i++)
+            ((float *)bias[b]->data)[i] = 0.25f * (float)(b + 1) + 0.01f * (float)i;
+    }
     // layer 1: MLP removed; layer 2: attention removed; layer 3: both
     m.layers[1].shape = (struct cpr_layer_shape){4, 2, hd, 96, 1, 0};
     m.layers[2].shape = (struct cpr_layer_shape){4, 2, hd, 96, 0, 1};
@@ -354,7 +362,15 @@ static void test_deci(struct cpr_test_ctx *t) {
     CPR_CHECK(t, gg_tensor(&g, "blk.2.attn_q.weight", &ti) != 0 &&
                      gg_tensor(&g, "blk.3.attn_norm.weight", &ti) != 0,
               "removed attention has tensors");
-    CPR_CHECK(t, g.nt == 2 + 2 * 9 + 2 * 4, "tensor count %llu",
+    const char *bname[2] = {"blk.0.attn_output.bias", "blk.0.ffn_down.bias"};
+    for (int b = 0; b < 2; b++) {
+        CPR_CHECK(t, gg_tensor(&g, bname[b], &ti) == 0 && ti.dims[0] == (uint64_t)H,
+                  "%s missing", bname[b]);
+        const float *bv = gg_data(&g, &ti);
+        CPR_CHECK(t, memcmp(bv, bias[b]->data, (size_t)H * sizeof(float)) == 0,
+                  "%s differs", bname[b]);
+    }
+    CPR_CHECK(t, g.nt == 2 + 2 * 9 + 2 * 4 + 2, "tensor count %llu",
               (unsigned long long)g.nt);
     CPR_CHECK(t, cmp_tensor(&g, "blk.0.attn_q.weight", &L->wq, 0, hd, 0) == 0, "q0");
     CPR_CHECK(t, cmp_tensor(&g, "blk.0.ffn_down.weight", &L->w_down, 0, hd, 0) == 0,
