@@ -96,6 +96,26 @@ static const struct explain_entry entries[] = {
      "  Language Models\", ICASSP 2024 (arXiv 2310.09499)",
      "talkking/MixGPT llama.py get_weight_sparsity, sparsegpt.py"},
     // structured (width) methods: cli/prune_struct.c, methods/structured.h
+    {"gblm",
+     "Gradient-Based Language Model pruner: Wanda's score plus a gradient term.\n"
+     "  gradient pre-pass on the dense model, before any pruning: for each calibration\n"
+     "  window (batch 1), g = dloss/dW of the mean next-token loss, scaled by 100;\n"
+     "  G = sqrt(sum (100g)^2) (gradient_norm=l2, default) or sum |100g| (l1)\n"
+     "  score S_ij = |W_ij| * sqrt(scaler_row_j) + |W_ij| * G_ij\n"
+     "  (gradient_inv: S_ij = |W_ij| * sqrt(scaler_row_j) / (G_ij + 1e-8))\n"
+     "  compared as Wanda: int(cols*s) smallest per output row; N:M per group of M\n"
+     "Costs one forward+backward pass per window; accumulators hold 8 bytes per weight.",
+     "Das, Ma, Shen, \"Beyond Size: How Gradients Shape Pruning Decisions in Large\n"
+     "  Language Models\" (arXiv 2311.04902)",
+     "VILA-Lab/GBLM-Pruner gradient_computation.py, lib/prune.py prune_gblm"},
+    {"gradient",
+     "GBLM-Pruner's ablation: the gradient term alone, for teaching.\n"
+     "  S_ij = |W_ij| * G_ij (G as gblm: the dense gradient pre-pass)\n"
+     "  (gradient_inv: S_ij = |W_ij| / (G_ij + 1e-8))\n"
+     "  int(cols*s) smallest per output row; N:M per group of M",
+     "Das, Ma, Shen, \"Beyond Size: How Gradients Shape Pruning Decisions in Large\n"
+     "  Language Models\" (arXiv 2311.04902), ablation",
+     "VILA-Lab/GBLM-Pruner lib/prune.py prune_gradient"},
     {"flap",
      "FLuctuation-based Adaptive structured Pruning: removes whole KV groups\n"
      "  and MLP channels and writes a smaller model.\n"

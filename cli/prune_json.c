@@ -213,6 +213,7 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
     cpr_jw_key(&w, "writing_blocks"), cpr_jw_double(&w, run->rep.sec_write);
     cpr_jw_key(&w, "allocation_scan"), cpr_jw_double(&w, run->rep.sec_scan);
     cpr_jw_key(&w, "diagnostics"), cpr_jw_double(&w, run->rep.sec_diag);
+    cpr_jw_key(&w, "gradient_prepass"), cpr_jw_double(&w, run->rep.sec_grad);
     double ev = 0;
     for (int i = 0; i < run->n_eval; i++) ev += run->eval[i].seconds;
     cpr_jw_key(&w, "evaluation"), cpr_jw_double(&w, ev);

@@ -116,6 +116,10 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
                                                   run->hessian_f64);
         if (run->needs & CPR_NEED_HESSIAN)
             p->statistics += cols_max * cols_max * sizeof(float);
+        if (run->needs & CPR_NEED_GRAD) // gradstats l1 + l2 (f32) and the
+            // backward pass's block checkpoints (methods/gradstats.h)
+            p->statistics += (size_t)nl * blk_numel * 8 +
+                             (size_t)(nl * seqlen * c->hidden) * 4;
     }
     // the linear being pruned in f32 plus its rounded copy and scores
     p->scratch = lin_max * (4 + 4 + 4);
@@ -134,7 +138,8 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
     const double attn = 2.0 * (double)seqlen * (double)(c->n_heads *
                                                         c->head_dim);
     const double fwd_tok = 2.0 * blk_params + attn;
-    const double passes = 1.0 + (run->needs ? 1.0 : 0.0) + (diag ? 1.0 : 0.0);
+    const double passes = 1.0 + (run->needs ? 1.0 : 0.0) + (diag ? 1.0 : 0.0) +
+                          (run->needs & CPR_NEED_GRAD ? 3.0 : 0.0); // fwd+bwd
     double hess = 0.0;
     if (run->needs & CPR_NEED_HESSIAN)
         for (int s = 0; s < 4; s++) {

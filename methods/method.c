@@ -20,7 +20,7 @@ int cpr_method_allocates(const struct cpr_method *m) {
 
 const char *cpr_method_needs_str(unsigned needs, char *buf, size_t cap) {
     static const char *const names[] = {"colsumsq", "hessian", "colmeanvar",
-                                        "global"};
+                                        "global", "grad"};
     size_t used = 0;
     if (cap == 0) return buf;
     buf[0] = '\0';

@@ -36,6 +36,10 @@ enum {
     // All decoder matrices at once (global thresholds): the pipeline calls
     // the method's own global entry point instead of prune_matrix.
     CPR_NEED_GLOBAL = 1u << 3,
+    // Per-weight gradient norms of the LM loss (methods/gradstats.h: GBLM's
+    // l1 and l2 over the calibration windows, batch 1, scale 100) from a
+    // gradient pre-pass over the dense model before any pruning.
+    CPR_NEED_GRAD = 1u << 4,
 };
 
 // Comma-separated names of the bits in `needs` ("colsumsq,hessian"), or
@@ -54,6 +58,10 @@ struct cpr_linear_stats {
     float *hessian;           // (n_cols, n_cols) full symmetric, row-major
     const double *col_mean;   // (n_cols) or NULL
     const double *col_var;    // (n_cols) or NULL
+    // CPR_NEED_GRAD: this linear's (rows, n_cols) gradient norms,
+    // contiguous: grad_l1 = sum |100g|, grad_l2 = sqrt(sum (100g)^2); NULL
+    // otherwise.
+    const float *grad_l1, *grad_l2;
 };
 
 // ---- the sparsity target ----

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/backward.h"
 #include "core/forward.h"
+#include "methods/gradstats.h"
 #include "methods/magnitude.h"
 #include "methods/magnitude_hist.h"
 #include "methods/pipe_diag.h"
@@ -621,6 +623,7 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
                                         const int32_t *windows,
                                         int64_t nsamples, int64_t seqlen,
                                         unsigned needs,
+                                        const struct cpr_gradstats *gs,
                                         const struct cpr_pipe_opts *o,
                                         struct cpr_pool *pool,
                                         const struct cpr_kernels *k,
@@ -675,14 +678,28 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
         const int nl = table_of(m, l, r);
         for (int j = 0; j < nl; j++) {
             struct cpr_linear_stats ls;
+            memset(&ls, 0, sizeof ls);
             double t0 = now_s();
             if (needs)
                 s = cpr_site_stats_finish(&c.st[r[j].site], c.scaler, c.hess,
                                           c.mean, c.var, &ls, err);
             rep->sec_stats += now_s() - t0;
             if (s) goto out;
-            if ((s = prune_one(m, l, j, &r[j], o, needs ? &ls : NULL, pool, k,
-                               rep, err)))
+            if (gs) { // gradient norms from the dense pre-pass
+                const struct cpr_gradstats_lin *g =
+                    cpr_gradstats_get(gs, l, r[j].role);
+                if (!g) {
+                    s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "pipeline: no "
+                                    "gradients for layer %lld linear %d",
+                                    (long long)l, j);
+                    goto out;
+                }
+                ls.n_cols = g->cols;
+                ls.grad_l1 = g->l1;
+                ls.grad_l2 = g->l2;
+            }
+            if ((s = prune_one(m, l, j, &r[j], o, needs || gs ? &ls : NULL,
+                               pool, k, rep, err)))
                 goto out;
         }
         report(o, CPR_PIPE_PRUNE, l, m->cfg.n_layers, t_start, rep);
@@ -707,6 +724,33 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
 out:
     if (dg.m) cpr_pipe_diag_end(&dg); // a block failed midway
     calib_free(&c);
+    return s;
+}
+
+// GBLM's gradient_computation.py on the still-dense model: one backward
+// pass per window (batch 1) of 100 * loss, accumulated by gradstats.
+static enum cpr_status grad_prepass(const struct cpr_model *m,
+                                    const int32_t *windows, int64_t nsamples,
+                                    int64_t seqlen, struct cpr_gradstats *gs,
+                                    struct cpr_pool *pool,
+                                    const struct cpr_kernels *k,
+                                    struct cpr_pipe_report *rep,
+                                    struct cpr_err *err) {
+    const double t0 = now_s();
+    struct cpr_backward b;
+    memset(&b, 0, sizeof b);
+    if (seqlen < 2)
+        return cpr_err_set(err, CPR_ERR_ARG, "pipeline: the gradient "
+                           "pre-pass needs seqlen >= 2 (found %lld)",
+                           (long long)seqlen);
+    CPR_TRY(cpr_backward_init(&b, m, k, pool, 1, seqlen, err));
+    enum cpr_status s = cpr_gradstats_init(gs, m, k, pool, err);
+    for (int64_t i = 0; i < nsamples && !s; i++)
+        s = cpr_gradstats_window(gs, &b, windows + i * seqlen, seqlen, 100.0f,
+                                 NULL, err);
+    cpr_backward_free(&b);
+    if (!s) cpr_gradstats_finish(gs, CPR_GRAD_F32);
+    rep->sec_grad = now_s() - t0;
     return s;
 }
 
@@ -825,7 +869,8 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
                                "blocks; it takes neither a block range nor "
                                "resume");
         s = prune_global_magnitude(m, &o, pool, k, rep, err);
-    } else if (!needs && !(o.diagnostics && windows)) {
+    } else if (!needs && !(all_needs & CPR_NEED_GRAD) &&
+               !(o.diagnostics && windows)) {
         const int64_t b0 = block_begin(&o), b1 = block_end(&o, m);
         for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {
             if (l < o.resume_from) {
@@ -843,9 +888,17 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
     } else {
         rep->used_calibration = 1;
         s = check_windows(m, windows, nsamples, seqlen, o.method->name, err);
+        struct cpr_gradstats gs;
+        memset(&gs, 0, sizeof gs);
+        const int grad = (all_needs & CPR_NEED_GRAD) != 0;
+        if (!s && grad)
+            s = grad_prepass(m, windows, nsamples, seqlen, &gs, pool, k, rep,
+                             err);
         if (!s)
-            s = prune_calibrated(m, windows, nsamples, seqlen, needs, &o, pool,
-                                 k, rep, t_start, err);
+            s = prune_calibrated(m, windows, nsamples, seqlen, needs,
+                                 grad ? &gs : NULL, &o, pool, k, rep, t_start,
+                                 err);
+        if (grad) cpr_gradstats_free(&gs);
     }
     totals(rep);
     return s;

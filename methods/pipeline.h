@@ -133,6 +133,7 @@ struct cpr_pipe_report {
                           // int(cols * s)| / cols (0 for exact per-row
                           // methods; NaN for N:M or untouched linears)
     double sec_write;     // block_done calls (streamed output)
+    double sec_grad;      // CPR_NEED_GRAD: the dense gradient pre-pass
     size_t activation_bytes; // the activation buffer (updated in place)
     size_t stats_bytes;      // the largest block's statistics
 };

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "methods/dsnot.h"
+#include "methods/gblm.h"
 #include "methods/magnitude.h"
 #include "methods/mixed.h"
 #include "methods/owl.h"
@@ -21,6 +22,8 @@ const struct cpr_method *const cpr_methods[] = {
     &cpr_method_swiftprune,
     &cpr_method_owl,
     &cpr_method_mixed,
+    &cpr_method_gblm,
+    &cpr_method_gradient,
 };
 const size_t cpr_n_methods = sizeof cpr_methods / sizeof cpr_methods[0];
 
@@ -34,7 +37,8 @@ const struct cpr_method *cpr_method_find(const char *name) {
 unsigned cpr_method_calib_needs(const struct cpr_method *m, const void *state) {
     unsigned needs = cpr_method_needs(m, state);
     if (cpr_method_allocates(m)) needs |= m->scan_needs;
-    return needs & (CPR_NEED_COLSUMSQ | CPR_NEED_HESSIAN | CPR_NEED_COLMEANVAR);
+    return needs & (CPR_NEED_COLSUMSQ | CPR_NEED_HESSIAN | CPR_NEED_COLMEANVAR |
+                    CPR_NEED_GRAD);
 }
 
 enum cpr_status cpr_method_accepts(const struct cpr_method *m,

@@ -264,5 +264,6 @@ enum cpr_status cpr_site_stats_finish(const struct cpr_site_stats *s,
     out->hessian = hessian;
     out->col_mean = col_mean;
     out->col_var = col_var;
+    out->grad_l1 = out->grad_l2 = NULL; // the pipeline's gradient pre-pass
     return CPR_OK;
 }

@@ -34,6 +34,9 @@ expect_early 2 "method mixed accepts only --sparsity" "$P" prune --model "$M" --
 expect_early 2 "prunes all matrices at once" "$P" prune --model "$M" --method magnitude --group global --pattern 2:4 --quiet
 expect_early 2 "--out-format llama2c" "$P" prune --model "$D/models/tinystories-656k" $mag --out "$T/x.bin" --out-format llama2c
 expect_early 2 "--pattern: layers.0.q_proj" "$P" prune --model "$M" --method magnitude --pattern 3:7 --quiet
+expect_early 2 "--gradient-norm: " "$P" prune --model "$M" --method gblm --gradient-norm l3 --sparsity 0.5 --calib tinystories --quiet
+expect 0 "" "$P" prune --model "$M" --method gblm --sparsity 0.5 --calib tinystories --nsamples 2 --seqlen 64
+grep -q '^gradients: dense gradient pre-pass' "$T/out" && ok || bad "gblm: no gradient pre-pass line"
 expect_early 2 "exceeds the model context" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --seqlen 4096 --quiet
 mkdir -p "$T/notok" && ln -s "$(cd "$M" && pwd)/stories260K.bin" "$T/notok/stories260K.bin"
 expect_early 1 "give --tokenizer" "$P" prune --model "$T/notok" $mag --out "$T/nt"

@@ -42,7 +42,7 @@ static enum cpr_status run(const char *name, const char *opts, size_t rows,
     }
     memcpy(out, w, rows * cols * sizeof *out);
     struct cpr_matrix mat = {"test", out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats stats = {cols, 4, sr, hc, NULL, NULL};
+    struct cpr_linear_stats stats = {cols, 4, sr, hc, NULL, NULL, NULL, NULL};
     if (st == CPR_OK)
         st = m->prune_matrix(s, &mat, &stats, &tg, mask, pool, k, err);
     free(hc);

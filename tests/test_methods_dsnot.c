@@ -40,7 +40,7 @@ static enum cpr_status run(const char *method, const char *name,
     }
     memcpy(out, w, rows * cols * sizeof *out);
     struct cpr_matrix mat = {name, out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats stats = {cols, 4, in->sr, hc, in->mean, in->var};
+    struct cpr_linear_stats stats = {cols, 4, in->sr, hc, in->mean, in->var, NULL, NULL};
     if (st == CPR_OK)
         st = m->prune_matrix(s, &mat, &stats, &tg, mask, pool, k, err);
     free(hc);
@@ -505,7 +505,7 @@ static void test_options_errors(struct cpr_test_ctx *t) {
     CPR_CHECK_STATUS(t, m->init(&s, &err), CPR_OK, &err, NULL);
     memcpy(out, UW, sizeof out);
     struct cpr_matrix mat = {"x", out, 2, 8, 8, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats st = {4, 4, ONES, NULL, UMEAN, UVAR};
+    struct cpr_linear_stats st = {4, 4, ONES, NULL, UMEAN, UVAR, NULL, NULL};
     struct cpr_prune_target tg = unstr(0.5);
     CPR_CHECK_STATUS(t, m->prune_matrix(s, &mat, &st, &tg, NULL, NULL, NULL,
                                         &err),

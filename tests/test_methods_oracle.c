@@ -33,7 +33,7 @@ static void run(struct cpr_test_ctx *t, struct fixture *f, const char *method,
     float *hc = malloc(cols * cols * sizeof *hc);
     memcpy(hc, h->data, cols * cols * sizeof *hc);
     struct cpr_matrix mat = {wname, out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats st = {cols, 4, sr->data, hc, NULL, NULL};
+    struct cpr_linear_stats st = {cols, 4, sr->data, hc, NULL, NULL, NULL, NULL};
     struct cpr_prune_target tg = {s, n, m};
     struct cpr_err err = {0};
     void *state = NULL;

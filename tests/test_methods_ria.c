@@ -28,7 +28,7 @@ static enum cpr_status run(const char *opts, size_t rows, size_t cols,
     if (st == CPR_OK) st = m->parse_opts(s, opts, err);
     memcpy(out, w, rows * cols * sizeof *out);
     struct cpr_matrix mat = {"test", out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats stats = {cols, 4, sr, NULL, NULL, NULL};
+    struct cpr_linear_stats stats = {cols, 4, sr, NULL, NULL, NULL, NULL, NULL};
     if (st == CPR_OK)
         st = m->prune_matrix(s, &mat, &stats, &tg, mask, pool, k, err);
     m->free(s);
@@ -434,7 +434,7 @@ static void test_options_errors(struct cpr_test_ctx *t) {
     CPR_CHECK_STATUS(t, me->init(&s, &err), CPR_OK, &err, NULL);
     memcpy(out, HW, sizeof out);
     struct cpr_matrix mat = {"x", out, 2, 4, 4, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats st = {3, 4, sr, NULL, NULL, NULL};
+    struct cpr_linear_stats st = {3, 4, sr, NULL, NULL, NULL, NULL, NULL};
     struct cpr_prune_target tg = unstr(0.5);
     CPR_CHECK_STATUS(t, me->prune_matrix(s, &mat, &st, &tg, mask, NULL, NULL,
                                          &err),

@@ -60,7 +60,7 @@ static void run(struct cpr_test_ctx *t, struct fixture *f, const char *method,
         memcpy(hc, h->data, cols * cols * sizeof *hc);
     }
     struct cpr_matrix mat = {wname, out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats st = {cols, 4, sr->data, hc, mean, vr};
+    struct cpr_linear_stats st = {cols, 4, sr->data, hc, mean, vr, NULL, NULL};
     struct cpr_err err = {0};
     void *state = NULL;
     CPR_CHECK_STATUS(t, me->init(&state, &err), CPR_OK, &err, NULL);

@@ -154,7 +154,7 @@ static enum cpr_status run(const char *opts, const float *w, const float *h,
     memcpy(out, w, (size_t)R * N * sizeof *out);
     memcpy(hc, h, (size_t)N * N * sizeof *hc);
     struct cpr_matrix mat = {"w", out, R, N, N, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats ls = {N, NSEQ, NULL, hc, NULL, NULL};
+    struct cpr_linear_stats ls = {N, NSEQ, NULL, hc, NULL, NULL, NULL, NULL};
     if (s == CPR_OK) s = me->prune_matrix(st, &mat, &ls, &tg, mask, pool, k, err);
     me->free(st);
     return s;

@@ -44,7 +44,7 @@ static enum cpr_status swp_run(const char *opts, size_t rows, size_t cols,
     if (st == CPR_OK) st = m->parse_opts(s, opts, err);
     memcpy(out, w, rows * ld * sizeof *out);
     struct cpr_matrix mat = {"test", out, rows, cols, ld, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats stats = {cols, 4, sr, NULL, NULL, NULL};
+    struct cpr_linear_stats stats = {cols, 4, sr, NULL, NULL, NULL, NULL, NULL};
     if (st == CPR_OK)
         st = cpr_swiftprune_prune(s, &mat, &stats, &tg, mask, pool, k, rep,
                                   err);
@@ -582,7 +582,7 @@ static void test_errors(struct cpr_test_ctx *t) {
     const struct cpr_method *m = cpr_method_find("swiftprune");
     void *s = swp_state(t, NULL);
     struct cpr_matrix mat = {"x", out, 2, 8, 8, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats st = {7, 4, sr, NULL, NULL, NULL};
+    struct cpr_linear_stats st = {7, 4, sr, NULL, NULL, NULL, NULL, NULL};
     struct cpr_prune_target tg = unstr(0.5);
     CPR_CHECK_STATUS(t, m->prune_matrix(s, &mat, &st, &tg, mask, NULL, NULL,
                                         &err),

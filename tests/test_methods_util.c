@@ -16,7 +16,7 @@ static void test_open(struct cpr_test_ctx *t) {
     float w[6] = {1, 2, 3, 4, 5, 6}, sr[3] = {1, 1, 1};
     double mu[3] = {0}, var[3] = {1, 1, 1};
     struct cpr_matrix m = {"layers.0.q_proj", w, 2, 3, 3, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats st = {3, 1, sr, NULL, mu, var};
+    struct cpr_linear_stats st = {3, 1, sr, NULL, mu, var, NULL, NULL};
     struct cpr_prune_target half = {0.5, 0, 0}, zero = {0.0, 0, 0};
     int dense = 7;
     // 1. the view
@@ -43,7 +43,7 @@ static void test_open(struct cpr_test_ctx *t) {
                                        &half, NULL, &dense, &err),
                      CPR_ERR_ARG, &err, "no Hessian statistics (needs "
                                         "colsumsq,hessian)");
-    struct cpr_linear_stats nomv = {3, 1, sr, NULL, mu, NULL};
+    struct cpr_linear_stats nomv = {3, 1, sr, NULL, mu, NULL, NULL, NULL};
     CPR_CHECK_STATUS(t, cpr_prune_open("m", &m, &nomv, CPR_NEED_COLMEANVAR,
                                        &half, NULL, &dense, &err),
                      CPR_ERR_ARG, &err, "col_mean/col_var");
@@ -53,7 +53,7 @@ static void test_open(struct cpr_test_ctx *t) {
                      CPR_OK, &err, NULL);
     CPR_CHECK(t, dense == 0, "sparsity 0.5 reported dense");
     // 4. the width
-    struct cpr_linear_stats wide = {4, 1, sr, NULL, mu, var};
+    struct cpr_linear_stats wide = {4, 1, sr, NULL, mu, var, NULL, NULL};
     CPR_CHECK_STATUS(t, cpr_prune_open("m", &m, &wide, CPR_NEED_COLSUMSQ,
                                        &half, NULL, &dense, &err),
                      CPR_ERR_SHAPE, &err, "statistics have 4 columns, weight "
@@ -88,11 +88,11 @@ static void test_methods_refuse(struct cpr_test_ctx *t) {
         double mu[4] = {0}, var[4] = {1, 1, 1, 1};
         struct cpr_matrix m = {"q_proj", w, 2, 4, 4, CPR_MATRIX_GROUP_UNKNOWN};
         struct cpr_prune_target half = {0.5, 0, 0};
-        struct cpr_linear_stats none = {4, 1, NULL, NULL, NULL, NULL};
+        struct cpr_linear_stats none = {4, 1, NULL, NULL, NULL, NULL, NULL, NULL};
         CPR_CHECK_STATUS(t, me->prune_matrix(s, &m, &none, &half, NULL, NULL,
                                              NULL, &err),
                          CPR_ERR_ARG, &err, "(needs ");
-        struct cpr_linear_stats narrow = {3, 1, sr, h, mu, var};
+        struct cpr_linear_stats narrow = {3, 1, sr, h, mu, var, NULL, NULL};
         CPR_CHECK_STATUS(t, me->prune_matrix(s, &m, &narrow, &half, NULL, NULL,
                                              NULL, &err),
                          CPR_ERR_SHAPE, &err, "statistics have 3 columns");
