@@ -229,8 +229,8 @@ static void test_methods(struct cpr_test_ctx *t) {
                               "%s %s: pruned nll", fams[fi], md->name);
                     cpr_forward_free(&f);
                 }
-                cpr_pipe_report_free(&rep);
             }
+            cpr_pipe_report_free(&rep); // filled even on error (pipeline.h)
             md->free(st);
             cpr_model_free(&m);
         }
