@@ -22,6 +22,7 @@
 #include "core/model.h"
 #include "core/synth.h"
 #include "data/arch.h"
+#include "data/arch_synth.h"
 #include "data/fileio.h"
 #include "data/hf_config.h"
 #include "data/json_write.h"
@@ -86,15 +87,23 @@ static enum cpr_status write_weights(const char *dir, struct cpr_model *m,
     CPR_TRY(cpr_path_join(path, sizeof path, dir, "model.safetensors", err));
     const struct cpr_arch_names *an = cpr_arch_names_for(m->cfg.arch);
     int64_t L = m->cfg.n_layers;
-    size_t cap = (size_t)(3 + (int64_t)an->n_layer * L), n = 0;
+    size_t cap = (size_t)(5 + (int64_t)an->n_layer * L), n = 0, n_tr = 0;
     struct cpr_st_entry *e = calloc(cap, sizeof *e);
     char (*nm)[96] = calloc(cap, sizeof *nm);
-    if (!e || !nm) {
-        free(e), free(nm);
+    // GPT-2's Conv1D weights are written (inputs, outputs): transposed copies
+    struct cpr_tensor *tr = calloc(cap, sizeof *tr);
+    enum cpr_status s = CPR_OK;
+    if (!e || !nm || !tr) {
+        free(e), free(nm), free(tr);
         return cpr_err_set(err, CPR_ERR_NOMEM, "synth: out of memory");
     }
     snprintf(nm[n], 96, "%s", an->embed), e[n].t = &m->tok_embed, n++;
     snprintf(nm[n], 96, "%s", an->final_norm), e[n].t = &m->final_norm, n++;
+    if (an->final_norm_bias)
+        snprintf(nm[n], 96, "%s", an->final_norm_bias),
+            e[n].t = &m->final_norm_b, n++;
+    if (an->pos_embed)
+        snprintf(nm[n], 96, "%s", an->pos_embed), e[n].t = &m->pos_embed, n++;
     if (!m->cfg.tied_embeddings)
         snprintf(nm[n], 96, "%s", an->lm_head), e[n].t = &m->lm_head, n++;
     for (int64_t l = 0; l < L; l++) {
@@ -106,13 +115,19 @@ static enum cpr_status write_weights(const char *dir, struct cpr_model *m,
             int k = snprintf(nm[n], 96, an->layer_prefix, (long long)l);
             snprintf(nm[n] + k, (size_t)(96 - k), "%s", tn->suffix);
             e[n].t = cpr_tensor_name_slot(&m->layers[l], tn);
+            if ((tn->flags & CPR_TN_CONV1D) && s == CPR_OK) {
+                s = cpr_tensor_transpose2d(e[n].t, &tr[n_tr], err);
+                e[n].t = &tr[n_tr++];
+            }
             n++;
         }
     }
     for (size_t i = 0; i < n; i++) e[i].name = nm[i];
     const char *meta[4] = {"format", "pt", "cprune_synth", seed_text};
-    enum cpr_status s = cpr_safetensors_write(path, e, n, meta, 2, NULL, 0, err);
-    free(e), free(nm);
+    if (s == CPR_OK)
+        s = cpr_safetensors_write(path, e, n, meta, 2, NULL, 0, err);
+    for (size_t i = 0; i < n_tr; i++) cpr_tensor_free(&tr[i]);
+    free(e), free(nm), free(tr);
     return s;
 }
 
@@ -198,13 +213,19 @@ static const char *const synth_examples[] = {
     "cprune synth --arch gemma --hidden 2048 --intermediate 16384 --layers 2 "
     "--heads 8 --kv-heads 1 --head-dim 256 --vocab 256000 --context 8192 "
     "--dtype bf16 --out /tmp/gemma2b-2l",
+    "cprune synth --arch gpt2 --hidden 768 --intermediate 3072 --layers 12 "
+    "--heads 12 --vocab 50257 --context 1024 --out /tmp/gpt2-124m",
+    "cprune synth --arch gpt_neox --hidden 768 --intermediate 3072 --layers 12 "
+    "--heads 12 --vocab 50304 --context 2048 --out /tmp/pythia-160m",
     NULL};
 
 int cmd_synth(int argc, char **argv) {
     struct cli_opt opts[] = {
         {NULL, 0, "shape (all required unless a default is given):", NULL},
         {"arch", 1, "llama (default), mistral, qwen2 (q/k/v biases), qwen3 "
-                    "(q/k norms) or gemma ((1+w) norms, GeGLU, tied)", NULL},
+                    "(q/k norms), gemma ((1+w) norms, GeGLU, tied), opt "
+                    "(OPT-125M style, tied), gpt2 (Conv1D, tied) or gpt_neox "
+                    "(Pythia: rotary_pct 0.25, parallel residual)", NULL},
         {"sliding-window", 1, "mistral: attention window in tokens (default: "
                               "none)", NULL},
         {"hidden", 1, "hidden size, in [2, 1048576] (required)", NULL},
@@ -229,7 +250,8 @@ int cmd_synth(int argc, char **argv) {
     const struct cli_help help = {
         "cprune synth --hidden H --intermediate I --layers L --heads A "
         "--vocab V --context C --out DIR\n"
-        "                    [--arch llama|mistral|qwen2|qwen3|gemma] "
+        "                    [--arch llama|mistral|qwen2|qwen3|gemma|opt|gpt2|"
+        "gpt_neox] "
         "[--sliding-window W]\n"
         "                    [--kv-heads K] [--head-dim D] [--tied] [--dtype f32|bf16|f16] "
         "[--seed S] [--init-std X]\n"
@@ -249,9 +271,13 @@ int cmd_synth(int argc, char **argv) {
         else if (!strcmp(v, "qwen2")) s.arch = CPR_ARCH_QWEN2, s.qkv_bias = 1;
         else if (!strcmp(v, "qwen3")) s.arch = CPR_ARCH_QWEN3;
         else if (!strcmp(v, "gemma")) s.arch = CPR_ARCH_GEMMA;
+        else if (!strcmp(v, "opt")) s.arch = CPR_ARCH_OPT;
+        else if (!strcmp(v, "gpt2")) s.arch = CPR_ARCH_GPT2;
+        else if (!strcmp(v, "gpt_neox")) s.arch = CPR_ARCH_GPT_NEOX;
         else if (strcmp(v, "llama") != 0) {
             fprintf(stderr, "cprune " CMD ": --arch: expected llama, mistral, "
-                            "qwen2, qwen3 or gemma, found '%s'\n", v);
+                            "qwen2, qwen3, gemma, opt, gpt2 or gpt_neox, "
+                            "found '%s'\n", v);
             return 2;
         }
     }
@@ -284,7 +310,18 @@ int cmd_synth(int argc, char **argv) {
         if (cli_int(CMD, ints[i].name, v, ints[i].lo, ints[i].hi, &x)) return 2;
         *ints[i].dst = x;
     }
+    const int table = cpr_arch_synth_handles(s.arch);
+    if (table && s.n_kv_heads && s.n_kv_heads != s.n_heads) {
+        fprintf(stderr, "cprune " CMD ": --kv-heads: this family has as many "
+                        "key/value heads as heads (%lld), found %lld\n",
+                (long long)s.n_heads, (long long)s.n_kv_heads);
+        return 2;
+    }
     if (!s.n_kv_heads) s.n_kv_heads = s.n_heads;
+    if (table) { // the family's own token ids (GPT-2: <|endoftext|> last)
+        s.bos_id = s.eos_id = s.arch == CPR_ARCH_GPT2 ? (int32_t)(s.vocab - 1)
+                              : s.arch == CPR_ARCH_OPT ? 2 : 0;
+    }
     if (!out) {
         fprintf(stderr, "cprune " CMD ": --out is required\n");
         return 2;
@@ -309,6 +346,7 @@ int cmd_synth(int argc, char **argv) {
         return 2;
     s.tied_embeddings = cli_get(opts, n_opts, "tied") != NULL ||
                         s.arch == CPR_ARCH_GEMMA; // Gemma's head is always tied
+    // (OPT and GPT-2 are always tied: their configs decide it)
     s.bias_std = s.init_std; // qwen2's q/k/v biases, like the weights
 
     struct cpr_err err = {0};
@@ -327,7 +365,8 @@ int cmd_synth(int argc, char **argv) {
     if ((rc = prepare_out(out, &created))) return rc;
     cli_interrupt_install(CMD);
     rc = 1;
-    enum cpr_status st = cpr_synth_model(&m, &s, &err);
+    enum cpr_status st = table ? cpr_arch_synth_model(&m, &s, &err)
+                               : cpr_synth_model(&m, &s, &err);
     m.cfg.block.sliding_window = window;
     if (st || write_config(out, &m.cfg, s.dtype, &err) ||
         write_weights(out, &m, seed_text, &err))

@@ -23,6 +23,8 @@ const char *cpr_mlp_kind_name(enum cpr_mlp_kind k) {
     case CPR_MLP_SWIGLU: return "swiglu";
     case CPR_MLP_RELU: return "relu";
     case CPR_MLP_GEGLU_TANH: return "geglu_tanh";
+    case CPR_MLP_GELU: return "gelu";
+    case CPR_MLP_GELU_TANH: return "gelu_tanh";
     }
     return "?";
 }
@@ -30,6 +32,16 @@ const char *cpr_mlp_kind_name(enum cpr_mlp_kind k) {
 const char *cpr_resid_kind_name(enum cpr_resid_kind k) {
     switch (k) {
     case CPR_RESID_SEQUENTIAL: return "sequential";
+    case CPR_RESID_PARALLEL: return "parallel";
+    }
+    return "?";
+}
+
+const char *cpr_qkv_kind_name(enum cpr_qkv_kind k) {
+    switch (k) {
+    case CPR_QKV_SEPARATE: return "separate";
+    case CPR_QKV_FUSED_HEADS: return "fused-heads";
+    case CPR_QKV_FUSED_CONCAT: return "fused-concat";
     }
     return "?";
 }

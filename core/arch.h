@@ -10,7 +10,6 @@
 // config built before this header existed has, keeps its meaning.
 //
 // Only the kinds listed here exist; a family that needs another one
-// (GPT-NeoX's parallel residual and partial rotary, GPT-2's GELU-tanh)
 // adds its enum value together with the forward
 // branch, kernels and oracle that implement it (issue 13).
 //
@@ -40,10 +39,25 @@ enum cpr_mlp_kind {
     CPR_MLP_RELU,       // down(relu(up x + b_up)) (OPT fc1/fc2; w_up is the
                         // FC1 role, no gate)
     CPR_MLP_GEGLU_TANH, // down(gelu_tanh(gate x) * up x) (Gemma)
+    CPR_MLP_GELU,       // down(gelu(fc1 x + b)), exact erf GELU (GPT-NeoX
+                        // hidden_act "gelu"); w_up is the FC1 role
+    CPR_MLP_GELU_TANH,  // down(gelu_tanh(fc1 x + b)) (GPT-2 "gelu_new")
 };
 
 enum cpr_resid_kind {
     CPR_RESID_SEQUENTIAL = 0, // h += attn(norm1 h); h += mlp(norm2 h)
+    CPR_RESID_PARALLEL,       // h = (mlp(norm2 h) + attn(norm1 h)) + h
+                              // (GPT-NeoX use_parallel_residual, HF's order)
+};
+
+// How q, k and v are projected. Fused: one linear wqkv (role QKV) of
+// 3 * n_heads * head_dim rows (multi-head attention only) and its bias
+// bqkv, split after the product.
+enum cpr_qkv_kind {
+    CPR_QKV_SEPARATE = 0, // wq, wk, wv
+    CPR_QKV_FUSED_HEADS,  // GPT-NeoX query_key_value: per head [q k v]
+                          // (row h*3*hd + {0, hd, 2hd} + i)
+    CPR_QKV_FUSED_CONCAT, // GPT-2 c_attn: q | k | v (rows {0, qd, 2qd} + i)
 };
 
 struct cpr_block_spec {
@@ -63,6 +77,14 @@ struct cpr_block_spec {
     // Embeddings are multiplied by this f32 value (Gemma: sqrt(hidden)
     // rounded to the activation dtype, as HF's normalizer); 0 = 1.
     float embed_scale;
+    enum cpr_qkv_kind qkv;
+    // Partial rotary (GPT-NeoX rotary_pct): RoPE rotates the first
+    // rotary_dim dims of each head (half-split pairs (i, i + rotary_dim/2),
+    // frequencies 1 / theta^(2i / rotary_dim)); the rest pass. 0 = head_dim.
+    int64_t rotary_dim;
+    // Attention scores are q.k times this; 0 = 1 / sqrt(head_dim) (GPT-2
+    // with scale_attn_weights false: 1).
+    float attn_scale;
 };
 
 // "rms", "rope", "swiglu", "sequential" (for messages and reports).
@@ -70,5 +92,7 @@ const char *cpr_norm_kind_name(enum cpr_norm_kind k);
 const char *cpr_pos_kind_name(enum cpr_pos_kind k);
 const char *cpr_mlp_kind_name(enum cpr_mlp_kind k);
 const char *cpr_resid_kind_name(enum cpr_resid_kind k);
+// "separate", "fused-heads", "fused-concat".
+const char *cpr_qkv_kind_name(enum cpr_qkv_kind k);
 
 #endif

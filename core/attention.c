@@ -24,6 +24,8 @@ static void attn_worker(void *ctx, size_t ith, size_t nth) {
     int64_t n_items = j->n_seq * nh * nqb;
     // HF: attn_weights = (q @ k^T) * head_dim**-0.5, in f32.
     float scale = (float)(1.0 / sqrt((double)hd));
+    if (f->model->cfg.block.attn_scale != 0.0f) // GPT-2 unscaled: 1
+        scale = f->model->cfg.block.attn_scale;
     float *S = f->scores + (int64_t)ith * CPR_ATTN_QB * lds;
 
     // Round-robin over items: later query blocks cost more (causal), so

@@ -55,8 +55,11 @@ enum cpr_status cpr_decode_init(struct cpr_decode *d, const struct cpr_model *m,
     const char *why = NULL;
     if (bs->norm != CPR_NORM_RMS || bs->pos != CPR_POS_ROPE ||
         bs->mlp != CPR_MLP_SWIGLU || bs->resid != CPR_RESID_SEQUENTIAL ||
-        bs->qk_norm || (bs->embed_scale != 0 && bs->embed_scale != 1))
-        why = "the block is not the LLaMA block (e.g. OPT, Qwen3, Gemma)";
+        bs->qk_norm || (bs->embed_scale != 0 && bs->embed_scale != 1) ||
+        bs->qkv != CPR_QKV_SEPARATE || bs->rotary_dim != 0 ||
+        bs->attn_scale != 0)
+        why = "the block is not the LLaMA block (e.g. OPT, Qwen3, Gemma, "
+              "GPT-NeoX, GPT-2)";
     else if (bs->sliding_window > 0 && bs->sliding_window < max_ctx)
         why = "a sliding window shorter than the context";
     for (int64_t l = 0; !why && l < m->cfg.n_layers; l++) {

@@ -61,7 +61,7 @@ static void vec_f32(const struct cpr_kernels *k, const struct cpr_tensor *t,
 // Float counts of every buffer, in carve order.
 enum { BUF_ROPE_COS, BUF_ROPE_SIN, BUF_HIDDEN, BUF_XN, BUF_Q, BUF_K, BUF_V,
        BUF_VT, BUF_ATT, BUF_GATE, BUF_UP, BUF_SCORES, BUF_VEC, BUF_LOGITS,
-       BUF_LROWS, BUF_COUNT };
+       BUF_LROWS, BUF_QKV, BUF_PAR, BUF_COUNT };
 
 static void buffer_sizes(const struct cpr_model *m, size_t n_threads,
                          int64_t max_seq, int64_t seqlen, double *out) {
@@ -80,6 +80,8 @@ static void buffer_sizes(const struct cpr_model *m, size_t n_threads,
                             x->intermediate + 2 * c->head_dim);
     out[BUF_LOGITS] = lr * c->vocab;
     out[BUF_LROWS] = lr * c->hidden;
+    out[BUF_QKV] = c->block.qkv != CPR_QKV_SEPARATE ? 3 * T * q_dim(x) : 0;
+    out[BUF_PAR] = c->block.resid == CPR_RESID_PARALLEL ? T * c->hidden : 0;
 }
 
 size_t cpr_forward_arena_bytes(const struct cpr_model *m, size_t n_threads,
@@ -106,6 +108,7 @@ static enum cpr_status check_kernels(const struct cpr_kernels *k,
         {k->rope_interleaved_f32 != NULL, "rope_interleaved_f32"},
         {k->swiglu_f32 != NULL, "swiglu_f32"},
         {k->gelu_tanh_f32 != NULL, "gelu_tanh_f32"},
+        {k->gelu_f32 != NULL, "gelu_f32"},
         {k->bf16_to_f32 != NULL, "bf16_to_f32"},
         {k->f16_to_f32 != NULL, "f16_to_f32"},
     };
@@ -131,12 +134,18 @@ static enum cpr_status check_spec(const struct cpr_block_spec *b,
     default: bad = "positions";
     }
     switch (b->mlp) {
-    case CPR_MLP_SWIGLU: case CPR_MLP_RELU: case CPR_MLP_GEGLU_TANH: break;
+    case CPR_MLP_SWIGLU: case CPR_MLP_RELU: case CPR_MLP_GEGLU_TANH:
+    case CPR_MLP_GELU: case CPR_MLP_GELU_TANH: break;
     default: bad = "mlp";
     }
     switch (b->resid) {
-    case CPR_RESID_SEQUENTIAL: break;
+    case CPR_RESID_SEQUENTIAL: case CPR_RESID_PARALLEL: break;
     default: bad = "residual";
+    }
+    switch (b->qkv) {
+    case CPR_QKV_SEPARATE: case CPR_QKV_FUSED_HEADS: case CPR_QKV_FUSED_CONCAT:
+        break;
+    default: bad = "q/k/v";
     }
     if (bad)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "forward: block spec has "
@@ -200,7 +209,7 @@ enum cpr_status cpr_forward_init(struct cpr_forward *f,
     float **dst[BUF_COUNT] = {
         &f->rope_cos, &f->rope_sin, &f->hidden, &f->xn, &f->q, &f->kk,
         &f->v, &f->vt, &f->att, &f->gate, &f->up, &f->scores, &f->vec,
-        &f->logits, &f->lrows,
+        &f->logits, &f->lrows, &f->qkv, &f->par,
     };
     for (int i = 0; i < BUF_COUNT; i++) {
         *dst[i] = cpr_arena_alloc(&f->arena, (size_t)sz[i] * sizeof(float), 64);
@@ -233,6 +242,8 @@ enum row_op {
     OP_GEGLU,   // gate[r] = gelu_tanh(gate[r]) * up[r]
     OP_BIAS,    // dst[r] (n_cols, stride n_cols) += w (n_cols)
     OP_BIAS_RELU, // dst[r] = relu(dst[r] + w) (w may be NULL: no bias)
+    OP_BIAS_GELU, // dst[r] = gelu(dst[r] + w), exact or tanh (the MLP kind)
+    OP_ADD_PAR, // dst[r] = (src[r] + f->par[r]) + dst[r] (parallel residual)
     OP_ADD,     // dst[r] += src[r] (n_cols): a residual add
     OP_VT,      // vt[s, g] = v[s rows, g head]^T (items are (s, g))
     OP_NLL,     // nll from logits rows
@@ -257,8 +268,30 @@ struct row_job {
 static void do_qkv_row(struct cpr_forward *f, const struct cpr_layer_shape *c,
                        int64_t r, int64_t seqlen, int has_bias) {
     const struct cpr_kernels *k = f->k;
-    int64_t qd = q_dim(c), kvd = kv_dim(c), half = c->head_dim / 2;
+    const struct cpr_block_spec *bs = &f->model->cfg.block;
+    int64_t qd = q_dim(c), kvd = kv_dim(c), hd = c->head_dim;
+    const int64_t rd = bs->rotary_dim > 0 ? bs->rotary_dim : hd, half = rd / 2;
     float *q = f->q + r * qd, *kr = f->kk + r * kvd, *v = f->v + r * kvd;
+    if (bs->qkv != CPR_QKV_SEPARATE) { // split the fused row (+ its bias)
+        float *x = f->qkv + r * 3 * qd;
+        if (has_bias) {
+            const float *b = f->vec + VEC_QKV(f->model->cfg.hidden);
+            for (int64_t i = 0; i < 3 * qd; i++) x[i] += b[i];
+        }
+        if (bs->qkv == CPR_QKV_FUSED_CONCAT) { // q | k | v
+            memcpy(q, x, (size_t)qd * sizeof(float));
+            memcpy(kr, x + qd, (size_t)qd * sizeof(float));
+            memcpy(v, x + 2 * qd, (size_t)qd * sizeof(float));
+        } else { // per head [q k v] (NeoX view(heads, 3 * head_dim))
+            for (int64_t h = 0; h < c->n_heads; h++) {
+                const float *xh = x + h * 3 * hd;
+                memcpy(q + h * hd, xh, (size_t)hd * sizeof(float));
+                memcpy(kr + h * hd, xh + hd, (size_t)hd * sizeof(float));
+                memcpy(v + h * hd, xh + 2 * hd, (size_t)hd * sizeof(float));
+            }
+        }
+        has_bias = 0;
+    }
     if (has_bias) {
         const float *bq = f->vec + VEC_QKV(f->model->cfg.hidden),
                     *bk = bq + qd, *bv = bk + kvd;
@@ -285,8 +318,15 @@ static void do_qkv_row(struct cpr_forward *f, const struct cpr_layer_shape *c,
             f->model->cfg.rope_style == CPR_ROPE_INTERLEAVED
                 ? k->rope_interleaved_f32
                 : k->rope_half_f32;
-        rope((size_t)c->n_heads, (size_t)c->head_dim, q, cs, sn);
-        rope((size_t)c->n_kv_heads, (size_t)c->head_dim, kr, cs, sn);
+        if (rd == hd) {
+            rope((size_t)c->n_heads, (size_t)hd, q, cs, sn);
+            rope((size_t)c->n_kv_heads, (size_t)hd, kr, cs, sn);
+        } else { // partial rotary: the first rd dims of each head
+            for (int64_t h = 0; h < c->n_heads; h++)
+                rope(1, (size_t)rd, q + h * hd, cs, sn);
+            for (int64_t h = 0; h < c->n_kv_heads; h++)
+                rope(1, (size_t)rd, kr + h * hd, cs, sn);
+        }
         break;
     }
     case CPR_POS_LEARNED: break; // added to the embeddings
@@ -339,6 +379,23 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
                 float v = j->w ? d[i] + j->w[i] : d[i];
                 d[i] = v < 0.0f ? 0.0f : v;
             }
+            break;
+        }
+        case OP_BIAS_GELU: { // HF: act(fc1(x)), fc1 with its bias
+            float *d = j->dst + r * j->n_cols;
+            if (j->w)
+                for (int64_t i = 0; i < j->n_cols; i++) d[i] += j->w[i];
+            if (c->block.mlp == CPR_MLP_GELU)
+                k->gelu_f32((size_t)j->n_cols, d, d);
+            else
+                k->gelu_tanh_f32((size_t)j->n_cols, d, d);
+            break;
+        }
+        case OP_ADD_PAR: {
+            float *d = j->dst + r * j->n_cols;
+            const float *a = j->src + r * j->n_cols,
+                        *p = f->par + r * j->n_cols;
+            for (int64_t i = 0; i < j->n_cols; i++) d[i] = (a[i] + p[i]) + d[i];
             break;
         }
         case OP_ADD: {
@@ -502,15 +559,26 @@ enum cpr_status cpr_forward_embed(struct cpr_forward *f, const int32_t *tokens,
 
 // hidden += x W^T (+ bias): without a bias the gemm accumulates into hidden
 // (beta = 1, one rounding as HF's `residual + out`); with one, HF's order:
-// out = x W^T + b into f->xn, then hidden += out.
+// out = x W^T + b into f->xn, then hidden += out. With `out` set (a
+// parallel-residual block) the sub-block's output x W^T (+ b) goes there
+// instead and hidden is untouched.
 static enum cpr_status residual_linear(struct cpr_forward *f,
                                        struct row_job *j, const float *x,
                                        int64_t T, int64_t ldx,
                                        const struct cpr_tensor *w,
                                        const struct cpr_tensor *bias,
                                        float *bias_f32, float *hidden,
-                                       struct cpr_err *err) {
+                                       float *out, struct cpr_err *err) {
     const int64_t H = f->model->cfg.hidden;
+    if (out) {
+        CPR_TRY(linear(f, x, T, ldx, w, out, H, 0.0f, err));
+        if (!bias->data) return CPR_OK;
+        vec_f32(f->k, bias, bias_f32);
+        j->op = OP_BIAS, j->n_items = T, j->dst = out, j->w = bias_f32,
+        j->n_cols = H;
+        run_rows(j);
+        return CPR_OK;
+    }
     if (!bias->data) return linear(f, x, T, ldx, w, hidden, H, 1.0f, err);
     CPR_TRY(linear(f, x, T, ldx, w, f->xn, H, 0.0f, err));
     vec_f32(f->k, bias, bias_f32);
@@ -534,9 +602,10 @@ struct block_ctx {
 };
 
 // hidden += attention(norm1(hidden)) (HF's `residual + hidden_states`: the
-// o projection runs with beta = 1, one f32 rounding).
+// o projection runs with beta = 1, one f32 rounding); into `out` instead
+// when set (parallel residual).
 static enum cpr_status block_attn(struct block_ctx *b, float *hidden,
-                                  struct cpr_err *err) {
+                                  float *out, struct cpr_err *err) {
     struct cpr_forward *f = b->f;
     const struct cpr_layer *L = b->L;
     const int64_t T = b->T, H = f->model->cfg.hidden;
@@ -545,11 +614,17 @@ static enum cpr_status block_attn(struct block_ctx *b, float *hidden,
     block_norm(f, j, &L->attn_norm, &L->attn_norm_b, hidden, T);
     CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_ATTN_IN, f->xn, H,
                       b->n_seq, b->seqlen, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->wq, f->q, qd, 0.0f, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->wk, f->kk, kvd, 0.0f, err));
-    CPR_TRY(linear(f, f->xn, T, H, &L->wv, f->v, kvd, 0.0f, err));
-    j->has_bias = L->bq.data || L->bk.data || L->bv.data;
-    if (j->has_bias) {
+    if (f->model->cfg.block.qkv != CPR_QKV_SEPARATE) { // split in OP_QKV
+        CPR_TRY(linear(f, f->xn, T, H, &L->wqkv, f->qkv, 3 * qd, 0.0f, err));
+        j->has_bias = L->bqkv.data != NULL;
+        if (j->has_bias) vec_f32(f->k, &L->bqkv, f->vec + VEC_QKV(H));
+    } else {
+        CPR_TRY(linear(f, f->xn, T, H, &L->wq, f->q, qd, 0.0f, err));
+        CPR_TRY(linear(f, f->xn, T, H, &L->wk, f->kk, kvd, 0.0f, err));
+        CPR_TRY(linear(f, f->xn, T, H, &L->wv, f->v, kvd, 0.0f, err));
+        j->has_bias = L->bq.data || L->bk.data || L->bv.data;
+    }
+    if (j->has_bias && f->model->cfg.block.qkv == CPR_QKV_SEPARATE) {
         float *bq = f->vec + VEC_QKV(H), *bk = bq + qd, *bv = bk + kvd;
         if (L->bq.data) vec_f32(f->k, &L->bq, bq);
         else memset(bq, 0, (size_t)qd * sizeof(float));
@@ -570,12 +645,13 @@ static enum cpr_status block_attn(struct block_ctx *b, float *hidden,
     CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_O_IN, f->att, qd,
                       b->n_seq, b->seqlen, err));
     return residual_linear(f, j, f->att, T, qd, &L->wo, &L->bo,
-                           f->vec + VEC_BO(H), hidden, err);
+                           f->vec + VEC_BO(H), hidden, out, err);
 }
 
-// hidden += mlp(norm2(hidden)), the spec's MLP kind.
+// hidden += mlp(norm2(hidden)), the spec's MLP kind; into `out` instead
+// when set (parallel residual).
 static enum cpr_status block_mlp(struct block_ctx *b, float *hidden,
-                                 struct cpr_err *err) {
+                                 float *out, struct cpr_err *err) {
     struct cpr_forward *f = b->f;
     const struct cpr_layer *L = b->L;
     const int64_t T = b->T, H = f->model->cfg.hidden, I = b->sh.intermediate;
@@ -602,11 +678,21 @@ static enum cpr_status block_mlp(struct block_ctx *b, float *hidden,
         run_rows(j);
         break;
     }
+    case CPR_MLP_GELU:
+    case CPR_MLP_GELU_TANH: { // fc1 (+ bias) -> gelu, into f->gate
+        float *bup = f->vec + VEC_QKV(H) + q_dim(&b->sh) + 2 * kv_dim(&b->sh);
+        CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->gate, I, 0.0f, err));
+        if (L->b_up.data) vec_f32(f->k, &L->b_up, bup);
+        j->op = OP_BIAS_GELU, j->n_items = T, j->dst = f->gate,
+        j->w = L->b_up.data ? bup : NULL, j->n_cols = I;
+        run_rows(j);
+        break;
+    }
     }
     CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_DOWN_IN, f->gate, I,
                       b->n_seq, b->seqlen, err));
     return residual_linear(f, j, f->gate, T, I, &L->w_down, &L->b_down,
-                           f->vec + VEC_BDOWN(H), hidden, err);
+                           f->vec + VEC_BDOWN(H), hidden, out, err);
 }
 
 enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
@@ -630,8 +716,20 @@ enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
     switch (c->block.resid) {
     case CPR_RESID_SEQUENTIAL:
         // a removed sub-block passes the residual through
-        if (b.sh.has_attn) CPR_TRY(block_attn(&b, hidden, err));
-        if (b.sh.has_mlp) CPR_TRY(block_mlp(&b, hidden, err));
+        if (b.sh.has_attn) CPR_TRY(block_attn(&b, hidden, NULL, err));
+        if (b.sh.has_mlp) CPR_TRY(block_mlp(&b, hidden, NULL, err));
+        break;
+    case CPR_RESID_PARALLEL: // h = (mlp(ln2 h) + attn(ln1 h)) + h
+        if (!b.sh.has_attn || !b.sh.has_mlp) { // one sub-block: h += it
+            if (b.sh.has_attn) CPR_TRY(block_attn(&b, hidden, NULL, err));
+            if (b.sh.has_mlp) CPR_TRY(block_mlp(&b, hidden, NULL, err));
+            break;
+        }
+        CPR_TRY(block_attn(&b, hidden, f->par, err));
+        CPR_TRY(block_mlp(&b, hidden, f->xn, err));
+        b.j.op = OP_ADD_PAR, b.j.n_items = b.T, b.j.dst = hidden,
+        b.j.src = f->xn, b.j.n_cols = c->hidden;
+        run_rows(&b.j);
         break;
     }
     return CPR_OK;

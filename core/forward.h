@@ -133,6 +133,10 @@ struct cpr_forward {
                                      // of norm weights and biases
     float *logits;                   // (logit_rows, vocab)
     float *lrows;                    // (logit_rows, hidden) normed rows
+    float *qkv;                      // (T, 3 * q_dim) fused q/k/v product
+                                     // (block.qkv fused), else empty
+    float *par;                      // (T, hidden) attention output of a
+                                     // parallel-residual block, else empty
 };
 
 // Prepare a forward state for `m`: validates the model (cpr_model_validate),

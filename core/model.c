@@ -50,11 +50,38 @@ static const struct lin_slot fc_table[6] = {
     SLOT(w_down, BIAS(b_down), CPR_ROLE_DOWN, CPR_CAPTURE_DOWN_IN, "fc2",
          "fc2"),
 };
+// Fused q/k/v tables: GPT-NeoX and GPT-2 (every linear may have a bias).
+static const struct lin_slot neox_table[4] = {
+    SLOT(wqkv, BIAS(bqkv), CPR_ROLE_QKV, CPR_CAPTURE_ATTN_IN,
+         "query_key_value", "attention.query_key_value"),
+    SLOT(wo, BIAS(bo), CPR_ROLE_O, CPR_CAPTURE_O_IN, "dense",
+         "attention.dense"),
+    SLOT(w_up, BIAS(b_up), CPR_ROLE_FC1, CPR_CAPTURE_MLP_IN, "dense_h_to_4h",
+         "mlp.dense_h_to_4h"),
+    SLOT(w_down, BIAS(b_down), CPR_ROLE_DOWN, CPR_CAPTURE_DOWN_IN,
+         "dense_4h_to_h", "mlp.dense_4h_to_h"),
+};
+static const struct lin_slot gpt2_table[4] = {
+    SLOT(wqkv, BIAS(bqkv), CPR_ROLE_QKV, CPR_CAPTURE_ATTN_IN, "attn.c_attn",
+         "attn.c_attn"),
+    SLOT(wo, BIAS(bo), CPR_ROLE_O, CPR_CAPTURE_O_IN, "attn.c_proj",
+         "attn.c_proj"),
+    SLOT(w_up, BIAS(b_up), CPR_ROLE_FC1, CPR_CAPTURE_MLP_IN, "mlp.c_fc",
+         "mlp.c_fc"),
+    SLOT(w_down, BIAS(b_down), CPR_ROLE_DOWN, CPR_CAPTURE_DOWN_IN,
+         "mlp.c_proj", "mlp.c_proj"),
+};
 #undef SLOT
 #undef BIAS
 
 static const struct lin_slot *table_for(const struct cpr_model *m, int *n) {
-    if (m->cfg.block.mlp == CPR_MLP_RELU) {
+    if (m->cfg.block.qkv != CPR_QKV_SEPARATE) {
+        *n = 4;
+        return m->cfg.block.qkv == CPR_QKV_FUSED_CONCAT ? gpt2_table
+                                                        : neox_table;
+    }
+    if (m->cfg.block.mlp != CPR_MLP_SWIGLU &&
+        m->cfg.block.mlp != CPR_MLP_GEGLU_TANH) {
         *n = 6;
         return fc_table;
     }
@@ -202,6 +229,18 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
     const int ln = c->block.norm == CPR_NORM_LAYER;
     const int gated = c->block.mlp == CPR_MLP_SWIGLU ||
                       c->block.mlp == CPR_MLP_GEGLU_TANH;
+    const int fused = c->block.qkv != CPR_QKV_SEPARATE;
+    if (fused && c->n_kv_heads != c->n_heads)
+        return cpr_err_set(err, CPR_ERR_FORMAT, "model config: fused q/k/v "
+                           "needs as many key/value heads as heads (found "
+                           "%lld, %lld)", (long long)c->n_kv_heads,
+                           (long long)c->n_heads);
+    if (c->block.rotary_dim < 0 || c->block.rotary_dim > c->head_dim ||
+        c->block.rotary_dim % 2 != 0)
+        return cpr_err_set(err, CPR_ERR_FORMAT, "model config: rotary_dim "
+                           "%lld must be even and in [0, head_dim %lld]",
+                           (long long)c->block.rotary_dim,
+                           (long long)c->head_dim);
     CPR_TRY(check(&m->final_norm_b, "norm.bias", h, -1, !ln, err));
     if (c->block.pos == CPR_POS_LEARNED &&
         (c->block.pos_offset < 0 || c->block.pos_offset > 1024))
@@ -241,9 +280,16 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
                                ? "attention" : "MLP");                       \
     }
         CHECK_T(attn_norm, h, -1, 0);
-        CHECK_T(wq, qd, h, 0);
-        CHECK_T(wk, kvd, h, 0);
-        CHECK_T(wv, kvd, h, 0);
+        if (fused && (sh.n_heads != c->n_heads || sh.n_kv_heads != c->n_heads ||
+                      L->wq.data || L->wk.data || L->wv.data))
+            return cpr_err_set(err, CPR_ERR_FORMAT, "model: layer %lld: fused "
+                               "q/k/v needs the config's heads and no separate "
+                               "q/k/v tensors", (long long)i);
+        CHECK_T(wqkv, 3 * qd, h, !fused);
+        CHECK_T(bqkv, 3 * qd, -1, 1);
+        CHECK_T(wq, qd, h, fused);
+        CHECK_T(wk, kvd, h, fused);
+        CHECK_T(wv, kvd, h, fused);
         CHECK_T(wo, h, qd, 0);
         CHECK_T(bq, qd, -1, 1);
         CHECK_T(bk, kvd, -1, 1);
@@ -289,7 +335,8 @@ int64_t cpr_model_total_params(const struct cpr_model *m) {
              cpr_tensor_numel(&L->bv) + cpr_tensor_numel(&L->attn_norm_b) +
              cpr_tensor_numel(&L->mlp_norm_b) + cpr_tensor_numel(&L->bo) +
              cpr_tensor_numel(&L->b_up) + cpr_tensor_numel(&L->b_down) +
-             cpr_tensor_numel(&L->q_norm) + cpr_tensor_numel(&L->k_norm);
+             cpr_tensor_numel(&L->q_norm) + cpr_tensor_numel(&L->k_norm) +
+             cpr_tensor_numel(&L->bqkv);
     }
     return n;
 }
@@ -303,7 +350,8 @@ void cpr_model_free(struct cpr_model *m) {
                                        &L->bv, &L->mlp_norm, &L->w_gate,
                                        &L->w_up, &L->w_down, &L->attn_norm_b,
                                        &L->mlp_norm_b, &L->bo, &L->b_up,
-                                       &L->b_down, &L->q_norm, &L->k_norm};
+                                       &L->b_down, &L->q_norm, &L->k_norm,
+                                       &L->wqkv, &L->bqkv};
             for (size_t j = 0; j < sizeof ts / sizeof ts[0]; j++)
                 cpr_tensor_free(ts[j]);
         }

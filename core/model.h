@@ -28,6 +28,11 @@ enum cpr_arch {
     CPR_ARCH_QWEN3,     // Qwen3ForCausalLM (per-head q/k RMSNorm, no biases)
     CPR_ARCH_GEMMA,     // GemmaForCausalLM ((1 + w) RMSNorm, GeGLU-tanh,
                         // embeddings scaled by sqrt(hidden), tied head)
+    CPR_ARCH_GPT_NEOX,  // GPTNeoXForCausalLM (Pythia: LayerNorm, fused
+                        // per-head qkv, partial rotary, GELU, parallel
+                        // residual, untied embed_out)
+    CPR_ARCH_GPT2,      // GPT2LMHeadModel (LayerNorm, fused q|k|v Conv1D
+                        // c_attn, learned positions, gelu_new, tied head)
 };
 
 enum cpr_rope_style {
@@ -101,6 +106,10 @@ struct cpr_layer {
     // Qwen3's per-head q/k RMSNorm weights (block.qk_norm), else unset.
     struct cpr_tensor q_norm;      // (head_dim)
     struct cpr_tensor k_norm;      // (head_dim)
+    // Fused q/k/v (block.qkv != CPR_QKV_SEPARATE; wq/wk/wv/bq/bk/bv unset):
+    // rows in the family's order (core/arch.h).
+    struct cpr_tensor wqkv;        // (3 * n_heads * head_dim, hidden)
+    struct cpr_tensor bqkv;        // (3 * n_heads * head_dim) or unset
 };
 
 struct cpr_model {

@@ -5,9 +5,12 @@
 
 enum cpr_status cpr_rope_inv_freq(const struct cpr_model_config *c,
                                   float *inv_freq, struct cpr_err *err) {
-    int64_t half = c->head_dim / 2;
+    // partial rotary (GPT-NeoX): frequencies over the rotated dims only
+    const int64_t rd = c->block.rotary_dim > 0 ? c->block.rotary_dim
+                                               : c->head_dim;
+    int64_t half = rd / 2;
     float base = (float)c->rope_theta;
-    float dim = (float)c->head_dim;
+    float dim = (float)rd;
     for (int64_t i = 0; i < half; i++)
         inv_freq[i] = 1.0f / powf(base, (float)(2 * i) / dim);
     if (c->rope_scaling != CPR_ROPE_SCALING_LLAMA3) return CPR_OK;
@@ -47,7 +50,8 @@ enum cpr_status cpr_rope_inv_freq(const struct cpr_model_config *c,
 enum cpr_status cpr_rope_table_build(const struct cpr_model_config *c,
                                      int64_t seqlen, float *cos_out,
                                      float *sin_out, struct cpr_err *err) {
-    int64_t half = c->head_dim / 2;
+    int64_t half = (c->block.rotary_dim > 0 ? c->block.rotary_dim
+                                            : c->head_dim) / 2;
     // The first row of cos_out holds inv_freq while it is needed (p = 0
     // is written last).
     float *inv = cos_out;

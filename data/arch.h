@@ -29,6 +29,8 @@ enum cpr_shape_rule {
     CPR_SHAPE_MLP_OUT,    // (hidden, intermediate)
     CPR_SHAPE_MLP_VEC,    // (intermediate)
     CPR_SHAPE_HEAD_DIM,   // (head_dim)
+    CPR_SHAPE_QKV_IN,     // (3 * n_heads * head_dim, hidden): fused q/k/v
+    CPR_SHAPE_QKV_VEC,    // (3 * n_heads * head_dim)
 };
 
 enum {
@@ -44,6 +46,10 @@ enum {
     CPR_TN_OPTIONAL = 1u << 3,
     // present only with per-head q/k norms (block.qk_norm: Qwen3)
     CPR_TN_QK_NORM = 1u << 4,
+    // GPT-2 Conv1D: the file holds the weight transposed, (inputs,
+    // outputs); it is transposed on load (memory keeps rows = outputs) and
+    // back on save (cpr_tensor_transpose2d)
+    CPR_TN_CONV1D = 1u << 5,
 };
 
 // One per-layer tensor: "<layer prefix><suffix>", e.g.
@@ -64,6 +70,10 @@ struct cpr_arch_names {
     const char *pos_embed;    // learned positions (context + pos_offset,
                               // hidden), else NULL
     const char *layer_prefix; // printf format with one %lld: the layer
+    // A prefix checkpoints may lack (GPT-2 hub files saved from GPT2Model
+    // name "h.0.attn..." where transformers writes "transformer.h.0..."):
+    // the loader retries every name without it; NULL = none.
+    const char *optional_prefix;
     const struct cpr_tensor_name *layer; // in file order
     size_t n_layer;
 };
@@ -71,6 +81,8 @@ struct cpr_arch_names {
 // Family tables (data/arch_<family>.c).
 extern const struct cpr_arch_names cpr_arch_names_llama;
 extern const struct cpr_arch_names cpr_arch_names_opt;
+extern const struct cpr_arch_names cpr_arch_names_gpt_neox;
+extern const struct cpr_arch_names cpr_arch_names_gpt2;
 
 // The table of an architecture (never NULL for a valid enum cpr_arch).
 const struct cpr_arch_names *cpr_arch_names_for(enum cpr_arch arch);
@@ -84,6 +96,13 @@ void cpr_tensor_name_dims(const struct cpr_tensor_name *tn,
                           const struct cpr_model_config *cfg,
                           const struct cpr_layer_shape *sh, int64_t *d0,
                           int64_t *d1);
+
+// dst = an owned copy of the 2-D dense tensor src transposed (same dtype):
+// dst[j][i] = src[i][j]. CPR_ERR_UNSUPPORTED for a compressed (sparse)
+// tensor, CPR_ERR_NOMEM.
+enum cpr_status cpr_tensor_transpose2d(const struct cpr_tensor *src,
+                                       struct cpr_tensor *dst,
+                                       struct cpr_err *err);
 
 // Whether tn exists in a checkpoint of this config (biases by qkv_bias,
 // q/k norms by block.qk_norm).

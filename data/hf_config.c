@@ -30,6 +30,8 @@ static const struct {
     {"OPTForCausalLM", "opt", CPR_ARCH_OPT},
     {"Qwen3ForCausalLM", "qwen3", CPR_ARCH_QWEN3},
     {"GemmaForCausalLM", "gemma", CPR_ARCH_GEMMA},
+    {"GPTNeoXForCausalLM", "gpt_neox", CPR_ARCH_GPT_NEOX},
+    {"GPT2LMHeadModel", "gpt2", CPR_ARCH_GPT2},
 };
 
 const char *cpr_hf_arch_name(enum cpr_arch arch) {
@@ -243,7 +245,143 @@ static void set_defaults(struct cpr_model_config *c, enum cpr_arch arch) {
             .norm = CPR_NORM_LAYER, .pos = CPR_POS_LEARNED,
             .mlp = CPR_MLP_RELU, .pos_offset = 2};
         break;
+    case CPR_ARCH_GPT_NEOX: // GPTNeoXConfig's defaults (GPT-NeoX-20B)
+        c->vocab = 50432, c->hidden = 6144, c->n_layers = 44, c->n_heads = 64;
+        c->intermediate = 24576, c->context = 2048, c->bos_id = 0;
+        c->eos_id = 2, c->qkv_bias = 1, c->norm_eps = 1e-5f;
+        c->block = (struct cpr_block_spec){
+            .norm = CPR_NORM_LAYER, .mlp = CPR_MLP_GELU,
+            .resid = CPR_RESID_PARALLEL, .qkv = CPR_QKV_FUSED_HEADS};
+        break;
+    case CPR_ARCH_GPT2: // GPT2Config's defaults (GPT-2 124M)
+        c->vocab = 50257, c->hidden = 768, c->n_layers = 12, c->n_heads = 12;
+        c->intermediate = 0 /* n_inner: 4 * n_embd */, c->context = 1024;
+        c->bos_id = 50256, c->eos_id = 50256, c->qkv_bias = 1;
+        c->tied_embeddings = 1, c->norm_eps = 1e-5f;
+        c->block = (struct cpr_block_spec){
+            .norm = CPR_NORM_LAYER, .pos = CPR_POS_LEARNED,
+            .mlp = CPR_MLP_GELU_TANH, .qkv = CPR_QKV_FUSED_CONCAT};
+        break;
     }
+}
+
+// A GELU-family activation name: "gelu" is exact (erf), "gelu_new",
+// "gelu_pytorch_tanh" and "gelu_fast" the tanh approximation, "relu" ReLU.
+static int parse_gelu_name(const char *act, enum cpr_mlp_kind *out) {
+    if (!strcmp(act, "gelu")) *out = CPR_MLP_GELU;
+    else if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh") ||
+             !strcmp(act, "gelu_fast"))
+        *out = CPR_MLP_GELU_TANH;
+    else if (!strcmp(act, "relu")) *out = CPR_MLP_RELU;
+    else return 0;
+    return 1;
+}
+
+static enum cpr_status heads_divide(const struct cpr_model_config *c,
+                                    const char *name, const char *hkey,
+                                    const char *nkey, struct cpr_err *err) {
+    if (c->hidden % c->n_heads != 0)
+        return cpr_err_set(err, CPR_ERR_FORMAT, "%s: %s %lld is not a "
+                           "multiple of %s %lld", name, hkey,
+                           (long long)c->hidden, nkey, (long long)c->n_heads);
+    return CPR_OK;
+}
+
+// GPTNeoXConfig (Pythia): fused per-head qkv, partial rotary (rotary_pct;
+// rotary_emb_base, or rope_theta in newer files), parallel or sequential
+// residual, attention_bias; rope_scaling is refused.
+static enum cpr_status parse_gpt_neox(const struct cpr_json *r,
+                                      struct cpr_model_config *c,
+                                      const char *name, struct cpr_err *err) {
+    double eps = c->norm_eps, pct = 0.25;
+    int par = 1;
+    CPR_TRY(get_int(r, "hidden_size", 1, MAX_HIDDEN, &c->hidden, name, err));
+    CPR_TRY(get_int(r, "intermediate_size", 1, MAX_INTER, &c->intermediate,
+                    name, err));
+    CPR_TRY(get_int(r, "num_hidden_layers", 1, MAX_LAYERS, &c->n_layers, name,
+                    err));
+    CPR_TRY(get_int(r, "num_attention_heads", 1, MAX_HEADS, &c->n_heads, name,
+                    err));
+    CPR_TRY(get_int(r, "vocab_size", 1, MAX_VOCAB, &c->vocab, name, err));
+    CPR_TRY(get_int(r, "max_position_embeddings", 1, MAX_CONTEXT, &c->context,
+                    name, err));
+    CPR_TRY(get_num(r, "rotary_pct", 0, 1, &pct, name, err));
+    CPR_TRY(get_num(r, "rope_theta", 0, 1e12, &c->rope_theta, name, err));
+    CPR_TRY(get_num(r, "rotary_emb_base", 0, 1e12, &c->rope_theta, name, err));
+    CPR_TRY(get_num(r, "layer_norm_eps", 0, 1, &eps, name, err));
+    CPR_TRY(get_bool(r, "use_parallel_residual", &par, name, err));
+    CPR_TRY(get_bool(r, "attention_bias", &c->qkv_bias, name, err));
+    CPR_TRY(get_bool(r, "tie_word_embeddings", &c->tied_embeddings, name, err));
+    CPR_TRY(get_token_id(r, "bos_token_id", &c->bos_id, name, err));
+    CPR_TRY(get_token_id(r, "eos_token_id", &c->eos_id, name, err));
+    const char *act = cpr_json_get_str(r, "hidden_act", "gelu");
+    if (!parse_gelu_name(act, &c->block.mlp))
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: hidden_act '%.40s' "
+                           "is not supported for gpt_neox (expected gelu, "
+                           "gelu_new, gelu_pytorch_tanh, gelu_fast or relu)",
+                           name, act);
+    const struct cpr_json *rs = cpr_json_get(r, "rope_scaling");
+    if (rs && rs->type != CPR_JSON_NULL)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: gpt_neox "
+                           "rope_scaling is not supported (expected null)",
+                           name);
+    CPR_TRY(heads_divide(c, name, "hidden_size", "num_attention_heads", err));
+    c->n_kv_heads = c->n_heads;
+    c->head_dim = c->hidden / c->n_heads;
+    c->norm_eps = (float)eps;
+    c->block.resid = par ? CPR_RESID_PARALLEL : CPR_RESID_SEQUENTIAL;
+    // HF: rotary_ndims = int(head_size * rotary_pct)
+    c->block.rotary_dim = (int64_t)((double)c->head_dim * pct);
+    if (c->block.rotary_dim < 2 || c->block.rotary_dim % 2)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: rotary_pct %g gives "
+                           "%lld rotary dims of head_dim %lld (need an even "
+                           "number >= 2)", name, pct,
+                           (long long)c->block.rotary_dim,
+                           (long long)c->head_dim);
+    if (c->block.rotary_dim == c->head_dim) c->block.rotary_dim = 0;
+    return CPR_OK;
+}
+
+// GPT2Config: Conv1D weights, learned positions (no offset), n_inner null
+// = 4 * n_embd; scale_attn_by_inverse_layer_idx and cross-attention are
+// refused, scale_attn_weights false means unscaled scores.
+static enum cpr_status parse_gpt2(const struct cpr_json *r,
+                                  struct cpr_model_config *c,
+                                  const char *name, struct cpr_err *err) {
+    double eps = c->norm_eps;
+    int scale = 1, by_layer = 0, cross = 0;
+    CPR_TRY(get_int(r, "n_embd", 1, MAX_HIDDEN, &c->hidden, name, err));
+    CPR_TRY(get_int(r, "n_inner", 1, MAX_INTER, &c->intermediate, name, err));
+    CPR_TRY(get_int(r, "n_layer", 1, MAX_LAYERS, &c->n_layers, name, err));
+    CPR_TRY(get_int(r, "n_head", 1, MAX_HEADS, &c->n_heads, name, err));
+    CPR_TRY(get_int(r, "vocab_size", 1, MAX_VOCAB, &c->vocab, name, err));
+    CPR_TRY(get_int(r, "n_positions", 1, MAX_CONTEXT, &c->context, name, err));
+    CPR_TRY(get_num(r, "layer_norm_epsilon", 0, 1, &eps, name, err));
+    CPR_TRY(get_bool(r, "scale_attn_weights", &scale, name, err));
+    CPR_TRY(get_bool(r, "scale_attn_by_inverse_layer_idx", &by_layer, name,
+                     err));
+    CPR_TRY(get_bool(r, "add_cross_attention", &cross, name, err));
+    CPR_TRY(get_bool(r, "tie_word_embeddings", &c->tied_embeddings, name, err));
+    CPR_TRY(get_token_id(r, "bos_token_id", &c->bos_id, name, err));
+    CPR_TRY(get_token_id(r, "eos_token_id", &c->eos_id, name, err));
+    const char *act = cpr_json_get_str(r, "activation_function", "gelu_new");
+    if (!parse_gelu_name(act, &c->block.mlp))
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: activation_function "
+                           "'%.40s' is not supported for gpt2 (expected "
+                           "gelu_new, gelu, gelu_pytorch_tanh, gelu_fast or "
+                           "relu)", name, act);
+    if (by_layer || cross)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: GPT-2 variant not "
+                           "supported: %s is true", name,
+                           by_layer ? "scale_attn_by_inverse_layer_idx"
+                                    : "add_cross_attention");
+    CPR_TRY(heads_divide(c, name, "n_embd", "n_head", err));
+    if (c->intermediate == 0) c->intermediate = 4 * c->hidden;
+    c->n_kv_heads = c->n_heads;
+    c->head_dim = c->hidden / c->n_heads;
+    c->norm_eps = (float)eps;
+    c->block.attn_scale = scale ? 0.0f : 1.0f;
+    return CPR_OK;
 }
 
 // OPTConfig: the pre-LN variant with biases and a ReLU MLP is supported
@@ -366,6 +504,14 @@ enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
     }
     struct cpr_model_config c;
     set_defaults(&c, archs[k].arch);
+    if (c.arch == CPR_ARCH_GPT_NEOX || c.arch == CPR_ARCH_GPT2) {
+        if ((s = c.arch == CPR_ARCH_GPT2 ? parse_gpt2(r, &c, name, err)
+                                         : parse_gpt_neox(r, &c, name, err)) ||
+            (s = cpr_hf_config_check(&c, name, err)))
+            goto done;
+        *cfg = c;
+        goto done;
+    }
     if (c.arch == CPR_ARCH_OPT) {
         if ((s = parse_opt(r, &c, name, err)) ||
             (s = cpr_hf_config_check(&c, name, err)))
@@ -488,6 +634,88 @@ enum cpr_status cpr_hf_config_check(const struct cpr_model_config *c,
     return CPR_OK;
 }
 
+// A float as the shortest decimal that reads back to it (1e-05, not
+// 9.99999974737875e-06).
+static void jw_float_short(struct cpr_jw *w, float f) {
+    char b[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(b, sizeof b, "%.*g", prec, (double)f);
+        if (strtof(b, NULL) == f) break;
+    }
+    cpr_jw_double(w, strtod(b, NULL));
+}
+
+static void jw_token(struct cpr_jw *w, const char *key, int32_t id) {
+    cpr_jw_key(w, key);
+    if (id >= 0) cpr_jw_int(w, id);
+    else cpr_jw_null(w);
+}
+
+static const char *act_name(const struct cpr_model_config *c) {
+    switch (c->block.mlp) {
+    case CPR_MLP_GELU: return "gelu";
+    case CPR_MLP_RELU: return "relu";
+    default: return "gelu_new";
+    }
+}
+
+// GPTNeoXConfig's keys (as save_pretrained writes them).
+static void write_gpt_neox(const struct cpr_model_config *c,
+                           struct cpr_jw *w) {
+    const int64_t rd = c->block.rotary_dim > 0 ? c->block.rotary_dim
+                                               : c->head_dim;
+    cpr_jw_key(w, "vocab_size"), cpr_jw_int(w, c->vocab);
+    cpr_jw_key(w, "hidden_size"), cpr_jw_int(w, c->hidden);
+    cpr_jw_key(w, "num_hidden_layers"), cpr_jw_int(w, c->n_layers);
+    cpr_jw_key(w, "num_attention_heads"), cpr_jw_int(w, c->n_heads);
+    cpr_jw_key(w, "intermediate_size"), cpr_jw_int(w, c->intermediate);
+    cpr_jw_key(w, "hidden_act"), cpr_jw_string(w, act_name(c));
+    cpr_jw_key(w, "rotary_pct"), cpr_jw_double(w, (double)rd / (double)c->head_dim);
+    cpr_jw_key(w, "rotary_emb_base"), cpr_jw_double(w, c->rope_theta);
+    cpr_jw_key(w, "attention_dropout"), cpr_jw_double(w, 0);
+    cpr_jw_key(w, "hidden_dropout"), cpr_jw_double(w, 0);
+    cpr_jw_key(w, "classifier_dropout"), cpr_jw_double(w, 0.1);
+    cpr_jw_key(w, "max_position_embeddings"), cpr_jw_int(w, c->context);
+    cpr_jw_key(w, "initializer_range"), cpr_jw_double(w, 0.02);
+    cpr_jw_key(w, "layer_norm_eps"), jw_float_short(w, c->norm_eps);
+    cpr_jw_key(w, "use_parallel_residual");
+    cpr_jw_bool(w, c->block.resid == CPR_RESID_PARALLEL);
+    cpr_jw_key(w, "rope_scaling"), cpr_jw_null(w);
+    cpr_jw_key(w, "attention_bias"), cpr_jw_bool(w, c->qkv_bias);
+    cpr_jw_key(w, "tie_word_embeddings"), cpr_jw_bool(w, c->tied_embeddings);
+}
+
+// GPT2Config's keys.
+static void write_gpt2(const struct cpr_model_config *c, struct cpr_jw *w) {
+    cpr_jw_key(w, "vocab_size"), cpr_jw_int(w, c->vocab);
+    cpr_jw_key(w, "n_positions"), cpr_jw_int(w, c->context);
+    cpr_jw_key(w, "n_embd"), cpr_jw_int(w, c->hidden);
+    cpr_jw_key(w, "n_layer"), cpr_jw_int(w, c->n_layers);
+    cpr_jw_key(w, "n_head"), cpr_jw_int(w, c->n_heads);
+    cpr_jw_key(w, "n_inner");
+    if (c->intermediate == 4 * c->hidden) cpr_jw_null(w);
+    else cpr_jw_int(w, c->intermediate);
+    cpr_jw_key(w, "activation_function"), cpr_jw_string(w, act_name(c));
+    cpr_jw_key(w, "resid_pdrop"), cpr_jw_double(w, 0.1);
+    cpr_jw_key(w, "embd_pdrop"), cpr_jw_double(w, 0.1);
+    cpr_jw_key(w, "attn_pdrop"), cpr_jw_double(w, 0.1);
+    cpr_jw_key(w, "layer_norm_epsilon"), jw_float_short(w, c->norm_eps);
+    cpr_jw_key(w, "initializer_range"), cpr_jw_double(w, 0.02);
+    cpr_jw_key(w, "summary_type"), cpr_jw_string(w, "cls_index");
+    cpr_jw_key(w, "summary_use_proj"), cpr_jw_bool(w, 1);
+    cpr_jw_key(w, "summary_activation"), cpr_jw_null(w);
+    cpr_jw_key(w, "summary_proj_to_labels"), cpr_jw_bool(w, 1);
+    cpr_jw_key(w, "summary_first_dropout"), cpr_jw_double(w, 0.1);
+    cpr_jw_key(w, "scale_attn_weights"), cpr_jw_bool(w, c->block.attn_scale == 0);
+    cpr_jw_key(w, "scale_attn_by_inverse_layer_idx"), cpr_jw_bool(w, 0);
+    cpr_jw_key(w, "reorder_and_upcast_attn"), cpr_jw_bool(w, 0);
+    cpr_jw_key(w, "tie_word_embeddings"), cpr_jw_bool(w, c->tied_embeddings);
+}
+
+static void write_shapes_key(const struct cpr_model_config *c,
+                             const struct cpr_layer_shape *shapes,
+                             struct cpr_jw *w);
+
 void cpr_hf_config_write(const struct cpr_model_config *c,
                          const char *torch_dtype, struct cpr_jw *w) {
     cpr_hf_config_write_shapes(c, torch_dtype, NULL, w);
@@ -506,6 +734,18 @@ void cpr_hf_config_write_shapes(const struct cpr_model_config *c,
     cpr_jw_end_array(w);
     cpr_jw_key(w, "model_type");
     cpr_jw_string(w, archs[k].model_type);
+    if (c->arch == CPR_ARCH_GPT_NEOX || c->arch == CPR_ARCH_GPT2) {
+        if (c->arch == CPR_ARCH_GPT2) write_gpt2(c, w);
+        else write_gpt_neox(c, w);
+        jw_token(w, "bos_token_id", c->bos_id);
+        jw_token(w, "eos_token_id", c->eos_id);
+        cpr_jw_key(w, "torch_dtype");
+        cpr_jw_string(w, torch_dtype ? torch_dtype : "float32");
+        cpr_jw_key(w, "use_cache"), cpr_jw_bool(w, 1);
+        write_shapes_key(c, shapes, w);
+        cpr_jw_end_object(w);
+        return;
+    }
     if (c->arch == CPR_ARCH_OPT) { // OPTConfig's keys (pre-LN, biases)
         cpr_jw_key(w, "hidden_size"), cpr_jw_int(w, c->hidden);
         cpr_jw_key(w, "ffn_dim"), cpr_jw_int(w, c->intermediate);
@@ -610,6 +850,13 @@ void cpr_hf_config_write_shapes(const struct cpr_model_config *c,
     cpr_jw_string(w, torch_dtype ? torch_dtype : "float32");
     cpr_jw_key(w, "use_cache");
     cpr_jw_bool(w, 1);
+    write_shapes_key(c, shapes, w);
+    cpr_jw_end_object(w);
+}
+
+static void write_shapes_key(const struct cpr_model_config *c,
+                             const struct cpr_layer_shape *shapes,
+                             struct cpr_jw *w) {
     if (shapes) {
         cpr_jw_key(w, SHAPES_KEY);
         cpr_jw_begin_array(w);
@@ -624,7 +871,6 @@ void cpr_hf_config_write_shapes(const struct cpr_model_config *c,
         }
         cpr_jw_end_array(w);
     }
-    cpr_jw_end_object(w);
 }
 
 // ---- per-layer shapes ----

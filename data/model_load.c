@@ -212,6 +212,33 @@ static enum cpr_status take(const struct cpr_st_set *set, const char *name,
     return CPR_OK;
 }
 
+// The checkpoint's name for `name`: itself, or without the family's
+// optional prefix when the checkpoint lacks it (`strip`).
+static const char *file_name(const struct cpr_arch_names *an, int strip,
+                             const char *name) {
+    const size_t n = an->optional_prefix ? strlen(an->optional_prefix) : 0;
+    if (strip && n && !strncmp(name, an->optional_prefix, n)) return name + n;
+    return name;
+}
+
+// A layer tensor: taken at (d0, d1), or for a Conv1D entry (GPT-2) taken
+// at the file's (d1, d0) and transposed into an owned copy.
+static enum cpr_status take_entry(const struct cpr_st_set *set,
+                                  const struct cpr_tensor_name *tn,
+                                  const char *name, int64_t d0, int64_t d1,
+                                  struct cpr_tensor *out,
+                                  struct cpr_err *err) {
+    if (!(tn->flags & CPR_TN_CONV1D) || d1 < 0)
+        return take(set, name, d0, d1, out, err);
+    struct cpr_tensor file;
+    CPR_TRY(take(set, name, d1, d0, &file, err));
+    enum cpr_status s = cpr_tensor_transpose2d(&file, out, err);
+    cpr_tensor_free(&file);
+    if (s != CPR_OK)
+        cpr_err_set(err, s, "%s: tensor '%s': %s", set->dir, name, err->msg);
+    return s;
+}
+
 // Per-layer shapes from config.json's "cprune_layer_shapes" (when present)
 // into m->layers[*].shape; the tensors are then taken at those shapes.
 static enum cpr_status load_layer_shapes(const char *path, struct cpr_model *m,
@@ -243,23 +270,32 @@ static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
     const struct cpr_st_set *set = &b->set;
     const int64_t h = c->hidden, V = c->vocab;
     const struct cpr_arch_names *an = cpr_arch_names_for(c->arch);
-    int has_emb = cpr_st_set_locate(set, an->embed) != NULL;
+    // GPT-2 files saved from GPT2Model lack "transformer."
+    const int strip = an->optional_prefix &&
+                      !cpr_st_set_locate(set, an->embed) &&
+                      cpr_st_set_locate(set, file_name(an, 1, an->embed));
+    int has_emb = cpr_st_set_locate(set, file_name(an, strip, an->embed)) != NULL;
     int has_head = cpr_st_set_locate(set, an->lm_head) != NULL;
     if (c->tied_embeddings && (has_emb || has_head)) {
-        const char *src = has_emb ? an->embed : an->lm_head;
+        const char *src = has_emb ? file_name(an, strip, an->embed)
+                                  : an->lm_head;
         CPR_TRY(take(set, src, V, h, &m->tok_embed, err));
         m->lm_head = m->tok_embed;
         m->lm_head.owns_data = 0;
     } else {
-        CPR_TRY(take(set, an->embed, V, h, &m->tok_embed, err));
+        CPR_TRY(take(set, file_name(an, strip, an->embed), V, h,
+                     &m->tok_embed, err));
         CPR_TRY(take(set, an->lm_head, V, h, &m->lm_head, err));
     }
-    CPR_TRY(take(set, an->final_norm, h, -1, &m->final_norm, err));
+    CPR_TRY(take(set, file_name(an, strip, an->final_norm), h, -1,
+                 &m->final_norm, err));
     if (an->final_norm_bias)
-        CPR_TRY(take(set, an->final_norm_bias, h, -1, &m->final_norm_b, err));
+        CPR_TRY(take(set, file_name(an, strip, an->final_norm_bias), h, -1,
+                     &m->final_norm_b, err));
     if (an->pos_embed)
-        CPR_TRY(take(set, an->pos_embed, c->context + c->block.pos_offset, h,
-                     &m->pos_embed, err));
+        CPR_TRY(take(set, file_name(an, strip, an->pos_embed),
+                     c->context + c->block.pos_offset, h, &m->pos_embed,
+                     err));
     m->layers = calloc((size_t)c->n_layers, sizeof *m->layers);
     if (!m->layers)
         return cpr_err_set(err, CPR_ERR_NOMEM, "%s: out of memory", dir);
@@ -268,7 +304,8 @@ static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
         struct cpr_layer *L = &m->layers[l];
         const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
         char name[160];
-        int k = snprintf(name, sizeof name, an->layer_prefix, (long long)l);
+        int k = snprintf(name, sizeof name,
+                         file_name(an, strip, an->layer_prefix), (long long)l);
         for (size_t i = 0; i < an->n_layer; i++) {
             const struct cpr_tensor_name *tn = &an->layer[i];
             if (!cpr_tensor_name_present(tn, c)) continue;
@@ -278,7 +315,8 @@ static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
             snprintf(name + k, sizeof name - (size_t)k, "%s", tn->suffix);
             if ((tn->flags & CPR_TN_OPTIONAL) && !cpr_st_set_locate(set, name))
                 continue;
-            CPR_TRY(take(set, name, d0, d1, cpr_tensor_name_slot(L, tn), err));
+            CPR_TRY(take_entry(set, tn, name, d0, d1,
+                               cpr_tensor_name_slot(L, tn), err));
         }
     }
     snprintf(m->format, sizeof m->format, "hf-safetensors");

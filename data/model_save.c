@@ -63,9 +63,10 @@ static enum cpr_status build_entries(const struct cpr_model *m,
                                      struct save_set *s, struct cpr_err *err) {
     const struct cpr_model_config *c = &m->cfg;
     const struct cpr_arch_names *an = cpr_arch_names_for(c->arch);
-    size_t n_rope = 0; // permuted copies per layer, at most
+    size_t n_rope = 0; // permuted or transposed copies per layer, at most
     for (size_t i = 0; i < an->n_layer; i++)
-        n_rope += (an->layer[i].flags & (CPR_TN_ROPE_Q | CPR_TN_ROPE_K)) != 0;
+        n_rope += (an->layer[i].flags &
+                   (CPR_TN_ROPE_Q | CPR_TN_ROPE_K | CPR_TN_CONV1D)) != 0;
     size_t cap = 5 + (size_t)c->n_layers * an->n_layer;
     s->e = calloc(cap, sizeof *s->e);
     s->names = calloc(cap, sizeof *s->names);
@@ -92,6 +93,12 @@ static enum cpr_status build_entries(const struct cpr_model *m,
                                                             : sh.n_kv_heads;
                 struct cpr_tensor *o = &s->owned[s->n_owned];
                 CPR_TRY(cpr_rope_rows_to_half(t, heads, sh.head_dim, o, err));
+                s->n_owned++;
+                t = o;
+            }
+            if (tn->flags & CPR_TN_CONV1D) { // GPT-2: back to (in, out)
+                struct cpr_tensor *o = &s->owned[s->n_owned];
+                CPR_TRY(cpr_tensor_transpose2d(t, o, err));
                 s->n_owned++;
                 t = o;
             }

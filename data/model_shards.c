@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/arch.h"
 #include "data/fileio.h"
 #include "data/json_write.h"
 #include "data/safetensors_write.h"
@@ -138,6 +139,11 @@ enum cpr_status cpr_shards_begin(struct cpr_shards *w,
     memset(w, 0, sizeof *w);
     w->tmp_slot = -1;
     *done = 0;
+    if (cpr_arch_names_for(m->cfg.arch) != &cpr_arch_names_llama)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "--shards: sharded "
+                           "output is written for the LLaMA family's tensor "
+                           "names only (family %s: write with --out)",
+                           cpr_arch_names_for(m->cfg.arch)->family);
     size_t ol = strlen(out_dir);
     while (ol > 1 && out_dir[ol - 1] == '/') ol--;
     if (ol + 16 >= sizeof w->final)

@@ -221,11 +221,21 @@ static void test_config(struct cpr_test_ctx *t) {
         enum cpr_status want;
         const char *needle;
     } cases[] = {
-        {"{\"architectures\":[\"GPT2LMHeadModel\"]}", CPR_ERR_UNSUPPORTED, "unknown architecture 'GPT2LMHeadModel'"},
+        {"{\"architectures\":[\"BloomForCausalLM\"]}", CPR_ERR_UNSUPPORTED, "unknown architecture 'BloomForCausalLM'"},
         {"{\"model_type\":\"bert\"}", CPR_ERR_UNSUPPORTED, "unknown architecture 'bert'"},
-        {"{\"architectures\":[\"GPTNeoXForCausalLM\"],\"model_type\":\"gpt_neox\"}", CPR_ERR_UNSUPPORTED,
-         "'GPTNeoXForCausalLM', model_type 'gpt_neox' (supported model_types: llama, mistral, "
-         "qwen2, opt, qwen3, gemma)"},
+        {"{\"architectures\":[\"BloomForCausalLM\"],\"model_type\":\"bloom\"}", CPR_ERR_UNSUPPORTED,
+         "'BloomForCausalLM', model_type 'bloom' (supported model_types: llama, mistral, "
+         "qwen2, opt, qwen3, gemma, gpt_neox, gpt2)"},
+        {"{\"model_type\":\"gpt2\",\"scale_attn_by_inverse_layer_idx\":true}", CPR_ERR_UNSUPPORTED,
+         "GPT-2 variant not supported: scale_attn_by_inverse_layer_idx is true"},
+        {"{\"model_type\":\"gpt2\",\"activation_function\":\"silu\"}", CPR_ERR_UNSUPPORTED,
+         "activation_function 'silu' is not supported for gpt2"},
+        {"{\"model_type\":\"gpt_neox\",\"rope_scaling\":{\"type\":\"linear\"}}", CPR_ERR_UNSUPPORTED,
+         "gpt_neox rope_scaling is not supported"},
+        {"{\"model_type\":\"gpt_neox\",\"rotary_pct\":0.01,\"hidden_size\":64,"
+         "\"num_attention_heads\":4}", CPR_ERR_UNSUPPORTED, "rotary_pct 0.01 gives 0 rotary dims"},
+        {"{\"model_type\":\"gpt_neox\",\"hidden_size\":65,\"num_attention_heads\":4}",
+         CPR_ERR_FORMAT, "hidden_size 65 is not a multiple of num_attention_heads 4"},
         {"{\"model_type\":\"gemma\",\"hidden_activation\":\"gelu\"}", CPR_ERR_UNSUPPORTED,
          "hidden_activation 'gelu' is not supported for gemma"},
         {"{\"model_type\":\"qwen3\",\"attention_bias\":true}", CPR_ERR_UNSUPPORTED,
