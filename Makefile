@@ -122,6 +122,7 @@ test: $(TESTS) $(PROG) check-deps
 	sh tests/cli_sweep_tasks.sh $(BUILD)
 	sh tests/cli_struct.sh $(BUILD)
 	sh tests/cli_gguf.sh $(BUILD)
+	sh tests/cli_arch.sh $(BUILD)
 	sh tests/cli_prune_depth.sh $(BUILD)
 
 test-slow: $(TESTS) $(PROG) check-deps
@@ -137,6 +138,7 @@ test-slow: $(TESTS) $(PROG) check-deps
 	sh tests/cli_sweep_tasks.sh $(BUILD)
 	sh tests/cli_struct.sh $(BUILD)
 	sh tests/cli_gguf.sh $(BUILD)
+	sh tests/cli_arch.sh $(BUILD)
 	sh tests/cli_prune_depth.sh $(BUILD)
 	sh tests/svg_render.sh $(BUILD)
 

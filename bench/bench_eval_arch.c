@@ -13,12 +13,21 @@
 //          vocab 256000, (1 + w) norms, GeGLU-tanh, scaled embeddings, tied
 //   llama  TinyLlama-1.1B: hidden 2048, intermediate 5632, 32/4 heads,
 //          vocab 32000 (the LLaMA reference row)
+//   opt    OPT-125M:    hidden 768, ffn 3072, 12 heads, vocab 50272, all 12
+//          layers (LayerNorm, learned positions, ReLU, biases, tied)
+//   gpt2   GPT-2 124M:  hidden 768, n_inner 3072, 12 heads, vocab 50257, all
+//          12 layers (fused q|k|v Conv1D, gelu_new, tied)
+//   neox   Pythia-160M: hidden 768, intermediate 3072, 12 heads, vocab
+//          50304, all 12 layers (fused per-head qkv, rotary_pct 0.25,
+//          parallel residual, exact GELU, untied embed_out)
 // One chunk of SEQLEN tokens on 2 threads, timed as the best of REPS runs of
 // embed + every block + the NLL head.
 //   GFLOP/s = (2 * (linear params + vocab * hidden) * seqlen
 //              + 2 * seqlen^2 * n_heads * head_dim * layers) / seconds
 //   ratio   = GFLOP/s / f32 GEMM GFLOP/s (2048 x 5632 x 2048 projection, the
-//             forward's threading), both in this run.
+//             forward's threading), the GEMM rate measured again right
+//             before each family (interleaved: on the shared, loaded box a
+//             rate taken once at the start drifts away from the later rows).
 // Results: bench/results/eval_arch.json (rows) and the printed table.
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +38,7 @@
 #include "core/matmul.h"
 #include "core/rng.h"
 #include "core/synth.h"
+#include "data/arch_synth.h"
 
 #define SEQLEN 512
 #define REPS 2
@@ -74,7 +84,9 @@ static int run_family(struct cpr_bench_report *rep, struct cpr_pool *pool,
                       double gemm_gf) {
     struct cpr_model m;
     struct cpr_err err = {0};
-    if (cpr_synth_model(&m, &fa->s, &err)) {
+    if (cpr_arch_synth_handles(fa->s.arch)
+            ? cpr_arch_synth_model(&m, &fa->s, &err)
+            : cpr_synth_model(&m, &fa->s, &err)) {
         fprintf(stderr, "bench_eval_arch: %s: %s\n", fa->name, err.msg);
         return -1;
     }
@@ -109,7 +121,7 @@ static int run_family(struct cpr_bench_report *rep, struct cpr_pool *pool,
     snprintf(shape, sizeof shape, "%s L=%lld seq=%d %s", fa->name,
              (long long)c->n_layers, SEQLEN, cpr_dtype_name(fa->s.dtype));
     snprintf(note, sizeof note, "%s layer shapes; %.1f tok/s; f32 GEMM %.1f "
-             "GF/s in this run", fa->real, SEQLEN / best, gemm_gf);
+             "GF/s just before", fa->real, SEQLEN / best, gemm_gf);
     cpr_bench_row(rep, "eval_chunk", cpr_isa_name(cpr_kernels_isa()), shape,
                   (int)cpr_pool_size(pool), best, gf, -1,
                   gemm_gf > 0 ? gf / gemm_gf : -1, note);
@@ -148,6 +160,19 @@ int main(void) {
           .n_layers = 2, .n_heads = 8, .n_kv_heads = 1, .head_dim = 256,
           .vocab = 256000, .context = SEQLEN, .dtype = CPR_DTYPE_BF16, .seed = 1,
           .tied_embeddings = 1, .bos_id = 2, .eos_id = 1}},
+        {"opt", "OPT-125M",
+         {.arch = CPR_ARCH_OPT, .hidden = 768, .intermediate = 3072,
+          .n_layers = 12, .n_heads = 12, .vocab = 50272, .context = SEQLEN,
+          .dtype = dt, .seed = 1, .bias_std = 0.02, .bos_id = 2, .eos_id = 2}},
+        {"gpt2", "GPT-2 124M",
+         {.arch = CPR_ARCH_GPT2, .hidden = 768, .intermediate = 3072,
+          .n_layers = 12, .n_heads = 12, .vocab = 50257, .context = SEQLEN,
+          .dtype = dt, .seed = 1, .bias_std = 0.02, .bos_id = 50256,
+          .eos_id = 50256}},
+        {"neox", "Pythia-160M",
+         {.arch = CPR_ARCH_GPT_NEOX, .hidden = 768, .intermediate = 3072,
+          .n_layers = 12, .n_heads = 12, .vocab = 50304, .context = SEQLEN,
+          .dtype = dt, .seed = 1, .bias_std = 0.02, .bos_id = 0, .eos_id = 0}},
     };
     struct cpr_bench_report rep;
     cpr_bench_report_open(&rep, "eval_arch", 2);
@@ -157,8 +182,10 @@ int main(void) {
                   2.0 * SEQLEN * 5632.0 * 2048.0 / (g * 1e9), g, -1, -1,
                   "the reference rate for the eval ratios");
     int rc = 0;
-    for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++)
+    for (size_t i = 0; i < sizeof fams / sizeof fams[0]; i++) {
+        if (i > 0) g = gemm_rate(pool, k);
         rc |= run_family(&rep, pool, k, &fams[i], g);
+    }
     if (cpr_bench_report_close(&rep)) rc = -1;
     cpr_pool_free(pool);
     return rc ? 1 : 0;

@@ -22,8 +22,10 @@
 #include "core/forward.h"
 #include "core/pool.h"
 #include "data/fileio.h"
+#include "data/arch_synth.h"
 #include "data/json.h"
 #include "data/safetensors.h"
+#include "data/safetensors_write.h"
 #include "data/model_load.h"
 #include "data/model_save.h"
 #include "eval/perplexity.h"
@@ -282,7 +284,123 @@ static void test_methods(struct cpr_test_ctx *t) {
     }
 }
 
+// GPT-2 as the hub's "gpt2" files name it (saved from GPT2Model: "h.0.",
+// "wte.weight", no "transformer." prefix) loads to the same model.
+static void test_gpt2_hub_names(struct cpr_test_ctx *t) {
+    struct cpr_err err = {0};
+    struct cpr_safetensors st;
+    memset(&st, 0, sizeof st);
+    char tmp[256], p[400];
+    CPR_CHECK(t, !dt_mkdtemp(tmp, sizeof tmp), "mkdtemp");
+    CPR_CHECK_STATUS(t, cpr_safetensors_open(&st, "tests/fixtures/gpt2_tiny/"
+                                             "model.safetensors", &err),
+                     CPR_OK, &err, NULL);
+    if (t->failures) return;
+    struct cpr_st_entry *e = calloc(st.n_tensors, sizeof *e);
+    struct cpr_tensor *ts = calloc(st.n_tensors, sizeof *ts);
+    for (size_t i = 0; i < st.n_tensors && !err.code; i++) {
+        const char *nm = st.tensors[i].name;
+        CPR_CHECK_STATUS(t, cpr_safetensors_tensor(&st, nm, &ts[i], &err),
+                         CPR_OK, &err, NULL);
+        e[i].name = strncmp(nm, "transformer.", 12) ? nm : nm + 12;
+        e[i].t = &ts[i];
+    }
+    snprintf(p, sizeof p, "%s/model.safetensors", tmp);
+    if (!err.code)
+        CPR_CHECK_STATUS(t, cpr_safetensors_write(p, e, st.n_tensors, NULL, 0,
+                                                  NULL, 0, &err),
+                         CPR_OK, &err, NULL);
+    char *cfg = NULL;
+    size_t cn = 0;
+    if (!err.code)
+        CPR_CHECK_STATUS(t, cpr_file_read_all("tests/fixtures/gpt2_tiny/"
+                                              "config.json", 1 << 20, &cfg,
+                                              &cn, &err), CPR_OK, &err, NULL);
+    if (!err.code)
+        CPR_CHECK(t, !dt_write(tmp, "config.json", cfg, cn, NULL, 0),
+                  "write config");
+    struct cpr_model a, b;
+    memset(&a, 0, sizeof a), memset(&b, 0, sizeof b);
+    if (!t->failures) {
+        CPR_CHECK_STATUS(t, cpr_model_load("tests/fixtures/gpt2_tiny", &a,
+                                           &err), CPR_OK, &err, NULL);
+        CPR_CHECK_STATUS(t, cpr_model_load(tmp, &b, &err), CPR_OK, &err,
+                         NULL);
+    }
+    if (!t->failures) {
+        int32_t tok[16];
+        for (int i = 0; i < 16; i++) tok[i] = (i * 13 + 5) % 64;
+        float *la = malloc(16 * 64 * sizeof *la), *lb = malloc(16 * 64 * sizeof *lb);
+        CPR_CHECK_STATUS(t, logits_of(&a, NULL, NULL, tok, 16, la, &err),
+                         CPR_OK, &err, NULL);
+        CPR_CHECK_STATUS(t, logits_of(&b, NULL, NULL, tok, 16, lb, &err),
+                         CPR_OK, &err, NULL);
+        CPR_CHECK(t, !memcmp(la, lb, 16 * 64 * sizeof *la),
+                  "hub-named GPT-2 differs from the transformers-named one");
+        free(la), free(lb);
+    }
+    cpr_model_free(&a), cpr_model_free(&b);
+    free(cfg), free(e), free(ts);
+    cpr_safetensors_close(&st);
+    dt_rmtree(tmp);
+}
+
+// `synth` for the table-built families: the in-memory model, written in
+// the family's layout and read back, runs the same pass; its config says
+// what the family's config class says.
+static void test_synth_roundtrip(struct cpr_test_ctx *t) {
+    const enum cpr_arch archs[] = {CPR_ARCH_OPT, CPR_ARCH_GPT2,
+                                   CPR_ARCH_GPT_NEOX};
+    for (size_t i = 0; i < 3; i++) {
+        struct cpr_synth_spec sp = {
+            .arch = archs[i], .hidden = 48, .intermediate = 96, .n_layers = 2,
+            .n_heads = 3, .vocab = 90, .context = 32, .dtype = CPR_DTYPE_F32,
+            .seed = 7, .init_std = 0.1, .bias_std = 0.05, .bos_id = 0,
+            .eos_id = 0};
+        struct cpr_err err = {0};
+        struct cpr_model m, b;
+        memset(&b, 0, sizeof b);
+        CPR_CHECK_STATUS(t, cpr_arch_synth_model(&m, &sp, &err), CPR_OK, &err,
+                         NULL);
+        if (err.code) return;
+        const struct cpr_block_spec *bs = &m.cfg.block;
+        CPR_CHECK(t, m.cfg.arch == archs[i] && m.cfg.hidden == 48 &&
+                         m.cfg.intermediate == 96 && m.cfg.n_heads == 3 &&
+                         (archs[i] != CPR_ARCH_GPT_NEOX ||
+                          (bs->rotary_dim == 4 &&
+                           bs->resid == CPR_RESID_PARALLEL &&
+                           !m.cfg.tied_embeddings)) &&
+                         (archs[i] == CPR_ARCH_GPT_NEOX || m.cfg.tied_embeddings),
+                  "synth %d config", (int)i);
+        char tmp[256], out[300];
+        int32_t tok[20];
+        for (int k = 0; k < 20; k++) tok[k] = (k * 7 + 3) % 90;
+        float la[20 * 90], lb[20 * 90];
+        if (!dt_mkdtemp(tmp, sizeof tmp)) {
+            snprintf(out, sizeof out, "%s/m", tmp);
+            CPR_CHECK_STATUS(t, cpr_model_save_hf(&m, out, NULL, &err),
+                             CPR_OK, &err, NULL);
+            if (!err.code)
+                CPR_CHECK_STATUS(t, cpr_model_load(out, &b, &err), CPR_OK,
+                                 &err, NULL);
+            if (!err.code) {
+                CPR_CHECK_STATUS(t, logits_of(&m, NULL, NULL, tok, 20, la,
+                                              &err), CPR_OK, &err, NULL);
+                CPR_CHECK_STATUS(t, logits_of(&b, NULL, NULL, tok, 20, lb,
+                                              &err), CPR_OK, &err, NULL);
+                CPR_CHECK(t, !memcmp(la, lb, sizeof la) && isfinite(la[5]),
+                          "synth %d: reloaded pass differs", (int)i);
+            }
+            dt_rmtree(tmp);
+        }
+        cpr_model_free(&b);
+        cpr_model_free(&m);
+    }
+}
+
 const struct cpr_test cpr_tests_forward_neox_gpt2[] = {
+    {"gpt2_hub_names", test_gpt2_hub_names, 0},
+    {"synth_roundtrip", test_synth_roundtrip, 0},
     {"neox_oracle", test_neox_oracle, 0},
     {"neox_seq_oracle", test_neox_seq_oracle, 0},
     {"gpt2_oracle", test_gpt2_oracle, 0},
