@@ -287,9 +287,9 @@ static enum cpr_status heads_divide(const struct cpr_model_config *c,
     return CPR_OK;
 }
 
-// GPTNeoXConfig (Pythia): fused per-head qkv, partial rotary (rotary_pct;
-// rotary_emb_base, or rope_theta in newer files), parallel or sequential
-// residual, attention_bias; rope_scaling is refused.
+// GPTNeoXConfig (Pythia): fused per-head qkv, partial rotary (rotary_pct
+// or partial_rotary_factor; rotary_emb_base or rope_theta), parallel or
+// sequential residual, attention_bias; rope_scaling is refused.
 static enum cpr_status parse_gpt_neox(const struct cpr_json *r,
                                       struct cpr_model_config *c,
                                       const char *name, struct cpr_err *err) {
@@ -306,6 +306,8 @@ static enum cpr_status parse_gpt_neox(const struct cpr_json *r,
     CPR_TRY(get_int(r, "max_position_embeddings", 1, MAX_CONTEXT, &c->context,
                     name, err));
     CPR_TRY(get_num(r, "rotary_pct", 0, 1, &pct, name, err));
+    // newer transformers name it partial_rotary_factor
+    CPR_TRY(get_num(r, "partial_rotary_factor", 0, 1, &pct, name, err));
     CPR_TRY(get_num(r, "rope_theta", 0, 1e12, &c->rope_theta, name, err));
     CPR_TRY(get_num(r, "rotary_emb_base", 0, 1e12, &c->rope_theta, name, err));
     CPR_TRY(get_num(r, "layer_norm_eps", 0, 1, &eps, name, err));

@@ -59,7 +59,7 @@ expect 1 "multiple of heads" "$P" synth $SYN --heads 3 --out "$T/debris"
     grep -q '"Qwen2ForCausalLM"' "$T/qw/config.json" &&
     grep -q 'self_attn.k_proj.bias' "$T/qw/model.safetensors" && ok || bad "synth --arch qwen2: $(cat "$T/err")"
 # shellcheck disable=SC2086
-expect 2 "expected llama, mistral, qwen2, qwen3 or gemma, found 'gpt2'" "$P" synth $SYN --arch gpt2 --out "$T/g2"
+expect 2 "expected llama, mistral, qwen2, qwen3, gemma, opt, gpt2 or gpt_neox, found 'bloom'" "$P" synth $SYN --arch bloom --out "$T/g2"
 # shellcheck disable=SC2086
 expect 2 "needs --arch mistral" "$P" synth $SYN --sliding-window 8 --out "$T/sw"
 
