@@ -9,6 +9,7 @@ const char *cpr_arch_family_name(enum cpr_arch arch) {
     case CPR_ARCH_OPT: return "opt";
     case CPR_ARCH_QWEN3: return "qwen3";
     case CPR_ARCH_GEMMA: return "gemma";
+    default: break; // a family added without a name here
     }
     return "unknown";
 }
