@@ -12,11 +12,13 @@
 //   sparsegpt 50%, 2:4  ppl within 2% (the bar; the solve is
 //                       rounding-sensitive), zero count within 0.5%
 //   dense               ppl within 1e-5
+// and Wanda / SparseGPT 50% bit-identical with 1 and 2 threads.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "data/fileio.h"
 #include "data/json.h"
 #include "data/model_load.h"
@@ -212,9 +214,66 @@ out:
     free(js);
 }
 
+// SparseGPT and Wanda (50%) with 1 and 2 threads: every pruned weight
+// bit-identical.
+static void threads_family(struct cpr_test_ctx *t, const char *family) {
+    char dir[256], path[320];
+    snprintf(dir, sizeof dir, "tests/fixtures/prune_arch_%s", family);
+    snprintf(path, sizeof path, "%s/calib.i32", dir);
+    struct ids calib = {0};
+    if (read_ids(t, path, &calib)) return;
+    struct cpr_err err = {0};
+    struct cpr_pool *pool = NULL;
+    CPR_CHECK_STATUS(t, cpr_pool_init(&pool, 2, &err), CPR_OK, &err, NULL);
+    static const char *const methods[] = {"wanda", "sparsegpt"};
+    for (int mi = 0; mi < 2 && !err.code; mi++) {
+        const struct cpr_method *md = cpr_method_find(methods[mi]);
+        struct cpr_model m[2];
+        memset(m, 0, sizeof m);
+        for (int r = 0; r < 2 && !err.code; r++) {
+            void *st = NULL;
+            CPR_CHECK_STATUS(t, cpr_model_load(dir, &m[r], &err), CPR_OK,
+                             &err, NULL);
+            if (!err.code)
+                CPR_CHECK_STATUS(t, md->init(&st, &err), CPR_OK, &err, NULL);
+            struct cpr_pipe_opts o = {.method = md, .method_state = st,
+                                      .target = {0.5, 0, 0}};
+            struct cpr_pipe_report rep;
+            memset(&rep, 0, sizeof rep);
+            if (!err.code)
+                CPR_CHECK_STATUS(t, cpr_prune_model(&m[r], calib.v, NSAMPLES,
+                                                    SEQLEN, &o, r ? pool : NULL,
+                                                    NULL, &rep, &err),
+                                 CPR_OK, &err, NULL);
+            cpr_pipe_report_free(&rep);
+            md->free(st);
+        }
+        int differ = 0;
+        for (int64_t l = 0; !err.code && l < m[0].cfg.n_layers; l++) {
+            struct cpr_linear_ref a[CPR_MAX_LINEARS], b[CPR_MAX_LINEARS];
+            const int n = cpr_layer_linears(&m[0], l, a, CPR_MAX_LINEARS);
+            cpr_layer_linears(&m[1], l, b, CPR_MAX_LINEARS);
+            for (int j = 0; j < n; j++)
+                differ += memcmp(a[j].w->data, b[j].w->data,
+                                 (size_t)cpr_tensor_numel(a[j].w) *
+                                     sizeof(float)) != 0;
+        }
+        CPR_CHECK(t, differ == 0, "%s %s: %d linears differ between 1 and 2 "
+                  "threads", family, methods[mi], differ);
+        cpr_model_free(&m[0]);
+        cpr_model_free(&m[1]);
+    }
+    cpr_pool_free(pool);
+    free(calib.v);
+}
+
 static void test_opt(struct cpr_test_ctx *t) { run_family(t, "opt"); }
+static void test_threads(struct cpr_test_ctx *t) {
+    threads_family(t, "opt");
+}
 
 const struct cpr_test cpr_tests_prune_arch[] = {
     {"opt_vs_oracle", test_opt, 0},
+    {"threads_identical", test_threads, 0},
     {0},
 };
