@@ -4,7 +4,9 @@
 //
 // Accepted configurations (anything else is CPR_ERR_UNSUPPORTED naming the
 // field, never a silently different tokenization):
-//   normalizer    null, or Sequence[Prepend("▁"), Replace(" " -> "▁")]
+//   normalizer    null, Sequence[Prepend("▁"), Replace(" " -> "▁")],
+//                 Replace(" " -> "▁") (Gemma), or NFC on text that is
+//                 already NFC (data/tok_nfc.h; other text refused)
 //   pre_tokenizer null; Metaspace(replacement "▁", prepend_scheme always /
 //                 first / never or legacy add_prefix_space, split);
 //                 ByteLevel(add_prefix_space, use_regex: GPT-2 regex);
@@ -131,6 +133,14 @@ static const char *type_of(const struct cpr_json *v) {
     return cpr_json_get_str(v, "type", "?");
 }
 
+// Replace(" " -> "▁")
+static int is_space_replace(const struct cpr_json *r) {
+    const struct cpr_json *pat = cpr_json_get(r, "pattern");
+    return strcmp(type_of(r), "Replace") == 0 &&
+           strcmp(cpr_json_get_str(pat, "String", ""), " ") == 0 &&
+           strcmp(cpr_json_get_str(r, "content", ""), CPR_TOK_SPACE_MARK) == 0;
+}
+
 static int is_sp_normalizer(const struct cpr_json *norm) {
     if (strcmp(type_of(norm), "Sequence") != 0) return 0;
     const struct cpr_json *list = cpr_json_get(norm, "normalizers");
@@ -148,7 +158,8 @@ static enum cpr_status unsupported(const char *path, const char *what,
                                    const char *found, struct cpr_err *err) {
     return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                        "%s: %s %.80s is not supported; implemented: normalizer "
-                       "null or Prepend(\"\xe2\x96\x81\")+Replace(\" \"), "
+                       "null, NFC, Replace(\" \") or Prepend(\"\xe2\x96\x81\")"
+                       "+Replace(\" \"), "
                        "pre_tokenizer null, Metaspace, ByteLevel, or "
                        "Split(GPT-2/Llama-3/Qwen2 regex)+ByteLevel", path, what,
                        found);
@@ -180,6 +191,8 @@ static enum cpr_status parse_pipeline(const char *path, struct cpr_hfbpe *b,
     const struct cpr_json *norm = cpr_json_get(root, "normalizer");
     const struct cpr_json *pre = cpr_json_get(root, "pre_tokenizer");
     if (is_sp_normalizer(norm)) b->sp_normalizer = 1;
+    else if (is_space_replace(norm)) b->sp_normalizer = 2;
+    else if (strcmp(type_of(norm), "NFC") == 0) b->nfc = 1;
     else if (strcmp(type_of(norm), "null") != 0)
         return unsupported(path, "normalizer", type_of(norm), err);
     const char *pt = type_of(pre);
@@ -362,7 +375,7 @@ static enum cpr_status read_added(const char *path, struct cpr_hfbpe *b,
         t->pat = malloc(c->len + 2 * spaces + 4);
         if (!t->pat) return cpr_err_set(err, CPR_ERR_NOMEM, "%s: out of memory", path);
         size_t o = 0;
-        if (norm) memcpy(t->pat, CPR_TOK_SPACE_MARK, 3), o = 3;
+        if (norm && b->sp_normalizer == 1) memcpy(t->pat, CPR_TOK_SPACE_MARK, 3), o = 3;
         for (size_t k = 0; k < c->len; k++) {
             if (norm && c->str[k] == ' ') memcpy(t->pat + o, CPR_TOK_SPACE_MARK, 3), o += 3;
             else t->pat[o++] = c->str[k];

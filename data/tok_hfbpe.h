@@ -6,8 +6,11 @@
 // The pipeline, as Hugging Face `tokenizers` (Rust) runs it for encode():
 //   1. added tokens that are not normalized (normalized=false, or no
 //      normalizer) are split off the raw text, leftmost-longest;
-//   2. each remaining section is normalized: none, or the SentencePiece
-//      style Prepend("▁") + Replace(" " -> "▁") (LLaMA-2, TinyStories);
+//   2. each remaining section is normalized: none, the SentencePiece
+//      style Prepend("▁") + Replace(" " -> "▁") (LLaMA-2, TinyStories),
+//      Replace(" " -> "▁") alone (Gemma), or NFC (GPT-NeoX, Qwen2) on text
+//      that is already NFC (checked conservatively, data/tok_nfc.h; other
+//      text is refused, never tokenized differently);
 //   3. normalized added tokens are split off the normalized text by their
 //      normalized content (so "<unk>" is found as "▁<unk>");
 //   4. each remaining piece is pre-tokenized into words: none (one word);
@@ -69,7 +72,10 @@ struct cpr_hfbpe {
     int byte_fallback, fuse_unk, ignore_merges;
     int32_t unk_id;       // -1 when none
     // pipeline
-    int sp_normalizer;    // step 2: Prepend("▁") + Replace(" " -> "▁")
+    int sp_normalizer;    // step 2: 1 Prepend("▁") + Replace(" " -> "▁"),
+                          // 2 Replace(" " -> "▁") alone (Gemma)
+    int nfc;              // normalizer NFC: text must already be NFC
+                          // (data/tok_nfc.h), else refused at encode
     enum cpr_hf_pre pre;
     enum cpr_hf_prepend ms_prepend;
     int ms_split;

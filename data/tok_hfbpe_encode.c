@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "data/tok_hfbpe.h"
+#include "data/tok_nfc.h"
 #include "data/tokenizer.h"
 
 struct cand {
@@ -299,13 +300,13 @@ static enum cpr_status section(struct enc *e, const char *s, size_t n,
     const struct cpr_hfbpe *b = e->b;
     const char *p = s;
     size_t pn = n;
-    if (b->sp_normalizer && n) { // "▁" + text with " " -> "▁"
+    if (b->sp_normalizer && n) { // ("▁" +) text with " " -> "▁"
         size_t sp = 0;
         for (size_t i = 0; i < n; i++) sp += s[i] == ' ';
         char *q = malloc(n + 2 * sp + 4);
         if (!q) goto nomem;
-        memcpy(q, CPR_TOK_SPACE_MARK, 3);
-        size_t o = 3;
+        size_t o = 0;
+        if (b->sp_normalizer == 1) memcpy(q, CPR_TOK_SPACE_MARK, 3), o = 3;
         for (size_t i = 0; i < n; i++) {
             if (s[i] == ' ') memcpy(q + o, CPR_TOK_SPACE_MARK, 3), o += 3;
             else q[o++] = s[i];
@@ -352,6 +353,18 @@ enum cpr_status cpr_tok_hfbpe_encode(const struct cpr_tokenizer *t,
     if (len > (size_t)INT32_MAX / 8)
         return cpr_err_set(err, CPR_ERR_ARG, "text of %zu bytes is too long "
                            "to tokenize at once (limit 256 MiB)", len);
+    uint32_t bad_cp;
+    size_t bad_at;
+    if (b->nfc && cpr_tok_nfc_stable(text, len, &bad_cp, &bad_at)) {
+        if (bad_cp == 0xFFFFFFFFu)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: normalizer NFC: "
+                               "invalid UTF-8 at byte %zu", t->source, bad_at);
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: normalizer NFC: "
+                           "U+%04X at byte %zu may change under NFC (the "
+                           "quick check is not YES) and full NFC "
+                           "normalization is not implemented", t->source,
+                           (unsigned)bad_cp, bad_at);
+    }
     struct enc e = {0};
     e.b = b;
     e.source = t->source;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/arch_name.h"
 #include "core/backward.h"
 #include "core/forward.h"
 #include "methods/gradstats.h"
@@ -754,6 +755,16 @@ static enum cpr_status grad_prepass(const struct cpr_model *m,
     return s;
 }
 
+// A gradient method on a family the backward pass lacks: say which.
+static void refuse_family(const struct cpr_model *m, const char *method,
+                          struct cpr_err *err) {
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg);
+    cpr_err_set(err, CPR_ERR_UNSUPPORTED, "method %s does not support the "
+                "%s family yet (%s)", method,
+                cpr_arch_family_name(m->cfg.arch), why);
+}
+
 static enum cpr_status check_targets(const struct cpr_model *m,
                                      const struct cpr_pipe_opts *o,
                                      struct cpr_err *err) {
@@ -894,6 +905,8 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
         if (!s && grad)
             s = grad_prepass(m, windows, nsamples, seqlen, &gs, pool, k, rep,
                              err);
+        if (s == CPR_ERR_UNSUPPORTED && grad)
+            refuse_family(m, o.method->name, err);
         if (!s)
             s = prune_calibrated(m, windows, nsamples, seqlen, needs,
                                  grad ? &gs : NULL, &o, pool, k, rep, t_start,

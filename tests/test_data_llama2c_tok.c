@@ -482,8 +482,8 @@ static void test_hf_malformed(struct cpr_test_ctx *t) {
         const char *needle;
     } cases[] = {
         {"{\"model\": {\"type\": \"BPE\"", CPR_ERR_FORMAT, "line 1"},
-        {"{\"normalizer\": {\"type\": \"NFC\"}, \"model\": {\"type\": \"BPE\", "
-         "\"vocab\": {}, \"merges\": []}}", CPR_ERR_UNSUPPORTED, "normalizer NFC"},
+        {"{\"normalizer\": {\"type\": \"NFKC\"}, \"model\": {\"type\": \"BPE\", "
+         "\"vocab\": {}, \"merges\": []}}", CPR_ERR_UNSUPPORTED, "normalizer NFKC"},
         {"{\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": "
          "\"Prepend\", \"prepend\": \"\u2581\"}, {\"type\": \"Replace\", "
          "\"pattern\": {\"String\": \" \"}, \"content\": \"\u2581\"}]}, "

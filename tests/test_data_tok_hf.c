@@ -330,7 +330,7 @@ static void test_malformed_json(struct cpr_test_ctx *t) {
         const char *needle;
     } cases[] = {
         {"[1, 2]", CPR_ERR_FORMAT, "expected a JSON object"},
-        {"{\"normalizer\": {\"type\": \"NFC\"}, " V "}", CPR_ERR_UNSUPPORTED, "normalizer NFC"},
+        {"{\"normalizer\": {\"type\": \"NFKC\"}, " V "}", CPR_ERR_UNSUPPORTED, "normalizer NFKC"},
         {"{\"pre_tokenizer\": {\"type\": \"Whitespace\"}, " V "}", CPR_ERR_UNSUPPORTED,
          "pre_tokenizer Whitespace"},
         {"{\"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", "
