@@ -74,6 +74,7 @@ static struct cli_opt opts[] = {
     {"tokenizer", 1, "tokenizer file (default: found beside the model)", NULL},
     {"out", 1, "write the smaller model here (HF directory)", NULL},
     {"eval", 1, "evaluate after removal: corpus names or text files, comma list", NULL},
+    {"max-chunks", 1, "evaluate at most N chunks of each --eval corpus (default: all)", NULL},
     {"json", 1, "write the run as JSON here", NULL},
     {"threads", 1, "worker threads (default: online CPUs)", NULL},
     {"quiet", 0, "no progress bars", NULL},
@@ -305,8 +306,13 @@ int prune_depth_main(int argc, char **argv) {
     if ((v = cli_get(opts, N_OPTS, "exclude")) &&
         cli_float("prune", "exclude", v, 0, 0.999999, &excl))
         return 2;
+    long long mc = 0;
+    if ((v = cli_get(opts, N_OPTS, "max-chunks")) &&
+        cli_int("prune", "max-chunks", v, 1, 1LL << 40, &mc))
+        return 2;
     if (cli_threads_parse("prune", cli_get(opts, N_OPTS, "threads"), &thr))
         return 2;
+    run.max_chunks = mc;
     d.angular = cli_get(opts, N_OPTS, "angular") != NULL;
     d.early = (int)eb, d.latter = (int)lb, d.exclude = excl;
     d.sparsity = sparsity, d.count = count;

@@ -64,7 +64,7 @@ if grep -q '^layers:    5 -> 3' "$T/out" &&
    grep -q '"early_barrier": 1' "$T/s.json"; then ok
 else bad "sleb: $(cat "$T/out")"; fi
 # --sparsity 0.1 of 226560 decoder-linear params: ceil = 22656; one MLP
-# (3 x 64 x 172 = 33024) or two attention blocks (4 x 64 x 64 = 16384 each)
+# (3 x 64 x 172 = 33024) or two attention blocks (12288 each: 4 kv heads)
 expect 0 "" "$P" prune --model "$W" --method finercut $q --sparsity 0.1 \
     --json "$T/f.json"
 lin=$(sed -n 's/.*decoder linears 226560 -> \([0-9]*\).*/\1/p' "$T/out")
