@@ -360,10 +360,11 @@ int prune_depth_main(int argc, char **argv) {
         rc = 2;
         goto done;
     }
-    if (!d.layer_method && count > d.attn0 + d.mlp0) {
+    if (!d.layer_method && count >= d.attn0 + d.mlp0) {
         fprintf(stderr, "cprune prune: --remove-blocks %lld: the model has "
-                "%lld attention and %lld MLP sub-blocks\n", count,
-                (long long)d.attn0, (long long)d.mlp0);
+                "%lld attention and %lld MLP sub-blocks; at most %lld can be "
+                "removed (one must stay)\n", count, (long long)d.attn0,
+                (long long)d.mlp0, (long long)(d.attn0 + d.mlp0 - 1));
         rc = 2;
         goto done;
     }

@@ -28,7 +28,7 @@ expect 2 "--exclude is a finercut option" "$P" prune --model "$W" \
 expect 2 "at most 3 can be removed" "$P" prune --model "$W" --method sleb $q \
     --remove-layers 4
 expect 2 "5 attention and 5 MLP sub-blocks" "$P" prune --model "$W" \
-    --method blockpruner $q --remove-blocks 11
+    --method blockpruner $q --remove-blocks 10
 expect 2 "--sparsity" "$P" prune --model "$W" --method finercut $q \
     --sparsity 1.5
 expect 2 "at most 4 can be removed" "$P" prune --model "$W" $sg --remove-layers 5
