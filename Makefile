@@ -167,6 +167,7 @@ bench: $(BENCH_BINS) $(PROG)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
 	sh bench/bench_stream.sh $(BUILD)
 	sh bench/bench_struct.sh $(BUILD)
+	sh bench/bench_depth.sh $(BUILD)
 	sh bench/bench_diag.sh $(BUILD)
 
 # The 7B-shaped streaming bench alone (bench/bench_stream.sh).

@@ -160,6 +160,45 @@ static const struct explain_entry entries[] = {
      "Men et al., \"ShortGPT: Layers in Large Language Models are More Redundant\n"
      "  Than You Expect\", arXiv 2403.03853",
      "icip-cas/ShortGPT shortgpt/metrics.py block_influence, shortgpt.py"},
+    {"sleb",
+     "Depth pruning, greedy over whole layers (cprune prune --method sleb\n"
+     "  --remove-layers N | --sparsity S). Each step switches off every alive\n"
+     "  layer in turn, except the first and last alive ones (--early-barrier,\n"
+     "  --latter-barrier, default 1 each, as the code), and removes the one whose\n"
+     "  removal gives the lowest calibration NLL (sum over windows of the mean\n"
+     "  next-token loss x seqlen); ties: the first alive layer. Candidates rerun\n"
+     "  the model from their own layer on cached inputs.\n"
+     "Calibration: sequential windows (default tinystories, 32 x 256 tokens;\n"
+     "  the code uses wikitext2 train, 2048-token windows).",
+     "Song et al., \"SLEB: Streamlining LLMs through Redundancy Verification\n"
+     "  and Elimination of Transformer Blocks\", ICML 2024, arXiv 2402.09025",
+     "jiwonsong-dev/SLEB sleb.py (sleb, nlls), utils/onoff_utils"},
+    {"blockpruner",
+     "Depth pruning, greedy over attention and MLP sub-blocks (cprune prune\n"
+     "  --method blockpruner --remove-blocks N | --sparsity S; block-type mix).\n"
+     "  Candidates: every remaining attention block (layer order), then every\n"
+     "  MLP block; each step removes the one giving the lowest calibration\n"
+     "  perplexity exp(mean over windows of the window's mean loss); ties: the\n"
+     "  first candidate. A removed sub-block passes the residual through; a\n"
+     "  layer with both removed is dropped. No protected blocks.",
+     "Zhong et al., \"BlockPruner: Fine-grained Pruning for Large Language\n"
+     "  Models\", arXiv 2406.10594",
+     "MrGGLS/BlockPruner block_search.py (block_search_by_ppl), utils.py evaluate_ppl"},
+    {"finercut",
+     "Depth pruning, greedy over attention and MLP sub-blocks (cprune prune\n"
+     "  --method finercut --remove-blocks N | --sparsity S). Each step removes\n"
+     "  the sub-block whose removal changes the model's logits least: the\n"
+     "  Jensen-Shannon distance to the dense model's logits at every position\n"
+     "  of every calibration window, as llm_dissect computes it,\n"
+     "  0.5*(kl_div(log_softmax(dense), M) + kl_div(log_softmax(pruned), M)),\n"
+     "  M the mean softmax, kl_div averaged over positions x vocabulary.\n"
+     "  Candidate order (ties): module names sorted as strings; the first\n"
+     "  int(n*R/2)+1 layers are withheld until int(n*R)+1 removals (--exclude R,\n"
+     "  default 0: layer 0 waits for the first removal). Holds the dense logits\n"
+     "  of every window (nsamples x seqlen x vocab floats).",
+     "Zhang et al., \"FinerCut: Finer-grained Interpretable Layer Pruning for\n"
+     "  Large Language Models\", arXiv 2405.18218",
+     "YaNgZhAnG-V5/llm_dissect scripts/prune_layer.py, dissect/evaluators/output.py @e109aa4"},
 };
 
 const struct explain_entry *explain_find(const char *method) {
