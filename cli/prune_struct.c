@@ -15,6 +15,7 @@
 #include "cli/prune.h"
 #include "cli/tokcache.h"
 #include "core/pool.h"
+#include "core/struct_pad.h"
 #include "data/corpus.h"
 #include "data/fileio.h"
 #include "data/json_write.h"
@@ -43,7 +44,7 @@ static const struct cli_opt opts_def[] = {
     {"calib-sampling", 1, "sequential (default) or random", NULL},
     {"token-cache", 1, "folder caching tokenized corpora", NULL},
     {"out", 1, "write the smaller model here (a new directory)", NULL},
-    {"out-format", 1, "hf (default)", NULL},
+    {"out-format", 1, "hf (default: the smaller tensors; per-layer shapes in config.json when layers differ) or hf-padded (zero-padded back to the original uniform shapes, biases where compensated: a plain config stock transformers loads exactly)", NULL},
     {"force", 0, "replace an existing --out that is an earlier cprune output", NULL},
     {"eval", 1, "evaluate after pruning on these corpora or text files", NULL},
     {"max-chunks", 1, "evaluate at most N chunks of each --eval corpus", NULL},
@@ -76,7 +77,7 @@ static int usage(const char *name, const char *v, const char *want) {
 struct srun {
     struct cpr_struct_opts so;
     const char *model_path, *tok_path, *out, *eval, *json;
-    int force, quiet;
+    int force, quiet, padded;
     long long threads, max_chunks;
     struct prune_run calib; // calibration fields only (prune_calib_windows)
     int64_t params_before, params_after, total_before, total_after;
@@ -137,8 +138,13 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct srun *r) {
     r->json = cli_get(O, N_OPTS, "json");
     r->force = cli_get(O, N_OPTS, "force") != NULL;
     r->quiet = cli_get(O, N_OPTS, "quiet") != NULL;
-    if ((v = cli_get(O, N_OPTS, "out-format")) && strcmp(v, "hf"))
-        return usage("out-format", v, "hf for structured methods");
+    if ((v = cli_get(O, N_OPTS, "out-format"))) {
+        if (!strcmp(v, "hf-padded")) r->padded = 1;
+        else if (strcmp(v, "hf"))
+            return usage("out-format", v,
+                         "hf or hf-padded for structured methods");
+        if (!r->out) return fail(2, "--out-format needs --out");
+    }
     struct prune_run *c = &r->calib;
     c->calib_source = cli_get(O, N_OPTS, "calib");
     c->nsamples = 128;
@@ -220,6 +226,9 @@ static enum cpr_status write_json(const struct srun *r,
     cpr_jw_key(&w, "model"), cpr_jw_string(&w, r->model_path);
     cpr_jw_key(&w, "method"), cpr_jw_string(&w, cpr_struct_kind_name(r->so.kind));
     cpr_jw_key(&w, "ratio"), cpr_jw_double(&w, r->so.ratio);
+    cpr_jw_key(&w, "out_format");
+    if (r->out) cpr_jw_string(&w, r->padded ? "hf-padded" : "hf");
+    else cpr_jw_null(&w);
     if (r->so.kind == CPR_STRUCT_FLAP) {
         cpr_jw_key(&w, "metric");
         cpr_jw_string(&w, cpr_flap_metric_name(r->so.metric));
@@ -301,11 +310,12 @@ int prune_struct_main(int argc, char **argv) {
     if (rc == 1) return 0; // --help
     if (rc) return rc;
     struct cpr_err err = {0};
-    struct cpr_model m, back;
+    struct cpr_model m, back, pad;
     struct cpr_tokenizer tok;
     struct cpr_pool *pool = NULL;
     struct cpr_struct_plan plan = {0};
     memset(&m, 0, sizeof m), memset(&back, 0, sizeof back);
+    memset(&pad, 0, sizeof pad);
     memset(&tok, 0, sizeof tok);
     rc = 1;
     if (r.out && cpr_model_save_check_dest(r.out, r.force, &err)) {
@@ -358,7 +368,9 @@ int prune_struct_main(int argc, char **argv) {
         struct cpr_model_save_opts so = {.tokenizer_from = r.model_path,
                                          .tokenizer_file = r.tok_path,
                                          .replace = r.force};
-        if (cpr_model_save_hf(&m, r.out, &so, &err)) goto fail;
+        if (r.padded && cpr_struct_pad(&plan, &m, &pad, &err)) goto fail;
+        if (cpr_model_save_hf(r.padded ? &pad : &m, r.out, &so, &err))
+            goto fail;
         printf("wrote:     %s\n", r.out);
         if (r.eval) { // every output reloads to the same perplexity
             if (cpr_model_load(r.out, &back, &err)) goto fail;
@@ -368,7 +380,9 @@ int prune_struct_main(int argc, char **argv) {
                 printf("reloaded:  %s: ppl %.6f\n", r.eval_name[i],
                        r.ppl_reload[i]);
                 // bit-identical from an HF source; a llama2.c source is
-                // written with HF's RoPE row order, so rounding may differ
+                // written with HF's RoPE row order, and hf-padded adds
+                // zero rows/columns (other GEMM blocking), so rounding
+                // may differ
                 if (fabs(r.ppl_reload[i] - r.ppl_mem[i]) >
                     1e-5 * r.ppl_mem[i]) {
                     fprintf(stderr, "cprune prune: %s reloads to ppl %.6f, "
@@ -390,6 +404,7 @@ done:
     cpr_calib_windows_free(&r.calib.win);
     cpr_tokenizer_free(&tok);
     cpr_model_free(&back);
+    cpr_model_free(&pad);
     cpr_model_free(&m);
     return rc;
 }
