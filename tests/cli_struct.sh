@@ -1,7 +1,8 @@
 #!/bin/sh
-# tests/cli_struct.sh: `cprune prune --method flap|wanda-sp|magnitude-sp`.
+# tests/cli_struct.sh: `cprune prune --method flap|wanda-sp|magnitude-sp|cfsp`.
 # Usage errors; agreement with the PyTorch oracle of the official FLAP code
-# (tests/oracle/flap_oracle.py -> tests/fixtures/struct_oracle_*.json:
+# (tests/oracle/flap_oracle.py -> tests/fixtures/struct_oracle_*.json,
+# tests/oracle/cfsp_oracle.py -> cfsp_oracle_*.json:
 # identical kept KV groups and channels, identical parameter counts, ppl
 # within 1e-4 relative); hf-padded output against the independent reader's
 # fixtures; the written smaller model reloads to the same
@@ -18,11 +19,16 @@ expect 2 "--calib is required" "$P" prune --model "$M" --method flap --sparsity 
 expect 2 "sparsity" "$P" prune --model "$M" --method flap --sparsity 1 --calib tinystories
 expect 2 "out-format" "$P" prune --model "$M" --method magnitude-sp --sparsity 0.2 --out-format llama2c --out "$T/x.bin"
 expect 2 "structure" "$P" prune --model "$M" --method flap --sparsity 0.2 --calib tinystories --structure ab-cd
+expect 2 "cfsp option" "$P" prune --model "$M" --method flap --sparsity 0.2 --calib tinystories --local-metric one_a
+expect 2 "local-metric" "$P" prune --model "$M" --method cfsp --sparsity 0.2 --calib tinystories --local-metric mag_base
+expect 2 "(0, 1)" "$P" prune --model "$M" --method cfsp --sparsity 0 --calib tinystories
+expect 2 "--calib is required" "$P" prune --model "$M" --method cfsp --sparsity 0.2
 
 # oracle agreement, every run of both fixtures
-for m in stories260K tinystories-656k; do
-    fx="$F/struct_oracle_$m.json"
+for fx in "$F"/struct_oracle_stories260K.json "$F"/struct_oracle_tinystories-656k.json \
+          "$F"/cfsp_oracle_stories260K.json "$F"/cfsp_oracle_tinystories-656k.json; do
     [ -f "$fx" ] || { bad "missing $fx"; continue; }
+    m=$(basename "$fx" .json); m=${m#*_oracle_}
     mp="$D/models/$m"
     [ -d "$mp" ] || continue
     runs=$(python3 -c "import json,sys; print(' '.join(r['method']+':'+str(r['ratio']) for r in json.load(open(sys.argv[1]))['runs']))" "$fx")
