@@ -99,8 +99,9 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct srun *r) {
     static const struct cli_help help = {
         .usage = "cprune prune --model M --method flap|wanda-sp|magnitude-sp|cfsp "
                  "--sparsity S [--metric ifv|wifv|wifn] [--structure "
-                 "ul-um|al-am|ul-mm|al-mm] [--no-bias-comp] --calib C "
-                 "[--out DIR] [--eval LIST] [--json F]",
+                 "ul-um|al-am|ul-mm|al-mm] [--no-bias-comp] [--global-metric G] "
+                 "[--local-metric L] --calib C [--out DIR [--out-format "
+                 "hf|hf-padded]] [--eval LIST] [--json F]",
         .notes = "Structured methods remove whole KV groups (with their query "
                  "heads) and MLP channels and write a smaller model.\n"};
     int rc = cli_parse_help(argc, argv, O, N_OPTS, CMD, &help);
