@@ -1,14 +1,21 @@
 #!/bin/sh
 # bench/bench_struct.sh: does structured pruning make the model faster?
 # A LLaMA-7B-shaped synthetic bf16 model (hidden 4096, intermediate 11008,
-# 32 heads, vocab 32000) with 4 of the 32 layers (disk and time on the
-# 2-core build machine), pruned with FLAP (WIFV, AL-AM, bias compensation)
+# 32 heads, vocab 32000) with STRUCT_LAYERS (default 8) of the 32 layers
+# (disk, memory and time on the 2-core build machine), pruned with FLAP (WIFV, AL-AM, bias compensation)
 # at 20% and 50%; parameters, file size and `cprune eval` tokens/s of the
 # dense and the pruned models, measured interleaved in one run (dense,
 # 20%, 50%, repeated STRUCT_REPS times; the median is reported).
 # Results: bench/results/struct.txt. The models live in $CPRUNE_BENCH_DIR
-# (default /work/big/struct) and are deleted afterwards.
+# (default /work/big/struct) and are deleted afterwards. The run holds the
+# shared heavy-job lock (STRUCT_LOCK, default /work/big/heavy.lock, when its
+# folder exists and flock is installed) so no other multi-GiB job overlaps.
 set -u
+LOCK=${STRUCT_LOCK:-/work/big/heavy.lock}
+if [ -z "${STRUCT_LOCKED:-}" ] && [ -d "$(dirname "$LOCK")" ] &&
+    command -v flock >/dev/null 2>&1; then
+    STRUCT_LOCKED=1 exec flock "$LOCK" nice sh "$0" "$@"
+fi
 B=${1:-build}
 P="$B/cprune"
 D=${CPRUNE_DATA:-../shared}
@@ -17,16 +24,18 @@ DIR=${CPRUNE_BENCH_DIR:-/work/big/struct}
 REPS=${STRUCT_REPS:-3}
 TH=${STRUCT_THREADS:-2}
 CH=${STRUCT_CHUNKS:-2}
+NL=${STRUCT_LAYERS:-8}
 OUT=bench/results/struct.txt
 if [ ! -f "$TOK" ]; then echo "SKIP bench_struct: $TOK not found"; exit 0; fi
 mkdir -p "$DIR" bench/results
 free_gb=$(df -Pk "$DIR" | awk 'NR==2 {print int($4 / 1048576)}')
-if [ "$free_gb" -lt 6 ]; then
-    echo "SKIP bench_struct: $free_gb GB free in $DIR, 6 needed"; exit 0
+need_gb=$((NL + 2)) # dense 0.5 GB/layer + 0.5 GB embeddings, pruned copies
+if [ "$free_gb" -lt "$need_gb" ]; then
+    echo "SKIP bench_struct: $free_gb GB free in $DIR, $need_gb needed"; exit 0
 fi
 M="$DIR/dense"
 rm -rf "$M" "$DIR/p20" "$DIR/p50"
-"$P" synth --hidden 4096 --intermediate 11008 --layers 4 --heads 32 \
+"$P" synth --hidden 4096 --intermediate 11008 --layers "$NL" --heads 32 \
     --vocab 32000 --context 512 --dtype bf16 --out "$M" >/dev/null || exit 1
 for r in 20 50; do
     "$P" prune --model "$M" --tokenizer "$TOK" --method flap \
@@ -50,7 +59,7 @@ med() { grep "^$1 " "$DIR/t.txt" | awk '{print $2}' | sort -g | awk '{a[NR]=$1} 
 params() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(j[sys.argv[2]])" "$1" "$2"; }
 {
     echo "bench_struct: LLaMA-7B-shaped synthetic bf16 (hidden 4096, intermediate 11008,"
-    echo "32 heads, vocab 32000), 4 of 32 layers; FLAP wifv/al-am/bias, calibration"
+    echo "32 heads, vocab 32000), $NL of 32 layers; FLAP wifv/al-am/bias, calibration"
     echo "8 x 128 tinystories tokens; cprune eval tinystories, $CH chunks of 512,"
     echo "$TH threads, ISA $(python3 -c "import json; print(json.load(open(\"$DIR/e.json\"))[\"isa\"])");"
     echo "dense/20%/50% interleaved, $REPS rounds, median tokens/s. $(date -u +%F)"

@@ -34,6 +34,13 @@ int cmd_methods(int argc, char **argv) {
            "channels by |W| * ||x||, per layer\n");
     printf("magnitude-sp\n  structured magnitude (FLAP repository): KV "
            "groups and channels by column L2 norm\n");
+    printf("cfsp\n  CFSP: MLP channels; per-layer ratios from block "
+           "input/output angular distance, channels by activation norm x "
+           "normalised weights; writes a smaller model\n  options: "
+           "--global-metric angular|cosine|mse|mae|avg (angular), "
+           "--local-metric three_w_one_wa|three_w_one_a|one_wa|one_a|"
+           "wanda_base (three_w_one_wa), --cfsp-a/-b/-c X (1), "
+           "--cuda-friendly\n");
     prune_depth_list(); // depth methods (cli/prune_depth.h)
     return 0;
 }

@@ -148,6 +148,26 @@ static const struct explain_entry entries[] = {
      "  lowest groups and channels go. No calibration. GQA: whole KV groups.",
      "An et al. (FLAP), baseline",
      "CASIA-IVA-Lab/FLAP lib/prune.py prune_magnitude_sp"},
+    {"cfsp",
+     "Coarse-to-Fine Structured Pruning: removes MLP channels only (no heads, as\n"
+     "  the reference; GQA untouched) and writes a smaller model; no bias.\n"
+     "  coarse: importance of block l = sum over calibration windows and tokens of\n"
+     "  arccos(cos(x, y)) / pi, x / y the block's input / output on the dense model\n"
+     "  (--global-metric cosine: 1 - cos; mse; mae; avg: uniform)\n"
+     "  allocation: s_l = sigmoid(a (imp_l - mean imp) / 1e4) (the reference's\n"
+     "  constant: on small calibration sets the ratios come out nearly uniform),\n"
+     "  pulled towards the mean if max s / mean s * (1 - r) >= 1; keep fraction\n"
+     "  k_l = s_l / mean(s) * (1 - r) (r = --sparsity, over MLP channels)\n"
+     "  fine: three_w_one_wa score of channel j = mean_r (|D_rj| s_j^b / sum_r |D_rj|\n"
+     "  s_j^b + |U_jr| / sum_r |U_jr| + |G_jr| / sum_r |G_jr|) * s_j^c, s_j =\n"
+     "  sqrt(mean over windows of sum_t x_tj^2) at down_proj's input; the weight\n"
+     "  terms average to 1/hidden, so with the defaults channels rank by s_j\n"
+     "  layer l keeps scores >= its sorted-descending score at int(I k_l)\n"
+     "  (--cuda-friendly: int((I k_l + 64) / 128) * 128 - 1)\n"
+     "Recovery fine-tuning (the paper's optional step) is not done.",
+     "Wang et al., \"CFSP: An Efficient Structured Pruning Framework for LLMs\n"
+     "  with Coarse-to-Fine Activation Information\", COLING 2025 (arXiv 2409.13199)",
+     "wyxscir/CFSP lib/prune.py prune_cfsp, compress; lib/block_metrics.py; lib/layerwrapper.py WrappedGPT"},
     {"shortgpt",
      "Depth pruning: remove whole decoder layers (cprune prune --method shortgpt\n"
      "  --remove-layers N).\n"

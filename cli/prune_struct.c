@@ -15,6 +15,7 @@
 #include "cli/prune.h"
 #include "cli/tokcache.h"
 #include "core/pool.h"
+#include "core/struct_pad.h"
 #include "data/corpus.h"
 #include "data/fileio.h"
 #include "data/json_write.h"
@@ -22,28 +23,35 @@
 #include "data/model_save.h"
 #include "data/tokenizer.h"
 #include "eval/perplexity.h"
+#include "methods/cfsp.h"
 #include "methods/structured.h"
 
 #define CMD "prune"
 
 static const struct cli_opt opts_def[] = {
-    {NULL, 0, "structured pruning (flap, wanda-sp, magnitude-sp)", NULL},
+    {NULL, 0, "structured pruning (flap, wanda-sp, magnitude-sp, cfsp)", NULL},
     {"model", 1, "HF model directory or llama2.c checkpoint (required)", NULL},
     {"tokenizer", 1, "tokenizer file (default: found beside the model)", NULL},
-    {"method", 1, "flap, wanda-sp or magnitude-sp", NULL},
+    {"method", 1, "flap, wanda-sp, magnitude-sp or cfsp", NULL},
     {"sparsity", 1, "pruning ratio in [0, 1): the reference's pruning_ratio over heads/channels; the achieved fraction of decoder-linear parameters is reported", NULL},
     {"metric", 1, "flap: ifv, wifv (default) or wifn", NULL},
     {"structure", 1, "flap: ul-um, al-am (default), ul-mm or al-mm", NULL},
     {"remove-heads", 1, "flap ul-mm/al-mm: attention units (KV groups) removed in all (default 8, as the reference)", NULL},
     {"no-bias-comp", 0, "flap: no o/down bias compensation", NULL},
-    {"calib", 1, "calibration corpus or text file (flap, wanda-sp)", NULL},
+    {"global-metric", 1, "cfsp: block distance angular (default), cosine, mse, mae or avg", NULL},
+    {"local-metric", 1, "cfsp: channel score three_w_one_wa (default), three_w_one_a, one_wa, one_a or wanda_base", NULL},
+    {"cfsp-a", 1, "cfsp: sigmoid slope of the layer allocation (the reference's --a, default 1)", NULL},
+    {"cfsp-b", 1, "cfsp: activation exponent inside the down_proj term (--b, default 1)", NULL},
+    {"cfsp-c", 1, "cfsp: activation exponent of the channel score (--c, default 1)", NULL},
+    {"cuda-friendly", 0, "cfsp: keep channel counts near multiples of 128 (the reference's --cuda_friendly)", NULL},
+    {"calib", 1, "calibration corpus or text file (flap, wanda-sp, cfsp)", NULL},
     {"nsamples", 1, "calibration windows (default 128)", NULL},
     {"seqlen", 1, "window length (default: the model context)", NULL},
     {"seed", 1, "seed of random window sampling (default 0)", NULL},
     {"calib-sampling", 1, "sequential (default) or random", NULL},
     {"token-cache", 1, "folder caching tokenized corpora", NULL},
     {"out", 1, "write the smaller model here (a new directory)", NULL},
-    {"out-format", 1, "hf (default)", NULL},
+    {"out-format", 1, "hf (default: the smaller tensors; per-layer shapes in config.json when layers differ) or hf-padded (zero-padded back to the original uniform shapes, biases where compensated: a plain config stock transformers loads exactly)", NULL},
     {"force", 0, "replace an existing --out that is an earlier cprune output", NULL},
     {"eval", 1, "evaluate after pruning on these corpora or text files", NULL},
     {"max-chunks", 1, "evaluate at most N chunks of each --eval corpus", NULL},
@@ -76,7 +84,7 @@ static int usage(const char *name, const char *v, const char *want) {
 struct srun {
     struct cpr_struct_opts so;
     const char *model_path, *tok_path, *out, *eval, *json;
-    int force, quiet;
+    int force, quiet, padded;
     long long threads, max_chunks;
     struct prune_run calib; // calibration fields only (prune_calib_windows)
     int64_t params_before, params_after, total_before, total_after;
@@ -84,14 +92,16 @@ struct srun {
     char eval_name[PRUNE_MAX_EVAL][128];
     int n_eval;
     double sec_prune;
+    struct cpr_cfsp_report cfsp;
 };
 
 static int parse(int argc, char **argv, struct cli_opt *O, struct srun *r) {
     static const struct cli_help help = {
-        .usage = "cprune prune --model M --method flap|wanda-sp|magnitude-sp "
+        .usage = "cprune prune --model M --method flap|wanda-sp|magnitude-sp|cfsp "
                  "--sparsity S [--metric ifv|wifv|wifn] [--structure "
-                 "ul-um|al-am|ul-mm|al-mm] [--no-bias-comp] --calib C "
-                 "[--out DIR] [--eval LIST] [--json F]",
+                 "ul-um|al-am|ul-mm|al-mm] [--no-bias-comp] [--global-metric G] "
+                 "[--local-metric L] --calib C [--out DIR [--out-format "
+                 "hf|hf-padded]] [--eval LIST] [--json F]",
         .notes = "Structured methods remove whole KV groups (with their query "
                  "heads) and MLP channels and write a smaller model.\n"};
     int rc = cli_parse_help(argc, argv, O, N_OPTS, CMD, &help);
@@ -131,14 +141,51 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct srun *r) {
         if (!flap) return fail(2, "--no-bias-comp is a flap option");
         r->so.no_bias_comp = 1;
     }
+    const int cfsp = r->so.kind == CPR_STRUCT_CFSP;
+    static const char *const cfsp_only[] = {"global-metric", "local-metric",
+                                            "cfsp-a", "cfsp-b", "cfsp-c",
+                                            "cuda-friendly"};
+    for (size_t i = 0; i < sizeof cfsp_only / sizeof cfsp_only[0]; i++)
+        if (!cfsp && cli_get(O, N_OPTS, cfsp_only[i])) {
+            fprintf(stderr, "cprune prune: --%s is a cfsp option\n",
+                    cfsp_only[i]);
+            return 2;
+        }
+    if ((v = cli_get(O, N_OPTS, "global-metric"))) {
+        int k = cpr_cfsp_global_parse(v);
+        if (k < 0) return usage("global-metric", v, "angular, cosine, mse, mae or avg");
+        r->so.cfsp_global = k;
+    }
+    if ((v = cli_get(O, N_OPTS, "local-metric"))) {
+        int k = cpr_cfsp_local_parse(v);
+        if (k < 0) return usage("local-metric", v, "three_w_one_wa, three_w_one_a, one_wa, one_a or wanda_base");
+        r->so.cfsp_local = k;
+    }
+    double *abc[] = {&r->so.cfsp_a, &r->so.cfsp_b, &r->so.cfsp_c};
+    for (int i = 0; i < 3; i++) {
+        char nm[8] = "cfsp-a";
+        nm[5] = (char)('a' + i);
+        *abc[i] = 1;
+        if ((v = cli_get(O, N_OPTS, nm)) &&
+            cli_float(CMD, nm, v, 1e-6, 1e6, abc[i]))
+            return 2;
+    }
+    r->so.cfsp_cuda_friendly = cli_get(O, N_OPTS, "cuda-friendly") != NULL;
+    if (cfsp && r->so.ratio <= 0)
+        return fail(2, "cfsp: --sparsity must be in (0, 1)");
     r->tok_path = cli_get(O, N_OPTS, "tokenizer");
     r->out = cli_get(O, N_OPTS, "out");
     r->eval = cli_get(O, N_OPTS, "eval");
     r->json = cli_get(O, N_OPTS, "json");
     r->force = cli_get(O, N_OPTS, "force") != NULL;
     r->quiet = cli_get(O, N_OPTS, "quiet") != NULL;
-    if ((v = cli_get(O, N_OPTS, "out-format")) && strcmp(v, "hf"))
-        return usage("out-format", v, "hf for structured methods");
+    if ((v = cli_get(O, N_OPTS, "out-format"))) {
+        if (!strcmp(v, "hf-padded")) r->padded = 1;
+        else if (strcmp(v, "hf"))
+            return usage("out-format", v,
+                         "hf or hf-padded for structured methods");
+        if (!r->out) return fail(2, "--out-format needs --out");
+    }
     struct prune_run *c = &r->calib;
     c->calib_source = cli_get(O, N_OPTS, "calib");
     c->nsamples = 128;
@@ -161,7 +208,7 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct srun *r) {
     }
     c->token_cache = cli_get(O, N_OPTS, "token-cache");
     if (r->so.kind != CPR_STRUCT_MAGNITUDE_SP && !c->calib_source)
-        return fail(2, "--calib is required for flap and wanda-sp");
+        return fail(2, "--calib is required for flap, wanda-sp and cfsp");
     if (r->so.kind != CPR_STRUCT_FLAP && (cli_get(O, N_OPTS, "metric") ||
                                           cli_get(O, N_OPTS, "structure")))
         return fail(2, "--metric/--structure are flap options");
@@ -220,12 +267,35 @@ static enum cpr_status write_json(const struct srun *r,
     cpr_jw_key(&w, "model"), cpr_jw_string(&w, r->model_path);
     cpr_jw_key(&w, "method"), cpr_jw_string(&w, cpr_struct_kind_name(r->so.kind));
     cpr_jw_key(&w, "ratio"), cpr_jw_double(&w, r->so.ratio);
+    cpr_jw_key(&w, "out_format");
+    if (r->out) cpr_jw_string(&w, r->padded ? "hf-padded" : "hf");
+    else cpr_jw_null(&w);
     if (r->so.kind == CPR_STRUCT_FLAP) {
         cpr_jw_key(&w, "metric");
         cpr_jw_string(&w, cpr_flap_metric_name(r->so.metric));
         cpr_jw_key(&w, "structure");
         cpr_jw_string(&w, cpr_flap_structure_name(r->so.structure));
         cpr_jw_key(&w, "bias_compensation"), cpr_jw_bool(&w, !r->so.no_bias_comp);
+    }
+    if (r->so.kind == CPR_STRUCT_CFSP) {
+        cpr_jw_key(&w, "global_metric");
+        cpr_jw_string(&w, cpr_cfsp_global_name(r->so.cfsp_global));
+        cpr_jw_key(&w, "local_metric");
+        cpr_jw_string(&w, cpr_cfsp_local_name(r->so.cfsp_local));
+        cpr_jw_key(&w, "a"), cpr_jw_double(&w, r->so.cfsp_a);
+        cpr_jw_key(&w, "b"), cpr_jw_double(&w, r->so.cfsp_b);
+        cpr_jw_key(&w, "c"), cpr_jw_double(&w, r->so.cfsp_c);
+        cpr_jw_key(&w, "cuda_friendly"), cpr_jw_bool(&w, r->so.cfsp_cuda_friendly);
+        cpr_jw_key(&w, "block_importance");
+        cpr_jw_begin_array(&w);
+        for (int64_t l = 0; l < r->cfsp.n_layers; l++)
+            cpr_jw_double(&w, r->cfsp.importance[l]);
+        cpr_jw_end_array(&w);
+        cpr_jw_key(&w, "keep_fraction");
+        cpr_jw_begin_array(&w);
+        for (int64_t l = 0; l < r->cfsp.n_layers; l++)
+            cpr_jw_double(&w, r->cfsp.keep[l]);
+        cpr_jw_end_array(&w);
     }
     cpr_jw_key(&w, "calibration");
     if (r->calib.calib_source) {
@@ -255,14 +325,15 @@ static enum cpr_status write_json(const struct srun *r,
         cpr_jw_key(&w, "intermediate"), cpr_jw_int(&w, sh.intermediate);
         cpr_jw_key(&w, "kept_kv_groups");
         cpr_jw_begin_array(&w);
-        // indices in the original widths (the config keeps them)
-        for (int64_t i = 0; lp->keep_kv && i < m->cfg.n_kv_heads; i++)
-            if (lp->keep_kv[i]) cpr_jw_int(&w, i);
+        // indices in the original widths (the config keeps them); no mask
+        // = every unit kept
+        for (int64_t i = 0; i < m->cfg.n_kv_heads; i++)
+            if (!lp->keep_kv || lp->keep_kv[i]) cpr_jw_int(&w, i);
         cpr_jw_end_array(&w);
         cpr_jw_key(&w, "kept_channels");
         cpr_jw_begin_array(&w);
-        for (int64_t i = 0; lp->keep_ch && i < m->cfg.intermediate; i++)
-            if (lp->keep_ch[i]) cpr_jw_int(&w, i);
+        for (int64_t i = 0; i < m->cfg.intermediate; i++)
+            if (!lp->keep_ch || lp->keep_ch[i]) cpr_jw_int(&w, i);
         cpr_jw_end_array(&w);
         cpr_jw_end_object(&w);
     }
@@ -301,11 +372,12 @@ int prune_struct_main(int argc, char **argv) {
     if (rc == 1) return 0; // --help
     if (rc) return rc;
     struct cpr_err err = {0};
-    struct cpr_model m, back;
+    struct cpr_model m, back, pad;
     struct cpr_tokenizer tok;
     struct cpr_pool *pool = NULL;
     struct cpr_struct_plan plan = {0};
     memset(&m, 0, sizeof m), memset(&back, 0, sizeof back);
+    memset(&pad, 0, sizeof pad);
     memset(&tok, 0, sizeof tok);
     rc = 1;
     if (r.out && cpr_model_save_check_dest(r.out, r.force, &err)) {
@@ -333,8 +405,12 @@ int prune_struct_main(int argc, char **argv) {
     r.params_before = cpr_model_linear_params(&m);
     r.total_before = cpr_model_total_params(&m);
     double t0 = cli_now();
-    if (cpr_struct_prune(&m, r.calib.win.tokens, r.calib.win.nsamples,
-                         r.calib.seqlen, &r.so, pool, &plan, &err))
+    if (r.so.kind == CPR_STRUCT_CFSP
+            ? cpr_cfsp_prune(&m, r.calib.win.tokens, r.calib.win.nsamples,
+                             r.calib.seqlen, &r.so, pool, &plan, &r.cfsp,
+                             &err)
+            : cpr_struct_prune(&m, r.calib.win.tokens, r.calib.win.nsamples,
+                               r.calib.seqlen, &r.so, pool, &plan, &err))
         goto fail;
     r.sec_prune = cli_now() - t0;
     r.params_after = cpr_model_linear_params(&m);
@@ -358,7 +434,9 @@ int prune_struct_main(int argc, char **argv) {
         struct cpr_model_save_opts so = {.tokenizer_from = r.model_path,
                                          .tokenizer_file = r.tok_path,
                                          .replace = r.force};
-        if (cpr_model_save_hf(&m, r.out, &so, &err)) goto fail;
+        if (r.padded && cpr_struct_pad(&plan, &m, &pad, &err)) goto fail;
+        if (cpr_model_save_hf(r.padded ? &pad : &m, r.out, &so, &err))
+            goto fail;
         printf("wrote:     %s\n", r.out);
         if (r.eval) { // every output reloads to the same perplexity
             if (cpr_model_load(r.out, &back, &err)) goto fail;
@@ -368,7 +446,9 @@ int prune_struct_main(int argc, char **argv) {
                 printf("reloaded:  %s: ppl %.6f\n", r.eval_name[i],
                        r.ppl_reload[i]);
                 // bit-identical from an HF source; a llama2.c source is
-                // written with HF's RoPE row order, so rounding may differ
+                // written with HF's RoPE row order, and hf-padded adds
+                // zero rows/columns (other GEMM blocking), so rounding
+                // may differ
                 if (fabs(r.ppl_reload[i] - r.ppl_mem[i]) >
                     1e-5 * r.ppl_mem[i]) {
                     fprintf(stderr, "cprune prune: %s reloads to ppl %.6f, "
@@ -386,10 +466,12 @@ fail:
     fprintf(stderr, "cprune prune: %s\n", err.msg);
 done:
     cpr_struct_plan_free(&plan);
+    cpr_cfsp_report_free(&r.cfsp);
     cpr_pool_free(pool);
     cpr_calib_windows_free(&r.calib.win);
     cpr_tokenizer_free(&tok);
     cpr_model_free(&back);
+    cpr_model_free(&pad);
     cpr_model_free(&m);
     return rc;
 }

@@ -64,7 +64,11 @@ struct cpr_model_config {
     double rope_high_freq_factor;  // llama3: high_freq_factor
     int64_t rope_orig_context;     // llama3: original_max_position_embeddings
     int tied_embeddings;  // lm_head shares tok_embed's data
-    int qkv_bias;         // q/k/v projections have biases (Qwen2)
+    int qkv_bias;         // q/k/v projections have biases (Qwen2; LLaMA
+                          // attention_bias, with o_proj's bias)
+    int mlp_bias;         // LLaMA mlp_bias: gate/up/down carry biases; the
+                          // loader requires the gate and up biases to be
+                          // zero (what `--out-format hf-padded` writes)
     int32_t bos_id;       // -1 when the model has none
     int32_t eos_id;       // -1 when the model has none
     struct cpr_block_spec block; // how a block computes (zeroed = LLaMA)

@@ -561,7 +561,10 @@ enum cpr_status cpr_hf_config_parse(const char *json, size_t len,
                         name);
         goto done;
     }
-    if (c.arch != CPR_ARCH_QWEN2 && (attn_bias || mlp_bias)) {
+    if (c.arch == CPR_ARCH_LLAMA) { // LlamaAttention / LlamaMLP bias=...
+        c.qkv_bias = attn_bias;
+        c.mlp_bias = mlp_bias;
+    } else if (c.arch != CPR_ARCH_QWEN2 && (attn_bias || mlp_bias)) {
         s = cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: %s is true; biases on "
                         "o_proj / MLP linears are not supported", name,
                         attn_bias ? "attention_bias" : "mlp_bias");
@@ -775,9 +778,9 @@ void cpr_hf_config_write_shapes(const struct cpr_model_config *c,
     }
     if (c->arch == CPR_ARCH_LLAMA) {
         cpr_jw_key(w, "attention_bias");
-        cpr_jw_bool(w, 0);
+        cpr_jw_bool(w, c->qkv_bias);
         cpr_jw_key(w, "mlp_bias");
-        cpr_jw_bool(w, 0);
+        cpr_jw_bool(w, c->mlp_bias);
     }
     if (c->arch == CPR_ARCH_QWEN3 || c->arch == CPR_ARCH_GEMMA) {
         cpr_jw_key(w, "attention_bias");

@@ -260,6 +260,37 @@ static enum cpr_status load_layer_shapes(const char *path, struct cpr_model *m,
     return s;
 }
 
+// LLaMA mlp_bias: the gate and up biases have no slot (the SwiGLU forward
+// adds none), so they must be absent or zero; nonzero ones are refused
+// rather than dropped. name holds the layer prefix up to k.
+static enum cpr_status check_zero_mlp_biases(const struct cpr_st_set *set,
+                                             char *name, size_t cap, int k,
+                                             int64_t inter,
+                                             struct cpr_err *err) {
+    static const char *const sfx[] = {"mlp.gate_proj.bias", "mlp.up_proj.bias"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(name + k, cap - (size_t)k, "%s", sfx[i]);
+        if (!cpr_st_set_locate(set, name)) continue;
+        struct cpr_tensor t, f;
+        CPR_TRY(take(set, name, inter, -1, &t, err));
+        enum cpr_status s = cpr_tensor_copy_f32(&f, &t, err);
+        cpr_tensor_free(&t);
+        if (s) return s;
+        const float *v = f.data;
+        int64_t nz = -1;
+        for (int64_t j = 0; j < inter && nz < 0; j++)
+            if (v[j] != 0.0f) nz = j;
+        cpr_tensor_free(&f);
+        if (nz >= 0)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "%s: tensor '%s' is "
+                               "nonzero at %lld; nonzero gate/up biases are "
+                               "not supported (zero ones, as hf-padded "
+                               "outputs hold, are)", set->dir, name,
+                               (long long)nz);
+    }
+    return CPR_OK;
+}
+
 static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
                                struct backing *b, struct cpr_err *err) {
     char p[1024];
@@ -318,6 +349,9 @@ static enum cpr_status load_hf(const char *dir, struct cpr_model *m,
             CPR_TRY(take_entry(set, tn, name, d0, d1,
                                cpr_tensor_name_slot(L, tn), err));
         }
+        if (c->mlp_bias && sh.has_mlp)
+            CPR_TRY(check_zero_mlp_biases(set, name, sizeof name, k,
+                                          sh.intermediate, err));
     }
     snprintf(m->format, sizeof m->format, "hf-safetensors");
     return CPR_OK;

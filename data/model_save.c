@@ -67,10 +67,13 @@ static enum cpr_status build_entries(const struct cpr_model *m,
     for (size_t i = 0; i < an->n_layer; i++)
         n_rope += (an->layer[i].flags &
                    (CPR_TN_ROPE_Q | CPR_TN_ROPE_K | CPR_TN_CONV1D)) != 0;
-    size_t cap = 5 + (size_t)c->n_layers * an->n_layer;
+    // LLaMA mlp_bias: zero gate/up biases (no slot) written per layer
+    const size_t n_zero = c->mlp_bias && c->arch == CPR_ARCH_LLAMA ? 2 : 0;
+    size_t cap = 5 + (size_t)c->n_layers * (an->n_layer + n_zero);
     s->e = calloc(cap, sizeof *s->e);
     s->names = calloc(cap, sizeof *s->names);
-    s->owned = calloc((size_t)c->n_layers * n_rope + 1, sizeof *s->owned);
+    s->owned = calloc((size_t)c->n_layers * (n_rope + n_zero) + 1,
+                      sizeof *s->owned);
     if (!s->e || !s->names || !s->owned)
         return cpr_err_set(err, CPR_ERR_NOMEM, "model save: out of memory");
     add(s, an->embed, &m->tok_embed);
@@ -104,6 +107,17 @@ static enum cpr_status build_entries(const struct cpr_model *m,
             }
             snprintf(nm + k, sizeof nm - (size_t)k, "%s", tn->suffix);
             add(s, nm, t);
+        }
+        static const char *const zero_sfx[] = {"mlp.gate_proj.bias",
+                                               "mlp.up_proj.bias"};
+        for (size_t i = 0; i < n_zero && sh.has_mlp; i++) {
+            struct cpr_tensor *o = &s->owned[s->n_owned];
+            CPR_TRY(cpr_tensor_alloc(o, CPR_DTYPE_F32, 1, &sh.intermediate,
+                                     err));
+            memset(o->data, 0, cpr_tensor_nbytes(o));
+            s->n_owned++;
+            snprintf(nm + k, sizeof nm - (size_t)k, "%s", zero_sfx[i]);
+            add(s, nm, o);
         }
     }
     return CPR_OK;

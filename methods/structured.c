@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "core/forward.h"
+#include "methods/cfsp.h"
 #include "simd/kernels.h"
 
 // ---- names ----
 
-static const char *const kind_names[] = {"flap", "wanda-sp", "magnitude-sp"};
+static const char *const kind_names[] = {"flap", "wanda-sp", "magnitude-sp",
+                                         "cfsp"};
 static const char *const metric_names[] = {"ifv", "wifv", "wifn"};
 static const char *const struct_names[] = {"ul-um", "al-am", "ul-mm",
                                            "al-mm"};
@@ -22,9 +24,9 @@ static int parse(const char *s, const char *const *names, int n) {
     return -1;
 }
 const char *cpr_struct_kind_name(enum cpr_struct_kind k) {
-    return (unsigned)k < 3 ? kind_names[k] : "?";
+    return (unsigned)k < 4 ? kind_names[k] : "?";
 }
-int cpr_struct_kind_parse(const char *s) { return parse(s, kind_names, 3); }
+int cpr_struct_kind_parse(const char *s) { return parse(s, kind_names, 4); }
 const char *cpr_flap_metric_name(enum cpr_flap_metric x) {
     return (unsigned)x < 3 ? metric_names[x] : "?";
 }
@@ -444,6 +446,9 @@ enum cpr_status cpr_struct_prune(struct cpr_model *m, const int32_t *windows,
                                  struct cpr_struct_plan *plan,
                                  struct cpr_err *err) {
     memset(plan, 0, sizeof *plan);
+    if (o->kind == CPR_STRUCT_CFSP)
+        return cpr_cfsp_prune(m, windows, n_seq, seqlen, o, pool, plan, NULL,
+                              err);
     if (!(o->ratio >= 0 && o->ratio < 1))
         return cpr_err_set(err, CPR_ERR_ARG, "structured: ratio %g outside "
                            "[0, 1)", o->ratio);

@@ -35,6 +35,8 @@
 //   units summed; per layer keep >= the sorted value at int(ratio * n).
 // magnitude-sp: column L2 norms of o_proj / down_proj, units summed; per
 //   layer as wanda-sp; no calibration.
+// cfsp: methods/cfsp.h (MLP channels only, per-layer ratios from block
+//   angular distances); cpr_struct_prune hands it to cpr_cfsp_prune.
 // ratio is FLAP's pruning_ratio, applied to units; the achieved fraction of
 // decoder-linear parameters is reported by the caller (exact counts).
 #ifndef CPR_METHODS_STRUCTURED_H
@@ -48,7 +50,8 @@
 #include "core/struct_plan.h"
 
 enum cpr_struct_kind { CPR_STRUCT_FLAP = 0, CPR_STRUCT_WANDA_SP,
-                       CPR_STRUCT_MAGNITUDE_SP };
+                       CPR_STRUCT_MAGNITUDE_SP,
+                       CPR_STRUCT_CFSP }; // methods/cfsp.h
 enum cpr_flap_metric { CPR_FLAP_IFV = 0, CPR_FLAP_WIFV, CPR_FLAP_WIFN };
 enum cpr_flap_structure { CPR_FLAP_UL_UM = 0, CPR_FLAP_AL_AM,
                           CPR_FLAP_UL_MM, CPR_FLAP_AL_MM };
@@ -60,6 +63,11 @@ struct cpr_struct_opts {
     enum cpr_flap_structure structure;  // flap
     int no_bias_comp;                   // flap: 1 = no compensation
     int64_t remove_heads;               // flap UL-MM / AL-MM (units)
+    // cfsp (methods/cfsp.h); zeroed = the reference's defaults
+    int cfsp_global;                    // enum cpr_cfsp_global
+    int cfsp_local;                     // enum cpr_cfsp_local
+    double cfsp_a, cfsp_b, cfsp_c;      // its --a, --b, --c (0 = 1)
+    int cfsp_cuda_friendly;             // its --cuda_friendly
 };
 
 // Names for options and reports ("flap", "wifv", "al-am"); parse returns

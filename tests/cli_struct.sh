@@ -1,9 +1,11 @@
 #!/bin/sh
-# tests/cli_struct.sh: `cprune prune --method flap|wanda-sp|magnitude-sp`.
+# tests/cli_struct.sh: `cprune prune --method flap|wanda-sp|magnitude-sp|cfsp`.
 # Usage errors; agreement with the PyTorch oracle of the official FLAP code
-# (tests/oracle/flap_oracle.py -> tests/fixtures/struct_oracle_*.json:
+# (tests/oracle/flap_oracle.py -> tests/fixtures/struct_oracle_*.json,
+# tests/oracle/cfsp_oracle.py -> cfsp_oracle_*.json:
 # identical kept KV groups and channels, identical parameter counts, ppl
-# within 1e-4 relative); the written smaller model reloads to the same
+# within 1e-4 relative); hf-padded output against the independent reader's
+# fixtures; the written smaller model reloads to the same
 # perplexity (checked by the command itself, exit 1 otherwise); 1 and 2
 # threads give the same record.
 NAME=cli_struct
@@ -17,11 +19,16 @@ expect 2 "--calib is required" "$P" prune --model "$M" --method flap --sparsity 
 expect 2 "sparsity" "$P" prune --model "$M" --method flap --sparsity 1 --calib tinystories
 expect 2 "out-format" "$P" prune --model "$M" --method magnitude-sp --sparsity 0.2 --out-format llama2c --out "$T/x.bin"
 expect 2 "structure" "$P" prune --model "$M" --method flap --sparsity 0.2 --calib tinystories --structure ab-cd
+expect 2 "cfsp option" "$P" prune --model "$M" --method flap --sparsity 0.2 --calib tinystories --local-metric one_a
+expect 2 "local-metric" "$P" prune --model "$M" --method cfsp --sparsity 0.2 --calib tinystories --local-metric mag_base
+expect 2 "(0, 1)" "$P" prune --model "$M" --method cfsp --sparsity 0 --calib tinystories
+expect 2 "--calib is required" "$P" prune --model "$M" --method cfsp --sparsity 0.2
 
 # oracle agreement, every run of both fixtures
-for m in stories260K tinystories-656k; do
-    fx="$F/struct_oracle_$m.json"
+for fx in "$F"/struct_oracle_stories260K.json "$F"/struct_oracle_tinystories-656k.json \
+          "$F"/cfsp_oracle_stories260K.json "$F"/cfsp_oracle_tinystories-656k.json; do
     [ -f "$fx" ] || { bad "missing $fx"; continue; }
+    m=$(basename "$fx" .json); m=${m#*_oracle_}
     mp="$D/models/$m"
     [ -d "$mp" ] || continue
     runs=$(python3 -c "import json,sys; print(' '.join(r['method']+':'+str(r['ratio']) for r in json.load(open(sys.argv[1]))['runs']))" "$fx")
@@ -63,6 +70,49 @@ grep -q '"cprune_layer_shapes"' "$T/o/config.json" && ok || bad "no per-layer sh
 grep -q 'reloaded:' "$T/out" && ok || bad "no reload check printed"
 expect 2 "" "$P" prune --model "$M" --method flap --sparsity 0.3 --calib tinystories --out "$T/o"
 "$P" eval --model "$T/o" --dataset tinystories --split eval --max-chunks 4 >"$T/ev" 2>&1 && ok || bad "eval of the output: $(tail -2 "$T/ev")"
+
+# --out-format hf-padded: uniform shapes, plain config, reloads to the
+# in-memory ppl (the command checks), and the independent reader
+# (tests/oracle/hf_padded_oracle.py -> struct_hf_padded_*.json) got the same
+# ppl from the same files
+expect 2 "needs --out" "$P" prune --model "$M" --method magnitude-sp --sparsity 0.2 --out-format hf-padded
+for m in stories260K tinystories-656k; do
+    fx="$F/struct_hf_padded_$m.json"
+    [ -f "$fx" ] || { bad "missing $fx"; continue; }
+    mp="$D/models/$m"
+    [ -d "$mp" ] || continue
+    "$P" prune --model "$mp" --method flap --sparsity 0.3 --calib tinystories \
+        --nsamples 8 --seqlen 64 --eval tinystories --max-chunks 4 --quiet \
+        --out "$T/pad-$m" --out-format hf-padded >"$T/out" 2>"$T/err" || {
+        bad "hf-padded $m: exit $? -- $(head -c 300 "$T/err")"; continue; }
+    if python3 - "$fx" "$T/out" "$T/pad-$m/config.json" >"$T/cmp" 2>&1 <<'PY'
+import json, re, sys
+fx, out, cfg = json.load(open(sys.argv[1])), open(sys.argv[2]).read(), json.load(open(sys.argv[3]))
+got = float(re.search(r"reloaded: +tinystories: ppl ([0-9.]+)", out).group(1))
+errs = [k for k in cfg if k.startswith("cprune")]
+for k, v in fx["config"].items():
+    if cfg.get(k) != v:
+        errs.append(f"config {k} {cfg.get(k)} vs {v}")
+if abs(got - fx["ppl"]) > 1e-4 * fx["ppl"]:
+    errs.append(f"reloaded ppl {got} vs reader {fx['ppl']}")
+print("; ".join(errs) if errs else f"ok {got} vs {fx['ppl']}")
+sys.exit(1 if errs else 0)
+PY
+    then ok; else bad "hf-padded $m: $(cat "$T/cmp")"; fi
+done
+# a nonzero gate bias (no slot in the SwiGLU forward) is refused, not dropped
+if [ -d "$T/pad-stories260K" ]; then
+    cp -r "$T/pad-stories260K" "$T/padbad"
+    python3 - "$T/padbad/model.safetensors" <<'PY'
+import json, struct, sys
+raw = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", raw[:8])[0]
+a = json.loads(raw[8:8 + n])["model.layers.2.mlp.gate_proj.bias"]["data_offsets"][0]
+raw[8 + n + a + 4:8 + n + a + 8] = struct.pack("<f", 0.5)
+open(sys.argv[1], "wb").write(raw)
+PY
+    expect 1 "nonzero at 1" "$P" eval --model "$T/padbad" --dataset tinystories --max-chunks 1
+fi
 
 # thread count does not change the record
 for th in 1 2; do

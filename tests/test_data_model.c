@@ -261,7 +261,11 @@ static void test_config(struct cpr_test_ctx *t) {
         {"{" BASE ",\"head_dim\":15}", CPR_ERR_FORMAT, "head_dim 15 must be even"},
         {"{" BASE ",\"hidden_act\":\"gelu\"}", CPR_ERR_UNSUPPORTED, "hidden_act 'gelu'"},
         {"{" BASE ",\"tie_word_embeddings\":1}", CPR_ERR_FORMAT, "\"tie_word_embeddings\" must be true or false"},
-        {"{" BASE ",\"attention_bias\":true}", CPR_ERR_UNSUPPORTED, "attention_bias"},
+        // LLaMA's attention_bias / mlp_bias load (hf-padded outputs); other
+        // LLaMA-like families without those switches refuse them
+        {"{\"architectures\":[\"MistralForCausalLM\"],\"hidden_size\":64,"
+         "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,"
+         "\"vocab_size\":100,\"attention_bias\":true}", CPR_ERR_UNSUPPORTED, "attention_bias"},
         {"{" BASE ",\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4}}", CPR_ERR_UNSUPPORTED, "rope_scaling type 'yarn'"},
         {"{" BASE ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8}}", CPR_ERR_FORMAT, "llama3 rope_scaling needs"},
         {"{" BASE ",\"bos_token_id\":100}", CPR_ERR_FORMAT, "below vocab_size 100"},
@@ -282,6 +286,12 @@ static void test_config(struct cpr_test_ctx *t) {
     // Defaults per architecture, llama3 rope scaling, eos lists.
     struct cpr_model_config c;
     struct cpr_err e = {0};
+    {
+        const char *lb = "{" BASE ",\"attention_bias\":true,\"mlp_bias\":true}";
+        enum cpr_status s = cpr_hf_config_parse(lb, strlen(lb), "config.json", &c, &e);
+        CPR_CHECK(t, s == CPR_OK && c.qkv_bias == 1 && c.mlp_bias == 1,
+                  "llama attention_bias/mlp_bias: %s %s", cpr_status_str(s), e.msg);
+    }
     const char *q = "{\"architectures\":[\"Qwen2ForCausalLM\"],\"hidden_size\":64,"
                     "\"num_attention_heads\":4,\"num_hidden_layers\":1,"
                     "\"intermediate_size\":8,\"vocab_size\":1000,\"eos_token_id\":[7,8]}";

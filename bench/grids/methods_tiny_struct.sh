@@ -4,7 +4,7 @@
 # two real tiny models). `cprune sweep` drives the pipeline methods of
 # cprune's registry; the structured methods are a separate branch of
 # `cprune prune` with their own JSON record, so this script is their grid:
-# 2 models x 3 methods x 3 ratios, each pruning with 128 x 512 sequential
+# 2 models x 4 methods x 3 ratios, each pruning with 128 x 512 sequential
 # tinystories calibration tokens (as bench/grids/methods_tiny.grid) and
 # evaluating on tinystories (eval) and wikitext2 (test), hf protocol, the
 # first GRID_CHUNKS (default 40) chunks of 512 tokens of each corpus. Usage: sh bench/grids/methods_tiny_struct.sh [BUILD] [OUTDIR]
@@ -17,7 +17,7 @@ OUT=bench/results/methods_tiny_struct.md
 CH=${GRID_CHUNKS:-40}
 mkdir -p "$W"
 MODELS="stories260K tinystories-656k"
-METHODS="flap wanda-sp magnitude-sp"
+METHODS="flap wanda-sp magnitude-sp cfsp"
 RATIOS="0.2 0.3 0.5"
 for m in $MODELS; do
     for me in $METHODS; do
@@ -44,7 +44,9 @@ lines = ["# Structured (width) pruning on the tiny models", "",
          "with each method (rows) at each pruning ratio (columns, the reference's "
          "pruning_ratio); in parentheses the achieved fraction of decoder-linear "
          "parameters removed (exact counts in the JSON records). FLAP: wifv, al-am, "
-         "bias compensation. Calibration 128 x 512 tinystories tokens (sequential); "
+         "bias compensation. CFSP: angular, three_w_one_wa, a = b = c = 1, MLP channels only "
+         "(as its code), so its ratio removes fewer parameters than the others' at the same "
+         "ratio: compare rows at similar achieved fractions. Calibration 128 x 512 tinystories tokens (sequential); "
          f"hf protocol, seqlen 512, the first {os.environ.get('GRID_CHUNKS', '40')} chunks of each corpus. Written by "
          "bench/grids/methods_tiny_struct.sh.", ""]
 for ds, label in (("tinystories", "tinystories (split eval)"), ("wikitext2", "wikitext2 (split test)")):

@@ -1,0 +1,196 @@
+// core/struct_pad.c: zero-pad a width-pruned model back to uniform shapes
+// (core/struct_pad.h).
+#include "core/struct_pad.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t n_kept(const uint8_t *keep, int64_t n) {
+    if (!keep) return n;
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++) k += keep[i] != 0;
+    return k;
+}
+
+static struct cpr_tensor view_of(const struct cpr_tensor *t) {
+    struct cpr_tensor v = *t;
+    v.owns_data = 0;
+    return v;
+}
+
+// dst (rows n_units*unit, or a vector) zeroed, the rows of src placed at
+// the kept units. keep NULL: every unit. An unset src leaves dst unset
+// unless `always`, then dst is a zero f32 vector/matrix of that size.
+static enum cpr_status scatter_rows(struct cpr_tensor *dst,
+                                    const struct cpr_tensor *src,
+                                    const uint8_t *keep, int64_t n_units,
+                                    int64_t unit, int always,
+                                    struct cpr_err *err) {
+    memset(dst, 0, sizeof *dst);
+    if (!src->data) {
+        if (!always) return CPR_OK;
+        const int64_t n = n_units * unit;
+        return cpr_tensor_alloc(dst, CPR_DTYPE_F32, 1, &n, err);
+    }
+    const int nd = src->ndim;
+    const int64_t cols = nd == 2 ? src->shape[1] : 1;
+    const int64_t ld = nd == 2 ? src->stride[0] : 1;
+    int64_t shape[2] = {n_units * unit, cols};
+    CPR_TRY(cpr_tensor_alloc(dst, src->dtype, nd, shape, err));
+    const size_t es = cpr_dtype_size(src->dtype);
+    const size_t row = (size_t)cols * es;
+    const char *s = src->data;
+    char *d = dst->data;
+    int64_t r = 0; // next row of src
+    for (int64_t u = 0; u < n_units; u++) {
+        if (keep && !keep[u]) continue;
+        for (int64_t i = 0; i < unit; i++, r++)
+            memcpy(d + (size_t)(u * unit + i) * row,
+                   s + (size_t)(r * ld) * es, row);
+    }
+    return CPR_OK;
+}
+
+// dst (rows, n_units*unit) zeroed, the columns of 2-D src at the kept units.
+static enum cpr_status scatter_cols(struct cpr_tensor *dst,
+                                    const struct cpr_tensor *src,
+                                    const uint8_t *keep, int64_t n_units,
+                                    int64_t unit, struct cpr_err *err) {
+    const int64_t rows = src->shape[0];
+    int64_t shape[2] = {rows, n_units * unit};
+    CPR_TRY(cpr_tensor_alloc(dst, src->dtype, 2, shape, err));
+    const size_t es = cpr_dtype_size(src->dtype);
+    const char *s = src->data;
+    char *d = dst->data;
+    for (int64_t r = 0; r < rows; r++) {
+        const char *sr = s + (size_t)(r * src->stride[0]) * es;
+        char *dr = d + (size_t)(r * n_units * unit) * es;
+        int64_t c = 0;
+        for (int64_t u = 0; u < n_units; u++) {
+            if (keep && !keep[u]) continue;
+            memcpy(dr + (size_t)(u * unit) * es, sr + (size_t)(c * unit) * es,
+                   (size_t)unit * es);
+            c++;
+        }
+    }
+    return CPR_OK;
+}
+
+// An owned f32 copy of a (hidden) bias, or zeros when unset.
+static enum cpr_status bias_or_zero(struct cpr_tensor *dst,
+                                    const struct cpr_tensor *src, int64_t h,
+                                    struct cpr_err *err) {
+    memset(dst, 0, sizeof *dst);
+    if (src->data) return cpr_tensor_copy_f32(dst, src, err);
+    return cpr_tensor_alloc(dst, CPR_DTYPE_F32, 1, &h, err);
+}
+
+static enum cpr_status check(const struct cpr_struct_plan *p,
+                             const struct cpr_model *m, int *any_bo,
+                             int *any_bd, struct cpr_err *err) {
+    const struct cpr_model_config *c = &m->cfg;
+    if (c->arch != CPR_ARCH_LLAMA || c->block.mlp != CPR_MLP_SWIGLU)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
+                           "LLaMA models only (stock LlamaConfig has the "
+                           "attention_bias / mlp_bias switches it needs)");
+    if (p->n_layers != c->n_layers || !p->layers)
+        return cpr_err_set(err, CPR_ERR_ARG, "hf-padded output: plan has "
+                           "%lld layers, the model %lld",
+                           (long long)p->n_layers, (long long)c->n_layers);
+    *any_bo = *any_bd = 0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const struct cpr_layer *L = &m->layers[l];
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        const struct cpr_struct_layer_plan *lp = &p->layers[l];
+        if (!sh.has_attn || !sh.has_mlp)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
+                               "layer %lld has a removed sub-block",
+                               (long long)l);
+        if (n_kept(lp->keep_kv, c->n_kv_heads) != sh.n_kv_heads ||
+            sh.n_heads * c->n_kv_heads != sh.n_kv_heads * c->n_heads ||
+            n_kept(lp->keep_ch, c->intermediate) != sh.intermediate)
+            return cpr_err_set(err, CPR_ERR_ARG, "hf-padded output: layer "
+                               "%lld has %lld KV heads and %lld channels, the "
+                               "plan keeps %lld of %lld and %lld of %lld (was "
+                               "the source model uniform?)", (long long)l,
+                               (long long)sh.n_kv_heads,
+                               (long long)sh.intermediate,
+                               (long long)n_kept(lp->keep_kv, c->n_kv_heads),
+                               (long long)c->n_kv_heads,
+                               (long long)n_kept(lp->keep_ch, c->intermediate),
+                               (long long)c->intermediate);
+        const struct cpr_tensor *ts[] = {&L->wq, &L->wk, &L->wv, &L->wo,
+                                         &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+            if (ts[i]->sparse)
+                return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded "
+                                   "output: layer %lld holds a compressed "
+                                   "weight", (long long)l);
+        if (L->b_up.data || L->attn_norm_b.data || L->mlp_norm_b.data)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
+                               "layer %lld has a bias LlamaConfig cannot "
+                               "express", (long long)l);
+        *any_bo |= L->bo.data != NULL || L->bq.data != NULL;
+        *any_bd |= L->b_down.data != NULL;
+    }
+    return CPR_OK;
+}
+
+static enum cpr_status pad_layer(const struct cpr_struct_layer_plan *lp,
+                                 const struct cpr_layer *L,
+                                 const struct cpr_model_config *c, int bo,
+                                 int bd, struct cpr_layer *O,
+                                 struct cpr_err *err) {
+    const int64_t hd = c->head_dim, rep = c->n_heads / c->n_kv_heads;
+    const int64_t nkv = c->n_kv_heads, im = c->intermediate, h = c->hidden;
+    const uint8_t *kv = lp->keep_kv, *ch = lp->keep_ch;
+    O->attn_norm = view_of(&L->attn_norm);
+    O->mlp_norm = view_of(&L->mlp_norm);
+    O->q_norm = view_of(&L->q_norm);
+    O->k_norm = view_of(&L->k_norm);
+    CPR_TRY(scatter_rows(&O->wq, &L->wq, kv, nkv, rep * hd, 0, err));
+    CPR_TRY(scatter_rows(&O->wk, &L->wk, kv, nkv, hd, 0, err));
+    CPR_TRY(scatter_rows(&O->wv, &L->wv, kv, nkv, hd, 0, err));
+    CPR_TRY(scatter_cols(&O->wo, &L->wo, kv, nkv, rep * hd, err));
+    CPR_TRY(scatter_rows(&O->w_gate, &L->w_gate, ch, im, 1, 0, err));
+    CPR_TRY(scatter_rows(&O->w_up, &L->w_up, ch, im, 1, 0, err));
+    CPR_TRY(scatter_cols(&O->w_down, &L->w_down, ch, im, 1, err));
+    if (bo) {
+        CPR_TRY(scatter_rows(&O->bq, &L->bq, kv, nkv, rep * hd, 1, err));
+        CPR_TRY(scatter_rows(&O->bk, &L->bk, kv, nkv, hd, 1, err));
+        CPR_TRY(scatter_rows(&O->bv, &L->bv, kv, nkv, hd, 1, err));
+        CPR_TRY(bias_or_zero(&O->bo, &L->bo, h, err));
+    }
+    if (bd) CPR_TRY(bias_or_zero(&O->b_down, &L->b_down, h, err));
+    return CPR_OK;
+}
+
+enum cpr_status cpr_struct_pad(const struct cpr_struct_plan *p,
+                               const struct cpr_model *m,
+                               struct cpr_model *out, struct cpr_err *err) {
+    memset(out, 0, sizeof *out);
+    int any_bo = 0, any_bd = 0;
+    CPR_TRY(check(p, m, &any_bo, &any_bd, err));
+    out->cfg = m->cfg;
+    out->cfg.qkv_bias = any_bo;
+    out->cfg.mlp_bias = any_bd;
+    out->layers = calloc((size_t)m->cfg.n_layers, sizeof *out->layers);
+    if (!out->layers)
+        return cpr_err_set(err, CPR_ERR_NOMEM, "hf-padded output: out of "
+                           "memory");
+    out->tok_embed = view_of(&m->tok_embed);
+    out->lm_head = view_of(&m->lm_head);
+    out->final_norm = view_of(&m->final_norm);
+    snprintf(out->source, sizeof out->source, "%s", m->source);
+    snprintf(out->format, sizeof out->format, "%s", m->format);
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        enum cpr_status s = pad_layer(&p->layers[l], &m->layers[l], &m->cfg,
+                                      any_bo, any_bd, &out->layers[l], err);
+        if (s) {
+            cpr_model_free(out);
+            return s;
+        }
+    }
+    return CPR_OK;
+}
