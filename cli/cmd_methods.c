@@ -34,6 +34,12 @@ int cmd_methods(int argc, char **argv) {
            "channels by |W| * ||x||, per layer\n");
     printf("magnitude-sp\n  structured magnitude (FLAP repository): KV "
            "groups and channels by column L2 norm\n");
+    printf("llm-pruner\n  LLM-Pruner block-wise: KV groups (with their query "
+           "heads) and MLP channels by Taylor importance of the dense "
+           "model's loss; writes a smaller model\n  options: --importance "
+           "taylor|l1|l2|random (taylor), --taylor param_mix|param_first|"
+           "param_second|vectorize (param_mix), --group-reduction sum|mean|"
+           "max, --global, --layers A:B (3:31)\n");
     prune_depth_list(); // depth methods (cli/prune_depth.h)
     return 0;
 }
