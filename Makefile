@@ -124,6 +124,7 @@ test: $(TESTS) $(PROG) check-deps
 	sh tests/cli_gguf.sh $(BUILD)
 	sh tests/cli_arch.sh $(BUILD)
 	sh tests/cli_prune_depth.sh $(BUILD)
+	sh tests/cli_llmpruner.sh $(BUILD)
 
 test-slow: $(TESTS) $(PROG) check-deps
 	$(TESTS) --slow
@@ -140,6 +141,7 @@ test-slow: $(TESTS) $(PROG) check-deps
 	sh tests/cli_gguf.sh $(BUILD)
 	sh tests/cli_arch.sh $(BUILD)
 	sh tests/cli_prune_depth.sh $(BUILD)
+	sh tests/cli_llmpruner.sh $(BUILD)
 	sh tests/svg_render.sh $(BUILD)
 
 # Sanitized build in its own folder; -O1 keeps it quick. Slow tests are

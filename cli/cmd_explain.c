@@ -2,6 +2,7 @@
 // plain words and formulas, the statistics it needs, its options with
 // defaults (from the descriptor), the paper and the reference code.
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -14,7 +15,8 @@ int cmd_explain(int argc, char **argv) {
     if (argc == 1 && argv[0][0] != '-') {
         const struct cpr_method *m = cpr_method_find(argv[0]);
         const struct explain_entry *se = explain_find(argv[0]);
-        if (!m && se && cpr_struct_kind_parse(argv[0]) >= 0) {
+        if (!m && se && (cpr_struct_kind_parse(argv[0]) >= 0 ||
+                         !strcmp(argv[0], "llm-pruner"))) {
             printf("%s (structured: writes a smaller model)\n\n%s\n\n"
                    "usage: %s\npaper: %s\ncode:  %s\n", argv[0],
                    se->algorithm, "cprune prune --method NAME --sparsity S "

@@ -41,6 +41,12 @@ int cmd_methods(int argc, char **argv) {
            "--local-metric three_w_one_wa|three_w_one_a|one_wa|one_a|"
            "wanda_base (three_w_one_wa), --cfsp-a/-b/-c X (1), "
            "--cuda-friendly\n");
+    printf("llm-pruner\n  LLM-Pruner block-wise: KV groups (with their query "
+           "heads) and MLP channels by Taylor importance of the dense "
+           "model's loss; writes a smaller model\n  options: --importance "
+           "taylor|l1|l2|random (taylor), --taylor param_mix|param_first|"
+           "param_second|vectorize (param_mix), --group-reduction sum|mean|"
+           "max, --global, --layers A:B (3:31)\n");
     prune_depth_list(); // depth methods (cli/prune_depth.h)
     return 0;
 }

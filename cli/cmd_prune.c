@@ -14,12 +14,14 @@
 #include "cli/interrupt.h"
 #include "cli/prune.h"
 #include "cli/prune_depth.h"
+#include "cli/prune_llmp.h"
 #include "cli/prune_struct.h"
 #include "data/model_load.h"
 
 int cmd_prune(int argc, char **argv) {
     if (prune_struct_wanted(argc, argv)) return prune_struct_main(argc, argv);
     if (prune_depth_wanted(argc, argv)) return prune_depth_main(argc, argv);
+    if (prune_llmp_wanted(argc, argv)) return prune_llmp_main(argc, argv);
     struct prune_run run;
     struct cpr_model model;
     struct cpr_tokenizer tok;

@@ -168,6 +168,32 @@ static const struct explain_entry entries[] = {
      "Wang et al., \"CFSP: An Efficient Structured Pruning Framework for LLMs\n"
      "  with Coarse-to-Fine Activation Information\", COLING 2025 (arXiv 2409.13199)",
      "wyxscir/CFSP lib/prune.py prune_cfsp, compress; lib/block_metrics.py; lib/layerwrapper.py WrappedGPT"},
+    {"llm-pruner",
+     "LLM-Pruner, block-wise: removes whole KV groups and MLP channels of layers\n"
+     "  A..B-1 (--layers, default 3:31 clipped to the model) and writes a smaller\n"
+     "  model. Coupled groups: k/v rows of a KV head with the q rows and o_proj\n"
+     "  columns of its query heads (MHA: one head); gate/up row c with down column c.\n"
+     "  Taylor importance of the dense model's loss L (mean next-token CE):\n"
+     "    g = dL/dW of one batched pass over --nsamples windows (default 10 x 64\n"
+     "    tokens, the reference's bookcorpus sample count and length);\n"
+     "    acc = sum_j g_j^2 / n over batch-1 passes (param_second, param_mix)\n"
+     "    param_first s = W*g; param_second s = W*acc*W; param_mix (default)\n"
+     "    s = W*g - W*acc*W/2; vectorize s = W*g. A linear's vector per row (q, k,\n"
+     "    v, gate, up) or column (o, down): sum |s| (param_*) or |sum s| (vectorize).\n"
+     "  Baselines --importance l1|l2 (sum |W|^p) or random (--seed).\n"
+     "  The linears' vectors are folded to kv_dim (view(n/kv_dim, kv_dim).sum(0),\n"
+     "  as the reference: with GQA query head h counts for KV group h mod n_kv,\n"
+     "  while removing group g removes heads g*rep..g*rep+rep-1), reduced with\n"
+     "  --group-reduction (sum for taylor, mean for l1/l2) and summed per head_dim.\n"
+     "  Per layer: C - int(C(1-s)) of the C = n_kv*head_dim root channels, so\n"
+     "  (that // head_dim) KV groups, and I - int(I(1-s)) channels go; --global:\n"
+     "  one list of all units, everything <= the (N - int(N(1-s)))-th smallest.\n"
+     "  --sparsity is the reference's pruning_ratio; the achieved fraction of\n"
+     "  decoder-linear parameters is printed and in --json. No weight update.",
+     "Ma, Fang, Wang, \"LLM-Pruner: On the Structural Pruning of Large Language\n"
+     "  Models\", NeurIPS 2023 (arXiv 2305.11627)",
+     "horseee/LLM-Pruner hf_prune.py --block_wise, llama3.py (GQA);\n"
+     "  LLMPruner/pruner/hf_llama_pruner.py TaylorImportance; torch_pruning MetaPruner"},
     {"shortgpt",
      "Depth pruning: remove whole decoder layers (cprune prune --method shortgpt\n"
      "  --remove-layers N).\n"

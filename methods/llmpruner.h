@@ -1,0 +1,114 @@
+// methods/llmpruner.h: LLM-Pruner's block-wise structured pruning (Ma et
+// al. 2023), as horseee/LLM-Pruner hf_prune.py --block_wise (@3758e56) and
+// llama3.py (its GQA variant) run it with LLMPruner/pruner/
+// hf_llama_pruner.py (TaylorImportance, MagnitudeImportance @07ece7a) and
+// its torch_pruning fork (MetaPruner prune_local / prune_global). Builds a
+// struct cpr_struct_plan and applies it (core/struct_plan.h).
+//
+// Coupled groups per layer (the dependency graph the reference traces,
+// written out for the LLaMA block):
+//   attention: k_proj and v_proj rows (kv_dim = n_kv * head_dim) with
+//     q_proj rows and o_proj columns (q_dim = n_heads * head_dim); a unit
+//     is one KV group = its head_dim k/v rows, the rep = n_heads / n_kv
+//     query heads that read it and their o_proj columns (MHA: one head).
+//   MLP: gate_proj and up_proj row c with down_proj column c.
+// Scores, per member, a vector over its rows (q, k, v, gate, up) or
+// columns (o, down) from an element salience s:
+//   taylor param_first   s = W * g
+//          param_second  s = W * acc * W          (acc = sum_j g_j^2 / n)
+//          param_mix     s = W * g - 0.5 * W * acc * W
+//          vectorize     s = W * g
+//   member score: vectorize |sum s|, param_* sum |s|; l1 / l2: sum |W|^p.
+//   g = dL/dW of the mean next-token loss of all n windows in one batch
+//   (the reference: 10 bookcorpus samples x 64 tokens); acc from n batch-1
+//   passes (only for param_second / param_mix).
+// Alignment (the reference's quirk, kept): vectors longer than kv_dim
+// (q rows, o columns) are folded as view(len / kv_dim, kv_dim).sum(0), so
+// query channel p counts for KV channel p mod kv_dim. With GQA this credits
+// query head h to KV group h mod n_kv although pruning a group removes
+// heads g*rep .. g*rep + rep - 1 (HF repeat_kv); MHA is unaffected.
+// The members are reduced with sum (taylor default), mean (l1/l2 default)
+// or max; a unit's score is the sum over its head_dim channels.
+// Selection over layers [layer_start, layer_end):
+//   per layer (default): attention n_pruned = C - int(C * (1 - ratio)) of
+//     the C = kv_dim root channels, n_pruned / head_dim groups removed;
+//     MLP I - int(I * (1 - ratio)) channels; the lowest scores go (ties:
+//     lower index first).
+//   global: every unit (KV groups and channels) of every layer in one
+//     list; n_pruned = N - int(N * (1 - ratio)); everything <= the
+//     n_pruned-th smallest score goes.
+// random: uniform scores from cprune's RNG with `seed` (not torch's).
+#ifndef CPR_METHODS_LLMPRUNER_H
+#define CPR_METHODS_LLMPRUNER_H
+
+#include <stdint.h>
+
+#include "core/model.h"
+#include "core/pool.h"
+#include "core/status.h"
+#include "core/struct_plan.h"
+
+enum cpr_llmp_importance { CPR_LLMP_TAYLOR = 0, CPR_LLMP_L1, CPR_LLMP_L2,
+                           CPR_LLMP_RANDOM };
+enum cpr_llmp_taylor { CPR_LLMP_PARAM_MIX = 0, CPR_LLMP_PARAM_FIRST,
+                       CPR_LLMP_PARAM_SECOND, CPR_LLMP_VECTORIZE };
+enum cpr_llmp_reduce { CPR_LLMP_SUM = 0, CPR_LLMP_MEAN, CPR_LLMP_MAX };
+
+struct cpr_llmp_opts {
+    enum cpr_llmp_importance importance;
+    enum cpr_llmp_taylor taylor;
+    enum cpr_llmp_reduce reduce;
+    double ratio;                      // pruning_ratio, in [0, 1)
+    int global;                        // 1 = --global_pruning
+    int64_t layer_start, layer_end;    // already clipped to the model
+    uint64_t seed;                     // random
+};
+
+// Names ("taylor", "param_mix", "sum"); parse returns -1 if unknown.
+const char *cpr_llmp_importance_name(enum cpr_llmp_importance x);
+int cpr_llmp_importance_parse(const char *s);
+const char *cpr_llmp_taylor_name(enum cpr_llmp_taylor x);
+int cpr_llmp_taylor_parse(const char *s);
+const char *cpr_llmp_reduce_name(enum cpr_llmp_reduce x);
+int cpr_llmp_reduce_parse(const char *s);
+
+// Per-unit scores of the layers in range, filled by cpr_llmp_scores:
+// attn[l] (n_kv of layer l) and mlp[l] (intermediate), NULL outside the
+// range. Free with cpr_llmp_scores_free.
+struct cpr_llmp_scores {
+    int64_t n_layers;
+    double **attn, **mlp;
+    double loss;          // mean loss of the batched pass (taylor), else 0
+};
+void cpr_llmp_scores_free(struct cpr_llmp_scores *sc);
+
+// Scores of every unit. windows: (n_seq, seqlen) token ids (taylor only;
+// may be NULL otherwise). Errors: CPR_ERR_ARG (range, sizes),
+// CPR_ERR_UNSUPPORTED (a model the backward pass refuses, compressed
+// weights), CPR_ERR_NOMEM.
+enum cpr_status cpr_llmp_scores(const struct cpr_model *m,
+                                const int32_t *windows, int64_t n_seq,
+                                int64_t seqlen, const struct cpr_llmp_opts *o,
+                                struct cpr_pool *pool,
+                                struct cpr_llmp_scores *sc,
+                                struct cpr_err *err);
+
+// The plan the scores select (see the header comment). plan is
+// initialised here; on error it is freed. Errors: CPR_ERR_ARG (a layer
+// left without KV groups or channels), CPR_ERR_NOMEM.
+enum cpr_status cpr_llmp_select(const struct cpr_model *m,
+                                const struct cpr_llmp_scores *sc,
+                                const struct cpr_llmp_opts *o,
+                                struct cpr_struct_plan *plan,
+                                struct cpr_err *err);
+
+// Scores, select, apply to m in place. plan (out, free with
+// cpr_struct_plan_free) holds the kept units in the original shapes.
+enum cpr_status cpr_llmp_prune(struct cpr_model *m, const int32_t *windows,
+                               int64_t n_seq, int64_t seqlen,
+                               const struct cpr_llmp_opts *o,
+                               struct cpr_pool *pool,
+                               struct cpr_struct_plan *plan, double *loss,
+                               struct cpr_err *err);
+
+#endif
