@@ -56,6 +56,8 @@ struct prune_run {
     const char *method_opts_given; // as typed (may be NULL)
     struct cpr_prune_target target;
     int calib_bf16, hessian_f64;
+    int grad_bf16;            // --grad-dtype bf16
+    const char *grad_scratch; // --grad-scratch DIR, or NULL
     // calibration (source NULL when the method used none)
     const char *calib_source;   // "tinystories", or a file path
     const char *calib_split;    // NULL for a file

@@ -19,6 +19,7 @@
 #include "cli/prune.h"
 #include "cli/prune_extra.h"
 #include "core/pool.h"
+#include "data/fileio.h"
 #include "methods/registry.h"
 
 #define CMD "prune"
@@ -44,6 +45,8 @@ static const struct cli_opt base_opts[] = {
     {"calib-sampling", 1, "sequential or random (default sequential: the first windows)", NULL},
     {"calib-dtype", 1, "activations held in f32 or bf16 (default f32)", NULL},
     {"hessian-dtype", 1, "Hessian accumulation in f32 or f64 (default f32, as the reference)", NULL},
+    {"grad-dtype", 1, "gradient methods (gblm, gradient): norms kept in f32 or rounded to bf16 (default f32; the reference saves fp16)", NULL},
+    {"grad-scratch", 1, "gradient methods: keep the per-weight gradient accumulators in an unlinked temporary file in this directory, one layer in RAM (default: all in RAM, 8 bytes per decoder weight)", NULL},
     {"token-cache", 1, "folder caching tokenized corpora as token files (default: none)", NULL},
     {NULL, 0, "outputs", NULL},
     {"out", 1, "write the pruned model here: a new (or empty) directory, or a file for llama2c (default: not written)", NULL},
@@ -286,6 +289,18 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
     if ((v = cli_get(O, N, "hessian-dtype"))) {
         if (pick("hessian-dtype", v, "f32", "f64")) return 2;
         run->hessian_f64 = !strcmp(v, "f64");
+    }
+    if ((v = cli_get(O, N, "grad-dtype"))) {
+        if (pick("grad-dtype", v, "f32", "bf16")) return 2;
+        run->grad_bf16 = !strcmp(v, "bf16");
+    }
+    if ((v = cli_get(O, N, "grad-scratch"))) {
+        if (!cpr_path_is_dir(v)) {
+            fprintf(stderr, "cprune " CMD ": --grad-scratch %s: not a "
+                            "directory\n", v);
+            return 2;
+        }
+        run->grad_scratch = v;
     }
     run->out_format = "hf";
     if ((v = cli_get(O, N, "out-format"))) {

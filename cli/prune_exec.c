@@ -22,6 +22,7 @@
 #include "data/model_load.h"
 #include "data/model_save.h"
 #include "data/model_shards.h"
+#include "data/scratch_file.h"
 #include "data/sha256.h"
 
 #define CMD "prune"
@@ -253,6 +254,7 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
     memset(&sw, 0, sizeof sw);
     struct stream_ui su = {0};
     struct out_meta om;
+    struct cpr_scratch_file gscratch = {.fd = -1};
     int rc = 1;
     const double t_start = cli_now();
     // Calibration text first: too few tokens fails before the weights
@@ -273,7 +275,13 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
         .hessian_f64 = run->hessian_f64,
         .diagnostics = run->needs && !run->no_diagnostics,
         .progress = on_pipe, .progress_user = &ui,
-        .block_begin = run->block_begin, .block_end = run->block_end};
+        .block_begin = run->block_begin, .block_end = run->block_end,
+        .grad_dtype = run->grad_bf16 ? CPR_GRAD_BF16 : CPR_GRAD_F32};
+    if (run->grad_scratch && (run->needs & CPR_NEED_GRAD)) {
+        if (cpr_scratch_file_open(&gscratch, run->grad_scratch, &err))
+            goto fail;
+        po.grad_scratch = &gscratch.io;
+    }
     su.w = &sw;
     su.quiet = run->quiet;
     if (run->shards) {
@@ -346,6 +354,7 @@ out:
     run->block_patterns = NULL;
     free(patterns);
     cpr_pool_free(pool);
+    cpr_scratch_file_close(&gscratch);
     // The model's finished blocks are views of the shards: m must not be
     // used for weights after this (cmd_prune only frees it).
     cpr_shards_close(&sw);

@@ -118,7 +118,9 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
             p->statistics += cols_max * cols_max * sizeof(float);
         if (run->needs & CPR_NEED_GRAD) // gradstats l1 + l2 (f32) and the
             // backward pass's block checkpoints (methods/gradstats.h)
-            p->statistics += (size_t)nl * blk_numel * 8 +
+            // (--grad-scratch: one layer's slab in RAM, the rest on disk)
+            p->statistics += (size_t)(run->grad_scratch ? 1 : nl) *
+                                 blk_numel * 8 +
                              (size_t)(nl * seqlen * c->hidden) * 4;
     }
     // the linear being pruned in f32 plus its rounded copy and scores

@@ -31,6 +31,12 @@ static enum cpr_status check_model(const struct cpr_model *m,
                            cpr_norm_kind_name(s->norm), cpr_pos_kind_name(s->pos),
                            cpr_mlp_kind_name(s->mlp),
                            cpr_resid_kind_name(s->resid));
+    if (s->qk_norm)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "backward: q/k norms "
+                           "(Qwen3) are not implemented");
+    if (s->embed_scale != 0.0f && s->embed_scale != 1.0f)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "backward: scaled "
+                           "embeddings (Gemma) are not implemented");
     for (int64_t l = 0; l < m->cfg.n_layers; l++) {
         const struct cpr_layer *L = &m->layers[l];
         struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
@@ -38,11 +44,12 @@ static enum cpr_status check_model(const struct cpr_model *m,
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                                "backward: layer %lld has a removed sub-block "
                                "(not implemented)", (long long)l);
-        if (L->bq.data || L->bk.data || L->bv.data || L->bo.data ||
-            L->b_up.data || L->b_down.data)
+        // q/k/v biases (Qwen2) need nothing here: the recomputed block
+        // adds them, and dX = dY W, dW = dY^T X do not involve them
+        if (L->bo.data || L->b_up.data || L->b_down.data)
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
-                               "backward: layer %lld has linear biases (not "
-                               "implemented)", (long long)l);
+                               "backward: layer %lld has o/up/down biases "
+                               "(not implemented)", (long long)l);
     }
     return CPR_OK;
 }

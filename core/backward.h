@@ -18,8 +18,9 @@
 // caller forms what it needs (dW = dY^T X via core/matmul_bwd.h, per-row
 // norms, ...): dW itself is never materialised here.
 //
-// Supported: the LLaMA block (RMSNorm, RoPE, SwiGLU, sequential residual,
-// no biases; sliding window allowed). Other kinds are refused by
+// Supported: the LLaMA block (RMSNorm, RoPE, SwiGLU, sequential residual;
+// q/k/v biases (Qwen2) and a sliding window (Mistral) allowed; no o/MLP
+// biases, q/k norms or embedding scale). Other kinds are refused by
 // cpr_backward_init with CPR_ERR_UNSUPPORTED naming the kind.
 // Determinism: every step is a fixed kernel call or a per-row/per-item
 // loop; results are bit-identical for any thread count.

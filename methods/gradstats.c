@@ -25,11 +25,16 @@ static const struct cpr_tensor *weight_of(const struct cpr_layer *L,
     }
 }
 
-enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
-                                   const struct cpr_model *m,
-                                   const struct cpr_kernels *k,
-                                   struct cpr_pool *pool, struct cpr_err *err) {
+static enum cpr_status init_any(struct cpr_gradstats *gs,
+                                const struct cpr_model *m,
+                                const struct cpr_kernels *k,
+                                struct cpr_pool *pool,
+                                const struct cpr_scratch_io *io,
+                                struct cpr_err *err) {
     memset(gs, 0, sizeof *gs);
+    gs->io = io;
+    gs->cur = -1;
+    gs->n_layers = m->cfg.n_layers;
     gs->k = k ? k : cpr_kernels_get();
     gs->pool = pool;
     gs->per_layer = N_ROLES;
@@ -37,7 +42,8 @@ enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
     gs->lin = calloc(gs->n_lin ? gs->n_lin : 1, sizeof *gs->lin);
     if (!gs->lin) goto nomem;
     size_t biggest = 0, total = 0;
-    for (int64_t l = 0; l < m->cfg.n_layers; l++)
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        size_t layer = 0;
         for (size_t r = 0; r < N_ROLES; r++) {
             struct cpr_gradstats_lin *e = &gs->lin[(size_t)l * N_ROLES + r];
             const struct cpr_tensor *w = weight_of(&m->layers[l], ROLES[r]);
@@ -45,7 +51,9 @@ enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
             e->rows = (size_t)w->shape[0], e->cols = (size_t)w->shape[1];
             size_t n = e->rows * e->cols;
             total += 2 * n;
+            layer += 2 * n;
             if (n > biggest) biggest = n;
+            if (io) continue; // the slab holds them
             e->l1 = calloc(n ? n : 1, sizeof(float));
             e->l2 = calloc(n ? n : 1, sizeof(float));
             if (!e->l1 || !e->l2) {
@@ -57,17 +65,50 @@ enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
                                    total * sizeof(float));
             }
         }
+        if (layer > gs->slab_floats) gs->slab_floats = layer;
+    }
     gs->dw = malloc((biggest ? biggest : 1) * sizeof(float));
     if (!gs->dw) goto nomem;
+    if (io) {
+        gs->slab = malloc((gs->slab_floats ? gs->slab_floats : 1) *
+                          sizeof(float));
+        gs->fin = calloc((size_t)(gs->n_layers ? gs->n_layers : 1), 1);
+        if (!gs->slab || !gs->fin) {
+            cpr_gradstats_free(gs);
+            return cpr_err_set(err, CPR_ERR_NOMEM, "gradstats: cannot "
+                               "allocate one layer slab (%zu bytes)",
+                               gs->slab_floats * sizeof(float));
+        }
+    }
     return CPR_OK;
 nomem:
     cpr_gradstats_free(gs);
     return cpr_err_set(err, CPR_ERR_NOMEM, "gradstats: out of memory");
 }
 
+enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
+                                   const struct cpr_model *m,
+                                   const struct cpr_kernels *k,
+                                   struct cpr_pool *pool, struct cpr_err *err) {
+    return init_any(gs, m, k, pool, NULL, err);
+}
+
+enum cpr_status cpr_gradstats_init_scratch(struct cpr_gradstats *gs,
+                                           const struct cpr_model *m,
+                                           const struct cpr_kernels *k,
+                                           struct cpr_pool *pool,
+                                           const struct cpr_scratch_io *io,
+                                           struct cpr_err *err) {
+    if (!io || !io->read || !io->write)
+        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: no scratch store");
+    return init_any(gs, m, k, pool, io, err);
+}
+
 void cpr_gradstats_free(struct cpr_gradstats *gs) {
     if (!gs) return;
-    for (size_t i = 0; gs->lin && i < gs->n_lin; i++) {
+    free(gs->slab);
+    free(gs->fin);
+    for (size_t i = 0; !gs->io && gs->lin && i < gs->n_lin; i++) {
         free(gs->lin[i].l1);
         free(gs->lin[i].l2);
     }
@@ -79,6 +120,7 @@ void cpr_gradstats_free(struct cpr_gradstats *gs) {
 const struct cpr_gradstats_lin *cpr_gradstats_get(const struct cpr_gradstats *gs,
                                                   int64_t layer,
                                                   enum cpr_linear_role role) {
+    if (gs->io && layer != gs->cur) return NULL; // not resident
     for (size_t r = 0; r < gs->per_layer; r++) {
         size_t i = (size_t)layer * gs->per_layer + r;
         if (layer >= 0 && i < gs->n_lin && gs->lin[i].role == role)
@@ -87,9 +129,65 @@ const struct cpr_gradstats_lin *cpr_gradstats_get(const struct cpr_gradstats *gs
     return NULL;
 }
 
+static float round_bf16(float x);
+static void finish_lin(struct cpr_gradstats_lin *e, enum cpr_grad_dtype dt);
+
+// Slab layout of layer l: for each linear, l1 then l2 (rows * cols each);
+// layer l lives at byte l * slab_floats * 4 of the store.
+static enum cpr_status make_resident(struct cpr_gradstats *gs, int64_t layer,
+                                     struct cpr_err *err) {
+    if (!gs->io || gs->cur == layer) return CPR_OK;
+    if (layer < 0 || layer >= gs->n_layers)
+        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: layer %lld of %lld",
+                           (long long)layer, (long long)gs->n_layers);
+    const uint64_t stride = (uint64_t)gs->slab_floats * sizeof(float);
+    size_t used = 0;
+    if (gs->cur >= 0) {
+        for (size_t r = 0; r < gs->per_layer; r++) {
+            struct cpr_gradstats_lin *e =
+                &gs->lin[(size_t)gs->cur * gs->per_layer + r];
+            used += 2 * e->rows * e->cols;
+            e->l1 = e->l2 = NULL;
+        }
+        if (gs->dirty)
+            CPR_TRY(gs->io->write(gs->io->user, (uint64_t)gs->cur * stride,
+                                  gs->slab, used * sizeof(float), err));
+    }
+    gs->cur = -1;
+    gs->dirty = 0;
+    size_t off = 0;
+    for (size_t r = 0; r < gs->per_layer; r++) {
+        struct cpr_gradstats_lin *e = &gs->lin[(size_t)layer * gs->per_layer + r];
+        const size_t n = e->rows * e->cols;
+        e->l1 = gs->slab + off;
+        e->l2 = gs->slab + off + n;
+        off += 2 * n;
+    }
+    CPR_TRY(gs->io->read(gs->io->user, (uint64_t)layer * stride, gs->slab,
+                         off * sizeof(float), err));
+    gs->cur = layer;
+    if (gs->finished && !gs->fin[layer]) {
+        for (size_t r = 0; r < gs->per_layer; r++)
+            finish_lin(&gs->lin[(size_t)layer * gs->per_layer + r], gs->dt);
+        gs->fin[layer] = 1;
+        gs->dirty = 1;
+    }
+    return CPR_OK;
+}
+
+enum cpr_status cpr_gradstats_load(struct cpr_gradstats *gs, int64_t layer,
+                                   struct cpr_err *err) {
+    return make_resident(gs, layer, err);
+}
+
 enum cpr_status cpr_gradstats_hook(void *user, const struct cpr_grad *g,
                                    struct cpr_err *err) {
     struct cpr_gradstats *gs = user;
+    if (gs->finished)
+        return cpr_err_set(err, CPR_ERR_INTERNAL, "gradstats: a gradient "
+                           "after cpr_gradstats_finish");
+    CPR_TRY(make_resident(gs, g->layer, err));
+    gs->dirty = 1;
     struct cpr_gradstats_lin *e =
         (struct cpr_gradstats_lin *)cpr_gradstats_get(gs, g->layer, g->role);
     if (!e || e->rows != (size_t)g->n_out || e->cols != (size_t)g->n_in)
@@ -130,18 +228,29 @@ static float round_bf16(float x) { // round to nearest even, NaN kept
     return x;
 }
 
-void cpr_gradstats_finish(struct cpr_gradstats *gs, enum cpr_grad_dtype dt) {
-    if (gs->finished) return;
-    for (size_t i = 0; i < gs->n_lin; i++) {
-        struct cpr_gradstats_lin *e = &gs->lin[i];
-        size_t n = e->rows * e->cols;
-        for (size_t j = 0; j < n; j++) {
-            e->l2[j] = sqrtf(e->l2[j]);
-            if (dt == CPR_GRAD_BF16) {
-                e->l1[j] = round_bf16(e->l1[j]);
-                e->l2[j] = round_bf16(e->l2[j]);
-            }
+static void finish_lin(struct cpr_gradstats_lin *e, enum cpr_grad_dtype dt) {
+    size_t n = e->rows * e->cols;
+    for (size_t j = 0; j < n; j++) {
+        e->l2[j] = sqrtf(e->l2[j]);
+        if (dt == CPR_GRAD_BF16) {
+            e->l1[j] = round_bf16(e->l1[j]);
+            e->l2[j] = round_bf16(e->l2[j]);
         }
     }
+}
+
+void cpr_gradstats_finish(struct cpr_gradstats *gs, enum cpr_grad_dtype dt) {
+    if (gs->finished) return;
+    gs->dt = dt;
     gs->finished = 1;
+    if (gs->io) { // the resident slab now; the others when loaded
+        if (gs->cur >= 0) {
+            for (size_t r = 0; r < gs->per_layer; r++)
+                finish_lin(&gs->lin[(size_t)gs->cur * gs->per_layer + r], dt);
+            gs->fin[gs->cur] = 1;
+            gs->dirty = 1;
+        }
+        return;
+    }
+    for (size_t i = 0; i < gs->n_lin; i++) finish_lin(&gs->lin[i], dt);
 }

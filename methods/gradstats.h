@@ -13,8 +13,18 @@
 // any thread count, and windows are added in order.
 //
 // Memory: two f32 arrays per decoder weight (8 bytes per parameter) plus
-// one scratch of the largest linear. Fine for the tiny models; a 7B model
-// needs the file-backed scratch of issue 15 (not built).
+// one scratch of the largest linear. With a scratch store
+// (cpr_gradstats_init_scratch; data/scratch_file.h: a temporary file) only
+// one layer's slab (l1 and l2 of its linears, f32) is in RAM: the backward
+// pass visits the layers in order (L-1 .. 0), so each window writes the
+// slab it leaves back and reads the next one (2 x 8 bytes per decoder
+// parameter of I/O per window); the consumer calls cpr_gradstats_load(l)
+// before reading layer l. Results are bit-identical to the in-RAM mode.
+//
+// --grad-dtype: the reference (GBLM gradient_computation.py) runs the
+// model in fp16 and saves the norms in fp16 (10 mantissa bits, max 65504:
+// l2 of 100 g can overflow); CPR_GRAD_BF16 rounds the finished norms to
+// bf16 instead (7 mantissa bits, f32's range); accumulation is f32 in both.
 #ifndef CPR_METHODS_GRADSTATS_H
 #define CPR_METHODS_GRADSTATS_H
 
@@ -22,6 +32,7 @@
 #include <stdint.h>
 
 #include "core/backward.h"
+#include "core/scratch_io.h"
 
 enum cpr_grad_dtype { CPR_GRAD_F32 = 0, CPR_GRAD_BF16 };
 
@@ -40,6 +51,15 @@ struct cpr_gradstats {
     const struct cpr_kernels *k;   // borrowed
     size_t n_windows;
     int finished;
+    enum cpr_grad_dtype dt;
+    // scratch-backed mode (io != NULL): lin[i].l1/l2 are set only for the
+    // resident layer `cur` and point into slab
+    const struct cpr_scratch_io *io;
+    float *slab;        // 2 * (largest layer's weights)
+    size_t slab_floats;
+    int64_t n_layers, cur; // cur = -1: none resident
+    int dirty;
+    unsigned char *fin; // (n_layers) the stored slab is already finished
 };
 
 // Allocate zeroed accumulators for every q, k, v, o, gate, up, down of m.
@@ -49,6 +69,22 @@ enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
                                    const struct cpr_kernels *k,
                                    struct cpr_pool *pool, struct cpr_err *err);
 void cpr_gradstats_free(struct cpr_gradstats *gs);
+
+// The same accumulators in io (one layer slab in RAM; io is borrowed and
+// must outlive gs). Errors: CPR_ERR_NOMEM (the slab), the store's errors
+// later, from the hook and from cpr_gradstats_load.
+enum cpr_status cpr_gradstats_init_scratch(struct cpr_gradstats *gs,
+                                           const struct cpr_model *m,
+                                           const struct cpr_kernels *k,
+                                           struct cpr_pool *pool,
+                                           const struct cpr_scratch_io *io,
+                                           struct cpr_err *err);
+
+// Make layer `layer`'s accumulators readable through cpr_gradstats_get
+// (scratch mode: reads its slab, finishing it if cpr_gradstats_finish ran;
+// in-RAM mode: nothing). Errors: the store's, CPR_ERR_ARG (layer).
+enum cpr_status cpr_gradstats_load(struct cpr_gradstats *gs, int64_t layer,
+                                   struct cpr_err *err);
 
 // The cpr_grad_fn to pass to cpr_backward_run with user = gs.
 enum cpr_status cpr_gradstats_hook(void *user, const struct cpr_grad *g,
@@ -64,7 +100,8 @@ enum cpr_status cpr_gradstats_window(struct cpr_gradstats *gs,
 // l2 = sqrt(sum g^2); round l1 and l2 to bf16 when dt == CPR_GRAD_BF16.
 void cpr_gradstats_finish(struct cpr_gradstats *gs, enum cpr_grad_dtype dt);
 
-// The accumulators of (layer, role), or NULL.
+// The accumulators of (layer, role), or NULL (also, in scratch mode, when
+// the layer is not the one cpr_gradstats_load made resident).
 const struct cpr_gradstats_lin *cpr_gradstats_get(const struct cpr_gradstats *gs,
                                                   int64_t layer,
                                                   enum cpr_linear_role role);

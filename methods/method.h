@@ -24,6 +24,8 @@
 
 #define CPR_METHOD_ABI_VERSION 2
 
+struct cpr_model; // core/model.h (prepass only)
+
 // ---- statistics a method may need (cpr_method.needs bits) ----
 enum {
     // scaler_row[j] = (1/n_samples) sum over samples and tokens of x_j^2
@@ -212,6 +214,17 @@ struct cpr_method {
     // descriptor that does not set it, accepts both unstructured sparsity
     // and N:M patterns. Read through cpr_method_accepts (methods/registry.h).
     unsigned refuses;
+
+    // Optional (NULL = none; layer-allocation methods): called once before
+    // the dense scan with the still-dense model and the calibration
+    // windows (n_win x seqlen tokens), for a sensitivity that needs the
+    // whole model (mixed sensitivity=hutchinson: methods/hutchinson.h).
+    // The model is only read.
+    enum cpr_status (*prepass)(void *state, const struct cpr_model *m,
+                               const int32_t *windows, int64_t n_win,
+                               int64_t seqlen, struct cpr_pool *pool,
+                               const struct cpr_kernels *k,
+                               struct cpr_err *err);
 };
 
 enum {

@@ -624,7 +624,7 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
                                         const int32_t *windows,
                                         int64_t nsamples, int64_t seqlen,
                                         unsigned needs,
-                                        const struct cpr_gradstats *gs,
+                                        struct cpr_gradstats *gs,
                                         const struct cpr_pipe_opts *o,
                                         struct cpr_pool *pool,
                                         const struct cpr_kernels *k,
@@ -677,6 +677,7 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
 
         struct cpr_linear_ref r[CPR_MAX_LINEARS];
         const int nl = table_of(m, l, r);
+        if (gs && (s = cpr_gradstats_load(gs, l, err))) goto out;
         for (int j = 0; j < nl; j++) {
             struct cpr_linear_stats ls;
             memset(&ls, 0, sizeof ls);
@@ -732,7 +733,9 @@ out:
 // pass per window (batch 1) of 100 * loss, accumulated by gradstats.
 static enum cpr_status grad_prepass(const struct cpr_model *m,
                                     const int32_t *windows, int64_t nsamples,
-                                    int64_t seqlen, struct cpr_gradstats *gs,
+                                    int64_t seqlen,
+                                    const struct cpr_pipe_opts *o,
+                                    struct cpr_gradstats *gs,
                                     struct cpr_pool *pool,
                                     const struct cpr_kernels *k,
                                     struct cpr_pipe_report *rep,
@@ -745,12 +748,15 @@ static enum cpr_status grad_prepass(const struct cpr_model *m,
                            "pre-pass needs seqlen >= 2 (found %lld)",
                            (long long)seqlen);
     CPR_TRY(cpr_backward_init(&b, m, k, pool, 1, seqlen, err));
-    enum cpr_status s = cpr_gradstats_init(gs, m, k, pool, err);
+    enum cpr_status s =
+        o->grad_scratch
+            ? cpr_gradstats_init_scratch(gs, m, k, pool, o->grad_scratch, err)
+            : cpr_gradstats_init(gs, m, k, pool, err);
     for (int64_t i = 0; i < nsamples && !s; i++)
         s = cpr_gradstats_window(gs, &b, windows + i * seqlen, seqlen, 100.0f,
                                  NULL, err);
     cpr_backward_free(&b);
-    if (!s) cpr_gradstats_finish(gs, CPR_GRAD_F32);
+    if (!s) cpr_gradstats_finish(gs, o->grad_dtype);
     rep->sec_grad = now_s() - t0;
     return s;
 }
@@ -858,6 +864,12 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
         CPR_TRY(check_windows(m, windows, nsamples, seqlen, o.method->name,
                               err));
         rep->used_calibration = 1;
+        if (o.method->prepass) { // whole-model sensitivities (mixed)
+            const double tp = now_s();
+            CPR_TRY(o.method->prepass((void *)o.method_state, m, windows,
+                                      nsamples, seqlen, pool, k, err));
+            rep->sec_grad = now_s() - tp;
+        }
         CPR_TRY(scan_dense(m, windows, nsamples, seqlen, &o, pool, k, rep,
                            err));
         CPR_TRY(o.method->allocate((void *)o.method_state, m->cfg.n_layers,
@@ -903,8 +915,8 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
         memset(&gs, 0, sizeof gs);
         const int grad = (all_needs & CPR_NEED_GRAD) != 0;
         if (!s && grad)
-            s = grad_prepass(m, windows, nsamples, seqlen, &gs, pool, k, rep,
-                             err);
+            s = grad_prepass(m, windows, nsamples, seqlen, &o, &gs, pool, k,
+                             rep, err);
         if (s == CPR_ERR_UNSUPPORTED && grad)
             refuse_family(m, o.method->name, err);
         if (!s)

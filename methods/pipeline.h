@@ -45,6 +45,7 @@
 #include "core/model.h"
 #include "core/pool.h"
 #include "core/status.h"
+#include "methods/gradstats.h"
 #include "methods/method.h"
 #include "simd/kernels.h"
 
@@ -98,6 +99,11 @@ struct cpr_pipe_opts {
     enum cpr_status (*block_done)(void *user, struct cpr_model *m, int64_t l,
                                   struct cpr_err *err);
     void *block_user;
+    // CPR_NEED_GRAD (methods/gradstats.h): the norms' dtype (--grad-dtype),
+    // and a store for the accumulators (one layer slab in RAM), or NULL
+    // to hold them all in RAM.
+    enum cpr_grad_dtype grad_dtype;
+    const struct cpr_scratch_io *grad_scratch;
 };
 
 // Per-linear arrays below have n_layers * per_layer entries, [layer *

@@ -37,6 +37,14 @@ expect_early 2 "--pattern: layers.0.q_proj" "$P" prune --model "$M" --method mag
 expect_early 2 "--gradient-norm: " "$P" prune --model "$M" --method gblm --gradient-norm l3 --sparsity 0.5 --calib tinystories --quiet
 expect 0 "" "$P" prune --model "$M" --method gblm --sparsity 0.5 --calib tinystories --nsamples 2 --seqlen 64
 grep -q '^gradients: dense gradient pre-pass' "$T/out" && ok || bad "gblm: no gradient pre-pass line"
+expect_early 2 "--grad-dtype" "$P" prune --model "$M" --method gblm --grad-dtype f16 --sparsity 0.5 --calib tinystories --quiet
+expect_early 2 "--grad-scratch $T/nodir: not a directory" "$P" prune --model "$M" --method gblm --grad-scratch "$T/nodir" --sparsity 0.5 --calib tinystories --quiet
+# --grad-scratch (accumulators in a temporary file) prunes exactly as in RAM
+g="--method gblm --sparsity 0.5 --calib tinystories --nsamples 2 --seqlen 64 --quiet --out-format llama2c"
+"$P" prune --model "$M" $g --out "$T/g1.bin" >/dev/null 2>&1 &&
+    "$P" prune --model "$M" $g --grad-scratch "$T" --out "$T/g2.bin" >/dev/null 2>&1 &&
+    cmp -s "$T/g1.bin" "$T/g2.bin" && ok || bad "--grad-scratch changed the pruned model"
+expect 0 "" "$P" prune --model "$M" $g --grad-dtype bf16 --out "$T/g3.bin"
 expect_early 2 "exceeds the model context" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --seqlen 4096 --quiet
 mkdir -p "$T/notok" && ln -s "$(cd "$M" && pwd)/stories260K.bin" "$T/notok/stories260K.bin"
 expect_early 1 "give --tokenizer" "$P" prune --model "$T/notok" $mag --out "$T/nt"

@@ -68,13 +68,15 @@ static double mean_loss(struct cpr_forward *f, const int32_t *tok, int64_t ns,
     return s / (double)(ns * (sl - 1));
 }
 
-// interleaved: llama2.c RoPE pairing; window: a Mistral sliding window.
-static void run_fd(struct cpr_test_ctx *t, int interleaved, int64_t window) {
+// interleaved: llama2.c RoPE pairing; window: a Mistral sliding window;
+// qkv_bias: Qwen2's q/k/v projection biases.
+static void run_fd(struct cpr_test_ctx *t, int interleaved, int64_t window,
+                   int qkv_bias) {
     struct cpr_synth_spec s = {.hidden = 16, .intermediate = 40, .n_layers = NL,
                                .n_heads = 4, .n_kv_heads = 2, .vocab = 50,
                                .context = 128, .dtype = CPR_DTYPE_F32,
                                .seed = 5, .init_std = 0.25, .norm_jitter = 0.3,
-                               .bos_id = -1, .eos_id = -1,
+                               .bos_id = -1, .eos_id = -1, .qkv_bias = qkv_bias,
                                .rope_style = interleaved ? CPR_ROPE_INTERLEAVED
                                                          : CPR_ROPE_HALF};
     struct cpr_model m;
@@ -160,9 +162,10 @@ static void run_fd(struct cpr_test_ctx *t, int interleaved, int64_t window) {
 }
 
 static void test_backward_fd(struct cpr_test_ctx *t) {
-    run_fd(t, 0, 0);
-    run_fd(t, 1, 0);
-    run_fd(t, 0, 9);
+    run_fd(t, 0, 0, 0);
+    run_fd(t, 1, 0, 0);
+    run_fd(t, 0, 9, 0);
+    run_fd(t, 0, 0, 1);
 }
 
 static const char *const ROLE_NAME[NR] = {"q", "k", "v", "o", "gate", "up", "down"};
@@ -179,18 +182,21 @@ static int copy_rec(struct cpr_test_ctx *t, struct fixture *fx, const char *name
     return 0;
 }
 
-static void test_backward_oracle(struct cpr_test_ctx *t) {
+// qwen2: the fixture of `grad_oracle.py qwen2` (q/k/v biases).
+static void run_oracle(struct cpr_test_ctx *t, int qwen2) {
     struct fixture fx;
-    if (load(&fx, "tests/fixtures/grad_oracle.bin") != 0) {
-        CPR_CHECK(t, 0, "cannot load tests/fixtures/grad_oracle.bin (run "
-                        "tests/oracle/grad_oracle.py)");
+    const char *path = qwen2 ? "tests/fixtures/grad_oracle_qwen2.bin"
+                             : "tests/fixtures/grad_oracle.bin";
+    if (load(&fx, path) != 0) {
+        CPR_CHECK(t, 0, "cannot load %s (run tests/oracle/grad_oracle.py%s)",
+                  path, qwen2 ? " qwen2" : "");
         unload(&fx);
         return;
     }
     struct cpr_synth_spec s = {.hidden = 16, .intermediate = 40, .n_layers = NL,
                                .n_heads = 4, .n_kv_heads = 2, .vocab = 50,
                                .context = 128, .dtype = CPR_DTYPE_F32, .seed = 1,
-                               .bos_id = -1, .eos_id = -1};
+                               .bos_id = -1, .eos_id = -1, .qkv_bias = qwen2};
     struct cpr_model m;
     struct cpr_err err = {0};
     CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
@@ -206,6 +212,12 @@ static void test_backward_oracle(struct cpr_test_ctx *t) {
         for (int j = 0; j < NR; j++) {
             snprintf(name, sizeof name, "L%d.%s", l, ROLE_NAME[j]);
             bad |= copy_rec(t, &fx, name, lin_w(&m, l, j));
+        }
+        struct cpr_tensor *bias[3] = {&m.layers[l].bq, &m.layers[l].bk,
+                                      &m.layers[l].bv};
+        for (int j = 0; j < 3 && qwen2; j++) {
+            snprintf(name, sizeof name, "L%d.b%s", l, ROLE_NAME[j]);
+            bad |= copy_rec(t, &fx, name, bias[j]);
         }
     }
     const struct rec *tr = get(&fx, "tokens"), *lr = get(&fx, "loss");
@@ -255,13 +267,18 @@ static void test_backward_oracle(struct cpr_test_ctx *t) {
                       name, worst, mx);
         }
     if (getenv("CPR_GRAD_VERBOSE"))
-        fprintf(stderr, "grad oracle: worst relative error %.3g, loss %.9g vs %.9g\n",
-                worst_all, loss, lref);
+        fprintf(stderr, "grad oracle%s: worst relative error %.3g, loss %.9g vs %.9g\n",
+                qwen2 ? " (qwen2)" : "", worst_all, loss, lref);
     for (int l = 0; l < NL; l++)
         for (int j = 0; j < NR; j++) free(a.dw[l][j]);
 done:
     cpr_model_free(&m);
     unload(&fx);
+}
+
+static void test_backward_oracle(struct cpr_test_ctx *t) { run_oracle(t, 0); }
+static void test_backward_oracle_qwen2(struct cpr_test_ctx *t) {
+    run_oracle(t, 1);
 }
 
 static void test_backward_refuses(struct cpr_test_ctx *t) {
@@ -273,8 +290,21 @@ static void test_backward_refuses(struct cpr_test_ctx *t) {
     struct cpr_err err = {0};
     CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
     struct cpr_backward b;
+    // q/k/v biases are supported, an o_proj bias is not
+    const int64_t hid = 8;
+    CPR_CHECK_STATUS(t, cpr_tensor_alloc(&m.layers[0].bo, CPR_DTYPE_F32, 1,
+                                         &hid, &err), CPR_OK, &err, NULL);
     CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
-                     CPR_ERR_UNSUPPORTED, &err, "biases");
+                     CPR_ERR_UNSUPPORTED, &err, "o/up/down biases");
+    cpr_tensor_free(&m.layers[0].bo);
+    m.cfg.block.qk_norm = 1;
+    CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
+                     CPR_ERR_UNSUPPORTED, &err, "Qwen3");
+    m.cfg.block.qk_norm = 0;
+    m.cfg.block.embed_scale = 2.0f;
+    CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
+                     CPR_ERR_UNSUPPORTED, &err, "Gemma");
+    m.cfg.block.embed_scale = 0.0f;
     m.cfg.block.mlp = CPR_MLP_RELU;
     CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
                      CPR_ERR_UNSUPPORTED, &err, "mlp=");
@@ -284,6 +314,7 @@ static void test_backward_refuses(struct cpr_test_ctx *t) {
 
 const struct cpr_test cpr_tests_core_backward[] = {
     {"backward_oracle", test_backward_oracle, 0},
+    {"backward_oracle_qwen2", test_backward_oracle_qwen2, 0},
     {"backward_fd", test_backward_fd, 0},
     {"backward_refuses", test_backward_refuses, 0},
     {0},

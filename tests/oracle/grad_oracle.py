@@ -13,8 +13,14 @@ cols and rows*cols little-endian f32):
   tok_embed, lm_head (vocab, hidden); final_norm (1, hidden);
   L{l}.{attn_norm,mlp_norm} (1, hidden) and L{l}.{q,k,v,o,gate,up,down}
   weights (out, in); G{l}.{q,k,v,o,gate,up,down} = dloss/dW (out, in).
-Run by hand: python3 tests/oracle/grad_oracle.py
+Run by hand: python3 tests/oracle/grad_oracle.py [qwen2]
+
+qwen2: the same model plus q/k/v projection biases (HF Qwen2Attention:
+q_proj, k_proj, v_proj with bias=True, o_proj without), drawn after the
+tokens so the LLaMA fixture is unchanged; extra records L{l}.{bq,bk,bv}
+(1, out); written to tests/fixtures/grad_oracle_qwen2.bin.
 """
+import sys
 import os
 import struct
 
@@ -36,7 +42,7 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def main():
+def main(variant):
     rng = np.random.default_rng(2026)
     t64 = torch.float64
 
@@ -56,6 +62,13 @@ def main():
     for name in P:  # the C side reads f32 weights: use exactly those
         P[name] = P[name].float().double().requires_grad_(True)
     tokens = torch.tensor(rng.integers(0, VOCAB, size=(NSEQ, SEQ)))
+    if variant == "qwen2":
+        for l in range(NL):
+            for r in ("q", "k", "v"):
+                P[f"L{l}.b{r}"] = U(shapes[r][0], a=0.5).float().double().requires_grad_(True)
+
+    def B(l, r):  # the projection's bias, or 0
+        return P.get(f"L{l}.b{r}", 0.0)
 
     # RoPE tables (HF LlamaRotaryEmbedding, default type)
     inv = 1.0 / (THETA ** (torch.arange(0, HD, 2, dtype=t64) / HD))
@@ -67,9 +80,9 @@ def main():
     mask = torch.full((SEQ, SEQ), float("-inf"), dtype=t64).triu(1)
     for l in range(NL):
         x = rmsnorm(h, P[f"L{l}.attn_norm"])
-        q = (x @ P[f"L{l}.q"].T).view(NSEQ, SEQ, NH, HD).transpose(1, 2)
-        k = (x @ P[f"L{l}.k"].T).view(NSEQ, SEQ, NKV, HD).transpose(1, 2)
-        v = (x @ P[f"L{l}.v"].T).view(NSEQ, SEQ, NKV, HD).transpose(1, 2)
+        q = (x @ P[f"L{l}.q"].T + B(l, "q")).view(NSEQ, SEQ, NH, HD).transpose(1, 2)
+        k = (x @ P[f"L{l}.k"].T + B(l, "k")).view(NSEQ, SEQ, NKV, HD).transpose(1, 2)
+        v = (x @ P[f"L{l}.v"].T + B(l, "v")).view(NSEQ, SEQ, NKV, HD).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k = k.repeat_interleave(NH // NKV, dim=1)  # repeat_kv
@@ -92,7 +105,8 @@ def main():
     for l in range(NL):
         for r in ROLES:
             rec.append((f"G{l}.{r}", P[f"L{l}.{r}"].grad))
-    out = os.path.join(os.path.dirname(__file__), "..", "fixtures", "grad_oracle.bin")
+    out = os.path.join(os.path.dirname(__file__), "..", "fixtures",
+                       "grad_oracle_qwen2.bin" if variant == "qwen2" else "grad_oracle.bin")
     with open(out, "wb") as f:
         f.write(b"CPRMFIX1" + struct.pack("<I", len(rec)))
         for name, t in rec:
@@ -104,4 +118,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1] if len(sys.argv) > 1 else "llama")
