@@ -52,6 +52,23 @@ static void on_pipe(void *user, const struct cpr_pipe_progress *p) {
                 (long long)p->n_blocks, p->block_sparsity, p->seconds, eta);
         break;
     }
+    case CPR_PIPE_DONE: {
+        // blocks of the pruned range only; ETA from the ones done so far
+        const int64_t end = ui->end > 0 ? ui->end : p->n_blocks;
+        if (p->block < ui->first || p->block >= end) break;
+        const struct cpr_pipe_block_sec *b = p->block_sec;
+        const int64_t did = p->block + 1 - ui->first;
+        const double eta = p->seconds / (double)did *
+                           (double)(end - p->block - 1);
+        fprintf(stderr, "  block %lld/%lld done in %.2f s (forward %.2f, "
+                        "statistics %.2f, pruning %.2f, diagnostics %.2f, "
+                        "writing %.2f); elapsed %.0f s, ETA %.0f s\n",
+                (long long)p->block + 1, (long long)p->n_blocks,
+                b->forward + b->stats + b->prune + b->diag + b->write,
+                b->forward, b->stats, b->prune, b->diag, b->write,
+                p->seconds, eta);
+        break;
+    }
     case CPR_PIPE_STATS:
     case CPR_PIPE_PROPAGATE: break;
     }

@@ -34,6 +34,8 @@ void cpr_pipe_report_free(struct cpr_pipe_report *rep) {
     rep->score_q = NULL;
     free(rep->row_dev_mean);
     free(rep->row_dev_max);
+    free(rep->block_sec);
+    rep->block_sec = NULL;
     rep->row_dev_mean = rep->row_dev_max = NULL;
     rep->zeros = rep->numel = NULL;
     rep->alloc = NULL;
@@ -584,6 +586,31 @@ static int64_t block_end(const struct cpr_pipe_opts *o,
                : m->cfg.n_layers;
 }
 
+// Block l is over: its seconds are the growth of the totals since the
+// previous block's end (pipeline.h, block_sec); report them.
+static void block_account(const struct cpr_pipe_opts *o,
+                          struct cpr_pipe_report *rep, int64_t l,
+                          int64_t n_blocks) {
+    const struct cpr_pipe_block_sec cur = {
+        .forward = rep->sec_forward, .stats = rep->sec_stats,
+        .prune = rep->sec_prune, .diag = rep->sec_diag,
+        .write = rep->sec_write};
+    const struct cpr_pipe_block_sec *mk = &rep->sec_mark;
+    if (rep->block_sec && l >= 0 && l < rep->n_layers)
+        rep->block_sec[l] = (struct cpr_pipe_block_sec){
+            .forward = cur.forward - mk->forward,
+            .stats = cur.stats - mk->stats,
+            .prune = cur.prune - mk->prune, .diag = cur.diag - mk->diag,
+            .write = cur.write - mk->write};
+    rep->sec_mark = cur;
+    if (!o->progress || !rep->block_sec) return;
+    struct cpr_pipe_progress p = {.phase = CPR_PIPE_DONE, .block = l,
+                                  .n_blocks = n_blocks,
+                                  .seconds = now_s() - rep->t_start,
+                                  .block_sec = &rep->block_sec[l]};
+    o->progress(o->progress_user, &p);
+}
+
 // Block l is final (pruned, or outside the range): hand it to block_done.
 static enum cpr_status block_finished(struct cpr_model *m, int64_t l,
                                       const struct cpr_pipe_opts *o,
@@ -591,10 +618,13 @@ static enum cpr_status block_finished(struct cpr_model *m, int64_t l,
                                       struct cpr_pipe_report *rep,
                                       struct cpr_err *err) {
     (void)k;
-    if (!o->block_done) return CPR_OK;
-    const double t0 = now_s();
-    enum cpr_status s = o->block_done(o->block_user, m, l, err);
-    rep->sec_write += now_s() - t0;
+    enum cpr_status s = CPR_OK;
+    if (o->block_done) {
+        const double t0 = now_s();
+        s = o->block_done(o->block_user, m, l, err);
+        rep->sec_write += now_s() - t0;
+    }
+    if (!s) block_account(o, rep, l, m->cfg.n_layers);
     return s;
 }
 
@@ -655,6 +685,7 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
                                                            err)))
                 goto out;
             report(o, CPR_PIPE_PROPAGATE, l, m->cfg.n_layers, t_start, rep);
+            if (l < o->resume_from) block_account(o, rep, l, m->cfg.n_layers);
             continue;
         }
         stats_reset_for(&c, m, l);
@@ -834,7 +865,11 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
             return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: diagnostics");
         for (int64_t i = 0; i < 5 * n; i++) rep->score_q[i] = NAN;
     }
+    rep->block_sec = calloc((size_t)m->cfg.n_layers, sizeof *rep->block_sec);
+    if (!rep->block_sec)
+        return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: block timings");
     const double t_start = now_s();
+    rep->t_start = t_start;
     const unsigned all_needs = cpr_method_needs(o.method, o.method_state);
     const unsigned needs = all_needs & STAT_BITS;
     enum cpr_status s = CPR_OK;
@@ -875,6 +910,7 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
         for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {
             if (l < o.resume_from) {
                 s = block_reload(m, l, &o, k, rep, err);
+                if (!s) block_account(&o, rep, l, m->cfg.n_layers);
                 continue;
             }
             struct cpr_linear_ref r[CPR_MAX_LINEARS];

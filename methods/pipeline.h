@@ -54,6 +54,13 @@ enum cpr_pipe_phase {
     CPR_PIPE_STATS,     // statistics pass of `block` done
     CPR_PIPE_PRUNE,     // `block`'s linears pruned
     CPR_PIPE_PROPAGATE, // outputs of the pruned `block` computed
+    CPR_PIPE_DONE,      // `block` finished (written when streaming);
+                        // `block_sec` holds its seconds
+};
+
+// Seconds one block took, per phase (cpr_pipe_report.block_sec).
+struct cpr_pipe_block_sec {
+    double forward, stats, prune, diag, write;
 };
 
 struct cpr_pipe_progress {
@@ -61,6 +68,7 @@ struct cpr_pipe_progress {
     int64_t block, n_blocks;
     double seconds;        // since the start of cpr_prune_model
     double block_sparsity; // PRUNE: zeros / numel over this block's linears
+    const struct cpr_pipe_block_sec *block_sec; // DONE: this block's split
 };
 
 struct cpr_pipe_opts {
@@ -134,6 +142,15 @@ struct cpr_pipe_report {
                           // methods; NaN for N:M or untouched linears)
     double sec_write;     // block_done calls (streamed output)
     double sec_grad;      // CPR_NEED_GRAD: the dense gradient pre-pass
+    // (n_layers) seconds per block, each phase's share of the totals above:
+    // the time between the end of block l-1 and the end of block l (so
+    // block 0 includes the embedding; a block reused by --resume counts
+    // its reload and propagation; the dense scan and the gradient
+    // pre-pass are in sec_scan / sec_grad only). Zeros for blocks not
+    // reached.
+    struct cpr_pipe_block_sec *block_sec;
+    struct cpr_pipe_block_sec sec_mark; // internal: totals at the end of
+    double t_start;                     // the last block; the run's start
     size_t activation_bytes; // the activation buffer (updated in place)
     size_t stats_bytes;      // the largest block's statistics
 };
