@@ -56,6 +56,8 @@ struct prune_run {
     const char *method_opts_given; // as typed (may be NULL)
     struct cpr_prune_target target;
     int calib_bf16, hessian_f64;
+    int calib_disk;             // --calib-store disk
+    char tmp_dir[1024];         // its scratch folder (resolved)
     // calibration (source NULL when the method used none)
     const char *calib_source;   // "tinystories", or a file path
     const char *calib_split;    // NULL for a file
@@ -118,7 +120,8 @@ enum cpr_status prune_run_evals(struct prune_run *run,
 struct prune_plan {
     size_t weights;     // tensor bytes mapped from the model files
     size_t activations, forward, statistics, scratch, owned;
-    size_t anon;        // the sum of the five above
+    size_t anon;        // the sum of the five above (activations left
+                        // out with --calib-store disk: file-backed)
     size_t available;   // MemAvailable, or less under a cgroup limit
     double flops_block; // per pruned block
     double gflops;      // measured f32 GEMM rate

@@ -287,6 +287,7 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
     struct cpr_pipe_opts po = {
         .method = run->method, .method_state = run->method_state,
         .target = run->target, .calib_bf16 = run->calib_bf16,
+        .calib_tmp_dir = run->calib_disk ? run->tmp_dir : NULL,
         .hessian_f64 = run->hessian_f64,
         .diagnostics = run->needs && !run->no_diagnostics,
         .progress = on_pipe, .progress_user = &ui,

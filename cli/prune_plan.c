@@ -129,8 +129,8 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
     if (diag) p->scratch += blk_numel * 4 * 2; // pipe_diag.h: 2 f32 copies
     // pruned blocks held until written: one with --shards, else all
     p->owned = (run->shards ? 1 : (size_t)(b1 - b0)) * blk;
-    p->anon = p->activations + p->forward + p->statistics + p->scratch +
-              p->owned;
+    p->anon = (run->calib_disk ? 0 : p->activations) + p->forward +
+              p->statistics + p->scratch + p->owned;
     p->available = available_bytes();
     // time: forward passes (statistics, diagnostics, propagation) of the
     // blocks up to b1, Hessian accumulation and the method's own work
@@ -160,12 +160,18 @@ void prune_plan_print(FILE *f, const struct prune_run *run,
                       const struct prune_plan *p) {
     fprintf(f, "plan:      weights %.2f GiB mapped (page cache, not "
                "anonymous)\n", gib(p->weights));
+    if (run->calib_disk) // file-backed: page cache, like the weights
+        fprintf(f, "plan:      activations %.2f GiB (%s) in a scratch file "
+                   "in %s (--calib-store disk: file-backed, not "
+                   "anonymous)\n", gib(p->activations),
+                run->calib_bf16 ? "bf16" : "f32", run->tmp_dir);
     fprintf(f, "plan:      anonymous %.2f GiB = activations %.2f (%s) + "
                "forward %.2f + statistics %.2f + scratch %.2f + pruned "
-               "blocks held %.2f (%s)\n", gib(p->anon), gib(p->activations),
-            run->calib_bf16 ? "bf16" : "f32", gib(p->forward),
-            gib(p->statistics), gib(p->scratch), gib(p->owned),
-            run->shards ? "one: --shards" : "all until written");
+               "blocks held %.2f (%s)\n", gib(p->anon),
+            gib(run->calib_disk ? 0 : p->activations),
+            run->calib_disk ? "on disk" : run->calib_bf16 ? "bf16" : "f32",
+            gib(p->forward), gib(p->statistics), gib(p->scratch),
+            gib(p->owned), run->shards ? "one: --shards" : "all until written");
     fprintf(f, "plan:      budget %.2f GiB (%s)\n",
             gib(run->max_memory ? run->max_memory : p->available),
             run->max_memory ? "--max-memory" : "available now");

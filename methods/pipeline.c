@@ -10,6 +10,7 @@
 
 #include "core/backward.h"
 #include "core/forward.h"
+#include "methods/calib_store.h"
 #include "methods/gradstats.h"
 #include "methods/magnitude.h"
 #include "methods/magnitude_hist.h"
@@ -344,6 +345,7 @@ struct calib {
     struct cpr_forward f;
     size_t elsize;     // 4 (f32) or 2 (bf16) per activation
     void *inps; // (nsamples * seqlen, hidden), updated in place per block
+    struct cpr_calib_store store; // where inps lives
     float *work;       // (chunk_seq * seqlen, hidden)
     int64_t nsamples, seqlen, chunk, hidden;
     struct cpr_site_stats st[CPR_CAPTURE_SITE_COUNT];
@@ -356,7 +358,8 @@ struct calib {
 
 static void calib_free(struct calib *c) {
     cpr_forward_free(&c->f);
-    free(c->inps);
+    cpr_calib_store_free(&c->store);
+    c->inps = NULL;
     free(c->work);
     for (int s = 0; s < CPR_CAPTURE_SITE_COUNT; s++)
         cpr_site_stats_free(&c->st[s]);
@@ -443,9 +446,10 @@ static enum cpr_status calib_init(struct calib *c, const struct cpr_model *m,
     if (c->chunk > nsamples) c->chunk = nsamples;
     const size_t act = (size_t)(nsamples * seqlen * cfg->hidden) * c->elsize;
     rep->activation_bytes = act;
-    c->inps = malloc(act);
+    CPR_TRY(cpr_calib_store_alloc(&c->store, act, o->calib_tmp_dir, err));
+    c->inps = c->store.data;
     c->work = malloc((size_t)(c->chunk * seqlen * cfg->hidden) * sizeof(float));
-    if (!c->inps || !c->work)
+    if (!c->work)
         return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: calibration "
                            "activations, %zu bytes (nsamples %lld x "
                            "seqlen %lld x hidden %lld; --calib-dtype bf16 "

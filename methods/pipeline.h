@@ -80,6 +80,8 @@ struct cpr_pipe_opts {
                                        // + j (j: the layer's linear table,
                                        // cpr_layer_linears), or NULL
     int calib_bf16;    // hold activations in bf16 (default f32)
+    const char *calib_tmp_dir; // non-NULL: the activation buffer lives in
+                       // an unlinked scratch file there (calib_store.h)
     int hessian_f64;   // accumulate Hessians in double
     int64_t chunk_seq; // windows per forward call; 0 = max(1, 4096/seqlen)
     int diagnostics;   // per-linear reconstruction error (pipe_diag.h):

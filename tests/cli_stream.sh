@@ -109,6 +109,26 @@ assert all(x["writing"] > 0 for x in b), "every block is written"
 assert all(x["pruning"] == 0 for x in b[3:]), "nothing pruned past 1:3"
 assert b[1]["pruning"] > 0 and b[2]["pruning"] > 0
 PY
+# --calib-store disk: the activation buffer in an unlinked scratch file;
+# the output is byte-identical to the RAM store's; nothing is left behind;
+# the plan counts it as file-backed.
+mkdir -p "$T/scratch"
+# shellcheck disable=SC2086
+"$P" prune --model "$S" $ARGS --calib-store disk --tmp-dir "$T/scratch" \
+    --out "$T/disk" >"$T/disk.out" 2>&1 || bad "prune --calib-store disk"
+if cmp -s "$T/one/model.safetensors" "$T/disk/model.safetensors"; then ok
+else bad "--calib-store disk output differs from the RAM store's"; fi
+[ -z "$(ls "$T/scratch")" ] || bad "scratch file left in --tmp-dir"
+grep -q "in a scratch file in $T/scratch (--calib-store disk: file-backed" \
+    "$T/disk.out" || bad "plan does not show the file-backed activations"
+grep -q "anonymous .* activations 0.00 (on disk)" "$T/disk.out" ||
+    bad "plan counts the disk store as anonymous"
+# shellcheck disable=SC2086
+expect 2 "not a writable directory" "$P" prune --model "$S" $ARGS \
+    --calib-store disk --tmp-dir "$T/nonexistent"
+# shellcheck disable=SC2086
+expect 2 "--tmp-dir is for --calib-store disk" "$P" prune --model "$S" $ARGS \
+    --tmp-dir "$T"
 expect 2 "--blocks" "$P" prune --model "$S" $ARGS --blocks 3:2
 expect 2 "the model has 6 blocks" "$P" prune --model "$S" $ARGS --blocks 0:7
 expect 2 "--resume" "$P" prune --model "$S" $ARGS --resume
