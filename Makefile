@@ -123,6 +123,7 @@ test: $(TESTS) $(PROG) check-deps
 	sh tests/cli_struct.sh $(BUILD)
 	sh tests/cli_gguf.sh $(BUILD)
 	sh tests/cli_prune_depth.sh $(BUILD)
+	sh tests/cli_calib_compute.sh $(BUILD)
 
 test-slow: $(TESTS) $(PROG) check-deps
 	$(TESTS) --slow
@@ -138,6 +139,7 @@ test-slow: $(TESTS) $(PROG) check-deps
 	sh tests/cli_struct.sh $(BUILD)
 	sh tests/cli_gguf.sh $(BUILD)
 	sh tests/cli_prune_depth.sh $(BUILD)
+	sh tests/cli_calib_compute.sh $(BUILD)
 	sh tests/svg_render.sh $(BUILD)
 
 # Sanitized build in its own folder; -O1 keeps it quick. Slow tests are

@@ -57,6 +57,7 @@ struct prune_run {
     struct cpr_prune_target target;
     int calib_bf16, hessian_f64;
     int calib_disk;             // --calib-store disk
+    int calib_compute;          // enum cpr_calib_compute (--calib-compute)
     char tmp_dir[1024];         // its scratch folder (resolved)
     // calibration (source NULL when the method used none)
     const char *calib_source;   // "tinystories", or a file path

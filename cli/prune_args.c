@@ -21,6 +21,7 @@
 #include "cli/prune.h"
 #include "cli/prune_extra.h"
 #include "core/pool.h"
+#include "methods/calib_compute.h"
 #include "methods/registry.h"
 
 #define CMD "prune"
@@ -45,6 +46,7 @@ static const struct cli_opt base_opts[] = {
     {"seed", 1, "seed of random window sampling (default 0)", NULL},
     {"calib-sampling", 1, "sequential or random (default sequential: the first windows)", NULL},
     {"calib-dtype", 1, "activations held in f32 or bf16 (default f32)", NULL},
+    {"calib-compute", 1, "arithmetic of the calibration forward: auto (the weights' own GEMM slot), f32 (exact f32 GEMMs, also for bf16 weights) or bf16 (linears rounded to bf16, vdpbf16ps where present: x rounded to bf16 too) (default auto)", NULL},
     {"calib-store", 1, "ram or disk: the activation buffer in memory, or in an unlinked scratch file mapped from --tmp-dir (file-backed page cache, not anonymous memory; same results) (default ram)", NULL},
     {"tmp-dir", 1, "folder of the --calib-store disk scratch file (default: $TMPDIR, else the parent folder of --out, else /tmp)", NULL},
     {"hessian-dtype", 1, "Hessian accumulation in f32 or f64 (default f32, as the reference)", NULL},
@@ -325,6 +327,15 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
     if ((v = cli_get(O, N, "calib-dtype"))) {
         if (pick("calib-dtype", v, "f32", "bf16")) return 2;
         run->calib_bf16 = !strcmp(v, "bf16");
+    }
+    if ((v = cli_get(O, N, "calib-compute"))) {
+        const int cc = cpr_calib_compute_parse(v);
+        if (cc < 0) {
+            fprintf(stderr, "cprune " CMD ": --calib-compute: expected auto, "
+                            "f32 or bf16, found '%s'\n", v);
+            return 2;
+        }
+        run->calib_compute = cc;
     }
     if ((v = cli_get(O, N, "calib-store"))) {
         if (pick("calib-store", v, "ram", "disk")) return 2;

@@ -23,6 +23,7 @@
 #include "data/model_save.h"
 #include "data/model_shards.h"
 #include "data/sha256.h"
+#include "methods/calib_compute.h"
 
 #define CMD "prune"
 
@@ -189,6 +190,11 @@ static void run_key(const struct prune_run *run, const struct out_meta *om,
                      om->opts, om->target, om->calib, run->calib_bf16,
                      run->hessian_f64, (long long)run->block_begin,
                      (long long)run->block_end, (long long)m->cfg.n_layers);
+    if (run->calib_compute && n > 0 && n < (int)sizeof buf) // changes the
+        n += snprintf(buf + n, sizeof buf - (size_t)n, // weights; auto keeps
+                      "|calib-compute %s", // the keys of earlier runs
+                      cpr_calib_compute_name(
+                          (enum cpr_calib_compute)run->calib_compute));
     unsigned char d[32];
     cpr_sha256(buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1, d);
     cpr_sha256_hex(d, hex);
@@ -288,6 +294,7 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
         .method = run->method, .method_state = run->method_state,
         .target = run->target, .calib_bf16 = run->calib_bf16,
         .calib_tmp_dir = run->calib_disk ? run->tmp_dir : NULL,
+        .calib_compute = run->calib_compute,
         .hessian_f64 = run->hessian_f64,
         .diagnostics = run->needs && !run->no_diagnostics,
         .progress = on_pipe, .progress_user = &ui,

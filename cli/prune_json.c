@@ -11,6 +11,7 @@
 #include "cli/prune_extra.h"
 #include "data/fileio.h"
 #include "data/json_write.h"
+#include "methods/calib_compute.h"
 #include "simd/kernels.h"
 
 void prune_target_str(const struct cpr_prune_target *t, char *buf,
@@ -106,6 +107,7 @@ static void write_calibration(struct cpr_jw *w, const struct prune_run *run) {
     cpr_jw_key(w, "documents"), cpr_jw_int(w, (int64_t)run->calib_docs);
     cpr_jw_key(w, "tokens_sha256"), cpr_jw_string(w, run->calib_sha);
     cpr_jw_key(w, "activations"), cpr_jw_string(w, run->calib_bf16 ? "bf16" : "f32");
+    cpr_jw_key(w, "compute"), cpr_jw_string(w, cpr_calib_compute_name((enum cpr_calib_compute)run->calib_compute));
     cpr_jw_key(w, "activation_store"), cpr_jw_string(w, run->calib_disk ? "disk" : "ram");
     cpr_jw_key(w, "hessian"), cpr_jw_string(w, run->hessian_f64 ? "f64" : "f32");
     // [document, start] of every window, in order

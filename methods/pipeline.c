@@ -10,6 +10,7 @@
 
 #include "core/backward.h"
 #include "core/forward.h"
+#include "methods/calib_compute.h"
 #include "methods/calib_store.h"
 #include "methods/gradstats.h"
 #include "methods/magnitude.h"
@@ -346,6 +347,7 @@ struct calib {
     size_t elsize;     // 4 (f32) or 2 (bf16) per activation
     void *inps; // (nsamples * seqlen, hidden), updated in place per block
     struct cpr_calib_store store; // where inps lives
+    struct cpr_calib_compute_state cc; // the forward's arithmetic
     float *work;       // (chunk_seq * seqlen, hidden)
     int64_t nsamples, seqlen, chunk, hidden;
     struct cpr_site_stats st[CPR_CAPTURE_SITE_COUNT];
@@ -359,6 +361,7 @@ struct calib {
 static void calib_free(struct calib *c) {
     cpr_forward_free(&c->f);
     cpr_calib_store_free(&c->store);
+    cpr_calib_compute_free(&c->cc);
     c->inps = NULL;
     free(c->work);
     for (int s = 0; s < CPR_CAPTURE_SITE_COUNT; s++)
@@ -456,6 +459,10 @@ static enum cpr_status calib_init(struct calib *c, const struct cpr_model *m,
                            "halves it)", act, (long long)nsamples,
                            (long long)seqlen, (long long)cfg->hidden);
     CPR_TRY(cpr_forward_init(&c->f, m, k, pool, c->chunk, seqlen, err));
+    CPR_TRY(cpr_calib_compute_init(&c->cc, (enum cpr_calib_compute)
+                                   o->calib_compute, m, k, err));
+    c->f.model = cpr_calib_compute_model(&c->cc); // same shapes as m
+    c->f.k = cpr_calib_compute_kernels(&c->cc, k);
     needs &= STAT_BITS;
     int64_t maxc = 0;
     rep->stats_bytes = 0;
@@ -489,6 +496,7 @@ static enum cpr_status run_block(struct calib *c, int64_t l, void *src,
                                  void *dst, const struct cpr_block_hook *hook,
                                  struct cpr_pipe_report *rep,
                                  struct cpr_err *err) {
+    CPR_TRY(cpr_calib_compute_block(&c->cc, l, c->k, err));
     for (int64_t i0 = 0; i0 < c->nsamples; i0 += c->chunk) {
         const int64_t n =
             c->nsamples - i0 < c->chunk ? c->nsamples - i0 : c->chunk;

@@ -82,6 +82,8 @@ struct cpr_pipe_opts {
     int calib_bf16;    // hold activations in bf16 (default f32)
     const char *calib_tmp_dir; // non-NULL: the activation buffer lives in
                        // an unlinked scratch file there (calib_store.h)
+    int calib_compute; // enum cpr_calib_compute: the calibration
+                       // forward's arithmetic (calib_compute.h; 0 = auto)
     int hessian_f64;   // accumulate Hessians in double
     int64_t chunk_seq; // windows per forward call; 0 = max(1, 4096/seqlen)
     int diagnostics;   // per-linear reconstruction error (pipe_diag.h):
