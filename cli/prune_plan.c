@@ -41,6 +41,37 @@ static double gemm_rate(int threads) {
     return best;
 }
 
+// Under a cgroup v1 memory controller (the process's memory cgroup from
+// /proc/self/cgroup): lower *avail to limit_in_bytes - usage_in_bytes
+// (page cache included, as the controller counts it) when that is less.
+static void cgroup_v1_limit(size_t *avail) {
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f) return;
+    char line[1024], path[1200] = "";
+    while (fgets(line, sizeof line, f)) { // "4:memory:/name"
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2 || strncmp(c1 + 1, "memory:", 7)) continue;
+        line[strcspn(line, "\n")] = 0;
+        snprintf(path, sizeof path, "/sys/fs/cgroup/memory%s", c2 + 1);
+    }
+    fclose(f);
+    if (!path[0]) return;
+    unsigned long long lim = 0, use = 0;
+    char fn[1300];
+    snprintf(fn, sizeof fn, "%s/memory.limit_in_bytes", path);
+    if ((f = fopen(fn, "r"))) {
+        if (fscanf(f, "%llu", &lim) != 1) lim = 0;
+        fclose(f);
+    }
+    snprintf(fn, sizeof fn, "%s/memory.usage_in_bytes", path);
+    if ((f = fopen(fn, "r"))) {
+        if (fscanf(f, "%llu", &use) != 1) use = 0;
+        fclose(f);
+    }
+    if (lim && lim > use && (size_t)(lim - use) < *avail)
+        *avail = (size_t)(lim - use);
+}
+
 // The memory the host offers: MemAvailable, lowered by a cgroup v2
 // memory.max (minus what the cgroup already uses) when one is set.
 static size_t available_bytes(void) {
@@ -66,6 +97,7 @@ static size_t available_bytes(void) {
         fclose(f);
     }
     if (mx && mx > cur && (size_t)(mx - cur) < avail) avail = (size_t)(mx - cur);
+    cgroup_v1_limit(&avail);
     return avail;
 }
 
