@@ -125,6 +125,7 @@ test: $(TESTS) $(PROG) check-deps
 	sh tests/cli_arch.sh $(BUILD)
 	sh tests/cli_prune_depth.sh $(BUILD)
 	sh tests/cli_llmpruner.sh $(BUILD)
+	sh tests/cli_calib_compute.sh $(BUILD)
 
 test-slow: $(TESTS) $(PROG) check-deps
 	$(TESTS) --slow
@@ -142,6 +143,7 @@ test-slow: $(TESTS) $(PROG) check-deps
 	sh tests/cli_arch.sh $(BUILD)
 	sh tests/cli_prune_depth.sh $(BUILD)
 	sh tests/cli_llmpruner.sh $(BUILD)
+	sh tests/cli_calib_compute.sh $(BUILD)
 	sh tests/svg_render.sh $(BUILD)
 
 # Sanitized build in its own folder; -O1 keeps it quick. Slow tests are
@@ -171,10 +173,16 @@ bench: $(BENCH_BINS) $(PROG)
 	sh bench/bench_struct.sh $(BUILD)
 	sh bench/bench_depth.sh $(BUILD)
 	sh bench/bench_diag.sh $(BUILD)
+	sh bench/bench_calib_compute.sh $(BUILD)
 
 # The 7B-shaped streaming bench alone (bench/bench_stream.sh).
 bench-stream: $(PROG)
 	sh bench/bench_stream.sh $(BUILD)
+
+# Issue 12 acceptance (a): all 32 blocks of the 7B-shaped model inside a
+# 16 GiB memory cgroup (root; about an hour on 2 cores).
+bench-stream-full: $(PROG)
+	sh bench/bench_stream_full.sh $(BUILD)
 
 # libFuzzer: every tests/fuzz/fuzz_<x>.c (defining LLVMFuzzerTestOneInput)
 # becomes build-fuzz/fuzz_<x>, linked with a clang build of the library

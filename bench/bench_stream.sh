@@ -10,6 +10,18 @@
 # less than 20 GB free. STREAM_NSAMPLES windows of STREAM_SEQLEN tokens
 # (default 2 x 2048: the build machine has 2 cores) through blocks 0:2;
 # the full 32-block time is projected from the per-block split.
+# Peak anonymous memory at 128 x 2048 is projected from each run's peak
+# plus the plan's exact activation bytes times (128 / STREAM_NSAMPLES - 1)
+# (the forward state, statistics and scratch do not grow with the windows:
+# they are per chunk of 4096 tokens or per block).
+# STREAM_PART=blocks|eval|all (default all). The eval part: `cprune eval`
+# of the bf16 model, one chunk of STREAM_EVAL_SEQLEN tokens (default 512),
+# peak RssAnon beyond the mapped weights, tokens/s, and the forward's
+# GFLOP/s (2 x (decoder linears + lm_head) x tokens + causal attention
+# 2 x seqlen x hidden per token and layer) against the f32 GEMM rate the
+# plan measures (a 256 x 1024 x 1024 product, `prune --plan`, measured
+# just before and after, mean). The 32-block cgroup run is
+# bench/bench_stream_full.sh.
 set -u
 B=${1:-build}
 P="$B/cprune"
@@ -20,6 +32,8 @@ NS=${STREAM_NSAMPLES:-2}
 SL=${STREAM_SEQLEN:-2048}
 TH=${STREAM_THREADS:-2}
 OUT=bench/results/stream.txt
+PART=${STREAM_PART:-all}
+ESEQ=${STREAM_EVAL_SEQLEN:-512}
 M="$DIR/llama7b-bf16"
 mkdir -p "$DIR" bench/results
 if [ ! -f "$TOK" ]; then echo "SKIP bench_stream: $TOK not found"; exit 0; fi
@@ -53,9 +67,45 @@ run() {
     printf '%-28s rc %d  peak RssAnon %.2f GiB  peak RssFile %.2f GiB\n' \
         "$label" $rc "$(echo "$peak_a / 1048576" | bc -l)" \
         "$(echo "$peak_f / 1048576" | bc -l)" | tee -a "$OUT"
-    grep -E '^plan:|timing|forward|statistics|pruning|written|ppl|tok/s' \
+    grep -E '^plan:|timing|forward|statistics|pruning|written|ppl|tok/s|^time:' \
         "$log" | sed 's/^/    /' | tee -a "$OUT"
+    act=$(sed -n 's/^plan: *anonymous .* = activations \([0-9.]*\) .*/\1/p' "$log")
+    if [ -n "$act" ] && [ "$NS" -lt 128 ]; then
+        awk -v p="$peak_a" -v a="$act" -v n="$NS" 'BEGIN {
+            printf "    projected peak RssAnon at 128 x 2048: %.2f + %.2f x (128/%d - 1) = %.2f GiB\n",
+                   p / 1048576, a, n, p / 1048576 + a * (128 / n - 1) }' | tee -a "$OUT"
+    fi
 }
+
+gemm_rate() { # the plan's measured f32 GEMM rate (GFLOP/s)
+    "$P" prune --model "$M" --tokenizer "$TOK" --method wanda --sparsity 0.5 \
+        --calib tinystories --nsamples 1 --seqlen 2048 --threads "$TH" --plan \
+        2>/dev/null | sed -n 's/.* at \([0-9.]*\) GFLOP.s measured.*/\1/p'
+}
+
+if [ "$PART" = eval ]; then
+    echo "== bench_stream eval $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) CPUs, threads $TH" | tee -a "$OUT"
+    g1=$(gemm_rate)
+    run eval-bf16-seq$ESEQ "$P" eval --model "$M" --tokenizer "$TOK" \
+        --dataset tinystories --seqlen "$ESEQ" --max-chunks 1 --threads "$TH" \
+        --quiet --json "$DIR/eval.json"
+    g2=$(gemm_rate)
+    python3 - "$DIR/eval.json" "$g1" "$g2" "$M/config.json" "$peak_a" "$peak_f" <<'PY' | tee -a "$OUT"
+import json, sys
+e, c = json.load(open(sys.argv[1])), json.load(open(sys.argv[4]))
+g = (float(sys.argv[2]) + float(sys.argv[3])) / 2
+H, I, L, V = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"], c["vocab_size"]
+lin = L * (4 * H * H + 3 * H * I) + V * H
+s = e["seqlen"]
+flop_tok = 2 * lin + 2 * s * H * L  # causal attention: QK^T + PV, s/2 keys avg
+gf = e["tokens_per_second"] * flop_tok / 1e9
+print("   eval: %d tokens in %.1f s = %.2f tokens/s = %.1f GFLOP/s; f32 GEMM rate %s / %s -> %.1f GFLOP/s; ratio %.2f (target 1.5 for bf16 weights)"
+      % (e["ntokens_scored"] + e["nchunks"], e["seconds"], e["tokens_per_second"], gf, sys.argv[2], sys.argv[3], g, gf / g))
+print("   eval: peak RssAnon %.2f GiB beyond the mapped weights (RssFile %.2f GiB; target <= 1.5 GiB)"
+      % (int(sys.argv[5]) / 1048576, int(sys.argv[6]) / 1048576))
+PY
+    exit 0
+fi
 
 {
     echo "== bench_stream $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) CPUs, threads $TH"
@@ -70,7 +120,10 @@ run wanda-f32-act "$P" prune $C --method wanda --json "$DIR/wanda-f32.json"
 # shellcheck disable=SC2086
 run sparsegpt-bf16-act "$P" prune $C --method sparsegpt --calib-dtype bf16 \
     --json "$DIR/sparsegpt.json"
-for j in wanda wanda-f32 sparsegpt; do
+# shellcheck disable=SC2086
+run sparsegpt-f32-act "$P" prune $C --method sparsegpt \
+    --json "$DIR/sparsegpt-f32.json"
+for j in wanda wanda-f32 sparsegpt sparsegpt-f32; do
     python3 - "$DIR/$j.json" <<'PY' | tee -a "$OUT"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -87,6 +140,7 @@ print("   %s: seconds for 2 blocks: %s" % (sys.argv[1].split("/")[-1],
       ", ".join("%s %.1f" % (k, v) for k, v in t.items() if isinstance(v, (int, float)))))
 PY
 done
+[ "$PART" = blocks ] && exit 0
 # shellcheck disable=SC2086
 run eval-bf16 "$P" eval --model "$M" --tokenizer "$TOK" --dataset tinystories \
     --seqlen 128 --max-chunks 1 --threads $TH

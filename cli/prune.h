@@ -58,6 +58,9 @@ struct prune_run {
     int calib_bf16, hessian_f64;
     int grad_bf16;            // --grad-dtype bf16
     const char *grad_scratch; // --grad-scratch DIR, or NULL
+    int calib_disk;             // --calib-store disk
+    int calib_compute;          // enum cpr_calib_compute (--calib-compute)
+    char tmp_dir[1024];         // its scratch folder (resolved)
     // calibration (source NULL when the method used none)
     const char *calib_source;   // "tinystories", or a file path
     const char *calib_split;    // NULL for a file
@@ -120,7 +123,8 @@ enum cpr_status prune_run_evals(struct prune_run *run,
 struct prune_plan {
     size_t weights;     // tensor bytes mapped from the model files
     size_t activations, forward, statistics, scratch, owned;
-    size_t anon;        // the sum of the five above
+    size_t anon;        // the sum of the five above (activations left
+                        // out with --calib-store disk: file-backed)
     size_t available;   // MemAvailable, or less under a cgroup limit
     double flops_block; // per pruned block
     double gflops;      // measured f32 GEMM rate

@@ -10,6 +10,8 @@
 // (underscores in option names become dashes on the command line; boolean
 // options are flags). An option of another method is refused by name.
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "cli/prune_extra.h"
 #include "core/pool.h"
 #include "data/fileio.h"
+#include "methods/calib_compute.h"
 #include "methods/registry.h"
 
 #define CMD "prune"
@@ -44,6 +47,9 @@ static const struct cli_opt base_opts[] = {
     {"seed", 1, "seed of random window sampling (default 0)", NULL},
     {"calib-sampling", 1, "sequential or random (default sequential: the first windows)", NULL},
     {"calib-dtype", 1, "activations held in f32 or bf16 (default f32)", NULL},
+    {"calib-compute", 1, "arithmetic of the calibration forward: auto (the weights' own GEMM slot), f32 (exact f32 GEMMs, also for bf16 weights) or bf16 (linears rounded to bf16, vdpbf16ps where present: x rounded to bf16 too) (default auto)", NULL},
+    {"calib-store", 1, "ram or disk: the activation buffer in memory, or in an unlinked scratch file mapped from --tmp-dir (file-backed page cache, not anonymous memory; same results) (default ram)", NULL},
+    {"tmp-dir", 1, "folder of the --calib-store disk scratch file (default: $TMPDIR, else the parent folder of --out, else /tmp)", NULL},
     {"hessian-dtype", 1, "Hessian accumulation in f32 or f64 (default f32, as the reference)", NULL},
     {"grad-dtype", 1, "gradient methods (gblm, gradient): norms kept in f32 or rounded to bf16 (default f32; the reference saves fp16)", NULL},
     {"grad-scratch", 1, "gradient methods: keep the per-weight gradient accumulators in an unlinked temporary file in this directory, one layer in RAM (default: all in RAM, 8 bytes per decoder weight)", NULL},
@@ -236,6 +242,45 @@ static int pick(const char *opt, const char *v, const char *a, const char *b) {
     return 2;
 }
 
+// --calib-store disk: the scratch folder (--tmp-dir, else $TMPDIR, else
+// the parent of --out, else /tmp), checked now, before any weight is read.
+static int prune_tmp_dir(struct prune_run *run, const char *given,
+                         const char *out) {
+    if (given && !run->calib_disk) {
+        fprintf(stderr, "cprune " CMD ": --tmp-dir is for --calib-store "
+                        "disk\n");
+        return 2;
+    }
+    if (!run->calib_disk) return 0;
+    const char *env = getenv("TMPDIR");
+    if (given) {
+        snprintf(run->tmp_dir, sizeof run->tmp_dir, "%s", given);
+    } else if (env && *env) {
+        snprintf(run->tmp_dir, sizeof run->tmp_dir, "%s", env);
+    } else if (out && *out) {
+        snprintf(run->tmp_dir, sizeof run->tmp_dir, "%s", out);
+        char *slash = strrchr(run->tmp_dir, '/');
+        while (slash && slash > run->tmp_dir && slash[1] == 0) { // "a/b/"
+            *slash = 0;
+            slash = strrchr(run->tmp_dir, '/');
+        }
+        if (!slash) snprintf(run->tmp_dir, sizeof run->tmp_dir, ".");
+        else if (slash == run->tmp_dir) slash[1] = 0; // "/x" -> "/"
+        else *slash = 0;
+    } else {
+        snprintf(run->tmp_dir, sizeof run->tmp_dir, "/tmp");
+    }
+    struct stat st;
+    if (stat(run->tmp_dir, &st) || !S_ISDIR(st.st_mode) ||
+        access(run->tmp_dir, W_OK | X_OK)) {
+        fprintf(stderr, "cprune " CMD ": --calib-store disk: scratch folder "
+                        "'%s'%s is not a writable directory\n", run->tmp_dir,
+                given ? "" : " (from $TMPDIR, --out or /tmp; set --tmp-dir)");
+        return 2;
+    }
+    return 0;
+}
+
 // The options after the method exists (state created).
 static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) {
     const char *v, *sv = cli_get(O, N, "sparsity"), *pv = cli_get(O, N, "pattern");
@@ -286,6 +331,21 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
         if (pick("calib-dtype", v, "f32", "bf16")) return 2;
         run->calib_bf16 = !strcmp(v, "bf16");
     }
+    if ((v = cli_get(O, N, "calib-compute"))) {
+        const int cc = cpr_calib_compute_parse(v);
+        if (cc < 0) {
+            fprintf(stderr, "cprune " CMD ": --calib-compute: expected auto, "
+                            "f32 or bf16, found '%s'\n", v);
+            return 2;
+        }
+        run->calib_compute = cc;
+    }
+    if ((v = cli_get(O, N, "calib-store"))) {
+        if (pick("calib-store", v, "ram", "disk")) return 2;
+        run->calib_disk = !strcmp(v, "disk");
+    }
+    if (prune_tmp_dir(run, cli_get(O, N, "tmp-dir"), cli_get(O, N, "out")))
+        return 2;
     if ((v = cli_get(O, N, "hessian-dtype"))) {
         if (pick("hessian-dtype", v, "f32", "f64")) return 2;
         run->hessian_f64 = !strcmp(v, "f64");

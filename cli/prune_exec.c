@@ -24,6 +24,7 @@
 #include "data/model_shards.h"
 #include "data/scratch_file.h"
 #include "data/sha256.h"
+#include "methods/calib_compute.h"
 
 #define CMD "prune"
 
@@ -51,6 +52,23 @@ static void on_pipe(void *user, const struct cpr_pipe_progress *p) {
         fprintf(stderr, "  block %lld/%lld pruned: sparsity %.6f  (%.2f s "
                         "elapsed, ETA %.0f s)\n", (long long)p->block + 1,
                 (long long)p->n_blocks, p->block_sparsity, p->seconds, eta);
+        break;
+    }
+    case CPR_PIPE_DONE: {
+        // blocks of the pruned range only; ETA from the ones done so far
+        const int64_t end = ui->end > 0 ? ui->end : p->n_blocks;
+        if (p->block < ui->first || p->block >= end) break;
+        const struct cpr_pipe_block_sec *b = p->block_sec;
+        const int64_t did = p->block + 1 - ui->first;
+        const double eta = p->seconds / (double)did *
+                           (double)(end - p->block - 1);
+        fprintf(stderr, "  block %lld/%lld done in %.2f s (forward %.2f, "
+                        "statistics %.2f, pruning %.2f, diagnostics %.2f, "
+                        "writing %.2f); elapsed %.0f s, ETA %.0f s\n",
+                (long long)p->block + 1, (long long)p->n_blocks,
+                b->forward + b->stats + b->prune + b->diag + b->write,
+                b->forward, b->stats, b->prune, b->diag, b->write,
+                p->seconds, eta);
         break;
     }
     case CPR_PIPE_STATS:
@@ -173,6 +191,11 @@ static void run_key(const struct prune_run *run, const struct out_meta *om,
                      om->opts, om->target, om->calib, run->calib_bf16,
                      run->hessian_f64, (long long)run->block_begin,
                      (long long)run->block_end, (long long)m->cfg.n_layers);
+    if (run->calib_compute && n > 0 && n < (int)sizeof buf) // changes the
+        n += snprintf(buf + n, sizeof buf - (size_t)n, // weights; auto keeps
+                      "|calib-compute %s", // the keys of earlier runs
+                      cpr_calib_compute_name(
+                          (enum cpr_calib_compute)run->calib_compute));
     unsigned char d[32];
     cpr_sha256(buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1, d);
     cpr_sha256_hex(d, hex);
@@ -272,6 +295,8 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
     struct cpr_pipe_opts po = {
         .method = run->method, .method_state = run->method_state,
         .target = run->target, .calib_bf16 = run->calib_bf16,
+        .calib_tmp_dir = run->calib_disk ? run->tmp_dir : NULL,
+        .calib_compute = run->calib_compute,
         .hessian_f64 = run->hessian_f64,
         .diagnostics = run->needs && !run->no_diagnostics,
         .progress = on_pipe, .progress_user = &ui,

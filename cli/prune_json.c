@@ -11,6 +11,7 @@
 #include "cli/prune_extra.h"
 #include "data/fileio.h"
 #include "data/json_write.h"
+#include "methods/calib_compute.h"
 #include "simd/kernels.h"
 
 void prune_target_str(const struct cpr_prune_target *t, char *buf,
@@ -106,6 +107,8 @@ static void write_calibration(struct cpr_jw *w, const struct prune_run *run) {
     cpr_jw_key(w, "documents"), cpr_jw_int(w, (int64_t)run->calib_docs);
     cpr_jw_key(w, "tokens_sha256"), cpr_jw_string(w, run->calib_sha);
     cpr_jw_key(w, "activations"), cpr_jw_string(w, run->calib_bf16 ? "bf16" : "f32");
+    cpr_jw_key(w, "compute"), cpr_jw_string(w, cpr_calib_compute_name((enum cpr_calib_compute)run->calib_compute));
+    cpr_jw_key(w, "activation_store"), cpr_jw_string(w, run->calib_disk ? "disk" : "ram");
     cpr_jw_key(w, "hessian"), cpr_jw_string(w, run->hessian_f64 ? "f64" : "f32");
     // [document, start] of every window, in order
     cpr_jw_key(w, "windows");
@@ -219,6 +222,25 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
     cpr_jw_key(&w, "evaluation"), cpr_jw_double(&w, ev);
     cpr_jw_key(&w, "total"), cpr_jw_double(&w, run->sec_total);
     cpr_jw_end_object(&w);
+    if (run->rep.block_sec) { // one object per block (pipeline.h)
+        cpr_jw_key(&w, "seconds_per_block");
+        cpr_jw_begin_array(&w);
+        for (int64_t l = 0; l < run->rep.n_layers; l++) {
+            const struct cpr_pipe_block_sec *b = &run->rep.block_sec[l];
+            cpr_jw_begin_object(&w);
+            cpr_jw_key(&w, "block"), cpr_jw_int(&w, l);
+            cpr_jw_key(&w, "forward"), cpr_jw_double(&w, b->forward);
+            cpr_jw_key(&w, "statistics"), cpr_jw_double(&w, b->stats);
+            cpr_jw_key(&w, "pruning"), cpr_jw_double(&w, b->prune);
+            cpr_jw_key(&w, "diagnostics"), cpr_jw_double(&w, b->diag);
+            cpr_jw_key(&w, "writing"), cpr_jw_double(&w, b->write);
+            cpr_jw_key(&w, "total"),
+                cpr_jw_double(&w, b->forward + b->stats + b->prune +
+                                      b->diag + b->write);
+            cpr_jw_end_object(&w);
+        }
+        cpr_jw_end_array(&w);
+    }
     cpr_jw_key(&w, "memory");
     cpr_jw_begin_object(&w);
     cpr_jw_key(&w, "peak_rss_bytes"), cpr_jw_int(&w, peak_rss_bytes());

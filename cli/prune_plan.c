@@ -41,6 +41,37 @@ static double gemm_rate(int threads) {
     return best;
 }
 
+// Under a cgroup v1 memory controller (the process's memory cgroup from
+// /proc/self/cgroup): lower *avail to limit_in_bytes - usage_in_bytes
+// (page cache included, as the controller counts it) when that is less.
+static void cgroup_v1_limit(size_t *avail) {
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f) return;
+    char line[1024], path[1200] = "";
+    while (fgets(line, sizeof line, f)) { // "4:memory:/name"
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2 || strncmp(c1 + 1, "memory:", 7)) continue;
+        line[strcspn(line, "\n")] = 0;
+        snprintf(path, sizeof path, "/sys/fs/cgroup/memory%s", c2 + 1);
+    }
+    fclose(f);
+    if (!path[0]) return;
+    unsigned long long lim = 0, use = 0;
+    char fn[1300];
+    snprintf(fn, sizeof fn, "%s/memory.limit_in_bytes", path);
+    if ((f = fopen(fn, "r"))) {
+        if (fscanf(f, "%llu", &lim) != 1) lim = 0;
+        fclose(f);
+    }
+    snprintf(fn, sizeof fn, "%s/memory.usage_in_bytes", path);
+    if ((f = fopen(fn, "r"))) {
+        if (fscanf(f, "%llu", &use) != 1) use = 0;
+        fclose(f);
+    }
+    if (lim && lim > use && (size_t)(lim - use) < *avail)
+        *avail = (size_t)(lim - use);
+}
+
 // The memory the host offers: MemAvailable, lowered by a cgroup v2
 // memory.max (minus what the cgroup already uses) when one is set.
 static size_t available_bytes(void) {
@@ -66,6 +97,7 @@ static size_t available_bytes(void) {
         fclose(f);
     }
     if (mx && mx > cur && (size_t)(mx - cur) < avail) avail = (size_t)(mx - cur);
+    cgroup_v1_limit(&avail);
     return avail;
 }
 
@@ -131,8 +163,8 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
     if (diag) p->scratch += blk_numel * 4 * 2; // pipe_diag.h: 2 f32 copies
     // pruned blocks held until written: one with --shards, else all
     p->owned = (run->shards ? 1 : (size_t)(b1 - b0)) * blk;
-    p->anon = p->activations + p->forward + p->statistics + p->scratch +
-              p->owned;
+    p->anon = (run->calib_disk ? 0 : p->activations) + p->forward +
+              p->statistics + p->scratch + p->owned;
     p->available = available_bytes();
     // time: forward passes (statistics, diagnostics, propagation) of the
     // blocks up to b1, Hessian accumulation and the method's own work
@@ -162,12 +194,18 @@ void prune_plan_print(FILE *f, const struct prune_run *run,
                       const struct prune_plan *p) {
     fprintf(f, "plan:      weights %.2f GiB mapped (page cache, not "
                "anonymous)\n", gib(p->weights));
+    if (run->calib_disk) // file-backed: page cache, like the weights
+        fprintf(f, "plan:      activations %.2f GiB (%s) in a scratch file "
+                   "in %s (--calib-store disk: file-backed, not "
+                   "anonymous)\n", gib(p->activations),
+                run->calib_bf16 ? "bf16" : "f32", run->tmp_dir);
     fprintf(f, "plan:      anonymous %.2f GiB = activations %.2f (%s) + "
                "forward %.2f + statistics %.2f + scratch %.2f + pruned "
-               "blocks held %.2f (%s)\n", gib(p->anon), gib(p->activations),
-            run->calib_bf16 ? "bf16" : "f32", gib(p->forward),
-            gib(p->statistics), gib(p->scratch), gib(p->owned),
-            run->shards ? "one: --shards" : "all until written");
+               "blocks held %.2f (%s)\n", gib(p->anon),
+            gib(run->calib_disk ? 0 : p->activations),
+            run->calib_disk ? "on disk" : run->calib_bf16 ? "bf16" : "f32",
+            gib(p->forward), gib(p->statistics), gib(p->scratch),
+            gib(p->owned), run->shards ? "one: --shards" : "all until written");
     fprintf(f, "plan:      budget %.2f GiB (%s)\n",
             gib(run->max_memory ? run->max_memory : p->available),
             run->max_memory ? "--max-memory" : "available now");

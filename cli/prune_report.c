@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/prune.h"
+#include "methods/calib_compute.h"
 #include "simd/kernels.h"
 
 void prune_print_start(const struct prune_run *run, const struct cpr_model *m) {
@@ -22,7 +23,7 @@ void prune_print_start(const struct prune_run *run, const struct cpr_model *m) {
     if (run->needs) {
         printf("calib:     %s%s%s, %s, seed %llu, %lld x %lld tokens (text "
                "%lld tokens, %zu document%s), windows sha256 %.16s..., "
-               "activations %s, Hessian %s\n", run->calib_source,
+               "activations %s, Hessian %s%s%s\n", run->calib_source,
                run->calib_split ? " / " : "",
                run->calib_split ? run->calib_split : "",
                cpr_calib_sampling_name(run->sampling),
@@ -30,7 +31,12 @@ void prune_print_start(const struct prune_run *run, const struct cpr_model *m) {
                (long long)run->seqlen, (long long)run->calib_text_tokens,
                run->calib_docs, run->calib_docs == 1 ? "" : "s",
                run->calib_sha, run->calib_bf16 ? "bf16" : "f32",
-               run->hessian_f64 ? "f64" : "f32");
+               run->hessian_f64 ? "f64" : "f32",
+               run->calib_compute ? ", compute " : "",
+               run->calib_compute
+                   ? cpr_calib_compute_name(
+                         (enum cpr_calib_compute)run->calib_compute)
+                   : "");
         printf("windows:   ");
         for (int64_t i = 0; i < run->win.nsamples; i++) {
             if (i == 8 && run->win.nsamples > 10) {

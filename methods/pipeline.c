@@ -11,6 +11,8 @@
 #include "core/arch_name.h"
 #include "core/backward.h"
 #include "core/forward.h"
+#include "methods/calib_compute.h"
+#include "methods/calib_store.h"
 #include "methods/gradstats.h"
 #include "methods/magnitude.h"
 #include "methods/magnitude_hist.h"
@@ -35,6 +37,8 @@ void cpr_pipe_report_free(struct cpr_pipe_report *rep) {
     rep->score_q = NULL;
     free(rep->row_dev_mean);
     free(rep->row_dev_max);
+    free(rep->block_sec);
+    rep->block_sec = NULL;
     rep->row_dev_mean = rep->row_dev_max = NULL;
     rep->zeros = rep->numel = NULL;
     rep->alloc = NULL;
@@ -343,6 +347,8 @@ struct calib {
     struct cpr_forward f;
     size_t elsize;     // 4 (f32) or 2 (bf16) per activation
     void *inps; // (nsamples * seqlen, hidden), updated in place per block
+    struct cpr_calib_store store; // where inps lives
+    struct cpr_calib_compute_state cc; // the forward's arithmetic
     float *work;       // (chunk_seq * seqlen, hidden)
     int64_t nsamples, seqlen, chunk, hidden;
     struct cpr_site_stats st[CPR_CAPTURE_SITE_COUNT];
@@ -355,7 +361,9 @@ struct calib {
 
 static void calib_free(struct calib *c) {
     cpr_forward_free(&c->f);
-    free(c->inps);
+    cpr_calib_store_free(&c->store);
+    cpr_calib_compute_free(&c->cc);
+    c->inps = NULL;
     free(c->work);
     for (int s = 0; s < CPR_CAPTURE_SITE_COUNT; s++)
         cpr_site_stats_free(&c->st[s]);
@@ -442,15 +450,20 @@ static enum cpr_status calib_init(struct calib *c, const struct cpr_model *m,
     if (c->chunk > nsamples) c->chunk = nsamples;
     const size_t act = (size_t)(nsamples * seqlen * cfg->hidden) * c->elsize;
     rep->activation_bytes = act;
-    c->inps = malloc(act);
+    CPR_TRY(cpr_calib_store_alloc(&c->store, act, o->calib_tmp_dir, err));
+    c->inps = c->store.data;
     c->work = malloc((size_t)(c->chunk * seqlen * cfg->hidden) * sizeof(float));
-    if (!c->inps || !c->work)
+    if (!c->work)
         return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: calibration "
                            "activations, %zu bytes (nsamples %lld x "
                            "seqlen %lld x hidden %lld; --calib-dtype bf16 "
                            "halves it)", act, (long long)nsamples,
                            (long long)seqlen, (long long)cfg->hidden);
     CPR_TRY(cpr_forward_init(&c->f, m, k, pool, c->chunk, seqlen, err));
+    CPR_TRY(cpr_calib_compute_init(&c->cc, (enum cpr_calib_compute)
+                                   o->calib_compute, m, k, err));
+    c->f.model = cpr_calib_compute_model(&c->cc); // same shapes as m
+    c->f.k = cpr_calib_compute_kernels(&c->cc, k);
     needs &= STAT_BITS;
     int64_t maxc = 0;
     rep->stats_bytes = 0;
@@ -484,6 +497,7 @@ static enum cpr_status run_block(struct calib *c, int64_t l, void *src,
                                  void *dst, const struct cpr_block_hook *hook,
                                  struct cpr_pipe_report *rep,
                                  struct cpr_err *err) {
+    CPR_TRY(cpr_calib_compute_block(&c->cc, l, c->k, err));
     for (int64_t i0 = 0; i0 < c->nsamples; i0 += c->chunk) {
         const int64_t n =
             c->nsamples - i0 < c->chunk ? c->nsamples - i0 : c->chunk;
@@ -585,6 +599,31 @@ static int64_t block_end(const struct cpr_pipe_opts *o,
                : m->cfg.n_layers;
 }
 
+// Block l is over: its seconds are the growth of the totals since the
+// previous block's end (pipeline.h, block_sec); report them.
+static void block_account(const struct cpr_pipe_opts *o,
+                          struct cpr_pipe_report *rep, int64_t l,
+                          int64_t n_blocks) {
+    const struct cpr_pipe_block_sec cur = {
+        .forward = rep->sec_forward, .stats = rep->sec_stats,
+        .prune = rep->sec_prune, .diag = rep->sec_diag,
+        .write = rep->sec_write};
+    const struct cpr_pipe_block_sec *mk = &rep->sec_mark;
+    if (rep->block_sec && l >= 0 && l < rep->n_layers)
+        rep->block_sec[l] = (struct cpr_pipe_block_sec){
+            .forward = cur.forward - mk->forward,
+            .stats = cur.stats - mk->stats,
+            .prune = cur.prune - mk->prune, .diag = cur.diag - mk->diag,
+            .write = cur.write - mk->write};
+    rep->sec_mark = cur;
+    if (!o->progress || !rep->block_sec) return;
+    struct cpr_pipe_progress p = {.phase = CPR_PIPE_DONE, .block = l,
+                                  .n_blocks = n_blocks,
+                                  .seconds = now_s() - rep->t_start,
+                                  .block_sec = &rep->block_sec[l]};
+    o->progress(o->progress_user, &p);
+}
+
 // Block l is final (pruned, or outside the range): hand it to block_done.
 static enum cpr_status block_finished(struct cpr_model *m, int64_t l,
                                       const struct cpr_pipe_opts *o,
@@ -592,10 +631,13 @@ static enum cpr_status block_finished(struct cpr_model *m, int64_t l,
                                       struct cpr_pipe_report *rep,
                                       struct cpr_err *err) {
     (void)k;
-    if (!o->block_done) return CPR_OK;
-    const double t0 = now_s();
-    enum cpr_status s = o->block_done(o->block_user, m, l, err);
-    rep->sec_write += now_s() - t0;
+    enum cpr_status s = CPR_OK;
+    if (o->block_done) {
+        const double t0 = now_s();
+        s = o->block_done(o->block_user, m, l, err);
+        rep->sec_write += now_s() - t0;
+    }
+    if (!s) block_account(o, rep, l, m->cfg.n_layers);
     return s;
 }
 
@@ -656,6 +698,7 @@ static enum cpr_status prune_calibrated(struct cpr_model *m,
                                                            err)))
                 goto out;
             report(o, CPR_PIPE_PROPAGATE, l, m->cfg.n_layers, t_start, rep);
+            if (l < o->resume_from) block_account(o, rep, l, m->cfg.n_layers);
             continue;
         }
         stats_reset_for(&c, m, l);
@@ -851,7 +894,11 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
             return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: diagnostics");
         for (int64_t i = 0; i < 5 * n; i++) rep->score_q[i] = NAN;
     }
+    rep->block_sec = calloc((size_t)m->cfg.n_layers, sizeof *rep->block_sec);
+    if (!rep->block_sec)
+        return cpr_err_set(err, CPR_ERR_NOMEM, "pipeline: block timings");
     const double t_start = now_s();
+    rep->t_start = t_start;
     const unsigned all_needs = cpr_method_needs(o.method, o.method_state);
     const unsigned needs = all_needs & STAT_BITS;
     enum cpr_status s = CPR_OK;
@@ -898,6 +945,7 @@ enum cpr_status cpr_prune_model(struct cpr_model *m, const int32_t *windows,
         for (int64_t l = 0; l < m->cfg.n_layers && !s; l++) {
             if (l < o.resume_from) {
                 s = block_reload(m, l, &o, k, rep, err);
+                if (!s) block_account(&o, rep, l, m->cfg.n_layers);
                 continue;
             }
             struct cpr_linear_ref r[CPR_MAX_LINEARS];

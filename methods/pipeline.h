@@ -55,6 +55,13 @@ enum cpr_pipe_phase {
     CPR_PIPE_STATS,     // statistics pass of `block` done
     CPR_PIPE_PRUNE,     // `block`'s linears pruned
     CPR_PIPE_PROPAGATE, // outputs of the pruned `block` computed
+    CPR_PIPE_DONE,      // `block` finished (written when streaming);
+                        // `block_sec` holds its seconds
+};
+
+// Seconds one block took, per phase (cpr_pipe_report.block_sec).
+struct cpr_pipe_block_sec {
+    double forward, stats, prune, diag, write;
 };
 
 struct cpr_pipe_progress {
@@ -62,6 +69,7 @@ struct cpr_pipe_progress {
     int64_t block, n_blocks;
     double seconds;        // since the start of cpr_prune_model
     double block_sparsity; // PRUNE: zeros / numel over this block's linears
+    const struct cpr_pipe_block_sec *block_sec; // DONE: this block's split
 };
 
 struct cpr_pipe_opts {
@@ -73,6 +81,10 @@ struct cpr_pipe_opts {
                                        // + j (j: the layer's linear table,
                                        // cpr_layer_linears), or NULL
     int calib_bf16;    // hold activations in bf16 (default f32)
+    const char *calib_tmp_dir; // non-NULL: the activation buffer lives in
+                       // an unlinked scratch file there (calib_store.h)
+    int calib_compute; // enum cpr_calib_compute: the calibration
+                       // forward's arithmetic (calib_compute.h; 0 = auto)
     int hessian_f64;   // accumulate Hessians in double
     int64_t chunk_seq; // windows per forward call; 0 = max(1, 4096/seqlen)
     int diagnostics;   // per-linear reconstruction error (pipe_diag.h):
@@ -140,6 +152,15 @@ struct cpr_pipe_report {
                           // methods; NaN for N:M or untouched linears)
     double sec_write;     // block_done calls (streamed output)
     double sec_grad;      // CPR_NEED_GRAD: the dense gradient pre-pass
+    // (n_layers) seconds per block, each phase's share of the totals above:
+    // the time between the end of block l-1 and the end of block l (so
+    // block 0 includes the embedding; a block reused by --resume counts
+    // its reload and propagation; the dense scan and the gradient
+    // pre-pass are in sec_scan / sec_grad only). Zeros for blocks not
+    // reached.
+    struct cpr_pipe_block_sec *block_sec;
+    struct cpr_pipe_block_sec sec_mark; // internal: totals at the end of
+    double t_start;                     // the last block; the run's start
     size_t activation_bytes; // the activation buffer (updated in place)
     size_t stats_bytes;      // the largest block's statistics
 };

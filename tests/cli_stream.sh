@@ -84,6 +84,51 @@ if cmp -s "$T/ref/model-00001-of-00007.safetensors" \
 else ok; fi
 z=$("$P" info --model "$T/blk" 2>&1 | grep -c . )
 [ "$z" -gt 0 ] || bad "info on --blocks output"
+# --json: seconds_per_block, one object per block whose phases add up to
+# the run's totals; a progress line with the ETA per pruned block.
+# shellcheck disable=SC2086
+"$P" prune --model "$S" $(echo "$ARGS" | sed 's/--quiet//') --blocks 1:3 \
+    --out "$T/tim" --shards --json "$T/tim.json" >/dev/null 2>"$T/tim.err" ||
+    bad "prune --json (timings)"
+n=$(grep -c '^  block [0-9]/6 done in .*ETA [0-9]* s$' "$T/tim.err")
+[ "$n" = 2 ] || bad "expected 2 per-block progress lines, found $n"
+if python3 - "$T/tim.json" <<'PY'; then ok; else bad "seconds_per_block"; fi
+import json, sys
+d = json.load(open(sys.argv[1]))
+b, t = d["seconds_per_block"], d["seconds"]
+assert [x["block"] for x in b] == list(range(6)), b
+keys = ["forward", "statistics", "pruning", "diagnostics", "writing"]
+tot = ["calibration_forward", "statistics", "pruning", "diagnostics",
+       "writing_blocks"]
+for x in b:
+    assert all(x[k] >= 0 for k in keys), x
+    assert abs(x["total"] - sum(x[k] for k in keys)) < 1e-9, x
+for k, kt in zip(keys, tot):
+    assert abs(sum(x[k] for x in b) - t[kt]) < 1e-6, (k, kt)
+assert all(x["writing"] > 0 for x in b), "every block is written"
+assert all(x["pruning"] == 0 for x in b[3:]), "nothing pruned past 1:3"
+assert b[1]["pruning"] > 0 and b[2]["pruning"] > 0
+PY
+# --calib-store disk: the activation buffer in an unlinked scratch file;
+# the output is byte-identical to the RAM store's; nothing is left behind;
+# the plan counts it as file-backed.
+mkdir -p "$T/scratch"
+# shellcheck disable=SC2086
+"$P" prune --model "$S" $ARGS --calib-store disk --tmp-dir "$T/scratch" \
+    --out "$T/disk" >"$T/disk.out" 2>&1 || bad "prune --calib-store disk"
+if cmp -s "$T/one/model.safetensors" "$T/disk/model.safetensors"; then ok
+else bad "--calib-store disk output differs from the RAM store's"; fi
+[ -z "$(ls "$T/scratch")" ] || bad "scratch file left in --tmp-dir"
+grep -q "in a scratch file in $T/scratch (--calib-store disk: file-backed" \
+    "$T/disk.out" || bad "plan does not show the file-backed activations"
+grep -q "anonymous .* activations 0.00 (on disk)" "$T/disk.out" ||
+    bad "plan counts the disk store as anonymous"
+# shellcheck disable=SC2086
+expect 2 "not a writable directory" "$P" prune --model "$S" $ARGS \
+    --calib-store disk --tmp-dir "$T/nonexistent"
+# shellcheck disable=SC2086
+expect 2 "--tmp-dir is for --calib-store disk" "$P" prune --model "$S" $ARGS \
+    --tmp-dir "$T"
 expect 2 "--blocks" "$P" prune --model "$S" $ARGS --blocks 3:2
 expect 2 "the model has 6 blocks" "$P" prune --model "$S" $ARGS --blocks 0:7
 expect 2 "--resume" "$P" prune --model "$S" $ARGS --resume
