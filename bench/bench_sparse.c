@@ -14,10 +14,12 @@
 //   - decode: the KV cache holds 512 positions (filled with random keys and
 //     values: attention costs what it costs at context 512), then
 //     DECODE_TOKENS single-token steps are timed; dense and compressed are
-//     measured interleaved (D S D' ...) REPS times and the best (minimum)
-//     time of each is kept, so other load on the machine hits both. The
-//     dense figure is the faster of two kernel tables (default and, on
-//     AVX512BF16 CPUs, AVX-512: see main()).
+//     measured interleaved (D S D' ...) REPS times (default 5, env
+//     CPRUNE_BENCH_REPS), so other load on the machine hits both. Reported:
+//     medians of the per-rep times, and the speedup as the median of the
+//     per-rep ratios dense/compressed (with their range in the note). The
+//     dense side is the kernel table with the lower median of two (default
+//     and, on AVX512BF16 CPUs, AVX-512: see main()).
 //   - ceiling: bytes read per token (linear weights as stored + lm_head +
 //     norms + the KV cache read + one embedding row) / the stream
 //     bandwidth measured in the same run (cpr_bench_stream_gbps): the
@@ -26,7 +28,8 @@
 //     the speedup the byte counts allow.
 //   - prefill: PREFILL_TOKENS tokens in one step on the first
 //     PREFILL_LAYERS blocks (a view of the same model), dense vs
-//     compressed, interleaved; target compressed >= 0.9x dense.
+//     compressed, interleaved REPS times; median of the per-rep ratios
+//     (target compressed >= 0.9x dense).
 //   - memory: the model's weight bytes compressed / dense (embeddings and
 //     lm_head included), at the layer count run and extrapolated to 32
 //     layers (target for 50%: <= 0.6).
@@ -45,7 +48,7 @@
 
 #define CTX 512
 #define DECODE_TOKENS 6
-#define REPS 3
+#define MAX_REPS 15
 #define PREFILL_TOKENS 256
 #define PREFILL_LAYERS 2
 #define FULL_LAYERS 32
@@ -161,6 +164,31 @@ static double other_bytes(const struct cpr_model *m) {
 
 // ---- timing ----
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Median of n values (n >= 1; the mean of the middle two when n is even).
+static double median(const double *v, int n) {
+    double s[MAX_REPS];
+    memcpy(s, v, (size_t)n * sizeof *s);
+    qsort(s, (size_t)n, sizeof *s, cmp_double);
+    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
+static double min_of(const double *v, int n) {
+    double m = v[0];
+    for (int i = 1; i < n; i++) if (v[i] < m) m = v[i];
+    return m;
+}
+
+static double max_of(const double *v, int n) {
+    double m = v[0];
+    for (int i = 1; i < n; i++) if (v[i] > m) m = v[i];
+    return m;
+}
+
 // Seconds per token of DECODE_TOKENS steps after a CTX-position cache.
 static double time_decode(struct cpr_decode *d, float *logits) {
     struct cpr_err err = {0};
@@ -220,8 +248,11 @@ int main(void) {
     if (layers < 1) layers = 1;
     const char *env = getenv("CPRUNE_BENCH_LAYERS");
     if (env && atoi(env) > 0) layers = atoi(env);
-    fprintf(stderr, "bench_sparse: %lld of 32 layers (MemAvailable %.1f GB)\n",
-            (long long)layers, avail);
+    int reps = 5;
+    const char *renv = getenv("CPRUNE_BENCH_REPS");
+    if (renv && atoi(renv) > 0) reps = atoi(renv) < MAX_REPS ? atoi(renv) : MAX_REPS;
+    fprintf(stderr, "bench_sparse: %lld of 32 layers (MemAvailable %.1f GB), "
+            "%d reps\n", (long long)layers, avail, reps);
     struct cpr_synth_spec spec = {
         .arch = CPR_ARCH_LLAMA, .hidden = 4096, .intermediate = 11008,
         .n_layers = layers, .n_heads = 32, .n_kv_heads = 32, .vocab = 32000,
@@ -244,9 +275,8 @@ int main(void) {
     }
     fill_cache(&dd);
     // The dense baseline is the faster of the default table and, on
-    // AVX512BF16 machines, the AVX-512 table: the AVX512BF16 bf16 GEMM has
-    // no small-m path (it packs W even for one token), the AVX-512 one
-    // streams W rows for m <= 4.
+    // AVX512BF16 machines, the AVX-512 table (both stream W rows for
+    // m <= 4: vdpbf16ps with x rounded to bf16, or f32 FMAs).
     static struct cpr_kernels k512;
     struct cpr_decode dd2;
     memset(&dd2, 0, sizeof dd2);
@@ -269,7 +299,7 @@ int main(void) {
 
     struct cpr_bench_report rep;
     cpr_bench_report_open(&rep, "sparse", threads);
-    char shape[96], note[160];
+    char shape[96], note[320];
     double dense_lin = linear_bytes(&dense), other = other_bytes(&dense);
     double dense_ceiling = gbps * 1e9 / (dense_lin + other);
     snprintf(shape, sizeof shape, "7B-shape L=%lld ctx=%d", (long long)layers, CTX);
@@ -293,32 +323,39 @@ int main(void) {
         double g2 = cpr_bench_stream_gbps(pool);
         if (g2 > gbps) gbps = g2;
         dense_ceiling = gbps * 1e9 / (dense_lin + other);
-        double bd = 1e300, bs = 1e300, bd1 = 1e300, bd2 = 1e300;
+        double td1[MAX_REPS], td2[MAX_REPS], ts[MAX_REPS], rr[MAX_REPS];
         time_decode(&dd, logits); // warm up
         time_decode(&sd, logits);
-        for (int r = 0; r < REPS; r++) {
-            double a = time_decode(&dd, logits), b = time_decode(&sd, logits);
-            double a2 = have2 ? time_decode(&dd2, logits) : -1;
-            if (a > 0 && a < bd1) bd1 = a;
-            if (a2 > 0 && a2 < bd2) bd2 = a2;
-            if (b > 0 && b < bs) bs = b;
+        if (have2) time_decode(&dd2, logits);
+        int bad = 0;
+        for (int r = 0; r < reps; r++) {
+            td1[r] = time_decode(&dd, logits);
+            ts[r] = time_decode(&sd, logits);
+            td2[r] = have2 ? time_decode(&dd2, logits) : 1e300;
+            bad |= td1[r] <= 0 || ts[r] <= 0 || td2[r] <= 0;
         }
-        bd = bd1 < bd2 ? bd1 : bd2;
+        if (bad) return 1;
+        double bd1 = median(td1, reps), bd2 = median(td2, reps);
+        const double *td = bd2 < bd1 ? td2 : td1;
+        for (int r = 0; r < reps; r++) rr[r] = td[r] / ts[r];
+        double bd = bd2 < bd1 ? bd2 : bd1, bs = median(ts, reps);
+        double ratio = median(rr, reps);
         if (bd < best_dense_all) best_dense_all = bd;
         double sp_lin = linear_bytes(&sm);
         double ceil_tps = gbps * 1e9 / (sp_lin + other);
         double allowed = (dense_lin + other) / (sp_lin + other);
         snprintf(note, sizeof note, "dense %.3f tok/s (%.0f%% of its ceiling "
-                 "%.2f; %s table, other %.3f); speedup %.2fx of %.2fx allowed "
-                 "by bytes", 1 / bd, 100 / bd / dense_ceiling, dense_ceiling,
-                 bd2 < bd1 ? "avx512" : isa, 1 / (bd2 < bd1 ? bd1 : bd2),
-                 bd / bs, allowed);
+                 "%.2f; %s table, other %.3f); speedup %.2fx (%d reps: "
+                 "%.2f-%.2f) of %.2fx allowed by bytes", 1 / bd,
+                 100 / bd / dense_ceiling, dense_ceiling,
+                 bd2 < bd1 ? "avx512" : isa, 1 / (bd2 < bd1 ? bd1 : bd2), ratio,
+                 reps, min_of(rr, reps), max_of(rr, reps), allowed);
         char kname[64];
         snprintf(kname, sizeof kname, "decode %s", vname[v]);
         // ratio = speedup vs dense (same run, interleaved); GB/s = bytes
         // read per token / seconds per token.
         cpr_bench_row(&rep, kname, isa, shape, threads, bs, -1,
-                      (sp_lin + other) / bs * 1e-9, bd / bs, note);
+                      (sp_lin + other) / bs * 1e-9, ratio, note);
         snprintf(note, sizeof note, "%.3f tok/s = %.0f%% of the bandwidth "
                  "ceiling %.2f tok/s; linears %.2f GB vs dense %.2f GB "
                  "(%.3fx)", 1 / bs, 100 / bs / ceil_tps, ceil_tps, sp_lin / 1e9,
@@ -349,19 +386,24 @@ int main(void) {
         if (cpr_decode_init(&sp, &sm_pre, k, pool, PREFILL_TOKENS,
                             PREFILL_TOKENS, &err) != CPR_OK)
             return 1;
-        double pd = 1e300, ps = 1e300;
-        for (int r = 0; r < 3; r++) {
-            double a = time_prefill(&dp, logits), b = time_prefill(&sp, logits);
-            if (a > 0 && a < pd) pd = a;
-            if (b > 0 && b < ps) ps = b;
+        double tpd[MAX_REPS], tps[MAX_REPS], pr[MAX_REPS];
+        time_prefill(&sp, logits); // warm up
+        for (int r = 0; r < reps; r++) {
+            tpd[r] = time_prefill(&dp, logits);
+            tps[r] = time_prefill(&sp, logits);
+            if (tpd[r] <= 0 || tps[r] <= 0) return 1;
+            pr[r] = tpd[r] / tps[r];
         }
+        double pd = median(tpd, reps), ps = median(tps, reps);
+        double pratio = median(pr, reps);
         snprintf(kname, sizeof kname, "prefill %s", vname[v]);
         snprintf(shape, sizeof shape, "%d tok, %lld layers", PREFILL_TOKENS,
                  (long long)sm_pre.cfg.n_layers);
         snprintf(note, sizeof note, "compressed %.1f tok/s vs dense %.1f "
-                 "tok/s (ratio; target >= 0.9)", PREFILL_TOKENS / ps,
-                 PREFILL_TOKENS / pd);
-        cpr_bench_row(&rep, kname, isa, shape, threads, ps, -1, -1, pd / ps,
+                 "tok/s (medians; ratio = median of %d per-rep ratios, "
+                 "%.2f-%.2f; target >= 0.9)", PREFILL_TOKENS / ps,
+                 PREFILL_TOKENS / pd, reps, min_of(pr, reps), max_of(pr, reps));
+        cpr_bench_row(&rep, kname, isa, shape, threads, ps, -1, -1, pratio,
                       note);
         snprintf(shape, sizeof shape, "7B-shape L=%lld ctx=%d", (long long)layers,
                  CTX);
@@ -373,7 +415,7 @@ int main(void) {
              "variant); the ceilings above use the best so far", V_COUNT + 1);
     cpr_bench_row(&rep, "stream_read best", isa, "1 GiB", threads, -1, -1, gbps,
                   -1, note);
-    snprintf(note, sizeof note, "dense bf16 decode, best of the runs above; "
+    snprintf(note, sizeof note, "dense bf16 decode, best median of the runs above; "
              "bytes/token %.2f GB", (dense_lin + other) / 1e9);
     cpr_bench_row(&rep, "decode dense", isa, shape, threads, best_dense_all, -1,
                   (dense_lin + other) / best_dense_all * 1e-9,

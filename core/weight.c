@@ -81,17 +81,81 @@ static int64_t count_kept(const struct cpr_tensor *w) {
     return n;
 }
 
-// First group (row, group) with more than 2 kept weights, or -1.
+// ---- 2:4 groups, 4 columns at a time ----
+// A full group (4 columns) is classified by its 4-bit kept pattern nz
+// (bit i: column i kept) through a 16-entry table: the two in-group
+// indices to store (kept ones first, padded with the lowest unused
+// indices, in increasing order), the group's 4-bit meta nibble, and
+// whether it holds more than 2. Padding indices point at +0 weights, so
+// both values are copied unconditionally. A short last group (n_cols % 4)
+// goes through the per-column code.
+
+struct nm_ent { uint8_t i0, i1, nibble, over; };
+
+static void nm_table(struct nm_ent tab[16]) {
+    for (unsigned nz = 0; nz < 16; nz++) {
+        int idx[4], n = 0;
+        for (int i = 0; i < 4; i++)
+            if (nz >> i & 1u) idx[n++] = i;
+        struct nm_ent e = {0, 0, 0, n > 2};
+        if (n <= 2) {
+            for (int i = 0; i < 4 && n < 2; i++)
+                if (!(nz >> i & 1u)) idx[n++] = i;
+            int lo = idx[0] < idx[1] ? idx[0] : idx[1];
+            int hi = idx[0] < idx[1] ? idx[1] : idx[0];
+            e.i0 = (uint8_t)lo, e.i1 = (uint8_t)hi;
+            e.nibble = (uint8_t)(lo | hi << 2);
+        }
+        tab[nz] = e;
+    }
+}
+
+// Kept pattern of 4 consecutive elements of a row (bit i: element i's bit
+// pattern is not +0). 16-bit: one 64-bit word, bit 15 of each lane set
+// when the lane is nonzero ((lane & 0x7fff) + 0x7fff carries into bit 15
+// unless the low 15 bits are 0; | lane adds the sign bit), no carry
+// between lanes.
+static inline unsigned nz4_16(const uint16_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    const uint64_t lo = 0x7fff7fff7fff7fffull;
+    uint64_t t = (((v & lo) + lo) | v) & ~lo;
+    return (unsigned)((t >> 15 & 1u) | (t >> 30 & 2u) | (t >> 45 & 4u) | (t >> 60 & 8u));
+}
+
+static inline unsigned nz4_32(const uint32_t *p) {
+    return (unsigned)(p[0] != 0) | (unsigned)(p[1] != 0) << 1 |
+           (unsigned)(p[2] != 0) << 2 | (unsigned)(p[3] != 0) << 3;
+}
+
+static inline unsigned nz4(size_t esz, const char *row, int64_t g) {
+    return esz == 2 ? nz4_16((const uint16_t *)row + 4 * g)
+                    : nz4_32((const uint32_t *)row + 4 * g);
+}
+
+// Bit nz set when the 4-bit pattern nz keeps more than 2 (7, 11, 13, 14, 15).
+#define NM_OVER_MASK 0xE880u
+
+// First group (row, group) with more than 2 kept weights, or 0 when none.
+// Full groups: a branch-free OR over the row, rescanned only when it hits.
 static int nm24_misfit(const struct cpr_tensor *w, int64_t *bad_r,
                        int64_t *bad_g, int *count) {
-    int64_t R = w->shape[0], C = w->shape[1];
+    int64_t R = w->shape[0], C = w->shape[1], full = C / 4;
     size_t esz = cpr_dtype_size(w->dtype);
     for (int64_t r = 0; r < R; r++) {
         const char *row = (const char *)w->data + (size_t)(r * w->stride[0]) * esz;
-        for (int64_t g = 0; g * 4 < C; g++) {
+        unsigned over = 0;
+        for (int64_t g = 0; g < full; g++) over |= NM_OVER_MASK >> nz4(esz, row, g);
+        for (int64_t g = 0; (over & 1u) && g < full; g++) {
+            unsigned nz = nz4(esz, row, g);
+            if (NM_OVER_MASK >> nz & 1u) {
+                *bad_r = r, *bad_g = g, *count = popcount8(nz);
+                return 1;
+            }
+        }
+        for (int64_t g = full; g * 4 < C; g++) { // a short last group
             int c = 0;
-            for (int64_t j = 4 * g; j < 4 * g + 4 && j < C; j++)
-                c += bits_at(w->dtype, row, j) != 0;
+            for (int64_t j = 4 * g; j < C; j++) c += bits_at(w->dtype, row, j) != 0;
             if (c > 2) {
                 *bad_r = r, *bad_g = g, *count = c;
                 return 1;
@@ -186,37 +250,62 @@ static void fill_bitmask(const struct cpr_tensor *w, struct cpr_sparse *s) {
     s->row_off[s->n_rows] = v;
 }
 
+// The short last group g of a row (width C - 4g < 4): per column.
+static int64_t nm24_short_group(const struct cpr_sparse *s, const char *row,
+                                int64_t g, uint8_t *mr, void *vals, int64_t v) {
+    size_t esz = cpr_dtype_size(s->dtype);
+    int idx[2], n = 0, width = (int)(s->n_cols - 4 * g);
+    for (int i = 0; i < width && n < 2; i++)
+        if (bits_at(s->dtype, row, 4 * g + i)) idx[n++] = i;
+    // Pad with the lowest unused indices (values stay +0); a 1-wide last
+    // group repeats index 0 with a +0 value.
+    for (int i = 0; i < width && n < 2; i++)
+        if (!(n == 1 && idx[0] == i)) idx[n++] = i;
+    if (n < 2) idx[n++] = 0;
+    if (idx[0] > idx[1]) {
+        int t = idx[0];
+        idx[0] = idx[1], idx[1] = t;
+    }
+    for (int t = 0; t < 2; t++) {
+        int64_t slot = 2 * g + t;
+        mr[slot / 4] |= (uint8_t)(idx[t] << (2 * (slot % 4)));
+        if (bits_at(s->dtype, row, 4 * g + idx[t]) && !(t == 1 && idx[1] == idx[0]))
+            copy_elem(esz, vals, v, row, 4 * g + idx[t]);
+        v++;
+    }
+    return v;
+}
+
+// Full groups of one row, fixed element width (the table does the rest).
+#define NM24_FULL_GROUPS(T, NZ)                                                \
+    do {                                                                       \
+        const T *rw = (const T *)row;                                          \
+        T *vv = (T *)vals + v;                                                 \
+        for (int64_t g = 0; g < full; g++) {                                   \
+            struct nm_ent e = tab[NZ(rw + 4 * g)];                             \
+            vv[2 * g] = rw[4 * g + e.i0];                                      \
+            vv[2 * g + 1] = rw[4 * g + e.i1];                                  \
+            if (g & 1) mr[g / 2] |= (uint8_t)(e.nibble << 4);                  \
+            else mr[g / 2] = e.nibble;                                         \
+        }                                                                      \
+    } while (0)
+
+// Every group fits (nm24_misfit said so): 2 values and a nibble per group.
 static void fill_nm24(const struct cpr_tensor *w, struct cpr_sparse *s) {
     size_t esz = cpr_dtype_size(s->dtype);
     uint8_t *meta = (uint8_t *)s->meta;
     void *vals = (void *)s->values;
-    int64_t C = s->n_cols, groups = (C + 3) / 4, v = 0;
+    int64_t C = s->n_cols, groups = (C + 3) / 4, full = C / 4, v = 0;
+    struct nm_ent tab[16];
+    nm_table(tab);
     for (int64_t r = 0; r < s->n_rows; r++) {
         const char *row = (const char *)w->data + (size_t)(r * w->stride[0]) * esz;
         uint8_t *mr = meta + r * s->meta_ld;
         s->row_off[r] = v;
-        for (int64_t g = 0; g < groups; g++) {
-            int idx[2], n = 0, width = (int)(C - 4 * g < 4 ? C - 4 * g : 4);
-            for (int i = 0; i < width && n < 2; i++)
-                if (bits_at(s->dtype, row, 4 * g + i)) idx[n++] = i;
-            // Pad with the lowest unused indices (values stay +0); a
-            // 1-wide last group repeats index 0 with a +0 value.
-            for (int i = 0; i < width && n < 2; i++)
-                if (!(n == 1 && idx[0] == i)) idx[n++] = i;
-            if (n < 2) idx[n++] = 0;
-            if (idx[0] > idx[1]) {
-                int t = idx[0];
-                idx[0] = idx[1], idx[1] = t;
-            }
-            for (int t = 0; t < 2; t++) {
-                int64_t slot = 2 * g + t;
-                mr[slot / 4] |= (uint8_t)(idx[t] << (2 * (slot % 4)));
-                if (bits_at(s->dtype, row, 4 * g + idx[t]) &&
-                    !(t == 1 && idx[1] == idx[0]))
-                    copy_elem(esz, vals, v, row, 4 * g + idx[t]);
-                v++;
-            }
-        }
+        if (esz == 2) NM24_FULL_GROUPS(uint16_t, nz4_16);
+        else NM24_FULL_GROUPS(uint32_t, nz4_32);
+        v += 2 * full;
+        if (full < groups) v = nm24_short_group(s, row, full, mr, vals, v);
     }
     s->row_off[s->n_rows] = v;
 }
@@ -259,7 +348,8 @@ enum cpr_status cpr_sparse_compress(const struct cpr_tensor *w,
                            (long long)bad_r, (long long)bad_g,
                            (long long)(4 * bad_g), (long long)(4 * bad_g + 3),
                            cnt);
-    int64_t kept = count_kept(w);
+    // (explicit nm needs no count: 2 values per group)
+    int64_t kept = layout == CPR_WLAYOUT_NM24 ? 0 : count_kept(w);
     int64_t nm_vals = R * ((C + 3) / 4) * 2;
     double dense_b = (double)R * C * esz;
     double bm_b = (double)R * cpr_sparse_meta_ld(CPR_WLAYOUT_BITMASK, C) +

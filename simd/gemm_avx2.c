@@ -13,7 +13,12 @@
 // the first block, y = alpha*acc + y after. The arithmetic depends only on
 // k, the element's x row and W row, never on its tile position or on m/n,
 // so any thread split gives bit-identical results.
+// m <= 4 (decode) skips the driver: W rows are streamed once through
+// 8-wide partial sums (simd/gemv_avx2.c), a different summation order
+// chosen by m alone (n splits stay bit-identical; an m split only if no
+// part crosses m = 4).
 #include "simd/gemm_driver.h"
+#include "simd/gemv_small.h"
 #include "simd/kernels.h"
 
 #if defined(__x86_64__)
@@ -149,22 +154,33 @@ static const struct cpr_gemm_isa ISA = {
     .pack_b_kn = pack_b_kn, .pack_b_kn_bf16 = pack_b_kn_bf16,
     .pack_b_nk = {cpr_gemm_pack_b_nk_f32, cpr_gemm_pack_b_nk_bf16, pack_b_nk_f16}};
 
+// m <= 4 (decode) streams W rows without packing (simd/gemv_avx2.c); the
+// choice depends on m only, so n splits stay bit-identical.
+static void gemm_xwt(enum cpr_gemm_wtype wt, size_t m, size_t n, size_t k,
+                     float alpha, const float *x, size_t ldx, const void *w,
+                     size_t ldw, float beta, float *y, size_t ldy) {
+    if (m >= 1 && m <= CPR_GEMV_SMALL_M && k > 0 && n > 0)
+        cpr_gemv_small_avx2(wt, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    else
+        cpr_gemm_xwt(&ISA, wt, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+}
+
 static void gemm_f32_avx2(size_t m, size_t n, size_t k, float alpha,
                           const float *x, size_t ldx, const float *w,
                           size_t ldw, float beta, float *y, size_t ldy) {
-    cpr_gemm_xwt(&ISA, CPR_GEMM_W_F32, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    gemm_xwt(CPR_GEMM_W_F32, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
 static void gemm_bf16w_avx2(size_t m, size_t n, size_t k, float alpha,
                             const float *x, size_t ldx, const uint16_t *w,
                             size_t ldw, float beta, float *y, size_t ldy) {
-    cpr_gemm_xwt(&ISA, CPR_GEMM_W_BF16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    gemm_xwt(CPR_GEMM_W_BF16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
 static void gemm_f16w_avx2(size_t m, size_t n, size_t k, float alpha,
                            const float *x, size_t ldx, const uint16_t *w,
                            size_t ldw, float beta, float *y, size_t ldy) {
-    cpr_gemm_xwt(&ISA, CPR_GEMM_W_F16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
+    gemm_xwt(CPR_GEMM_W_F16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
 }
 
 static void syrk_f32_avx2(size_t n, size_t k, const float *x, size_t ldx,
