@@ -9,7 +9,7 @@
 static const size_t attn_fields[] = {
     OFF(attn_norm), OFF(wq), OFF(wk), OFF(wv), OFF(wo),
     OFF(bq),        OFF(bk), OFF(bv), OFF(attn_norm_b), OFF(bo),
-    OFF(wqkv),      OFF(bqkv),
+    OFF(wqkv),      OFF(bqkv),   OFF(q_norm), OFF(k_norm),
 };
 static const size_t mlp_fields[] = {
     OFF(mlp_norm), OFF(w_gate), OFF(w_up), OFF(w_down),

@@ -180,7 +180,27 @@ static void test_roundtrip(struct cpr_test_ctx *t) {
     dt_rmtree(dir);
 }
 
+// Every per-layer tensor belongs to the sub-block whose removal frees it:
+// Qwen3's q/k norms and the fused q/k/v are attention tensors, so removing
+// a Qwen3 layer's MLP keeps them (and the loader/writer keep them too).
+static void test_field_groups(struct cpr_test_ctx *t) {
+    static const size_t attn[] = {
+        offsetof(struct cpr_layer, q_norm), offsetof(struct cpr_layer, k_norm),
+        offsetof(struct cpr_layer, wqkv), offsetof(struct cpr_layer, bqkv),
+        offsetof(struct cpr_layer, wq), offsetof(struct cpr_layer, bo)};
+    static const size_t mlp[] = {offsetof(struct cpr_layer, w_up),
+                                 offsetof(struct cpr_layer, mlp_norm),
+                                 offsetof(struct cpr_layer, b_down)};
+    for (size_t i = 0; i < sizeof attn / sizeof attn[0]; i++)
+        CPR_CHECK(t, cpr_layer_field_group(attn[i]) == CPR_GROUP_ATTN,
+                  "attention field %zu grouped with the MLP", i);
+    for (size_t i = 0; i < sizeof mlp / sizeof mlp[0]; i++)
+        CPR_CHECK(t, cpr_layer_field_group(mlp[i]) == CPR_GROUP_MLP,
+                  "MLP field %zu grouped with attention", i);
+}
+
 const struct cpr_test cpr_tests_core_depth[] = {
+    {"field_groups", test_field_groups, 0},
     {"forward_hand", test_forward_hand, 0},
     {"roundtrip", test_roundtrip, 0},
     {0},
