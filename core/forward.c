@@ -173,6 +173,14 @@ enum cpr_status cpr_forward_init(struct cpr_forward *f,
     CPR_TRY(cpr_model_validate(m, err));
     CPR_TRY(check_spec(&m->cfg.block, err));
     CPR_TRY(check_kernels(k, err));
+    if (m->cfg.block.pos == CPR_POS_LEARNED &&
+        seqlen + m->cfg.block.pos_offset > m->pos_embed.shape[0])
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "forward: seqlen %lld exceeds the %lld learned "
+                           "positions of the model (max_position_embeddings)",
+                           (long long)seqlen,
+                           (long long)(m->pos_embed.shape[0] -
+                                       m->cfg.block.pos_offset));
     const struct cpr_tensor *e = &m->tok_embed;
     if (e->stride[1] != 1 || e->stride[0] != e->shape[1])
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
