@@ -77,6 +77,10 @@ run() {
     fi
 }
 
+# STREAM_RUNS: the labels of the prune runs to do (default all four).
+RUNS=${STREAM_RUNS:-wanda-bf16-act-shards wanda-f32-act sparsegpt-bf16-act sparsegpt-f32-act}
+want() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }
+
 gemm_rate() { # the plan's measured f32 GEMM rate (GFLOP/s)
     "$P" prune --model "$M" --tokenizer "$TOK" --method wanda --sparsity 0.5 \
         --calib tinystories --nsamples 1 --seqlen 2048 --threads "$TH" --plan \
@@ -113,17 +117,18 @@ fi
 } | tee -a "$OUT"
 C="--model $M --tokenizer $TOK --calib tinystories --nsamples $NS --seqlen $SL --threads $TH --blocks 0:2 --sparsity 0.5"
 # shellcheck disable=SC2086
-run wanda-bf16-act-shards "$P" prune $C --method wanda --calib-dtype bf16 \
+want wanda-bf16-act-shards && run wanda-bf16-act-shards "$P" prune $C --method wanda --calib-dtype bf16 \
     --shards --out "$DIR/out-wanda" --force --json "$DIR/wanda.json"
 # shellcheck disable=SC2086
-run wanda-f32-act "$P" prune $C --method wanda --json "$DIR/wanda-f32.json"
+want wanda-f32-act && run wanda-f32-act "$P" prune $C --method wanda --json "$DIR/wanda-f32.json"
 # shellcheck disable=SC2086
-run sparsegpt-bf16-act "$P" prune $C --method sparsegpt --calib-dtype bf16 \
+want sparsegpt-bf16-act && run sparsegpt-bf16-act "$P" prune $C --method sparsegpt --calib-dtype bf16 \
     --json "$DIR/sparsegpt.json"
 # shellcheck disable=SC2086
-run sparsegpt-f32-act "$P" prune $C --method sparsegpt \
+want sparsegpt-f32-act && run sparsegpt-f32-act "$P" prune $C --method sparsegpt \
     --json "$DIR/sparsegpt-f32.json"
 for j in wanda wanda-f32 sparsegpt sparsegpt-f32; do
+    [ -f "$DIR/$j.json" ] || continue
     python3 - "$DIR/$j.json" <<'PY' | tee -a "$OUT"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -134,7 +139,7 @@ def find(o, k):
             r = find(v, k)
             if r is not None: return r
     return None
-keys = ["forward", "statistics", "pruning", "diagnostics", "writing_blocks"]
+keys = ["calibration_forward", "statistics", "pruning", "diagnostics", "writing_blocks"]
 t = {k: find(d, k) for k in keys}
 print("   %s: seconds for 2 blocks: %s" % (sys.argv[1].split("/")[-1],
       ", ".join("%s %.1f" % (k, v) for k, v in t.items() if isinstance(v, (int, float)))))

@@ -22,6 +22,7 @@ M="$DIR/llama7b-bf16"
 NS=${STREAM_FULL_NSAMPLES:-8}
 TH=${STREAM_THREADS:-2}
 EXTRA=${STREAM_FULL_EXTRA:-}
+MAXS=${STREAM_FULL_MAX_S:-}
 OUT=bench/results/stream.txt
 CG=/sys/fs/cgroup/memory/cprune-stream-full
 LIMIT=$((16 * 1024 * 1024 * 1024))
@@ -57,6 +58,10 @@ while kill -0 $pid 2>/dev/null; do
     [ -n "$a" ] && [ "$a" -gt "$peak_a" ] && peak_a=$a
     [ -n "$f" ] && [ "$f" -gt "$peak_f" ] && peak_f=$f
     [ -n "$a" ] && echo "$(($(date +%s) - t0)) $a $f" >>"$samples"
+    if [ -n "$MAXS" ] && [ $(($(date +%s) - t0)) -gt "$MAXS" ]; then
+        kill $pid # STREAM_FULL_MAX_S: stop a run that cannot finish in time
+        echo "   stopped after STREAM_FULL_MAX_S=$MAXS s" >>"$log"
+    fi
     sleep 0.5
 done
 wait $pid
@@ -74,7 +79,8 @@ oom=$(awk '/oom_kill / {print $2}' "$CG/memory.oom_control")
         "$(echo "$peak_f / 1048576" | bc -l)"
     printf '   cgroup: max_usage %.2f GiB (anonymous + page cache), failcnt %s, oom_kill %s\n' \
         "$(echo "$cgmax / 1073741824" | bc -l)" "$fail" "${oom:-?}"
-    grep -E '^plan:|^pruned:|^written:' "$log" | sed 's/^/    /'
+    grep -E '^plan:|^pruned:|^written:|^  block [0-9]*/[0-9]* done in|stopped after' "$log" |
+        sed 's/^ */    /'
 } | tee -a "$OUT"
 if [ -f "$json" ]; then
     python3 - "$json" <<'PY' | tee -a "$OUT"
