@@ -242,14 +242,14 @@ static void json_layers(struct cpr_jw *w, const struct cpr_model *m,
         cpr_jw_key(w, "intermediate"), cpr_jw_int(w, sh.intermediate);
         cpr_jw_key(w, "kept_kv_groups");
         cpr_jw_begin_array(w);
-        // indices in the original widths (the config keeps them); a layer
-        // outside the range keeps all
-        for (int64_t i = 0; i < m->cfg.n_kv_heads; i++)
+        // indices in the layer's widths before pruning (the plan's n_kv,
+        // n_ch); a layer outside the range keeps all
+        for (int64_t i = 0; i < lp->n_kv; i++)
             if (!lp->keep_kv || lp->keep_kv[i]) cpr_jw_int(w, i);
         cpr_jw_end_array(w);
         cpr_jw_key(w, "kept_channels");
         cpr_jw_begin_array(w);
-        for (int64_t i = 0; i < m->cfg.intermediate; i++)
+        for (int64_t i = 0; i < lp->n_ch; i++)
             if (!lp->keep_ch || lp->keep_ch[i]) cpr_jw_int(w, i);
         cpr_jw_end_array(w);
         cpr_jw_end_object(w);

@@ -62,10 +62,10 @@ static const struct cli_opt opts_def[] = {
 #define N_OPTS (sizeof opts_def / sizeof opts_def[0])
 
 int prune_struct_wanted(int argc, char **argv) {
-    for (int i = 1; i + 1 < argc; i++)
+    for (int i = 0; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--method"))
             return cpr_struct_kind_parse(argv[i + 1]) >= 0;
-    for (int i = 1; i < argc; i++)
+    for (int i = 0; i < argc; i++)
         if (!strncmp(argv[i], "--method=", 9))
             return cpr_struct_kind_parse(argv[i] + 9) >= 0;
     return 0;
@@ -325,14 +325,14 @@ static enum cpr_status write_json(const struct srun *r,
         cpr_jw_key(&w, "intermediate"), cpr_jw_int(&w, sh.intermediate);
         cpr_jw_key(&w, "kept_kv_groups");
         cpr_jw_begin_array(&w);
-        // indices in the original widths (the config keeps them); no mask
-        // = every unit kept
-        for (int64_t i = 0; i < m->cfg.n_kv_heads; i++)
+        // indices in the layer's widths before pruning (the plan's n_kv,
+        // n_ch); no mask = every unit kept
+        for (int64_t i = 0; i < lp->n_kv; i++)
             if (!lp->keep_kv || lp->keep_kv[i]) cpr_jw_int(&w, i);
         cpr_jw_end_array(&w);
         cpr_jw_key(&w, "kept_channels");
         cpr_jw_begin_array(&w);
-        for (int64_t i = 0; i < m->cfg.intermediate; i++)
+        for (int64_t i = 0; i < lp->n_ch; i++)
             if (!lp->keep_ch || lp->keep_ch[i]) cpr_jw_int(&w, i);
         cpr_jw_end_array(&w);
         cpr_jw_end_object(&w);

@@ -16,6 +16,11 @@ enum cpr_status cpr_struct_plan_init(struct cpr_struct_plan *p,
                            "memory for %lld layers",
                            (long long)m->cfg.n_layers);
     p->n_layers = m->cfg.n_layers;
+    for (int64_t l = 0; l < p->n_layers; l++) {
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        p->layers[l].n_kv = sh.n_kv_heads;
+        p->layers[l].n_ch = sh.intermediate;
+    }
     return CPR_OK;
 }
 

@@ -26,6 +26,9 @@ struct cpr_struct_layer_plan {
     uint8_t *keep_ch;  // (intermediate of the layer) 1 = keep; NULL = all
     float *o_bias;     // (hidden) added to o_proj's bias; NULL = none
     float *down_bias;  // (hidden) added to down_proj's bias; NULL = none
+    // Widths the masks index: the layer's KV groups and channels when the
+    // plan was made (set by cpr_struct_plan_init; read-only afterwards).
+    int64_t n_kv, n_ch;
 };
 
 struct cpr_struct_plan {
