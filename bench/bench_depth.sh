@@ -1,8 +1,9 @@
 #!/bin/sh
 # bench/bench_depth.sh: does depth pruning make the model faster?
 # A LLaMA-7B-shaped synthetic bf16 model (hidden 4096, intermediate 11008,
-# 32 heads, vocab 32000) with 8 of the 32 layers (disk and time on the
-# 2-core build machine), ShortGPT removing 25% of its layers (2 of 8);
+# 32 heads, vocab 32000) with 8 of the 32 layers (DEPTH_LAYERS; disk and
+# time on the 2-core build machine), ShortGPT removing 25% of its layers
+# (2 of 8);
 # parameters, file size and `cprune eval` tokens/s of the dense and the
 # pruned models, measured interleaved in one run (dense, pruned, repeated
 # DEPTH_REPS times; the median is reported). Results:

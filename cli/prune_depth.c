@@ -374,6 +374,28 @@ int prune_depth_main(int argc, char **argv) {
         tg.min_linear = (int64_t)ceil(sparsity * (double)d.l0);
         if (tg.min_linear < 1) tg.min_linear = 1;
     }
+    if (sparsity > 0) { // reachable at all? (before any calibration work)
+        int64_t most = 0, least = -1;
+        for (int64_t l = 0; l < n0; l++) {
+            if (is_sleb && (l < eb || l >= n0 - lb)) continue; // protected
+            for (int k = d.layer_method ? 0 : 1; k <= (d.layer_method ? 0 : 2);
+                 k++) {
+                const int64_t c =
+                    cpr_depth_sub_linear(&m, l, (enum cpr_depth_kind)k);
+                most += c;
+                if (c > 0 && (least < 0 || c < least)) least = c;
+            }
+        }
+        if (!is_sleb && least > 0) most -= least; // one unit must stay
+        if (tg.min_linear > most) {
+            fprintf(stderr, "cprune prune: --sparsity %g: %s can remove at "
+                    "most %lld of the %lld decoder-linear parameters (%.4f)"
+                    "\n", sparsity, meth, (long long)most, (long long)d.l0,
+                    (double)most / (double)d.l0);
+            rc = 2;
+            goto done;
+        }
+    }
     if (cpr_tokenizer_load_for_model(&tok, run.model_path, run.tokenizer_path,
                                      m.cfg.vocab, &err) ||
         prune_calib_windows(&run, &tok, cli_data_dir(), &err) ||

@@ -29,6 +29,8 @@ expect 2 "at most 3 can be removed" "$P" prune --model "$W" --method sleb $q \
     --remove-layers 4
 expect 2 "5 attention and 5 MLP sub-blocks" "$P" prune --model "$W" \
     --method blockpruner $q --remove-blocks 10
+expect 2 "sleb can remove at most 135936" "$P" prune --model "$W" --method sleb \
+    $q --sparsity 0.7
 expect 2 "--sparsity" "$P" prune --model "$W" --method finercut $q \
     --sparsity 1.5
 expect 2 "at most 4 can be removed" "$P" prune --model "$W" $sg --remove-layers 5
