@@ -112,7 +112,9 @@ static enum cpr_status row_norm_term(const struct cpr_tensor *W, double *out,
         cpr_tensor_row_f32(W, j, row);
         double sum = 0, acc = 0;
         for (int64_t r = 0; r < h; r++) sum += fabs((double)row[r]);
-        for (int64_t r = 0; r < h; r++) acc += fabs((double)row[r]) / sum;
+        // an all-zero row (a dead or padded channel): 0, not 0/0
+        if (sum > 0)
+            for (int64_t r = 0; r < h; r++) acc += fabs((double)row[r]) / sum;
         out[j] = acc / (double)h;
     }
     free(row);
@@ -147,9 +149,12 @@ static enum cpr_status channel_scores(const struct cpr_struct_opts *o,
             const double sj = sqrt(sc[j]), a = fabs((double)row[j]);
             if (lm == CPR_CFSP_WANDA_BASE) {
                 dterm[j] += a * sj;
+            } else if (sumd[j] == 0) {
+                // all-zero column (dead or padded channel): the reference's
+                // 0/0 would be NaN; the term is 0
             } else if (lm == CPR_CFSP_THREE_W_ONE_WA || lm == CPR_CFSP_ONE_WA) {
                 const double p = pow(sj, b);
-                dterm[j] += a * p / (sumd[j] * p);
+                if (p > 0) dterm[j] += a * p / (sumd[j] * p);
             } else {
                 dterm[j] += a / sumd[j];
             }
@@ -204,6 +209,7 @@ static void keep_fractions(const struct cpr_struct_opts *o, const double *imp,
 
 static int cmp_desc(const void *x, const void *y) {
     const double a = *(const double *)x, b = *(const double *)y;
+    if (isnan(a) || isnan(b)) return isnan(b) - isnan(a); // NaN first
     return (a < b) - (a > b);
 }
 

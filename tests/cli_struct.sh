@@ -100,6 +100,15 @@ sys.exit(1 if errs else 0)
 PY
     then ok; else bad "hf-padded $m: $(cat "$T/cmp")"; fi
 done
+# cfsp on a padded model (all-zero channels: 0/0 in the reference's score)
+# prunes, keeps channels in every layer and evaluates to a finite ppl
+if [ -d "$T/pad-stories260K" ]; then
+    if "$P" prune --model "$T/pad-stories260K" --method cfsp --sparsity 0.3 \
+        --calib tinystories --nsamples 4 --seqlen 64 --eval tinystories \
+        --max-chunks 2 >"$T/out" 2>"$T/err" &&
+        grep -Eq "tinystories: ppl [0-9]+\.[0-9]+" "$T/out"; then ok
+    else bad "cfsp on zero channels: $(head -c 300 "$T/err")"; fi
+fi
 # a nonzero gate bias (no slot in the SwiGLU forward) is refused, not dropped
 if [ -d "$T/pad-stories260K" ]; then
     cp -r "$T/pad-stories260K" "$T/padbad"
