@@ -373,6 +373,7 @@ int prune_llmp_main(int argc, char **argv) {
     if (cpr_model_load(r.model_path, &m, &err)) goto fail;
     if ((rc = set_range(&r, &m))) goto done;
     rc = 1;
+    if (cpr_llmp_check_model(&m, &r.lo, &err)) goto fail; // before data
     if (r.calib.seqlen > m.cfg.context) {
         fprintf(stderr, "cprune prune: --seqlen %lld is over the model "
                 "context %lld\n", (long long)r.calib.seqlen,

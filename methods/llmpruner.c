@@ -270,6 +270,17 @@ static enum cpr_status check_opts(const struct cpr_model *m,
                                   const struct cpr_llmp_opts *o,
                                   const int32_t *windows, int64_t n_seq,
                                   int64_t seqlen, struct cpr_err *err) {
+    CPR_TRY(cpr_llmp_check_model(m, o, err));
+    if (o->importance == CPR_LLMP_TAYLOR && (!windows || n_seq < 1 ||
+                                              seqlen < 2))
+        return cpr_err_set(err, CPR_ERR_ARG, "llm-pruner: taylor needs "
+                           "calibration windows of >= 2 tokens");
+    return CPR_OK;
+}
+
+enum cpr_status cpr_llmp_check_model(const struct cpr_model *m,
+                                     const struct cpr_llmp_opts *o,
+                                     struct cpr_err *err) {
     if (!(o->ratio >= 0 && o->ratio < 1))
         return cpr_err_set(err, CPR_ERR_ARG, "llm-pruner: ratio %g is not in "
                            "[0, 1)", o->ratio);
@@ -279,10 +290,6 @@ static enum cpr_status check_opts(const struct cpr_model *m,
                            "[%lld, %lld) is empty or outside the model's %lld "
                            "layers", (long long)o->layer_start,
                            (long long)o->layer_end, (long long)m->cfg.n_layers);
-    if (o->importance == CPR_LLMP_TAYLOR && (!windows || n_seq < 1 ||
-                                              seqlen < 2))
-        return cpr_err_set(err, CPR_ERR_ARG, "llm-pruner: taylor needs "
-                           "calibration windows of >= 2 tokens");
     for (int64_t l = o->layer_start; l < o->layer_end; l++) {
         const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
         if (!sh.has_attn || !sh.has_mlp || sh.n_kv_heads < 1 ||

@@ -82,6 +82,14 @@ struct cpr_llmp_scores {
 };
 void cpr_llmp_scores_free(struct cpr_llmp_scores *sc);
 
+// The checks that need only the model and the options (ratio, layer range,
+// LLaMA blocks with a gated MLP, no compressed weights), so a caller can run
+// them before reading calibration data. Errors: CPR_ERR_ARG,
+// CPR_ERR_UNSUPPORTED.
+enum cpr_status cpr_llmp_check_model(const struct cpr_model *m,
+                                     const struct cpr_llmp_opts *o,
+                                     struct cpr_err *err);
+
 // Scores of every unit. windows: (n_seq, seqlen) token ids (taylor only;
 // may be NULL otherwise). Errors: CPR_ERR_ARG (range, sizes),
 // CPR_ERR_UNSUPPORTED (a model the backward pass refuses, compressed
