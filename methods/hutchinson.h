@@ -17,9 +17,14 @@
 // gradients (core/backward.h),
 //   H v ~= (g(W + eps v) - g(W - eps v)) / (2 eps),
 // perturbing every probed matrix at once in an f32 copy of the decoder
-// linears (the caller's model is not written). The error against the
-// exact HVP (torch double backward) is measured by
-// tests/oracle/hutchinson_oracle.py and stated in the test that uses it.
+// linears (the caller's model is not written). Against the exact HVP
+// (torch double backward, tests/oracle/hutchinson_oracle.py) on
+// stories260K (226,560 probed weights), ||C - exact|| / ||exact|| over
+// the per-probe samples is 1.7e-4 at eps = 1e-4 (the default), 1.8e-3 at
+// 1e-5 (f32 rounding of the gradients) and 1e-2 at 1e-3 (truncation:
+// every weight moves at once, ||eps v|| = eps sqrt(n)); a much larger
+// model would want a smaller eps and finds f32 gradients too coarse for
+// it: this is a tool for small models.
 // v . g is summed per linear in double, so g itself is never stored.
 //
 // Probes: v[iter][lin][e] = +1/-1 from a counter-based hash of (seed, iter,
@@ -51,7 +56,7 @@ struct cpr_hutch_opts {
     int64_t max_iter; // probes at most (MixGPT: 100)
     double tol;       // relative change of the pooled running mean (1e-3)
     uint64_t seed;
-    double eps;       // finite-difference step (1e-3)
+    double eps;       // finite-difference step per element (1e-4)
 };
 
 struct cpr_hutch_result {

@@ -66,7 +66,7 @@ static const struct cpr_method_opt mixed_opts[] = {
     {"hutch_seed", CPR_OPT_SIZE, offsetof(struct mixed_state, hutch_seed),
      "0", NULL, 0, 4e18, "hutchinson: seed of the Rademacher probes"},
     {"hutch_eps", CPR_OPT_DOUBLE, offsetof(struct mixed_state, hutch_eps),
-     "0.001", NULL, 1e-8, 1, "hutchinson: finite-difference step of the "
+     "0.0001", NULL, 1e-8, 1, "hutchinson: finite-difference step of the "
      "Hessian-vector products"},
     {"saliency", CPR_OPT_ENUM, offsetof(struct mixed_state, saliency), "isc",
      "isc|isc_paper|obs", 0, 0,
