@@ -31,9 +31,11 @@ static enum cpr_status check_model(const struct cpr_model *m,
                            cpr_norm_kind_name(s->norm), cpr_pos_kind_name(s->pos),
                            cpr_mlp_kind_name(s->mlp),
                            cpr_resid_kind_name(s->resid));
-    if (s->qk_norm)
+    if (s->qk_norm && m->cfg.hidden < 2 * m->cfg.head_dim)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "backward: q/k norms "
-                           "(Qwen3) are not implemented");
+                           "(Qwen3) with hidden %lld < 2 x head_dim %lld",
+                           (long long)m->cfg.hidden,
+                           (long long)m->cfg.head_dim);
     if (s->embed_scale != 0.0f && s->embed_scale != 1.0f)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "backward: scaled "
                            "embeddings (Gemma) are not implemented");
@@ -50,6 +52,14 @@ static enum cpr_status check_model(const struct cpr_model *m,
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                                "backward: layer %lld has o/up/down biases "
                                "(not implemented)", (long long)l);
+        // Qwen3 (below, block_bwd): the pre-norm k lands in the gate
+        // buffer; Qwen3 has no q/k/v biases
+        if (s->qk_norm && (L->bq.data || L->bk.data ||
+                           sh.intermediate < sh.n_kv_heads * sh.head_dim))
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                               "backward: layer %lld: q/k norms with q/k "
+                               "biases or intermediate < k width (not "
+                               "implemented)", (long long)l);
     }
     return CPR_OK;
 }
@@ -281,6 +291,28 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
         const float *cs = f->rope_cos + pos * half, *sn = b->nsin + pos * half;
         rope((size_t)sh.n_heads, (size_t)hd, b->dq + t * qd, cs, sn);
         rope((size_t)sh.n_kv_heads, (size_t)hd, b->dk + t * kvd, cs, sn);
+    }
+    if (m->cfg.block.qk_norm) { // Qwen3: through the per-head RMSNorms
+        float *qp = b->datt, *kp = b->gpre; // free now: pre-norm q and k
+        CPR_TRY(cpr_matmul(pool, k, (size_t)T, b->xn1, (size_t)H, &L->wq, qp,
+                           (size_t)qd, 0.0f, err));
+        CPR_TRY(cpr_matmul(pool, k, (size_t)T, b->xn1, (size_t)H, &L->wk, kp,
+                           (size_t)kvd, 0.0f, err));
+        float *qn = b->wvec, *kn = b->wvec + hd;
+        to_f32(k, &L->q_norm, qn);
+        to_f32(k, &L->k_norm, kn);
+        for (int64_t t = 0; t < T; t++) {
+            for (int64_t h = 0; h < sh.n_heads; h++) {
+                float *d = b->dq + t * qd + h * hd;
+                rmsnorm_bwd_row((size_t)hd, qp + t * qd + h * hd, qn, d, eps,
+                                NULL, d);
+            }
+            for (int64_t h = 0; h < sh.n_kv_heads; h++) {
+                float *d = b->dk + t * kvd + h * hd;
+                rmsnorm_bwd_row((size_t)hd, kp + t * kvd + h * hd, kn, d, eps,
+                                NULL, d);
+            }
+        }
     }
     CPR_TRY(call_hook(hook, user, l, CPR_ROLE_Q, &L->wq, b->xn1, b->dq, T, err));
     CPR_TRY(call_hook(hook, user, l, CPR_ROLE_K, &L->wk, b->xn1, b->dk, T, err));

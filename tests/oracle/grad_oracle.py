@@ -19,6 +19,8 @@ qwen2: the same model plus q/k/v projection biases (HF Qwen2Attention:
 q_proj, k_proj, v_proj with bias=True, o_proj without), drawn after the
 tokens so the LLaMA fixture is unchanged; extra records L{l}.{bq,bk,bv}
 (1, out); written to tests/fixtures/grad_oracle_qwen2.bin.
+qwen3: q/k RMSNorms over head_dim before RoPE (HF Qwen3Attention q_norm,
+k_norm), records L{l}.{q_norm,k_norm} (1, head_dim); grad_oracle_qwen3.bin.
 """
 import sys
 import os
@@ -66,6 +68,13 @@ def main(variant):
         for l in range(NL):
             for r in ("q", "k", "v"):
                 P[f"L{l}.b{r}"] = U(shapes[r][0], a=0.5).float().double().requires_grad_(True)
+    if variant == "qwen3":  # Qwen3RMSNorm over head_dim of q and k, pre-RoPE
+        for l in range(NL):
+            for r in ("q_norm", "k_norm"):
+                P[f"L{l}.{r}"] = (1 + 0.3 * U(HD, a=1.0)).float().double().requires_grad_(True)
+
+    def QK(l, x, r):  # the per-head norm, or nothing
+        return rmsnorm(x, P[f"L{l}.{r}_norm"]) if variant == "qwen3" else x
 
     def B(l, r):  # the projection's bias, or 0
         return P.get(f"L{l}.b{r}", 0.0)
@@ -80,8 +89,8 @@ def main(variant):
     mask = torch.full((SEQ, SEQ), float("-inf"), dtype=t64).triu(1)
     for l in range(NL):
         x = rmsnorm(h, P[f"L{l}.attn_norm"])
-        q = (x @ P[f"L{l}.q"].T + B(l, "q")).view(NSEQ, SEQ, NH, HD).transpose(1, 2)
-        k = (x @ P[f"L{l}.k"].T + B(l, "k")).view(NSEQ, SEQ, NKV, HD).transpose(1, 2)
+        q = QK(l, (x @ P[f"L{l}.q"].T + B(l, "q")).view(NSEQ, SEQ, NH, HD), "q").transpose(1, 2)
+        k = QK(l, (x @ P[f"L{l}.k"].T + B(l, "k")).view(NSEQ, SEQ, NKV, HD), "k").transpose(1, 2)
         v = (x @ P[f"L{l}.v"].T + B(l, "v")).view(NSEQ, SEQ, NKV, HD).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
@@ -106,7 +115,7 @@ def main(variant):
         for r in ROLES:
             rec.append((f"G{l}.{r}", P[f"L{l}.{r}"].grad))
     out = os.path.join(os.path.dirname(__file__), "..", "fixtures",
-                       "grad_oracle_qwen2.bin" if variant == "qwen2" else "grad_oracle.bin")
+                       "grad_oracle.bin" if variant == "llama" else f"grad_oracle_{variant}.bin")
     with open(out, "wb") as f:
         f.write(b"CPRMFIX1" + struct.pack("<I", len(rec)))
         for name, t in rec:
