@@ -89,6 +89,14 @@ static enum cpr_status add_qk_norms(struct cpr_model *m, uint64_t seed,
     return CPR_OK;
 }
 
+// Gemma's block: (1 + w) norms, GeGLU-tanh, scaled embeddings.
+static void make_gemma(struct cpr_model *m) {
+    m->cfg.block.norm = CPR_NORM_RMS_1P;
+    m->cfg.block.mlp = CPR_MLP_GEGLU_TANH;
+    m->cfg.block.embed_scale = sqrtf((float)m->cfg.hidden);
+}
+
+// qk_norm 2: Gemma's block instead (make_gemma).
 static void run_fd(struct cpr_test_ctx *t, int interleaved, int64_t window,
                    int qkv_bias, int qk_norm) {
     struct cpr_synth_spec s = {.hidden = 16, .intermediate = 40, .n_layers = NL,
@@ -102,8 +110,9 @@ static void run_fd(struct cpr_test_ctx *t, int interleaved, int64_t window,
     struct cpr_err err = {0};
     CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
     m.cfg.block.sliding_window = window;
-    if (qk_norm)
+    if (qk_norm == 1)
         CPR_CHECK_STATUS(t, add_qk_norms(&m, 11, &err), CPR_OK, &err, NULL);
+    if (qk_norm == 2) make_gemma(&m);
     const int64_t ns = 2, sl = 70; // crosses the 64-row attention blocks
     int32_t tok[2 * 70];
     struct cpr_rng r;
@@ -188,6 +197,7 @@ static void test_backward_fd(struct cpr_test_ctx *t) {
     run_fd(t, 0, 9, 0, 0);
     run_fd(t, 0, 0, 1, 0);
     run_fd(t, 0, 0, 0, 1);
+    run_fd(t, 0, 0, 0, 2);
 }
 
 static const char *const ROLE_NAME[NR] = {"q", "k", "v", "o", "gate", "up", "down"};
@@ -209,9 +219,10 @@ static int copy_rec(struct cpr_test_ctx *t, struct fixture *fx, const char *name
 static void run_oracle(struct cpr_test_ctx *t, int variant) {
     struct fixture fx;
     const int qwen2 = variant == 1;
-    static const char *const paths[3] = {
+    static const char *const paths[4] = {
         "tests/fixtures/grad_oracle.bin", "tests/fixtures/grad_oracle_qwen2.bin",
-        "tests/fixtures/grad_oracle_qwen3.bin"};
+        "tests/fixtures/grad_oracle_qwen3.bin",
+        "tests/fixtures/grad_oracle_gemma.bin"};
     const char *path = paths[variant];
     if (load(&fx, path) != 0) {
         CPR_CHECK(t, 0, "cannot load %s (run tests/oracle/grad_oracle.py)",
@@ -228,6 +239,7 @@ static void run_oracle(struct cpr_test_ctx *t, int variant) {
     CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
     if (variant == 2)
         CPR_CHECK_STATUS(t, add_qk_norms(&m, 1, &err), CPR_OK, &err, NULL);
+    if (variant == 3) make_gemma(&m);
     int bad = copy_rec(t, &fx, "tok_embed", &m.tok_embed) ||
               copy_rec(t, &fx, "lm_head", &m.lm_head) ||
               copy_rec(t, &fx, "final_norm", &m.final_norm);
@@ -317,6 +329,9 @@ static void test_backward_oracle_qwen2(struct cpr_test_ctx *t) {
 static void test_backward_oracle_qwen3(struct cpr_test_ctx *t) {
     run_oracle(t, 2);
 }
+static void test_backward_oracle_gemma(struct cpr_test_ctx *t) {
+    run_oracle(t, 3);
+}
 
 static void test_backward_refuses(struct cpr_test_ctx *t) {
     struct cpr_synth_spec s = {.hidden = 8, .intermediate = 16, .n_layers = 1,
@@ -338,10 +353,6 @@ static void test_backward_refuses(struct cpr_test_ctx *t) {
     CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
                      CPR_ERR_UNSUPPORTED, &err, "q/k norms with q/k biases");
     m.cfg.block.qk_norm = 0;
-    m.cfg.block.embed_scale = 2.0f;
-    CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
-                     CPR_ERR_UNSUPPORTED, &err, "Gemma");
-    m.cfg.block.embed_scale = 0.0f;
     m.cfg.block.mlp = CPR_MLP_RELU;
     CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
                      CPR_ERR_UNSUPPORTED, &err, "mlp=");
@@ -353,6 +364,7 @@ const struct cpr_test cpr_tests_core_backward[] = {
     {"backward_oracle", test_backward_oracle, 0},
     {"backward_oracle_qwen2", test_backward_oracle_qwen2, 0},
     {"backward_oracle_qwen3", test_backward_oracle_qwen3, 0},
+    {"backward_oracle_gemma", test_backward_oracle_gemma, 0},
     {"backward_fd", test_backward_fd, 0},
     {"backward_refuses", test_backward_refuses, 0},
     {0},

@@ -21,6 +21,9 @@ tokens so the LLaMA fixture is unchanged; extra records L{l}.{bq,bk,bv}
 (1, out); written to tests/fixtures/grad_oracle_qwen2.bin.
 qwen3: q/k RMSNorms over head_dim before RoPE (HF Qwen3Attention q_norm,
 k_norm), records L{l}.{q_norm,k_norm} (1, head_dim); grad_oracle_qwen3.bin.
+gemma: (1 + w) RMSNorms, GELU-tanh gate, embeddings times sqrt(hidden)
+(HF GemmaRMSNorm, gelu_pytorch_tanh, the normalizer; lm_head left untied,
+which the backward pass does not see); grad_oracle_gemma.bin.
 """
 import sys
 import os
@@ -73,6 +76,14 @@ def main(variant):
             for r in ("q_norm", "k_norm"):
                 P[f"L{l}.{r}"] = (1 + 0.3 * U(HD, a=1.0)).float().double().requires_grad_(True)
 
+    def N(w):  # GemmaRMSNorm multiplies by (1 + w)
+        return 1 + w if variant == "gemma" else w
+
+    def ACT(x):  # Gemma: GELU, tanh approximation (gelu_pytorch_tanh)
+        if variant == "gemma":
+            return torch.nn.functional.gelu(x, approximate="tanh")
+        return torch.nn.functional.silu(x)
+
     def QK(l, x, r):  # the per-head norm, or nothing
         return rmsnorm(x, P[f"L{l}.{r}_norm"]) if variant == "qwen3" else x
 
@@ -86,9 +97,11 @@ def main(variant):
     cos, sin = emb.cos(), emb.sin()
 
     h = P["tok_embed"][tokens]  # (B, T, H)
+    if variant == "gemma":  # the normalizer sqrt(hidden), exact here
+        h = h * HID ** 0.5
     mask = torch.full((SEQ, SEQ), float("-inf"), dtype=t64).triu(1)
     for l in range(NL):
-        x = rmsnorm(h, P[f"L{l}.attn_norm"])
+        x = rmsnorm(h, N(P[f"L{l}.attn_norm"]))
         q = QK(l, (x @ P[f"L{l}.q"].T + B(l, "q")).view(NSEQ, SEQ, NH, HD), "q").transpose(1, 2)
         k = QK(l, (x @ P[f"L{l}.k"].T + B(l, "k")).view(NSEQ, SEQ, NKV, HD), "k").transpose(1, 2)
         v = (x @ P[f"L{l}.v"].T + B(l, "v")).view(NSEQ, SEQ, NKV, HD).transpose(1, 2)
@@ -100,10 +113,10 @@ def main(variant):
         a = torch.softmax(s, dim=-1) @ v
         a = a.transpose(1, 2).reshape(NSEQ, SEQ, NH * HD)
         h = h + a @ P[f"L{l}.o"].T
-        x = rmsnorm(h, P[f"L{l}.mlp_norm"])
-        g = torch.nn.functional.silu(x @ P[f"L{l}.gate"].T) * (x @ P[f"L{l}.up"].T)
+        x = rmsnorm(h, N(P[f"L{l}.mlp_norm"]))
+        g = ACT(x @ P[f"L{l}.gate"].T) * (x @ P[f"L{l}.up"].T)
         h = h + g @ P[f"L{l}.down"].T
-    logits = rmsnorm(h, P["final_norm"]) @ P["lm_head"].T
+    logits = rmsnorm(h, N(P["final_norm"])) @ P["lm_head"].T
     loss = torch.nn.functional.cross_entropy(
         logits[:, :-1].reshape(-1, VOCAB), tokens[:, 1:].reshape(-1))
     loss.backward()
