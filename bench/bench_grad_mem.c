@@ -7,9 +7,14 @@
 // RssAnon over the weights (peak sampled by a thread every 20 ms), i.e.
 // what the gradient pass itself holds: the checkpoints (layers x T x 4096
 // f32), the forward arena, the backward buffers and the attention scratch.
-// The hook is NULL: per-weight accumulators (8 bytes per parameter, 54 GB
-// for 7B) would need the file-backed scratch, which is not built.
-// usage: bench_grad_mem [layers] [tokens]   (defaults 2, 256)
+// Accumulators (argument 3): none (hook NULL), ram (GBLM's l1/l2,
+// methods/gradstats.h: 8 bytes per decoder parameter in RAM) or a
+// directory: the same accumulators in an unlinked scratch file there
+// (data/scratch_file.h), one layer slab in RAM. With accumulators the pass
+// runs `windows` windows, finishes the norms and reads every layer back
+// (what the pipeline does), all inside the measured region.
+// usage: bench_grad_mem [layers] [tokens] [none|ram|DIR] [windows]
+//        (defaults 2, 256, none, 1)
 // Results: bench/results/grad_mem.json.
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +25,8 @@
 #include "bench/bench_util.h"
 #include "core/backward.h"
 #include "core/synth.h"
+#include "data/scratch_file.h"
+#include "methods/gradstats.h"
 
 static long rss_anon_kb(void) {
     FILE *f = fopen("/proc/self/status", "r");
@@ -47,8 +54,13 @@ static void *sampler(void *arg) {
 
 int main(int argc, char **argv) {
     int64_t layers = argc > 1 ? atol(argv[1]) : 2, T = argc > 2 ? atol(argv[2]) : 256;
-    if (layers < 1 || T < 2) {
-        fprintf(stderr, "usage: bench_grad_mem [layers] [tokens]\n");
+    const char *acc = argc > 3 ? argv[3] : "none";
+    const int64_t n_win = argc > 4 ? atol(argv[4]) : 1;
+    const int use_acc = strcmp(acc, "none") != 0;
+    const int use_file = use_acc && strcmp(acc, "ram") != 0;
+    if (layers < 1 || T < 2 || n_win < 1) {
+        fprintf(stderr, "usage: bench_grad_mem [layers] [tokens] "
+                        "[none|ram|DIR] [windows]\n");
         return 2;
     }
     struct cpr_synth_spec s = {.hidden = 4096, .intermediate = 11008,
@@ -72,9 +84,26 @@ int main(int argc, char **argv) {
     pthread_create(&th, NULL, sampler, NULL);
     double t0 = cpr_bench_now(), loss = 0.0;
     struct cpr_backward b;
+    struct cpr_gradstats gs;
+    struct cpr_scratch_file sf = {.fd = -1};
+    memset(&gs, 0, sizeof gs);
     enum cpr_status st = cpr_backward_init(&b, &m, NULL, pool, 1, T, &err);
-    if (st == CPR_OK) st = cpr_backward_run(&b, tok, 1, T, 1.0f, NULL, NULL, &loss, &err);
+    if (st == CPR_OK && use_file) st = cpr_scratch_file_open(&sf, acc, &err);
+    if (st == CPR_OK && use_acc)
+        st = use_file ? cpr_gradstats_init_scratch(&gs, &m, NULL, pool, &sf.io, &err)
+                      : cpr_gradstats_init(&gs, &m, NULL, pool, &err);
+    for (int64_t w = 0; w < n_win && st == CPR_OK; w++)
+        st = cpr_backward_run(&b, tok, 1, T, 1.0f, use_acc ? cpr_gradstats_hook : NULL,
+                              use_acc ? &gs : NULL, &loss, &err);
+    if (st == CPR_OK && use_acc) {
+        cpr_gradstats_finish(&gs, CPR_GRAD_F32);
+        for (int64_t l = 0; l < layers && st == CPR_OK; l++)
+            st = cpr_gradstats_load(&gs, l, &err);
+    }
     double secs = cpr_bench_now() - t0;
+    const double file_gib = (double)sf.size / (1024.0 * 1024.0 * 1024.0);
+    cpr_gradstats_free(&gs);
+    cpr_scratch_file_close(&sf);
     cpr_backward_free(&b);
     stop_flag = 1;
     pthread_join(th, NULL);
@@ -84,15 +113,18 @@ int main(int argc, char **argv) {
     }
     double gib = (double)(peak_kb - base) / (1024.0 * 1024.0);
     char shape[128], note[192];
-    snprintf(shape, sizeof shape, "LLaMA-7B-shaped, %lld layers, bf16, 1 x %lld tokens",
-             (long long)layers, (long long)T);
+    snprintf(shape, sizeof shape, "LLaMA-7B-shaped, %lld layers, bf16, %lld x %lld tokens",
+             (long long)layers, (long long)n_win, (long long)T);
     snprintf(note, sizeof note,
              "peak RssAnon over the weights %.3f GiB (weights %.2f GiB anon); "
-             "loss %.4f; hook NULL", gib, (double)base / (1024.0 * 1024.0), loss);
+             "loss %.4f; accumulators %s%s (file %.2f GiB)", gib,
+             (double)base / (1024.0 * 1024.0), loss,
+             use_file ? "scratch file in " : "", acc, file_gib);
     printf("%s: %.2f s, %s\n", shape, secs, note);
     struct cpr_bench_report rep;
     cpr_bench_report_open(&rep, "grad_mem", 2);
-    cpr_bench_row(&rep, "grad_pass", cpr_isa_name(cpr_kernels_isa()), shape, 2, secs,
+    cpr_bench_row(&rep, !use_acc ? "grad_pass" : use_file ? "grad_pass_scratch"
+                                                  : "grad_pass_ram", cpr_isa_name(cpr_kernels_isa()), shape, 2, secs,
                   -1.0, -1.0, -1.0, note);
     int rc = cpr_bench_report_close(&rep);
     free(tok);

@@ -87,14 +87,15 @@ static const struct explain_entry entries[] = {
      "luuyin/OWL lib/prune_all.py prune_wanda_outlier"},
     {"mixed",
      "Sensitivity-aware mixed sparsity.\n"
-     "  sensitivity of each decoder linear (layer-wise: tr(H_in)/cols of its\n"
-     "  calibration Hessian; the paper uses a Hutchinson trace of the full loss)\n"
+     "  sensitivity of each decoder linear: layer-wise tr(H_in)/cols of its\n"
+     "  calibration Hessian (default), or --sensitivity hutchinson: Tr(H)/n of the\n"
+     "  full-model loss Hessian from Rademacher probes v, sum v.Hv (as the paper)\n"
      "  rank all linears; density_i = L + rank_i (R - L)/(N - 1), L = 1 - p - alpha,\n"
      "  R = 2(1 - p) - L; shifted so the parameter-weighted sparsity is exactly p\n"
      "  prune each with SparseGPT using the saliency W^2 (H_mm + 1/[H^-1]_mm).",
      "Shao et al., \"One-Shot Sensitivity-Aware Mixed Sparsity Pruning for Large\n"
      "  Language Models\", ICASSP 2024 (arXiv 2310.09499)",
-     "talkking/MixGPT llama.py get_weight_sparsity, sparsegpt.py"},
+     "talkking/MixGPT llama.py get_weight_sparsity, sparsegpt.py, Myhessian.py"},
     // structured (width) methods: cli/prune_struct.c, methods/structured.h
     {"gblm",
      "Gradient-Based Language Model pruner: Wanda's score plus a gradient term.\n"

@@ -63,7 +63,11 @@ void prune_print_pruned(const struct prune_run *run, const struct cpr_model *m) 
            "%.2f s\n", rep->sparsity, (long long)rep->zeros_total,
            (long long)rep->numel_total, rep->sec_forward, rep->sec_stats,
            rep->sec_prune);
-    if (rep->sec_grad > 0)
+    if (rep->sec_grad > 0 && cpr_method_allocates(run->method))
+        printf("gradients: Hessian-trace pre-pass on the dense model (2 "
+               "backward passes per probe and window) %.2f s\n",
+               rep->sec_grad);
+    else if (rep->sec_grad > 0)
         printf("gradients: dense gradient pre-pass (one backward pass per "
                "calibration window) %.2f s\n", rep->sec_grad);
     const int64_t pl = rep->per_layer, n_lin = rep->n_layers * pl;

@@ -19,24 +19,37 @@ static void to_f32(const struct cpr_kernels *k, const struct cpr_tensor *t,
     }
 }
 
+// A block/final norm's f32 weight as the forward applies it: w, or 1 + w
+// (Gemma).
+static void norm_w(const struct cpr_kernels *k, const struct cpr_model *m,
+                   const struct cpr_tensor *t, float *out) {
+    to_f32(k, t, out);
+    if (m->cfg.block.norm == CPR_NORM_RMS_1P)
+        for (int64_t i = 0; i < t->shape[0]; i++) out[i] += 1.0f;
+}
+
 static enum cpr_status check_model(const struct cpr_model *m,
                                    struct cpr_err *err) {
     const struct cpr_block_spec *s = &m->cfg.block;
-    if (s->norm != CPR_NORM_RMS || s->pos != CPR_POS_ROPE ||
-        s->mlp != CPR_MLP_SWIGLU || s->resid != CPR_RESID_SEQUENTIAL)
+    if ((s->norm != CPR_NORM_RMS && s->norm != CPR_NORM_RMS_1P) ||
+        s->pos != CPR_POS_ROPE ||
+        (s->mlp != CPR_MLP_SWIGLU && s->mlp != CPR_MLP_GEGLU_TANH) ||
+        s->resid != CPR_RESID_SEQUENTIAL)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                            "backward: block kind norm=%s pos=%s mlp=%s "
                            "resid=%s is not implemented (only the LLaMA "
-                           "block: rms, rope, swiglu, sequential)",
+                           "block: rms, rope, swiglu, sequential, and "
+                           "Gemma's (1 + w) RMSNorm and GeGLU-tanh)",
                            cpr_norm_kind_name(s->norm), cpr_pos_kind_name(s->pos),
                            cpr_mlp_kind_name(s->mlp),
                            cpr_resid_kind_name(s->resid));
-    if (s->qk_norm)
+    if (s->qk_norm && m->cfg.hidden < 2 * m->cfg.head_dim)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "backward: q/k norms "
-                           "(Qwen3) are not implemented");
-    if (s->embed_scale != 0.0f && s->embed_scale != 1.0f)
-        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "backward: scaled "
-                           "embeddings (Gemma) are not implemented");
+                           "(Qwen3) with hidden %lld < 2 x head_dim %lld",
+                           (long long)m->cfg.hidden,
+                           (long long)m->cfg.head_dim);
+    // Gemma's embedding scale needs nothing: the embeddings are not
+    // differentiated, and the recompute applies it
     for (int64_t l = 0; l < m->cfg.n_layers; l++) {
         const struct cpr_layer *L = &m->layers[l];
         struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
@@ -50,6 +63,14 @@ static enum cpr_status check_model(const struct cpr_model *m,
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                                "backward: layer %lld has o/up/down biases "
                                "(not implemented)", (long long)l);
+        // Qwen3 (below, block_bwd): the pre-norm k lands in the gate
+        // buffer; Qwen3 has no q/k/v biases
+        if (s->qk_norm && (L->bq.data || L->bk.data ||
+                           sh.intermediate < sh.n_kv_heads * sh.head_dim))
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                               "backward: layer %lld: q/k norms with q/k "
+                               "biases or intermediate < k width (not "
+                               "implemented)", (long long)l);
     }
     return CPR_OK;
 }
@@ -177,7 +198,7 @@ static enum cpr_status head_bwd(struct cpr_backward *b, const int32_t *tokens,
     const struct cpr_model *m = f->model;
     const struct cpr_kernels *k = f->k;
     int64_t H = m->cfg.hidden, V = m->cfg.vocab;
-    to_f32(k, &m->final_norm, b->wvec);
+    norm_w(k, m, &m->final_norm, b->wvec);
     double sum = 0.0;
     for (int64_t s = 0; s < n_seq; s++) {
         const int32_t *tok = tokens + s * seqlen;
@@ -244,11 +265,26 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
     CPR_TRY(call_hook(hook, user, l, CPR_ROLE_DOWN, &L->w_down, f->gate, b->dh, T, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dh, (size_t)H, &L->w_down, b->dg,
                           (size_t)I, 0.0f, err));
-    for (size_t i = 0; i < (size_t)(T * I); i++) {
-        float a = b->gpre[i], u = f->up[i], g = b->dg[i];
-        float sg = 1.0f / (1.0f + expf(-a));
-        b->da[i] = g * u * sg * (1.0f + a * (1.0f - sg));
-        b->dg[i] = g * a * sg; // d(up)
+    if (m->cfg.block.mlp == CPR_MLP_GEGLU_TANH) {
+        // gelu(a) = a/2 (1 + tanh(c (a + 0.044715 a^3))), c = sqrt(2/pi)
+        const float c = 0.7978845608028654f;
+        for (size_t i = 0; i < (size_t)(T * I); i++) {
+            float a = b->gpre[i], u = f->up[i], g = b->dg[i];
+            float th = tanhf(c * (a + 0.044715f * a * a * a));
+            float ge = 0.5f * a * (1.0f + th);
+            float dge = 0.5f * (1.0f + th) +
+                        0.5f * a * (1.0f - th * th) * c *
+                            (1.0f + 3.0f * 0.044715f * a * a);
+            b->da[i] = g * u * dge;
+            b->dg[i] = g * ge; // d(up)
+        }
+    } else {
+        for (size_t i = 0; i < (size_t)(T * I); i++) {
+            float a = b->gpre[i], u = f->up[i], g = b->dg[i];
+            float sg = 1.0f / (1.0f + expf(-a));
+            b->da[i] = g * u * sg * (1.0f + a * (1.0f - sg));
+            b->dg[i] = g * a * sg; // d(up)
+        }
     }
     CPR_TRY(call_hook(hook, user, l, CPR_ROLE_GATE, &L->w_gate, f->xn, b->da, T, err));
     CPR_TRY(call_hook(hook, user, l, CPR_ROLE_UP, &L->w_up, f->xn, b->dg, T, err));
@@ -256,7 +292,7 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
                           (size_t)H, 0.0f, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dg, (size_t)I, &L->w_up, b->dxn,
                           (size_t)H, 1.0f, err));
-    to_f32(k, &L->mlp_norm, b->wvec);
+    norm_w(k, m, &L->mlp_norm, b->wvec);
     for (int64_t t = 0; t < T; t++)
         rmsnorm_bwd_row((size_t)H, b->hmid + t * H, b->wvec, b->dxn + t * H, eps,
                         b->dh + t * H, b->dh2 + t * H);
@@ -282,6 +318,28 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
         rope((size_t)sh.n_heads, (size_t)hd, b->dq + t * qd, cs, sn);
         rope((size_t)sh.n_kv_heads, (size_t)hd, b->dk + t * kvd, cs, sn);
     }
+    if (m->cfg.block.qk_norm) { // Qwen3: through the per-head RMSNorms
+        float *qp = b->datt, *kp = b->gpre; // free now: pre-norm q and k
+        CPR_TRY(cpr_matmul(pool, k, (size_t)T, b->xn1, (size_t)H, &L->wq, qp,
+                           (size_t)qd, 0.0f, err));
+        CPR_TRY(cpr_matmul(pool, k, (size_t)T, b->xn1, (size_t)H, &L->wk, kp,
+                           (size_t)kvd, 0.0f, err));
+        float *qn = b->wvec, *kn = b->wvec + hd;
+        to_f32(k, &L->q_norm, qn);
+        to_f32(k, &L->k_norm, kn);
+        for (int64_t t = 0; t < T; t++) {
+            for (int64_t h = 0; h < sh.n_heads; h++) {
+                float *d = b->dq + t * qd + h * hd;
+                rmsnorm_bwd_row((size_t)hd, qp + t * qd + h * hd, qn, d, eps,
+                                NULL, d);
+            }
+            for (int64_t h = 0; h < sh.n_kv_heads; h++) {
+                float *d = b->dk + t * kvd + h * hd;
+                rmsnorm_bwd_row((size_t)hd, kp + t * kvd + h * hd, kn, d, eps,
+                                NULL, d);
+            }
+        }
+    }
     CPR_TRY(call_hook(hook, user, l, CPR_ROLE_Q, &L->wq, b->xn1, b->dq, T, err));
     CPR_TRY(call_hook(hook, user, l, CPR_ROLE_K, &L->wk, b->xn1, b->dk, T, err));
     CPR_TRY(call_hook(hook, user, l, CPR_ROLE_V, &L->wv, b->xn1, b->dv, T, err));
@@ -291,7 +349,7 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
                           (size_t)H, 1.0f, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dv, (size_t)kvd, &L->wv, b->dxn,
                           (size_t)H, 1.0f, err));
-    to_f32(k, &L->attn_norm, b->wvec);
+    norm_w(k, m, &L->attn_norm, b->wvec);
     for (int64_t t = 0; t < T; t++)
         rmsnorm_bwd_row((size_t)H, ck + t * H, b->wvec, b->dxn + t * H, eps,
                         b->dh2 + t * H, b->dh + t * H);

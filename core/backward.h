@@ -19,8 +19,10 @@
 // norms, ...): dW itself is never materialised here.
 //
 // Supported: the LLaMA block (RMSNorm, RoPE, SwiGLU, sequential residual;
-// q/k/v biases (Qwen2) and a sliding window (Mistral) allowed; no o/MLP
-// biases, q/k norms or embedding scale). Other kinds are refused by
+// q/k/v biases (Qwen2), a sliding window (Mistral), per-head q/k RMSNorms
+// (Qwen3, without q/k biases) and Gemma's (1 + w) RMSNorm, GeGLU-tanh and
+// embedding scale allowed; no LayerNorm, learned positions or o/MLP biases
+// (OPT)). Other kinds are refused by
 // cpr_backward_init with CPR_ERR_UNSUPPORTED naming the kind.
 // Determinism: every step is a fixed kernel call or a per-row/per-item
 // loop; results are bit-identical for any thread count.

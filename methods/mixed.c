@@ -2,15 +2,17 @@
 //
 // Sensitivity. The paper estimates, per weight matrix, the trace of the
 // full-model loss Hessian with Hutchinson's method (pyhessian, Rademacher
-// vectors, averaged by parameter count: sen = Tr(H)/n). That needs a
-// backward pass, which cprune does not have yet, so `sensitivity=layer`
-// (the default and only implemented choice) uses the layer-wise
+// vectors, averaged by parameter count: sen = Tr(H)/n).
+// `sensitivity=hutchinson` does that (methods/hutchinson.h: Hessian-vector
+// products by central finite differences of exact gradients, max_iter /
+// tol as the official code) in the method's prepass, over the calibration
+// windows; it needs the backward pass (LLaMA-kind blocks for now).
+// `sensitivity=layer` (the default: one forward scan instead of
+// 2 x probes x windows gradient passes) uses the layer-wise
 // reconstruction Hessian instead: for y = x W^T the Hessian of
 // ||X W^T - X What^T||^2 w.r.t. W is I_rows (x) H_in with H_in = (2/ns)
 // X^T X, so Tr/n = tr(H_in)/cols = 2 * sum_j scaler_row_j / cols: only the
-// column sums of squares are needed. `sensitivity=hutchinson` is accepted
-// by the option parser and refused with CPR_ERR_UNSUPPORTED at scan time.
-// Note the layer-wise proxy gives q/k/v (and gate/up) the same value, as
+// column sums of squares are needed. Note the layer-wise proxy gives q/k/v (and gate/up) the same value, as
 // they share their input; their ranks are then decided by index.
 //
 // Pruning: SparseGPT (methods/sparsegpt.c) per linear at its allocated
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "methods/hutchinson.h"
 #include "methods/registry.h"
 
 enum { SENS_LAYER = 0, SENS_HUTCHINSON };
@@ -41,6 +44,10 @@ struct mixed_state {
     void *sgstate;
     double *sens; // (n) grown during the scan
     int64_t n_sens, cap_sens;
+    size_t hutch_iters, hutch_seed;
+    double hutch_tol, hutch_eps;
+    double *hsens; // (n_hsens) Hutchinson Tr(H)/n from the prepass
+    int64_t n_hsens, hutch_probes;
 };
 
 static const struct cpr_method_opt mixed_opts[] = {
@@ -48,8 +55,19 @@ static const struct cpr_method_opt mixed_opts[] = {
      NULL, 0, 0.5, "densities spread over [1-p-alpha, 1-p+alpha]"},
     {"sensitivity", CPR_OPT_ENUM, offsetof(struct mixed_state, sensitivity),
      "layer", "layer|hutchinson", 0, 0,
-     "layer = tr(H_in)/cols of the calibration Hessian (hutchinson needs a "
-     "backward pass: not yet)"},
+     "layer = tr(H_in)/cols of the calibration Hessian; hutchinson = "
+     "Tr(H)/n of the full-model loss (Rademacher probes, finite-difference "
+     "HVPs; LLaMA-kind blocks)"},
+    {"hutch_iters", CPR_OPT_SIZE, offsetof(struct mixed_state, hutch_iters),
+     "100", NULL, 1, 100000, "hutchinson: probes at most (maxIter)"},
+    {"hutch_tol", CPR_OPT_DOUBLE, offsetof(struct mixed_state, hutch_tol),
+     "0.001", NULL, 0, 1, "hutchinson: stop when the pooled running mean "
+     "changes by less than this, relatively (tol)"},
+    {"hutch_seed", CPR_OPT_SIZE, offsetof(struct mixed_state, hutch_seed),
+     "0", NULL, 0, 4e18, "hutchinson: seed of the Rademacher probes"},
+    {"hutch_eps", CPR_OPT_DOUBLE, offsetof(struct mixed_state, hutch_eps),
+     "0.0001", NULL, 1e-8, 1, "hutchinson: finite-difference step of the "
+     "Hessian-vector products"},
     {"saliency", CPR_OPT_ENUM, offsetof(struct mixed_state, saliency), "isc",
      "isc|isc_paper|obs", 0, 0,
      "SparseGPT mask score: isc = W^2 (H_mm + 1/d) as the code, isc_paper "
@@ -66,6 +84,7 @@ static void mixed_free(void *state) {
     if (!s) return;
     if (s->sg && s->sgstate) s->sg->free(s->sgstate);
     free(s->sens);
+    free(s->hsens);
     free(s);
 }
 
@@ -109,12 +128,11 @@ static enum cpr_status mixed_scan(void *state, int64_t layer, int which,
                                   struct cpr_err *err) {
     struct mixed_state *s = state;
     (void)n_which; // one sensitivity per linear, whatever the block holds
-    if (s->sensitivity == SENS_HUTCHINSON)
-        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "mixed: "
-                           "sensitivity=hutchinson needs the full-model loss "
-                           "Hessian (a backward pass), which cprune does not "
-                           "have yet; use sensitivity=layer");
     if (layer == 0 && which == 0) s->n_sens = 0;
+    if (s->sensitivity == SENS_HUTCHINSON && s->n_sens >= s->n_hsens)
+        return cpr_err_set(err, CPR_ERR_INTERNAL, "mixed: %s: no Hutchinson "
+                           "trace (the prepass ran for %lld linears)",
+                           w->name ? w->name : "", (long long)s->n_hsens);
     if (!ls || !ls->scaler_row || ls->n_cols != w->cols || !w->cols)
         return cpr_err_set(err, CPR_ERR_ARG, "mixed: %s: the scan needs "
                            "scaler_row", w->name ? w->name : "");
@@ -127,8 +145,35 @@ static enum cpr_status mixed_scan(void *state, int64_t layer, int which,
         s->sens = p;
         s->cap_sens = cap;
     }
-    s->sens[s->n_sens++] = tr / (double)w->cols;
+    s->sens[s->n_sens] = s->sensitivity == SENS_HUTCHINSON
+                             ? s->hsens[s->n_sens]
+                             : tr / (double)w->cols;
+    s->n_sens++;
     return CPR_OK;
+}
+
+// sensitivity=hutchinson: the traces of the still-dense model.
+static enum cpr_status mixed_prepass(void *state, const struct cpr_model *m,
+                                     const int32_t *windows, int64_t n_win,
+                                     int64_t seqlen, struct cpr_pool *pool,
+                                     const struct cpr_kernels *k,
+                                     struct cpr_err *err) {
+    struct mixed_state *s = state;
+    if (s->sensitivity != SENS_HUTCHINSON) return CPR_OK;
+    const struct cpr_hutch_opts o = {(int64_t)s->hutch_iters, s->hutch_tol,
+                                     (uint64_t)s->hutch_seed, s->hutch_eps};
+    struct cpr_hutch_result r;
+    enum cpr_status st = cpr_hutchinson(m, windows, n_win, seqlen, &o, k,
+                                        pool, &r, err);
+    if (!st) {
+        free(s->hsens);
+        s->hsens = r.sens; // taken over
+        r.sens = NULL;
+        s->n_hsens = r.n_lin;
+        s->hutch_probes = r.iters;
+    }
+    cpr_hutch_result_free(&r);
+    return st;
 }
 
 struct ranked {
@@ -249,4 +294,5 @@ const struct cpr_method cpr_method_mixed = {
     .scan = mixed_scan,
     .allocate = mixed_allocate,
     .refuses = CPR_REFUSES_NM,
+    .prepass = mixed_prepass,
 };

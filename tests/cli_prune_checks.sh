@@ -45,6 +45,9 @@ g="--method gblm --sparsity 0.5 --calib tinystories --nsamples 2 --seqlen 64 --q
     "$P" prune --model "$M" $g --grad-scratch "$T" --out "$T/g2.bin" >/dev/null 2>&1 &&
     cmp -s "$T/g1.bin" "$T/g2.bin" && ok || bad "--grad-scratch changed the pruned model"
 expect 0 "" "$P" prune --model "$M" $g --grad-dtype bf16 --out "$T/g3.bin"
+expect_early 2 "hutch-eps" "$P" prune --model "$M" --method mixed --sensitivity hutchinson --hutch-eps 0 --sparsity 0.5 --calib tinystories --quiet
+expect 0 "" "$P" prune --model "$M" --method mixed --sensitivity hutchinson --hutch-iters 2 --sparsity 0.5 --calib tinystories --nsamples 1 --seqlen 32
+grep -q '^gradients: Hessian-trace pre-pass' "$T/out" && ok || bad "mixed hutchinson: no pre-pass line"
 expect_early 2 "exceeds the model context" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --seqlen 4096 --quiet
 mkdir -p "$T/notok" && ln -s "$(cd "$M" && pwd)/stories260K.bin" "$T/notok/stories260K.bin"
 expect_early 1 "give --tokenizer" "$P" prune --model "$T/notok" $mag --out "$T/nt"

@@ -69,9 +69,36 @@ static double mean_loss(struct cpr_forward *f, const int32_t *tok, int64_t ns,
 }
 
 // interleaved: llama2.c RoPE pairing; window: a Mistral sliding window;
-// qkv_bias: Qwen2's q/k/v projection biases.
+// qkv_bias: Qwen2's q/k/v projection biases; qk_norm: Qwen3's per-head
+// q/k RMSNorms (weights 1 + noise).
+static enum cpr_status add_qk_norms(struct cpr_model *m, uint64_t seed,
+                                    struct cpr_err *err) {
+    struct cpr_rng r;
+    cpr_rng_seed(&r, seed);
+    const int64_t hd = m->cfg.head_dim;
+    m->cfg.block.qk_norm = 1;
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        struct cpr_tensor *t[2] = {&m->layers[l].q_norm, &m->layers[l].k_norm};
+        for (int j = 0; j < 2; j++) {
+            CPR_TRY(cpr_tensor_alloc(t[j], CPR_DTYPE_F32, 1, &hd, err));
+            float *w = t[j]->data;
+            for (int64_t i = 0; i < hd; i++)
+                w[i] = 0.7f + 0.6f * (float)cpr_rng_below(&r, 1000) / 1000.0f;
+        }
+    }
+    return CPR_OK;
+}
+
+// Gemma's block: (1 + w) norms, GeGLU-tanh, scaled embeddings.
+static void make_gemma(struct cpr_model *m) {
+    m->cfg.block.norm = CPR_NORM_RMS_1P;
+    m->cfg.block.mlp = CPR_MLP_GEGLU_TANH;
+    m->cfg.block.embed_scale = sqrtf((float)m->cfg.hidden);
+}
+
+// qk_norm 2: Gemma's block instead (make_gemma).
 static void run_fd(struct cpr_test_ctx *t, int interleaved, int64_t window,
-                   int qkv_bias) {
+                   int qkv_bias, int qk_norm) {
     struct cpr_synth_spec s = {.hidden = 16, .intermediate = 40, .n_layers = NL,
                                .n_heads = 4, .n_kv_heads = 2, .vocab = 50,
                                .context = 128, .dtype = CPR_DTYPE_F32,
@@ -83,6 +110,9 @@ static void run_fd(struct cpr_test_ctx *t, int interleaved, int64_t window,
     struct cpr_err err = {0};
     CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
     m.cfg.block.sliding_window = window;
+    if (qk_norm == 1)
+        CPR_CHECK_STATUS(t, add_qk_norms(&m, 11, &err), CPR_OK, &err, NULL);
+    if (qk_norm == 2) make_gemma(&m);
     const int64_t ns = 2, sl = 70; // crosses the 64-row attention blocks
     int32_t tok[2 * 70];
     struct cpr_rng r;
@@ -162,10 +192,12 @@ static void run_fd(struct cpr_test_ctx *t, int interleaved, int64_t window,
 }
 
 static void test_backward_fd(struct cpr_test_ctx *t) {
-    run_fd(t, 0, 0, 0);
-    run_fd(t, 1, 0, 0);
-    run_fd(t, 0, 9, 0);
-    run_fd(t, 0, 0, 1);
+    run_fd(t, 0, 0, 0, 0);
+    run_fd(t, 1, 0, 0, 0);
+    run_fd(t, 0, 9, 0, 0);
+    run_fd(t, 0, 0, 1, 0);
+    run_fd(t, 0, 0, 0, 1);
+    run_fd(t, 0, 0, 0, 2);
 }
 
 static const char *const ROLE_NAME[NR] = {"q", "k", "v", "o", "gate", "up", "down"};
@@ -182,14 +214,19 @@ static int copy_rec(struct cpr_test_ctx *t, struct fixture *fx, const char *name
     return 0;
 }
 
-// qwen2: the fixture of `grad_oracle.py qwen2` (q/k/v biases).
-static void run_oracle(struct cpr_test_ctx *t, int qwen2) {
+// variant 1: the fixture of `grad_oracle.py qwen2` (q/k/v biases);
+// 2: of `grad_oracle.py qwen3` (q/k norms).
+static void run_oracle(struct cpr_test_ctx *t, int variant) {
     struct fixture fx;
-    const char *path = qwen2 ? "tests/fixtures/grad_oracle_qwen2.bin"
-                             : "tests/fixtures/grad_oracle.bin";
+    const int qwen2 = variant == 1;
+    static const char *const paths[4] = {
+        "tests/fixtures/grad_oracle.bin", "tests/fixtures/grad_oracle_qwen2.bin",
+        "tests/fixtures/grad_oracle_qwen3.bin",
+        "tests/fixtures/grad_oracle_gemma.bin"};
+    const char *path = paths[variant];
     if (load(&fx, path) != 0) {
-        CPR_CHECK(t, 0, "cannot load %s (run tests/oracle/grad_oracle.py%s)",
-                  path, qwen2 ? " qwen2" : "");
+        CPR_CHECK(t, 0, "cannot load %s (run tests/oracle/grad_oracle.py)",
+                  path);
         unload(&fx);
         return;
     }
@@ -200,6 +237,9 @@ static void run_oracle(struct cpr_test_ctx *t, int qwen2) {
     struct cpr_model m;
     struct cpr_err err = {0};
     CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
+    if (variant == 2)
+        CPR_CHECK_STATUS(t, add_qk_norms(&m, 1, &err), CPR_OK, &err, NULL);
+    if (variant == 3) make_gemma(&m);
     int bad = copy_rec(t, &fx, "tok_embed", &m.tok_embed) ||
               copy_rec(t, &fx, "lm_head", &m.lm_head) ||
               copy_rec(t, &fx, "final_norm", &m.final_norm);
@@ -218,6 +258,12 @@ static void run_oracle(struct cpr_test_ctx *t, int qwen2) {
         for (int j = 0; j < 3 && qwen2; j++) {
             snprintf(name, sizeof name, "L%d.b%s", l, ROLE_NAME[j]);
             bad |= copy_rec(t, &fx, name, bias[j]);
+        }
+        if (variant == 2) {
+            snprintf(name, sizeof name, "L%d.q_norm", l);
+            bad |= copy_rec(t, &fx, name, &m.layers[l].q_norm);
+            snprintf(name, sizeof name, "L%d.k_norm", l);
+            bad |= copy_rec(t, &fx, name, &m.layers[l].k_norm);
         }
     }
     const struct rec *tr = get(&fx, "tokens"), *lr = get(&fx, "loss");
@@ -267,8 +313,8 @@ static void run_oracle(struct cpr_test_ctx *t, int qwen2) {
                       name, worst, mx);
         }
     if (getenv("CPR_GRAD_VERBOSE"))
-        fprintf(stderr, "grad oracle%s: worst relative error %.3g, loss %.9g vs %.9g\n",
-                qwen2 ? " (qwen2)" : "", worst_all, loss, lref);
+        fprintf(stderr, "grad oracle %s: worst relative error %.3g, loss %.9g vs %.9g\n",
+                path, worst_all, loss, lref);
     for (int l = 0; l < NL; l++)
         for (int j = 0; j < NR; j++) free(a.dw[l][j]);
 done:
@@ -279,6 +325,12 @@ done:
 static void test_backward_oracle(struct cpr_test_ctx *t) { run_oracle(t, 0); }
 static void test_backward_oracle_qwen2(struct cpr_test_ctx *t) {
     run_oracle(t, 1);
+}
+static void test_backward_oracle_qwen3(struct cpr_test_ctx *t) {
+    run_oracle(t, 2);
+}
+static void test_backward_oracle_gemma(struct cpr_test_ctx *t) {
+    run_oracle(t, 3);
 }
 
 static void test_backward_refuses(struct cpr_test_ctx *t) {
@@ -297,14 +349,10 @@ static void test_backward_refuses(struct cpr_test_ctx *t) {
     CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
                      CPR_ERR_UNSUPPORTED, &err, "o/up/down biases");
     cpr_tensor_free(&m.layers[0].bo);
-    m.cfg.block.qk_norm = 1;
+    m.cfg.block.qk_norm = 1; // with q/k biases
     CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
-                     CPR_ERR_UNSUPPORTED, &err, "Qwen3");
+                     CPR_ERR_UNSUPPORTED, &err, "q/k norms with q/k biases");
     m.cfg.block.qk_norm = 0;
-    m.cfg.block.embed_scale = 2.0f;
-    CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
-                     CPR_ERR_UNSUPPORTED, &err, "Gemma");
-    m.cfg.block.embed_scale = 0.0f;
     m.cfg.block.mlp = CPR_MLP_RELU;
     CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
                      CPR_ERR_UNSUPPORTED, &err, "mlp=");
@@ -315,6 +363,8 @@ static void test_backward_refuses(struct cpr_test_ctx *t) {
 const struct cpr_test cpr_tests_core_backward[] = {
     {"backward_oracle", test_backward_oracle, 0},
     {"backward_oracle_qwen2", test_backward_oracle_qwen2, 0},
+    {"backward_oracle_qwen3", test_backward_oracle_qwen3, 0},
+    {"backward_oracle_gemma", test_backward_oracle_gemma, 0},
     {"backward_fd", test_backward_fd, 0},
     {"backward_refuses", test_backward_refuses, 0},
     {0},

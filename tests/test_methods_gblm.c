@@ -109,17 +109,13 @@ static enum cpr_status prune_synth(struct cpr_model *m, int bias,
                                    int threads, struct cpr_err *err) {
     struct cpr_synth_spec s = small_spec(bias);
     CPR_TRY(cpr_synth_model(m, &s, err));
-    // bias == 2: claim Qwen3's q/k norms, which the backward pass refuses
-    // (q/k/v biases, bias == 1, it supports)
+    // bias == 2: an o_proj bias, which the backward pass refuses (q/k/v
+    // biases, bias == 1, it supports)
     if (bias == 2) {
-        m->cfg.block.qk_norm = 1;
-        const int64_t hd = m->cfg.head_dim;
-        for (int64_t l = 0; l < m->cfg.n_layers; l++) {
-            CPR_TRY(cpr_tensor_alloc(&m->layers[l].q_norm, CPR_DTYPE_F32, 1,
-                                     &hd, err));
-            CPR_TRY(cpr_tensor_alloc(&m->layers[l].k_norm, CPR_DTYPE_F32, 1,
-                                     &hd, err));
-        }
+        const int64_t hid = m->cfg.hidden;
+        for (int64_t l = 0; l < m->cfg.n_layers; l++)
+            CPR_TRY(cpr_tensor_alloc(&m->layers[l].bo, CPR_DTYPE_F32, 1, &hid,
+                                     err));
     }
     enum { W = 4, SL = 24 };
     int32_t tok[W * SL];
@@ -148,7 +144,7 @@ static void test_refuse(struct cpr_test_ctx *t) {
     cpr_model_free(&m);
     memset(&m, 0, sizeof m);
     enum cpr_status s = prune_synth(&m, 2, 1, &err);
-    CPR_CHECK_STATUS(t, s, CPR_ERR_UNSUPPORTED, &err, "Qwen3");
+    CPR_CHECK_STATUS(t, s, CPR_ERR_UNSUPPORTED, &err, "o/up/down biases");
     if (s == CPR_ERR_UNSUPPORTED) { // nothing pruned
         struct cpr_linear_ref r[CPR_MAX_LINEARS];
         int nl = cpr_layer_linears(&m, 0, r, CPR_MAX_LINEARS);

@@ -114,18 +114,33 @@ static void test_pipeline(struct cpr_test_ctx *t) {
         CPR_CHECK(t, 0, "no allocation");
     }
     cpr_pipe_report_free(&rep);
-    // N:M refused, hutchinson refused with UNSUPPORTED
+    // N:M refused
     o.target = (struct cpr_prune_target){0.5, 2, 4};
     CPR_CHECK_STATUS(t, cpr_prune_model(&m, win, 4, 32, &o, NULL, NULL, &rep,
                                         &err), CPR_ERR_ARG, &err, "unstructured");
     cpr_pipe_report_free(&rep);
     cpr_err_clear(&err);
-    mx->parse_opts(st, "sensitivity=hutchinson", &err);
+    // sensitivity=hutchinson (methods/hutchinson.h; its oracle test is in
+    // test_methods_hutchinson.c): runs its prepass, allocates exactly
+    CPR_CHECK_STATUS(t, mx->parse_opts(st, "sensitivity=hutchinson,"
+                                       "hutch_iters=4", &err), CPR_OK, &err,
+                     NULL);
     o.target = (struct cpr_prune_target){.sparsity = 0.5};
     CPR_CHECK_STATUS(t, cpr_prune_model(&m, win, 4, 32, &o, NULL, NULL, &rep,
-                                        &err), CPR_ERR_UNSUPPORTED, &err,
-                     "backward pass");
+                                        &err), CPR_OK, &err, NULL);
+    if (rep.alloc) {
+        double z = 0, n = 0;
+        for (int i = 0; i < 14; i++) {
+            z += rep.alloc[i].sparsity * (double)rep.numel[i];
+            n += (double)rep.numel[i];
+        }
+        CPR_CHECK(t, fabs(z - 0.5 * n) <= 1e-6 * n, "hutchinson: allocated "
+                  "%.3f of %.0f weights", z, n);
+        CPR_CHECK(t, rep.sec_grad > 0, "prepass time %g", rep.sec_grad);
+    }
     cpr_pipe_report_free(&rep);
+    CPR_CHECK_STATUS(t, mx->parse_opts(st, "hutch_eps=0", &err), CPR_ERR_ARG,
+                     &err, "hutch_eps");
     mx->free(st);
     cpr_model_free(&m);
 }

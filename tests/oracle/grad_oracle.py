@@ -19,6 +19,11 @@ qwen2: the same model plus q/k/v projection biases (HF Qwen2Attention:
 q_proj, k_proj, v_proj with bias=True, o_proj without), drawn after the
 tokens so the LLaMA fixture is unchanged; extra records L{l}.{bq,bk,bv}
 (1, out); written to tests/fixtures/grad_oracle_qwen2.bin.
+qwen3: q/k RMSNorms over head_dim before RoPE (HF Qwen3Attention q_norm,
+k_norm), records L{l}.{q_norm,k_norm} (1, head_dim); grad_oracle_qwen3.bin.
+gemma: (1 + w) RMSNorms, GELU-tanh gate, embeddings times sqrt(hidden)
+(HF GemmaRMSNorm, gelu_pytorch_tanh, the normalizer; lm_head left untied,
+which the backward pass does not see); grad_oracle_gemma.bin.
 """
 import sys
 import os
@@ -66,6 +71,21 @@ def main(variant):
         for l in range(NL):
             for r in ("q", "k", "v"):
                 P[f"L{l}.b{r}"] = U(shapes[r][0], a=0.5).float().double().requires_grad_(True)
+    if variant == "qwen3":  # Qwen3RMSNorm over head_dim of q and k, pre-RoPE
+        for l in range(NL):
+            for r in ("q_norm", "k_norm"):
+                P[f"L{l}.{r}"] = (1 + 0.3 * U(HD, a=1.0)).float().double().requires_grad_(True)
+
+    def N(w):  # GemmaRMSNorm multiplies by (1 + w)
+        return 1 + w if variant == "gemma" else w
+
+    def ACT(x):  # Gemma: GELU, tanh approximation (gelu_pytorch_tanh)
+        if variant == "gemma":
+            return torch.nn.functional.gelu(x, approximate="tanh")
+        return torch.nn.functional.silu(x)
+
+    def QK(l, x, r):  # the per-head norm, or nothing
+        return rmsnorm(x, P[f"L{l}.{r}_norm"]) if variant == "qwen3" else x
 
     def B(l, r):  # the projection's bias, or 0
         return P.get(f"L{l}.b{r}", 0.0)
@@ -77,11 +97,13 @@ def main(variant):
     cos, sin = emb.cos(), emb.sin()
 
     h = P["tok_embed"][tokens]  # (B, T, H)
+    if variant == "gemma":  # the normalizer sqrt(hidden), exact here
+        h = h * HID ** 0.5
     mask = torch.full((SEQ, SEQ), float("-inf"), dtype=t64).triu(1)
     for l in range(NL):
-        x = rmsnorm(h, P[f"L{l}.attn_norm"])
-        q = (x @ P[f"L{l}.q"].T + B(l, "q")).view(NSEQ, SEQ, NH, HD).transpose(1, 2)
-        k = (x @ P[f"L{l}.k"].T + B(l, "k")).view(NSEQ, SEQ, NKV, HD).transpose(1, 2)
+        x = rmsnorm(h, N(P[f"L{l}.attn_norm"]))
+        q = QK(l, (x @ P[f"L{l}.q"].T + B(l, "q")).view(NSEQ, SEQ, NH, HD), "q").transpose(1, 2)
+        k = QK(l, (x @ P[f"L{l}.k"].T + B(l, "k")).view(NSEQ, SEQ, NKV, HD), "k").transpose(1, 2)
         v = (x @ P[f"L{l}.v"].T + B(l, "v")).view(NSEQ, SEQ, NKV, HD).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
@@ -91,10 +113,10 @@ def main(variant):
         a = torch.softmax(s, dim=-1) @ v
         a = a.transpose(1, 2).reshape(NSEQ, SEQ, NH * HD)
         h = h + a @ P[f"L{l}.o"].T
-        x = rmsnorm(h, P[f"L{l}.mlp_norm"])
-        g = torch.nn.functional.silu(x @ P[f"L{l}.gate"].T) * (x @ P[f"L{l}.up"].T)
+        x = rmsnorm(h, N(P[f"L{l}.mlp_norm"]))
+        g = ACT(x @ P[f"L{l}.gate"].T) * (x @ P[f"L{l}.up"].T)
         h = h + g @ P[f"L{l}.down"].T
-    logits = rmsnorm(h, P["final_norm"]) @ P["lm_head"].T
+    logits = rmsnorm(h, N(P["final_norm"])) @ P["lm_head"].T
     loss = torch.nn.functional.cross_entropy(
         logits[:, :-1].reshape(-1, VOCAB), tokens[:, 1:].reshape(-1))
     loss.backward()
@@ -106,7 +128,7 @@ def main(variant):
         for r in ROLES:
             rec.append((f"G{l}.{r}", P[f"L{l}.{r}"].grad))
     out = os.path.join(os.path.dirname(__file__), "..", "fixtures",
-                       "grad_oracle_qwen2.bin" if variant == "qwen2" else "grad_oracle.bin")
+                       "grad_oracle.bin" if variant == "llama" else f"grad_oracle_{variant}.bin")
     with open(out, "wb") as f:
         f.write(b"CPRMFIX1" + struct.pack("<I", len(rec)))
         for name, t in rec:
