@@ -22,7 +22,7 @@ NAME=cli_sweep
 # The fields that differ between two runs of the same cell: timings, RSS,
 # thread counts (results do not depend on them).
 strip() {
-    sed -E -e 's/"seconds":\{[^}]*\}//g' -e 's/"seconds_per_block":\[[^]]*\]//g' \
+    sed -E -e 's/"seconds_per_block":\[[^]]*\]//g' -e 's/"seconds":\{[^}]*\}//g' \
         -e 's/"(wall_seconds|seconds|tokens_per_second|peak_rss_bytes|threads)":[-0-9.eE+]+//g' "$@"
 }
 ids() { grep -o '"cell_id":"[0-9a-f]*"' "$1" | sed 's/.*:"\(.*\)"/\1/' | sort; }
