@@ -57,9 +57,10 @@ static const struct cli_opt opts_def[] = {
 #define N_OPTS (sizeof opts_def / sizeof opts_def[0])
 
 int prune_llmp_wanted(int argc, char **argv) {
-    for (int i = 1; i + 1 < argc; i++)
+    // argv[0] is the first option (cmd_prune gets argv past "prune")
+    for (int i = 0; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--method")) return !strcmp(argv[i + 1], "llm-pruner");
-    for (int i = 1; i < argc; i++)
+    for (int i = 0; i < argc; i++)
         if (!strncmp(argv[i], "--method=", 9))
             return !strcmp(argv[i] + 9, "llm-pruner");
     return 0;

@@ -12,6 +12,7 @@ NAME=cli_llmpruner
 F=tests/fixtures
 LP="--method llm-pruner"
 
+"$P" prune --method llm-pruner --help 2>&1 | grep -q -- "--taylor" && ok || bad "--method llm-pruner --help"
 expect 2 "--sparsity is required" "$P" prune --model "$M" $LP --calib tinystories
 expect 2 "--calib is required" "$P" prune --model "$M" $LP --sparsity 0.2
 expect 2 "--importance" "$P" prune --model "$M" $LP --sparsity 0.2 --importance hessian

@@ -100,6 +100,7 @@ static void test_l1_hand(struct cpr_test_ctx *t) {
         for (int c = 0; c < I; c++) kept_ch += p.layers[1].keep_ch[c];
         CPR_CHECK(t, gone == 2 && kept_ch == 20 && !p.layers[0].keep_kv,
                   "removed %d groups, kept %d channels", gone, kept_ch);
+        cpr_struct_plan_free(&p);
     }
     // global: units <= the (N - int(N/2))-th smallest of 4 + 40 go
     o.global = 1;
