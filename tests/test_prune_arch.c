@@ -298,12 +298,18 @@ static void threads_family(struct cpr_test_ctx *t, const char *family) {
 }
 
 static void test_opt(struct cpr_test_ctx *t) { run_family(t, "opt"); }
+static void test_neox(struct cpr_test_ctx *t) { run_family(t, "gpt_neox"); }
+static void test_gpt2(struct cpr_test_ctx *t) { run_family(t, "gpt2"); }
 static void test_threads(struct cpr_test_ctx *t) {
     threads_family(t, "opt");
+    threads_family(t, "gpt_neox");
+    threads_family(t, "gpt2");
 }
 
 const struct cpr_test cpr_tests_prune_arch[] = {
     {"opt_vs_oracle", test_opt, 0},
+    {"gpt_neox_vs_oracle", test_neox, 0},
+    {"gpt2_vs_oracle", test_gpt2, 0},
     {"threads_identical", test_threads, 0},
     {0},
 };
