@@ -9,6 +9,8 @@ const char *cpr_arch_family_name(enum cpr_arch arch) {
     case CPR_ARCH_OPT: return "opt";
     case CPR_ARCH_QWEN3: return "qwen3";
     case CPR_ARCH_GEMMA: return "gemma";
+    case CPR_ARCH_GPT_NEOX: return "gpt_neox";
+    case CPR_ARCH_GPT2: return "gpt2";
     default: break; // a family added without a name here
     }
     return "unknown";

@@ -5,7 +5,8 @@
 
 #include "core/model.h"
 
-// "llama", "mistral", "qwen2", "opt", "qwen3", "gemma"; "unknown" for a
+// "llama", "mistral", "qwen2", "opt", "qwen3", "gemma", "gpt_neox",
+// "gpt2"; "unknown" for a
 // value outside the enum.
 const char *cpr_arch_family_name(enum cpr_arch arch);
 

@@ -11,7 +11,7 @@
 // Anything else fails. The refusals are printed with -v.
 // Models: llama and qwen2 from core/synth (in memory), the others the Hugging
 // Face layout fixtures (mistral_window, qwen3_tiny, gemma_tiny,
-// prune_arch_opt).
+// prune_arch_opt, prune_arch_gpt_neox, prune_arch_gpt2).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +40,8 @@ static const struct family families[] = {
     {"qwen3", "tests/fixtures/qwen3_tiny", CPR_ARCH_QWEN3},
     {"gemma", "tests/fixtures/gemma_tiny", CPR_ARCH_GEMMA},
     {"opt", "tests/fixtures/prune_arch_opt", CPR_ARCH_OPT},
+    {"gpt_neox", "tests/fixtures/prune_arch_gpt_neox", CPR_ARCH_GPT_NEOX},
+    {"gpt2", "tests/fixtures/prune_arch_gpt2", CPR_ARCH_GPT2},
 };
 
 static enum cpr_status get_model(const struct family *f, struct cpr_model *m,

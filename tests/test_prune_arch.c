@@ -12,7 +12,9 @@
 //   sparsegpt 50%, 2:4  ppl within 2% (the bar; the solve is
 //                       rounding-sensitive), zero count within 0.5%
 //   dense               ppl within 1e-5
-// and Wanda / SparseGPT 50% bit-identical with 1 and 2 threads.
+// and Wanda / SparseGPT 50% bit-identical with 1 and 2 threads; the
+// Wanda-pruned models written in their own layout (cpr_model_save_hf) and
+// read back keep the oracle's masks.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +24,13 @@
 #include "data/fileio.h"
 #include "data/json.h"
 #include "data/model_load.h"
+#include "data/model_save.h"
 #include "data/sha256.h"
 #include "eval/perplexity.h"
 #include "methods/calib.h"
 #include "methods/pipeline.h"
 #include "methods/registry.h"
+#include "tests/data_testutil.h"
 #include "tests/harness.h"
 
 enum { NSAMPLES = 16, SEQLEN = 64 };
@@ -84,6 +88,31 @@ static int mask_mismatches(struct cpr_model *m, const struct cpr_json *run,
         }
     }
     return bad;
+}
+
+// The pruned model written in its family's layout (GPT-2: Conv1D [in, out])
+// and read back: the same masks as the oracle's.
+static void saved_same(struct cpr_test_ctx *t, const struct cpr_model *m,
+                       const struct cpr_json *run, const char *prefix,
+                       const char *family, const char *pat) {
+    char tmp[256], out[300], first[200] = "";
+    struct cpr_err err = {0};
+    struct cpr_model b;
+    memset(&b, 0, sizeof b);
+    if (dt_mkdtemp(tmp, sizeof tmp)) return;
+    snprintf(out, sizeof out, "%s/pruned", tmp);
+    CPR_CHECK_STATUS(t, cpr_model_save_hf(m, out, NULL, &err), CPR_OK, &err,
+                     NULL);
+    if (!err.code)
+        CPR_CHECK_STATUS(t, cpr_model_load(out, &b, &err), CPR_OK, &err, NULL);
+    if (!err.code) {
+        const int bad = mask_mismatches(&b, run, prefix, first, sizeof first);
+        CPR_CHECK(t, b.cfg.arch == m->cfg.arch && bad == 0, "%s wanda %s "
+                  "written and reloaded: %d linears' masks differ (first: "
+                  "%s)", family, pat, bad, first);
+    }
+    cpr_model_free(&b);
+    dt_rmtree(tmp);
 }
 
 static void run_family(struct cpr_test_ctx *t, const char *family) {
@@ -167,6 +196,7 @@ static void run_family(struct cpr_test_ctx *t, const char *family) {
                 CPR_CHECK(t, rep.zeros_total == want_zeros, "%s %s %s: %lld "
                           "zeros, oracle %lld", family, method, pat,
                           (long long)rep.zeros_total, (long long)want_zeros);
+                if (ti == 0) saved_same(t, &m, run, prefix, family, pat);
             } else if (!s && !dense) {
                 // the masks for information only (verbose runs)
                 char first[200] = "";
@@ -268,12 +298,18 @@ static void threads_family(struct cpr_test_ctx *t, const char *family) {
 }
 
 static void test_opt(struct cpr_test_ctx *t) { run_family(t, "opt"); }
+static void test_neox(struct cpr_test_ctx *t) { run_family(t, "gpt_neox"); }
+static void test_gpt2(struct cpr_test_ctx *t) { run_family(t, "gpt2"); }
 static void test_threads(struct cpr_test_ctx *t) {
     threads_family(t, "opt");
+    threads_family(t, "gpt_neox");
+    threads_family(t, "gpt2");
 }
 
 const struct cpr_test cpr_tests_prune_arch[] = {
     {"opt_vs_oracle", test_opt, 0},
+    {"gpt_neox_vs_oracle", test_neox, 0},
+    {"gpt2_vs_oracle", test_gpt2, 0},
     {"threads_identical", test_threads, 0},
     {0},
 };
