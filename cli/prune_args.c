@@ -355,9 +355,9 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
         run->grad_bf16 = !strcmp(v, "bf16");
     }
     if ((v = cli_get(O, N, "grad-scratch"))) {
-        if (!cpr_path_is_dir(v)) {
+        if (!cpr_path_is_dir(v) || access(v, W_OK | X_OK)) {
             fprintf(stderr, "cprune " CMD ": --grad-scratch %s: not a "
-                            "directory\n", v);
+                            "writable directory\n", v);
             return 2;
         }
         run->grad_scratch = v;
@@ -468,6 +468,13 @@ static int parse_rest(const struct cli_opt *O, size_t N, struct prune_run *run) 
                         "tinystories or --calib wikitext2 (no default fits "
                         "every model)\n", run->method->name,
                 cpr_method_needs_str(run->needs, nb, sizeof nb));
+        return 2;
+    }
+    if (!(run->needs & CPR_NEED_GRAD) &&
+        (cli_get(O, N, "grad-dtype") || cli_get(O, N, "grad-scratch"))) {
+        fprintf(stderr, "cprune " CMD ": --grad-dtype and --grad-scratch are "
+                        "for gradient methods (gblm, gradient); %s computes "
+                        "no gradients\n", run->method->name);
         return 2;
     }
     return 0;

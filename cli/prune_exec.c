@@ -196,6 +196,8 @@ static void run_key(const struct prune_run *run, const struct out_meta *om,
                       "|calib-compute %s", // the keys of earlier runs
                       cpr_calib_compute_name(
                           (enum cpr_calib_compute)run->calib_compute));
+    if (run->grad_bf16 && n > 0 && n < (int)sizeof buf) // rounds the norms
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "|grad-dtype bf16");
     unsigned char d[32];
     cpr_sha256(buf, n < (int)sizeof buf ? (size_t)n : sizeof buf - 1, d);
     cpr_sha256_hex(d, hex);

@@ -110,6 +110,10 @@ static void write_calibration(struct cpr_jw *w, const struct prune_run *run) {
     cpr_jw_key(w, "compute"), cpr_jw_string(w, cpr_calib_compute_name((enum cpr_calib_compute)run->calib_compute));
     cpr_jw_key(w, "activation_store"), cpr_jw_string(w, run->calib_disk ? "disk" : "ram");
     cpr_jw_key(w, "hessian"), cpr_jw_string(w, run->hessian_f64 ? "f64" : "f32");
+    if (run->needs & CPR_NEED_GRAD) { // gradient methods only
+        cpr_jw_key(w, "grad_dtype"), cpr_jw_string(w, run->grad_bf16 ? "bf16" : "f32");
+        cpr_jw_key(w, "grad_store"), cpr_jw_string(w, run->grad_scratch ? "disk" : "ram");
+    }
     // [document, start] of every window, in order
     cpr_jw_key(w, "windows");
     cpr_jw_begin_array(w);

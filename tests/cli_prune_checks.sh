@@ -38,7 +38,8 @@ expect_early 2 "--gradient-norm: " "$P" prune --model "$M" --method gblm --gradi
 expect 0 "" "$P" prune --model "$M" --method gblm --sparsity 0.5 --calib tinystories --nsamples 2 --seqlen 64
 grep -q '^gradients: dense gradient pre-pass' "$T/out" && ok || bad "gblm: no gradient pre-pass line"
 expect_early 2 "--grad-dtype" "$P" prune --model "$M" --method gblm --grad-dtype f16 --sparsity 0.5 --calib tinystories --quiet
-expect_early 2 "--grad-scratch $T/nodir: not a directory" "$P" prune --model "$M" --method gblm --grad-scratch "$T/nodir" --sparsity 0.5 --calib tinystories --quiet
+expect_early 2 "--grad-scratch $T/nodir: not a writable directory" "$P" prune --model "$M" --method gblm --grad-scratch "$T/nodir" --sparsity 0.5 --calib tinystories --quiet
+expect_early 2 "are for gradient methods" "$P" prune --model "$M" --method wanda --grad-dtype bf16 --sparsity 0.5 --calib tinystories --quiet
 # --grad-scratch (accumulators in a temporary file) prunes exactly as in RAM
 g="--method gblm --sparsity 0.5 --calib tinystories --nsamples 2 --seqlen 64 --quiet --out-format llama2c"
 "$P" prune --model "$M" $g --out "$T/g1.bin" >/dev/null 2>&1 &&
