@@ -173,6 +173,14 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
                                  const struct cpr_model *m,
                                  struct cpr_err *err);
 
+// The protocol fields every prune record carries, written as keys of the
+// open JSON object: model_sha256 (of the source weights, hashed here),
+// isa, threads, version. Used by the structured, depth and llm-pruner
+// drivers (prune_write_json writes its own). Errors: those of hashing.
+struct cpr_jw;
+enum cpr_status prune_json_protocol(struct cpr_jw *w, const char *model_path,
+                                    long long threads, struct cpr_err *err);
+
 // A short text of the target: "50%" style "sparsity 0.5" or "2:4".
 void prune_target_str(const struct cpr_prune_target *t, char *buf, size_t cap);
 

@@ -116,6 +116,14 @@ static enum cpr_status write_json(const char *path, const struct prune_run *run,
     cpr_jw_init(&w, 1);
     cpr_jw_begin_object(&w);
     cpr_jw_key(&w, "model"), cpr_jw_string(&w, run->model_path);
+    {
+        enum cpr_status ps = prune_json_protocol(&w, run->model_path,
+                                                 run->threads, err);
+        if (ps) {
+            cpr_jw_free(&w);
+            return ps;
+        }
+    }
     cpr_jw_key(&w, "method"), cpr_jw_string(&w, run->method_name);
     cpr_jw_key(&w, "angular"), cpr_jw_bool(&w, d->angular);
     if (!strcmp(run->method_name, "sleb")) {

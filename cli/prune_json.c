@@ -11,6 +11,7 @@
 #include "cli/prune_extra.h"
 #include "data/fileio.h"
 #include "data/json_write.h"
+#include "data/model_load.h"
 #include "methods/calib_compute.h"
 #include "simd/kernels.h"
 
@@ -285,4 +286,15 @@ enum cpr_status prune_write_json(const char *path, const struct prune_run *run,
     if (s == CPR_OK) s = cpr_file_write_atomic(path, w.buf, w.len, err);
     cpr_jw_free(&w);
     return s;
+}
+
+enum cpr_status prune_json_protocol(struct cpr_jw *w, const char *model_path,
+                                    long long threads, struct cpr_err *err) {
+    char sha[65];
+    CPR_TRY(cpr_model_sha256(model_path, sha, err));
+    cpr_jw_key(w, "model_sha256"), cpr_jw_string(w, sha);
+    cpr_jw_key(w, "isa"), cpr_jw_string(w, cpr_isa_name(cpr_kernels_isa()));
+    cpr_jw_key(w, "threads"), cpr_jw_int(w, (int64_t)threads);
+    cpr_jw_key(w, "version"), cpr_jw_string(w, CPRUNE_VERSION);
+    return CPR_OK;
 }

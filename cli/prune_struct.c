@@ -265,6 +265,14 @@ static enum cpr_status write_json(const struct srun *r,
     cpr_jw_init(&w, 2);
     cpr_jw_begin_object(&w);
     cpr_jw_key(&w, "model"), cpr_jw_string(&w, r->model_path);
+    {
+        enum cpr_status ps = prune_json_protocol(&w, r->model_path,
+                                                 r->threads, err);
+        if (ps) {
+            cpr_jw_free(&w);
+            return ps;
+        }
+    }
     cpr_jw_key(&w, "method"), cpr_jw_string(&w, cpr_struct_kind_name(r->so.kind));
     cpr_jw_key(&w, "ratio"), cpr_jw_double(&w, r->so.ratio);
     cpr_jw_key(&w, "out_format");
@@ -303,6 +311,9 @@ static enum cpr_status write_json(const struct srun *r,
         cpr_jw_key(&w, "source"), cpr_jw_string(&w, r->calib.calib_source);
         cpr_jw_key(&w, "nsamples"), cpr_jw_int(&w, r->calib.nsamples);
         cpr_jw_key(&w, "seqlen"), cpr_jw_int(&w, r->calib.seqlen);
+        cpr_jw_key(&w, "sampling"),
+            cpr_jw_string(&w, cpr_calib_sampling_name(r->calib.sampling));
+        cpr_jw_key(&w, "seed"), cpr_jw_int(&w, (int64_t)r->calib.seed);
         cpr_jw_key(&w, "sha256"), cpr_jw_string(&w, r->calib.calib_sha);
         cpr_jw_end_object(&w);
     } else {
@@ -343,6 +354,8 @@ static enum cpr_status write_json(const struct srun *r,
     for (int i = 0; i < r->n_eval; i++) {
         cpr_jw_begin_object(&w);
         cpr_jw_key(&w, "dataset"), cpr_jw_string(&w, r->eval_name[i]);
+        cpr_jw_key(&w, "protocol"), cpr_jw_string(&w, "hf"); // windows of
+        cpr_jw_key(&w, "max_chunks"), cpr_jw_int(&w, r->max_chunks); // ctx
         cpr_jw_key(&w, "ppl"), cpr_jw_double(&w, r->ppl_mem[i]);
         cpr_jw_key(&w, "ppl_reloaded");
         if (r->out) cpr_jw_double(&w, r->ppl_reload[i]);

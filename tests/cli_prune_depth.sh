@@ -48,6 +48,9 @@ else bad "config: $(cat "$T/m/config.json")"; fi
 if grep -q '"params_after": 214592' "$T/r.json" &&
    grep -q '"removed_layers"' "$T/r.json"; then ok
 else bad "json: $(cat "$T/r.json")"; fi
+# the protocol every record carries
+if python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if len(j['model_sha256']) == 64 and j['isa'] and j['threads'] == 2 and j['version'] else 1)" "$T/r.json"; then ok
+else bad "json protocol: $(head -c 400 "$T/r.json")"; fi
 if grep -q 'layers\.4\.' "$T/m/model.safetensors"; then
     bad "layer 4 tensors still written"
 else ok; fi
