@@ -36,5 +36,11 @@ for a in opt gpt2 gpt_neox; do
         bad "$a: written model ppl '$got', the run printed '$want'"
 done
 
+# a calibration window longer than GPT-2's 160 learned positions is refused
+# (exit 2), not read past pos_embed
+expect 2 "exceeds the 160 learned positions" "$P" prune --model "$T/gpt2" \
+    --method shortgpt --remove-layers 1 --calib tinystories --nsamples 2 \
+    --seqlen 256 --quiet
+
 echo "cli_arch: $pass passed, $fails failed"
 [ "$fails" = 0 ]

@@ -76,6 +76,8 @@ expect 2 "" "$P" prune --model "$M" --method flap --sparsity 0.3 --calib tinysto
 # (tests/oracle/hf_padded_oracle.py -> struct_hf_padded_*.json) got the same
 # ppl from the same files
 expect 2 "needs --out" "$P" prune --model "$M" --method magnitude-sp --sparsity 0.2 --out-format hf-padded
+# --method first (argv[0] of the prune command) is routed to the structured driver
+expect 0 "" "$P" prune --method magnitude-sp --model "$M" --sparsity 0.2 --quiet
 for m in stories260K tinystories-656k; do
     fx="$F/struct_hf_padded_$m.json"
     [ -f "$fx" ] || { bad "missing $fx"; continue; }
