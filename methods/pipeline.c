@@ -450,7 +450,7 @@ static enum cpr_status calib_init(struct calib *c, const struct cpr_model *m,
     if (c->chunk > nsamples) c->chunk = nsamples;
     const size_t act = (size_t)(nsamples * seqlen * cfg->hidden) * c->elsize;
     rep->activation_bytes = act;
-    CPR_TRY(cpr_calib_store_alloc(&c->store, act, o->calib_tmp_dir, err));
+    CPR_TRY(cpr_calib_store_alloc(&c->store, act, o->calib_scratch, err));
     c->inps = c->store.data;
     c->work = malloc((size_t)(c->chunk * seqlen * cfg->hidden) * sizeof(float));
     if (!c->work)
