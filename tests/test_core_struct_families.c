@@ -12,19 +12,28 @@
 // written back as Conv1D (inputs, outputs)) reloads to the same logits;
 // the hf-padded form (core/struct_pad.h: uniform shapes, zero rows and
 // columns, a plain config without "cprune_layer_shapes") computes the same
-// logits and reloads to them bit for bit.
+// logits and reloads to them bit for bit, and its perplexity over the
+// fixture's eval.i32 (hf protocol, seqlen 64) is the one the independent
+// reader tests/oracle/struct_padded_families.py computed from the written
+// files (tests/fixtures/struct_padded_families.json, within 1e-5
+// relative; it also checks the exact tensor names and shapes stock
+// transformers loads). CPR_STRUCT_PADDED_DIR=D writes the padded models to
+// D/<family> for that script.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arch_name.h"
 #include "core/forward.h"
 #include "core/pool.h"
 #include "core/struct_pad.h"
 #include "core/struct_plan.h"
 #include "data/model_load.h"
 #include "data/model_save.h"
+#include "data/json.h"
 #include "data/safetensors.h"
+#include "eval/perplexity.h"
 #include "simd/kernels.h"
 #include "tests/data_testutil.h"
 #include "tests/harness.h"
@@ -160,6 +169,49 @@ static enum cpr_status zero_dense(struct cpr_model *a,
         }
     }
     return CPR_OK;
+}
+
+// The oracle's perplexity of family fam's padded model, or NAN.
+static double oracle_ppl(const char *fam) {
+    size_t n;
+    unsigned char *b =
+        dt_read("tests/fixtures/struct_padded_families.json", &n);
+    if (!b) return NAN;
+    struct cpr_json_doc doc;
+    struct cpr_err e = {0};
+    double v = NAN;
+    if (!cpr_json_parse(&doc, (const char *)b, n, NULL, 0, &e)) {
+        const struct cpr_json *f =
+            cpr_json_get(cpr_json_get(doc.root, "families"), fam);
+        v = cpr_json_get_num(f, "ppl", NAN);
+        cpr_json_free(&doc);
+    }
+    free(b);
+    return v;
+}
+
+// Perplexity of m over dir/eval.i32 (hf protocol, seqlen 64).
+static enum cpr_status eval_ppl(const struct cpr_model *m, const char *dir,
+                                double *ppl, struct cpr_err *err) {
+    char p[300];
+    size_t n;
+    snprintf(p, sizeof p, "%s/eval.i32", dir);
+    unsigned char *b = dt_read(p, &n);
+    if (!b) return cpr_err_set(err, CPR_ERR_IO, "%s: cannot read", p);
+    int32_t *tok = malloc(n ? n : 1);
+    if (!tok) {
+        free(b);
+        return cpr_err_set(err, CPR_ERR_NOMEM, "tokens");
+    }
+    memcpy(tok, b, n); // little-endian int32 (x86, arm64)
+    free(b);
+    struct cpr_ppl_opts po = {.protocol = CPR_PPL_HF, .seqlen = 64};
+    struct cpr_ppl_result r;
+    enum cpr_status s = cpr_ppl_eval(m, NULL, NULL, tok, (int64_t)(n / 4),
+                                     &po, &r, err);
+    free(tok);
+    if (!s) *ppl = r.ppl;
+    return s;
 }
 
 // The GPT-2 file keeps Conv1D orientation: c_attn (hidden, 3 * kept * hd).
@@ -299,6 +351,21 @@ static void one_family(struct cpr_test_ctx *t, const char *dir) {
                       "differ", dir);
             CPR_CHECK(t, r.layers[1].shape.n_heads == 0, "%s: padded output "
                       "has per-layer shapes", dir);
+            const char *fam = cpr_arch_family_name(b.cfg.arch);
+            const double want = oracle_ppl(fam);
+            double got = NAN;
+            CPR_CHECK_STATUS(t, eval_ppl(&r, dir, &got, &err), CPR_OK, &err,
+                             NULL);
+            CPR_CHECK(t, fabs(got - want) <= 1e-5 * want, "%s padded: ppl "
+                      "%.9g, the oracle's %.9g", fam, got, want);
+        }
+        const char *keep = getenv("CPR_STRUCT_PADDED_DIR");
+        if (keep && !err.code) {
+            char kd[400];
+            snprintf(kd, sizeof kd, "%s/%s", keep,
+                     cpr_arch_family_name(b.cfg.arch));
+            CPR_CHECK_STATUS(t, cpr_model_save_hf(&pad, kd, NULL, &err),
+                             CPR_OK, &err, NULL);
         }
         cpr_model_free(&r);
         dt_rmtree(tmp);
