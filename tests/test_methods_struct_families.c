@@ -1,11 +1,13 @@
-// tests/test_methods_struct_families.c: flap (WIFV, AL-AM, bias
-// compensation) and wanda-sp on OPT, GPT-2 and GPT-NeoX against the
-// independent PyTorch oracle tests/oracle/flap_families_oracle.py (the
-// official FLAP code's semantics with the documented mapping to non-gated
-// MLPs and fused q/k/v; removal applied by zeroing there, by gathering
-// here): identical kept heads and channels in every layer, the same
-// decoder-linear parameter count, perplexity within 1e-4 relative
-// (fixture tests/fixtures/flap_families_oracle.json: 20% and 50% on the
+// tests/test_methods_struct_families.c: flap (WIFV/IFV/WIFN, AL-AM/UL-UM,
+// bias compensation), wanda-sp and magnitude-sp on OPT, GPT-2 and GPT-NeoX
+// against the independent PyTorch oracle
+// tests/oracle/flap_families_oracle.py (the official FLAP code's semantics
+// with the documented mapping to non-gated MLPs and fused q/k/v; removal
+// applied by zeroing there, by gathering here): identical kept heads and
+// channels in every layer, the same decoder-linear parameter count,
+// perplexity within 1e-4 relative (fixture
+// tests/fixtures/flap_families_oracle.json: flap wifv/al-am and wanda-sp at
+// 20% and 50%, flap ifv/ul-um, wifn/al-am and magnitude-sp at 50%, on the
 // prune_arch_* models, 8 calibration windows of 64 tokens from calib.i32,
 // eval.i32 under the hf protocol, seqlen 64).
 #include <math.h>
@@ -63,11 +65,19 @@ static void one_run(struct cpr_test_ctx *t, const struct cpr_json *run,
               dir);
     CPR_CHECK_STATUS(t, cpr_model_load(dir, &m, &err), CPR_OK, &err, NULL);
     if (!cal || !ev || err.code) goto out;
-    struct cpr_struct_opts o = {.kind = strcmp(method, "flap")
-                                            ? CPR_STRUCT_WANDA_SP
-                                            : CPR_STRUCT_FLAP,
-                                .ratio = ratio, .metric = CPR_FLAP_WIFV,
-                                .structure = CPR_FLAP_AL_AM};
+    const int kind = cpr_struct_kind_parse(method);
+    const int metric = cpr_flap_metric_parse(
+        cpr_json_get_str(run, "metric", "?"));
+    const int structure = cpr_flap_structure_parse(
+        cpr_json_get_str(run, "structure", "?"));
+    CPR_CHECK(t, kind >= 0 && metric >= 0 && structure >= 0,
+              "%s: fixture run %s", fam, method);
+    if (kind < 0 || metric < 0 || structure < 0) goto out;
+    struct cpr_struct_opts o = {.kind = (enum cpr_struct_kind)kind,
+                                .ratio = ratio,
+                                .metric = (enum cpr_flap_metric)metric,
+                                .structure =
+                                    (enum cpr_flap_structure)structure};
     CPR_CHECK_STATUS(t, cpr_struct_prune(&m, cal, nsamples, seqlen, &o, NULL,
                                          &plan, &err), CPR_OK, &err, NULL);
     if (err.code) goto out;
@@ -99,8 +109,10 @@ static void one_run(struct cpr_test_ctx *t, const struct cpr_json *run,
         CPR_CHECK(t, fabs(r.ppl - want) <= 1e-4 * want, "%s %s %g: ppl "
                   "%.9g, oracle %.9g", fam, method, ratio, r.ppl, want);
     if (t->verbose && !err.code)
-        printf("  %-8s %-8s %.1f ppl %.6f oracle %.6f (rel %.2g)\n", fam,
-               method, ratio, r.ppl, want, fabs(r.ppl - want) / want);
+        printf("  %-8s %-12s %-4s %-5s %.1f ppl %.6f oracle %.6f (rel "
+               "%.2g)\n", fam, method, cpr_flap_metric_name(o.metric),
+               cpr_flap_structure_name(o.structure), ratio, r.ppl, want,
+               fabs(r.ppl - want) / want);
 out:
     cpr_struct_plan_free(&plan);
     cpr_model_free(&m);
@@ -122,7 +134,7 @@ static void test_vs_oracle(struct cpr_test_ctx *t) {
     const struct cpr_json *runs = cpr_json_get(doc.root, "runs");
     const int64_t ns = cpr_json_get_int(doc.root, "nsamples", 0),
                   sl = cpr_json_get_int(doc.root, "seqlen", 0);
-    CPR_CHECK(t, cpr_json_len(runs) == 12 && ns > 1 && sl > 0,
+    CPR_CHECK(t, cpr_json_len(runs) == 21 && ns > 1 && sl > 0,
               "fixture: %zu runs", cpr_json_len(runs));
     for (size_t i = 0; i < cpr_json_len(runs); i++)
         one_run(t, cpr_json_at(runs, i), ns, sl);

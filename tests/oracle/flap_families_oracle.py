@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """tests/oracle/flap_families_oracle.py: an independent PyTorch oracle of
-FLAP (WIFV, AL-AM, bias compensation) and Wanda-sp, as the official FLAP
+FLAP (WIFV / IFV / WIFN, AL-AM / UL-UM, bias compensation), Wanda-sp and
+magnitude-sp, as the official FLAP
 code computes them (CASIA-IVA-Lab/FLAP lib/prune.py prune_flap,
 prune_wanda_sp; lib/layerwrapper.py BiasGPT), carried to OPT, GPT-2 and
 GPT-NeoX with the mapping cprune documents (`cprune explain flap`); writes
@@ -220,7 +221,17 @@ class Stats:
         self.n[name] = n + 1
 
 
-def prune(F, kind, ratio, wins):
+def col_metric(kind, metric, W, st, name):
+    if kind == "magnitude-sp":
+        return W.norm(dim=0)
+    if kind == "wanda-sp" or metric == "wifn":
+        return (W.abs() * st.scaler[name].sqrt()[None, :]).mean(0)
+    if metric == "wifv":
+        return st.fluc[name] * W.pow(2).sum(0)
+    return st.fluc[name].clone()  # ifv
+
+
+def prune(F, kind, ratio, wins, metric="wifv", structure="al-am"):
     on, dn, _ = F.names()
     hd, NH = F.hd, F.NH
     xs = [F.embed(w) for w in wins]
@@ -228,24 +239,27 @@ def prune(F, kind, ratio, wins):
     with torch.no_grad():
         for i in range(F.L):
             st = Stats()
-            outs = [F.layer(i, x, st) for x in xs]
+            outs = [F.layer(i, x, st) for x in xs] if kind != "magnitude-sp" else xs
             Wo, Wd = F.wmat(i, on).double(), F.wmat(i, dn).double()
-            if kind == "flap":  # WIFV, squared for attention; dense inputs
-                a = st.fluc["o"] * Wo.pow(2).sum(0)
-                am.append(a * a)
-                mm.append(st.fluc["down"] * Wd.pow(2).sum(0))
+            a = col_metric(kind, metric, Wo, st, "o")
+            m = col_metric(kind, metric, Wd, st, "down")
+            if kind == "flap":  # squared for attention; dense inputs
+                a = a * a
                 mus.append((st.mu["o"], st.mu["down"]))
                 xs = outs
-                continue
-            a = (Wo.abs() * st.scaler["o"].sqrt()[None, :]).mean(0)
-            m = (Wd.abs() * st.scaler["down"].sqrt()[None, :]).mean(0)
+                if structure == "al-am":
+                    am.append(a), mm.append(m)
+                    continue
             au = a.view(-1, hd).sum(1)
             kh = au >= torch.sort(au)[0][int(ratio * NH)]
             kc = m >= torch.sort(m)[0][int(m.numel() * ratio)]
             masks.append((kh, kc))
+            if kind == "flap":  # ul-um: compensated and zeroed at the end
+                continue
             F.zero(i, kh, kc)
-            xs = [F.layer(i, x) for x in xs]  # the pruned block feeds the next
-        if kind == "flap":  # AL-AM
+            if kind == "wanda-sp":
+                xs = [F.layer(i, x) for x in xs]  # the pruned block feeds the next
+        if kind == "flap" and structure == "al-am":
             std = lambda x: (x - x.mean(1, keepdim=True)) / x.std(1, keepdim=True)
             A = std(torch.stack(am)).view(F.L, -1, hd).mean(2)
             M = std(torch.stack(mm))
@@ -255,9 +269,10 @@ def prune(F, kind, ratio, wins):
             cw[idx < A.numel()] = int(4 * hd * F.H / (2 * F.H))
             th = sp[torch.argmin(torch.abs(torch.cumsum(cw, 0).float() -
                                            (torch.sum(cw) * (1 - ratio)).float()))]
+            masks = [(A[i] > th, M[i] > th) for i in range(F.L)]
+        if kind == "flap":
             for i in range(F.L):
-                kh, kc = A[i] > th, M[i] > th
-                masks.append((kh, kc))
+                kh, kc = masks[i]
                 mu_o, mu_d = mus[i]
                 qm = kh.repeat_interleave(hd)
                 bo = (mu_o.half().double() * (~qm).double()) @ F.wmat(i, on).double().T
@@ -299,21 +314,25 @@ def main():
         ev = np.fromfile(os.path.join(d, "eval.i32"), dtype="<i4")
         wins = [torch.from_numpy(cal[i * a.seqlen:(i + 1) * a.seqlen].astype(np.int64))
                 for i in range(a.nsamples)]
-        for kind, ratio in [(k, float(r)) for r in a.ratios.split(",")
-                            for k in ("flap", "wanda-sp")]:
+        specs = [(k, float(r), "wifv", "al-am") for r in a.ratios.split(",")
+                 for k in ("flap", "wanda-sp")]
+        specs += [("flap", 0.5, "ifv", "ul-um"), ("flap", 0.5, "wifn", "al-am"),
+                  ("magnitude-sp", 0.5, "wifv", "al-am")]
+        for kind, ratio, metric, structure in specs:
             W = {k: v.clone() for k, v in ng.read_safetensors(mf).items()}
             F = Fam(fam, c, W)
-            masks = prune(F, kind, ratio, wins)
+            masks = prune(F, kind, ratio, wins, metric, structure)
             kept_h = [int(m[0].sum()) for m in masks]
             kept_c = [int(m[1].sum()) for m in masks]
             params = sum(4 * F.H * F.hd * h + 2 * F.H * ch for h, ch in zip(kept_h, kept_c))
             res["runs"].append(dict(
-                family=fam, method=kind, ratio=ratio, model_sha256=hashlib.sha256(open(mf, "rb").read()).hexdigest(),
+                family=fam, method=kind, ratio=ratio, metric=metric,
+                structure=structure, model_sha256=hashlib.sha256(open(mf, "rb").read()).hexdigest(),
                 layers=[dict(kept_heads=[int(j) for j in torch.nonzero(m[0]).view(-1)],
                              kept_channels=[int(j) for j in torch.nonzero(m[1]).view(-1)])
                         for m in masks],
                 linear_params=params, ppl=eval_ppl(F, ev, 64)))
-    print(json.dumps([(r["family"], r["method"], r["ratio"], [len(l["kept_heads"]) for l in r["layers"]],
+    print(json.dumps([(r["family"], r["method"], r["metric"], r["structure"], r["ratio"], [len(l["kept_heads"]) for l in r["layers"]],
                        [len(l["kept_channels"]) for l in r["layers"]], r["ppl"]) for r in res["runs"]]))
     if a.out:
         with open(a.out, "w") as f:
