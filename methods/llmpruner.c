@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arch_name.h"
 #include "core/backward.h"
 #include "core/matmul_bwd.h"
 #include "core/rng.h"
@@ -292,6 +293,17 @@ enum cpr_status cpr_llmp_check_model(const struct cpr_model *m,
                            (long long)o->layer_end, (long long)m->cfg.n_layers);
     for (int64_t l = o->layer_start; l < o->layer_end; l++) {
         const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        // OPT / GPT-2 / GPT-NeoX (non-gated MLP, fused q/k/v): the
+        // backward pass has no gradients through their blocks yet
+        if (m->cfg.block.mlp != CPR_MLP_SWIGLU &&
+            m->cfg.block.mlp != CPR_MLP_GEGLU_TANH)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "llm-pruner: %s "
+                               "blocks (non-gated MLP) are not supported: "
+                               "its Taylor importance needs gradients "
+                               "through them, which the backward pass does "
+                               "not compute yet (flap, wanda-sp, "
+                               "magnitude-sp and cfsp run on them)",
+                               cpr_arch_family_name(m->cfg.arch));
         if (!sh.has_attn || !sh.has_mlp || sh.n_kv_heads < 1 ||
             sh.n_heads % sh.n_kv_heads || m->cfg.block.mlp != CPR_MLP_SWIGLU)
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "llm-pruner: layer "
