@@ -13,8 +13,12 @@
 // (data/scratch_file.h), one layer slab in RAM. With accumulators the pass
 // runs `windows` windows, finishes the norms and reads every layer back
 // (what the pipeline does), all inside the measured region.
-// usage: bench_grad_mem [layers] [tokens] [none|ram|DIR] [windows]
-//        (defaults 2, 256, none, 1)
+// Windows go through cpr_gradstats_windows in groups of `group` (argument
+// 5; 0 = cpr_gradstats_group's choice, 1 = one window at a time, as before
+// grouping existed); the note gives the bytes the accumulators moved to and
+// from the scratch file (methods/gradstats.h counters).
+// usage: bench_grad_mem [layers] [tokens] [none|ram|DIR] [windows] [group]
+//        (defaults 2, 256, none, 1, 0)
 // Results: bench/results/grad_mem.json.
 #include <pthread.h>
 #include <stdio.h>
@@ -56,11 +60,12 @@ int main(int argc, char **argv) {
     int64_t layers = argc > 1 ? atol(argv[1]) : 2, T = argc > 2 ? atol(argv[2]) : 256;
     const char *acc = argc > 3 ? argv[3] : "none";
     const int64_t n_win = argc > 4 ? atol(argv[4]) : 1;
+    int64_t group = argc > 5 ? atol(argv[5]) : 0;
     const int use_acc = strcmp(acc, "none") != 0;
     const int use_file = use_acc && strcmp(acc, "ram") != 0;
-    if (layers < 1 || T < 2 || n_win < 1) {
+    if (layers < 1 || T < 2 || n_win < 1 || group < 0) {
         fprintf(stderr, "usage: bench_grad_mem [layers] [tokens] "
-                        "[none|ram|DIR] [windows]\n");
+                        "[none|ram|DIR] [windows] [group]\n");
         return 2;
     }
     struct cpr_synth_spec s = {.hidden = 4096, .intermediate = 11008,
@@ -76,13 +81,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_grad_mem: %s\n", err.msg);
         return 1;
     }
-    int32_t *tok = malloc((size_t)T * sizeof(int32_t));
-    for (int64_t i = 0; i < T; i++) tok[i] = (int32_t)((i * 7919) % 32000);
+    int32_t *tok = malloc((size_t)(T * n_win) * sizeof(int32_t));
+    for (int64_t i = 0; i < T * n_win; i++)
+        tok[i] = (int32_t)((i * 7919) % 32000);
     long base = rss_anon_kb();
     peak_kb = base;
     pthread_t th;
     pthread_create(&th, NULL, sampler, NULL);
-    double t0 = cpr_bench_now(), loss = 0.0;
+    double t0 = cpr_bench_now();
     struct cpr_backward b;
     struct cpr_gradstats gs;
     struct cpr_scratch_file sf = {.fd = -1};
@@ -92,15 +98,26 @@ int main(int argc, char **argv) {
     if (st == CPR_OK && use_acc)
         st = use_file ? cpr_gradstats_init_scratch(&gs, &m, NULL, pool, &sf.io, &err)
                       : cpr_gradstats_init(&gs, &m, NULL, pool, &err);
-    for (int64_t w = 0; w < n_win && st == CPR_OK; w++)
-        st = cpr_backward_run(&b, tok, 1, T, 1.0f, use_acc ? cpr_gradstats_hook : NULL,
-                              use_acc ? &gs : NULL, &loss, &err);
+    if (st == CPR_OK && use_acc && group == 0)
+        group = cpr_gradstats_group(&m, use_file, T, n_win);
+    if (group < 1) group = 1;
+    for (int64_t w = 0; w < n_win && st == CPR_OK; w += group) {
+        const int64_t g = n_win - w < group ? n_win - w : group;
+        if (use_acc)
+            st = cpr_gradstats_windows(&gs, &b, tok + w * T, g, T, 1.0f, NULL,
+                                       &err);
+        else
+            st = cpr_backward_run_windows(&b, tok + w * T, g, T, 1.0f, NULL,
+                                          NULL, NULL, &err);
+    }
     if (st == CPR_OK && use_acc) {
         cpr_gradstats_finish(&gs, CPR_GRAD_F32);
         for (int64_t l = 0; l < layers && st == CPR_OK; l++)
             st = cpr_gradstats_load(&gs, l, &err);
     }
     double secs = cpr_bench_now() - t0;
+    const double gib_w = (double)gs.bytes_written / (1024.0 * 1024.0 * 1024.0);
+    const double gib_r = (double)gs.bytes_read / (1024.0 * 1024.0 * 1024.0);
     const double file_gib = (double)sf.size / (1024.0 * 1024.0 * 1024.0);
     cpr_gradstats_free(&gs);
     cpr_scratch_file_close(&sf);
@@ -112,14 +129,17 @@ int main(int argc, char **argv) {
         return 1;
     }
     double gib = (double)(peak_kb - base) / (1024.0 * 1024.0);
-    char shape[128], note[192];
+    char shape[128], note[320];
     snprintf(shape, sizeof shape, "LLaMA-7B-shaped, %lld layers, bf16, %lld x %lld tokens",
              (long long)layers, (long long)n_win, (long long)T);
     snprintf(note, sizeof note,
              "peak RssAnon over the weights %.3f GiB (weights %.2f GiB anon); "
-             "loss %.4f; accumulators %s%s (file %.2f GiB)", gib,
-             (double)base / (1024.0 * 1024.0), loss,
-             use_file ? "scratch file in " : "", acc, file_gib);
+             "accumulators %s%s (file %.2f GiB); windows in groups of %lld; "
+             "scratch I/O %.2f GiB written, %.2f GiB read (finish and "
+             "reading every layer back included)", gib,
+             (double)base / (1024.0 * 1024.0),
+             use_file ? "scratch file in " : "", acc, file_gib,
+             (long long)group, gib_w, gib_r);
     printf("%s: %.2f s, %s\n", shape, secs, note);
     struct cpr_bench_report rep;
     cpr_bench_report_open(&rep, "grad_mem", 2);

@@ -9,6 +9,7 @@
 #include "core/forward.h"
 #include "core/matmul.h"
 #include "core/pool.h"
+#include "methods/gradstats.h"
 #include "methods/stats.h"
 #include "simd/kernels.h"
 
@@ -153,7 +154,13 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
             // (--grad-scratch: one layer's slab in RAM, the rest on disk)
             p->statistics += (size_t)(run->grad_scratch ? 1 : nl) *
                                  blk_numel * 8 +
-                             (size_t)(nl * seqlen * c->hidden) * 4;
+                             (size_t)(nl * seqlen * c->hidden) * 4 +
+                             // windows grouped layer-major: the others'
+                             // checkpoints and block-output gradients
+                             (size_t)(cpr_gradstats_group(
+                                          m, run->grad_scratch != NULL, seqlen,
+                                          ns) - 1) *
+                                 (size_t)((nl + 1) * seqlen * c->hidden) * 4;
     }
     // the linear being pruned in f32 plus its rounded copy and scores
     p->scratch = lin_max * (4 + 4 + 4);

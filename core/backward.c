@@ -139,6 +139,7 @@ void cpr_backward_free(struct cpr_backward *b) {
     if (!b) return;
     cpr_forward_free(&b->f);
     free(b->mem);
+    free(b->wmem);
     memset(b, 0, sizeof *b);
 }
 
@@ -381,4 +382,60 @@ enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
     for (int64_t l = m->cfg.n_layers - 1; l >= 0; l--)
         CPR_TRY(block_bwd(b, l, n_seq, seqlen, hook, user, err));
     return CPR_OK;
+}
+
+enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
+                                         const int32_t *tokens, int64_t n_win,
+                                         int64_t seqlen, float scale,
+                                         cpr_grad_fn hook, void *user,
+                                         double *loss, struct cpr_err *err) {
+    if (n_win < 1 || seqlen < 2 || seqlen > b->seqlen)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "backward: %lld windows of %lld tokens; this "
+                           "state takes >= 1 window of 2..%lld",
+                           (long long)n_win, (long long)seqlen,
+                           (long long)b->seqlen);
+    struct cpr_forward *f = &b->f;
+    const struct cpr_model *m = f->model;
+    const int64_t L = m->cfg.n_layers, H = m->cfg.hidden;
+    // window w > 0: its checkpoints (L x T x H) then its dh (T x H), with
+    // T = the state's n_seq * seqlen, as ckpt / dh are laid out
+    const size_t TH = (size_t)(b->n_seq * b->seqlen * H);
+    const size_t per = ((size_t)L + 1) * TH;
+    if (n_win - 1 > b->win_cap) {
+        float *p = realloc(b->wmem, (size_t)(n_win - 1) * per * sizeof(float));
+        if (!p)
+            return cpr_err_set(err, CPR_ERR_NOMEM, "backward: cannot "
+                               "allocate %zu bytes of checkpoints for %lld "
+                               "windows", (size_t)(n_win - 1) * per *
+                               sizeof(float), (long long)n_win);
+        b->wmem = p, b->win_cap = n_win - 1;
+    }
+    float *const ckpt0 = b->ckpt, *const dh0 = b->dh;
+    const double n_pred = (double)(seqlen - 1);
+    enum cpr_status s = CPR_OK;
+    for (int64_t w = 0; w < n_win && !s; w++) {
+        b->ckpt = w ? b->wmem + (size_t)(w - 1) * per : ckpt0;
+        b->dh = w ? b->ckpt + (size_t)L * TH : dh0;
+        const int32_t *tok = tokens + w * seqlen;
+        const int64_t T = seqlen;
+        if ((s = cpr_forward_embed(f, tok, 1, seqlen, b->h, err))) break;
+        for (int64_t l = 0; l < L && !s; l++) {
+            memcpy(b->ckpt + (size_t)l * (size_t)(T * H), b->h,
+                   (size_t)(T * H) * sizeof(float));
+            s = cpr_forward_block(f, l, b->h, 1, seqlen, NULL, err);
+        }
+        double nll = 0.0;
+        if (!s)
+            s = head_bwd(b, tok, 1, seqlen, (float)(scale / n_pred), &nll, err);
+        if (loss) loss[w] = nll / n_pred;
+    }
+    for (int64_t l = L - 1; l >= 0 && !s; l--)
+        for (int64_t w = 0; w < n_win && !s; w++) {
+            b->ckpt = w ? b->wmem + (size_t)(w - 1) * per : ckpt0;
+            b->dh = w ? b->ckpt + (size_t)L * TH : dh0;
+            s = block_bwd(b, l, 1, seqlen, hook, user, err);
+        }
+    b->ckpt = ckpt0, b->dh = dh0;
+    return s;
 }

@@ -155,14 +155,35 @@ static void test_scratch(struct cpr_test_ctx *t) {
                          CPR_OK, &err, NULL);
         CPR_CHECK_STATUS(t, cpr_backward_init(&bw, &m, NULL, NULL, 1, SL,
                                               &err), CPR_OK, &err, NULL);
-        for (int w = 0; w < W; w++) {
+        double la[W], lb[W];
+        for (int w = 0; w < W; w++)
             CPR_CHECK_STATUS(t, cpr_gradstats_window(&a, &bw, tok + w * SL,
-                                                     SL, 100.0f, NULL, &err),
+                                                     SL, 100.0f, &la[w], &err),
                              CPR_OK, &err, NULL);
-            CPR_CHECK_STATUS(t, cpr_gradstats_window(&b, &bw, tok + w * SL,
-                                                     SL, 100.0f, NULL, &err),
-                             CPR_OK, &err, NULL);
-        }
+        // b: layer-major groups of 2 windows, then 1 (each layer's slab
+        // written once per group; the first group reads nothing)
+        CPR_CHECK_STATUS(t, cpr_gradstats_windows(&b, &bw, tok, 2, SL, 100.0f,
+                                                  lb, &err),
+                         CPR_OK, &err, NULL);
+        CPR_CHECK_STATUS(t, cpr_gradstats_windows(&b, &bw, tok + 2 * SL, 1,
+                                                  SL, 100.0f, lb + 2, &err),
+                         CPR_OK, &err, NULL);
+        CPR_CHECK(t, !memcmp(la, lb, sizeof la), "window losses differ "
+                  "between one-window and grouped passes");
+        CPR_CHECK(t, b.n_windows == W, "n_windows %zu", b.n_windows);
+        uint64_t store = 0; // bytes of every layer's slab
+        for (size_t i = 0; i < a.n_lin; i++)
+            store += 2 * a.lin[i].rows * a.lin[i].cols * sizeof(float);
+        const uint64_t per_layer = store / 3;
+        // group 1 leaves layers 2, 1 (written) and 0 resident; group 2
+        // writes 0, reads and writes 2 and 1, reads 0 and keeps it
+        CPR_CHECK(t, b.bytes_written == store + 2 * per_layer &&
+                         b.bytes_read == store,
+                  "grouped pass moved %llu bytes out, %llu in; expected "
+                  "%llu, %llu", (unsigned long long)b.bytes_written,
+                  (unsigned long long)b.bytes_read,
+                  (unsigned long long)(store + 2 * per_layer),
+                  (unsigned long long)store);
         cpr_backward_free(&bw);
         const enum cpr_grad_dtype d = dt ? CPR_GRAD_BF16 : CPR_GRAD_F32;
         cpr_gradstats_finish(&a, d);
