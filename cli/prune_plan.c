@@ -151,8 +151,9 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
             p->statistics += cols_max * cols_max * sizeof(float);
         if (run->needs & CPR_NEED_GRAD) // gradstats l1 + l2 (f32) and the
             // backward pass's block checkpoints (methods/gradstats.h)
-            // (--grad-scratch: one layer's slab in RAM, the rest on disk)
-            p->statistics += (size_t)(run->grad_scratch ? 1 : nl) *
+            // of the pruned blocks (--grad-scratch: one layer's slab in RAM,
+            // the rest on disk)
+            p->statistics += (size_t)(run->grad_scratch ? 1 : b1 - b0) *
                                  blk_numel * 8 +
                              (size_t)(nl * seqlen * c->hidden) * 4 +
                              // windows grouped layer-major: the others'

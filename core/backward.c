@@ -379,7 +379,7 @@ enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
     double n_pred = (double)(n_seq * (seqlen - 1)), nll = 0.0;
     CPR_TRY(head_bwd(b, tokens, n_seq, seqlen, (float)(scale / n_pred), &nll, err));
     if (loss) *loss = nll / n_pred;
-    for (int64_t l = m->cfg.n_layers - 1; l >= 0; l--)
+    for (int64_t l = m->cfg.n_layers - 1; l >= b->first_layer; l--)
         CPR_TRY(block_bwd(b, l, n_seq, seqlen, hook, user, err));
     return CPR_OK;
 }
@@ -430,7 +430,7 @@ enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
             s = head_bwd(b, tok, 1, seqlen, (float)(scale / n_pred), &nll, err);
         if (loss) loss[w] = nll / n_pred;
     }
-    for (int64_t l = L - 1; l >= 0 && !s; l--)
+    for (int64_t l = L - 1; l >= b->first_layer && !s; l--)
         for (int64_t w = 0; w < n_win && !s; w++) {
             b->ckpt = w ? b->wmem + (size_t)(w - 1) * per : ckpt0;
             b->dh = w ? b->ckpt + (size_t)L * TH : dh0;

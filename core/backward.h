@@ -66,6 +66,9 @@ struct cpr_backward {
     // 0 uses ckpt / dh), allocated on first use for up to win_cap windows
     float *wmem;
     int64_t win_cap;
+    // blocks below first_layer are not differentiated (no hook calls, no
+    // dX): set it when only blocks >= first_layer need gradients (0 = all)
+    int64_t first_layer;
 };
 
 // Prepare for up to n_seq sequences of seqlen >= 2 tokens.

@@ -29,9 +29,14 @@ static enum cpr_status init_any(struct cpr_gradstats *gs,
                                 const struct cpr_model *m,
                                 const struct cpr_kernels *k,
                                 struct cpr_pool *pool,
-                                const struct cpr_scratch_io *io,
-                                struct cpr_err *err) {
+                                const struct cpr_scratch_io *io, int64_t l0,
+                                int64_t l1, struct cpr_err *err) {
     memset(gs, 0, sizeof *gs);
+    if (l0 < 0 || l1 > m->cfg.n_layers || l0 >= l1)
+        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: layers [%lld, %lld) "
+                           "of %lld", (long long)l0, (long long)l1,
+                           (long long)m->cfg.n_layers);
+    gs->lay0 = l0, gs->lay1 = l1;
     gs->io = io;
     gs->cur = -1;
     gs->n_layers = m->cfg.n_layers;
@@ -50,6 +55,7 @@ static enum cpr_status init_any(struct cpr_gradstats *gs,
             e->layer = l, e->role = ROLES[r];
             e->rows = (size_t)w->shape[0], e->cols = (size_t)w->shape[1];
             size_t n = e->rows * e->cols;
+            if (l < l0 || l >= l1) continue; // no gradients kept
             total += 2 * n;
             layer += 2 * n;
             if (n > biggest) biggest = n;
@@ -90,7 +96,7 @@ enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
                                    const struct cpr_model *m,
                                    const struct cpr_kernels *k,
                                    struct cpr_pool *pool, struct cpr_err *err) {
-    return init_any(gs, m, k, pool, NULL, err);
+    return init_any(gs, m, k, pool, NULL, 0, m->cfg.n_layers, err);
 }
 
 enum cpr_status cpr_gradstats_init_scratch(struct cpr_gradstats *gs,
@@ -101,7 +107,19 @@ enum cpr_status cpr_gradstats_init_scratch(struct cpr_gradstats *gs,
                                            struct cpr_err *err) {
     if (!io || !io->read || !io->write)
         return cpr_err_set(err, CPR_ERR_ARG, "gradstats: no scratch store");
-    return init_any(gs, m, k, pool, io, err);
+    return init_any(gs, m, k, pool, io, 0, m->cfg.n_layers, err);
+}
+
+enum cpr_status cpr_gradstats_init_range(struct cpr_gradstats *gs,
+                                         const struct cpr_model *m,
+                                         const struct cpr_kernels *k,
+                                         struct cpr_pool *pool,
+                                         const struct cpr_scratch_io *io,
+                                         int64_t l0, int64_t l1,
+                                         struct cpr_err *err) {
+    if (io && (!io->read || !io->write))
+        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: no scratch store");
+    return init_any(gs, m, k, pool, io, l0, l1, err);
 }
 
 void cpr_gradstats_free(struct cpr_gradstats *gs) {
@@ -120,6 +138,7 @@ void cpr_gradstats_free(struct cpr_gradstats *gs) {
 const struct cpr_gradstats_lin *cpr_gradstats_get(const struct cpr_gradstats *gs,
                                                   int64_t layer,
                                                   enum cpr_linear_role role) {
+    if (layer < gs->lay0 || layer >= gs->lay1) return NULL; // not kept
     if (gs->io && layer != gs->cur) return NULL; // not resident
     for (size_t r = 0; r < gs->per_layer; r++) {
         size_t i = (size_t)layer * gs->per_layer + r;
@@ -140,9 +159,11 @@ static void finish_lin(struct cpr_gradstats_lin *e, enum cpr_grad_dtype dt);
 static enum cpr_status make_resident(struct cpr_gradstats *gs, int64_t layer,
                                      struct cpr_err *err) {
     if (!gs->io || gs->cur == layer) return CPR_OK;
-    if (layer < 0 || layer >= gs->n_layers)
-        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: layer %lld of %lld",
-                           (long long)layer, (long long)gs->n_layers);
+    if (layer < gs->lay0 || layer >= gs->lay1)
+        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: layer %lld outside "
+                           "the accumulated layers [%lld, %lld)",
+                           (long long)layer, (long long)gs->lay0,
+                           (long long)gs->lay1);
     const uint64_t stride = (uint64_t)gs->slab_floats * sizeof(float);
     size_t used = 0;
     if (gs->cur >= 0) {
@@ -153,7 +174,8 @@ static enum cpr_status make_resident(struct cpr_gradstats *gs, int64_t layer,
             e->l1 = e->l2 = NULL;
         }
         if (gs->dirty) {
-            CPR_TRY(gs->io->write(gs->io->user, (uint64_t)gs->cur * stride,
+            CPR_TRY(gs->io->write(gs->io->user,
+                                  (uint64_t)(gs->cur - gs->lay0) * stride,
                                   gs->slab, used * sizeof(float), err));
             gs->bytes_written += used * sizeof(float);
             gs->stored[gs->cur] = gs->cur_finished ? 2 : 1;
@@ -170,7 +192,8 @@ static enum cpr_status make_resident(struct cpr_gradstats *gs, int64_t layer,
         off += 2 * n;
     }
     if (gs->stored[layer]) {
-        CPR_TRY(gs->io->read(gs->io->user, (uint64_t)layer * stride, gs->slab,
+        CPR_TRY(gs->io->read(gs->io->user,
+                             (uint64_t)(layer - gs->lay0) * stride, gs->slab,
                              off * sizeof(float), err));
         gs->bytes_read += off * sizeof(float);
     } else {
@@ -185,12 +208,18 @@ static enum cpr_status make_resident(struct cpr_gradstats *gs, int64_t layer,
 
 enum cpr_status cpr_gradstats_load(struct cpr_gradstats *gs, int64_t layer,
                                    struct cpr_err *err) {
+    if (layer < gs->lay0 || layer >= gs->lay1)
+        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: layer %lld outside "
+                           "the accumulated layers [%lld, %lld)",
+                           (long long)layer, (long long)gs->lay0,
+                           (long long)gs->lay1);
     return make_resident(gs, layer, err);
 }
 
 enum cpr_status cpr_gradstats_hook(void *user, const struct cpr_grad *g,
                                    struct cpr_err *err) {
     struct cpr_gradstats *gs = user;
+    if (g->layer < gs->lay0 || g->layer >= gs->lay1) return CPR_OK; // unkept
     if (gs->finished)
         return cpr_err_set(err, CPR_ERR_INTERNAL, "gradstats: a gradient "
                            "after cpr_gradstats_finish");
@@ -293,5 +322,6 @@ void cpr_gradstats_finish(struct cpr_gradstats *gs, enum cpr_grad_dtype dt) {
         }
         return;
     }
-    for (size_t i = 0; i < gs->n_lin; i++) finish_lin(&gs->lin[i], dt);
+    for (size_t i = 0; i < gs->n_lin; i++)
+        if (gs->lin[i].l1) finish_lin(&gs->lin[i], dt);
 }

@@ -69,6 +69,7 @@ struct cpr_gradstats {
     int cur_finished;   // ... and they are finished
     unsigned char *stored; // (n_layers) 0 nothing, 1 raw sums, 2 finished
     uint64_t bytes_read, bytes_written; // moved through io so far
+    int64_t lay0, lay1; // the layers kept: [lay0, lay1)
 };
 
 // Allocate zeroed accumulators for every q, k, v, o, gate, up, down of m.
@@ -88,6 +89,20 @@ enum cpr_status cpr_gradstats_init_scratch(struct cpr_gradstats *gs,
                                            struct cpr_pool *pool,
                                            const struct cpr_scratch_io *io,
                                            struct cpr_err *err);
+
+// Accumulators for layers [l0, l1) only (io: NULL = in RAM, else as
+// cpr_gradstats_init_scratch): the hook ignores the other layers'
+// gradients and cpr_gradstats_get returns NULL for them (a pruning run on
+// blocks A:B keeps and stores only those; core/backward.h first_layer
+// spares the backward pass below l0). Errors: CPR_ERR_ARG (range), as
+// above.
+enum cpr_status cpr_gradstats_init_range(struct cpr_gradstats *gs,
+                                         const struct cpr_model *m,
+                                         const struct cpr_kernels *k,
+                                         struct cpr_pool *pool,
+                                         const struct cpr_scratch_io *io,
+                                         int64_t l0, int64_t l1,
+                                         struct cpr_err *err);
 
 // Make layer `layer`'s accumulators readable through cpr_gradstats_get
 // (scratch mode: reads its slab, finishing it if cpr_gradstats_finish ran;

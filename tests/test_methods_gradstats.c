@@ -220,8 +220,88 @@ static void test_scratch(struct cpr_test_ctx *t) {
     cpr_model_free(&m);
 }
 
+// Layers [1, 3) of 4 only (a run on blocks 1:3), in RAM and in a scratch
+// file, the backward pass stopping below layer 1: the kept layers'
+// accumulators equal the all-layer ones bit for bit, the others are absent.
+static void test_range(struct cpr_test_ctx *t) {
+    struct cpr_synth_spec s = {.hidden = 16, .intermediate = 24, .n_layers = 4,
+                               .n_heads = 2, .n_kv_heads = 1, .vocab = 40,
+                               .context = 64, .dtype = CPR_DTYPE_F32, .seed = 9,
+                               .init_std = 0.2, .norm_jitter = 0.2,
+                               .bos_id = -1, .eos_id = -1};
+    struct cpr_model m;
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
+    enum { W = 3, SL = 13 };
+    int32_t tok[W * SL];
+    struct cpr_rng r;
+    cpr_rng_seed(&r, 10);
+    for (int i = 0; i < W * SL; i++) tok[i] = (int32_t)cpr_rng_below(&r, 40);
+    struct cpr_gradstats all, part[2];
+    struct cpr_backward bw, bp;
+    struct cpr_scratch_file f;
+    CPR_CHECK_STATUS(t, cpr_scratch_file_open(&f, NULL, &err), CPR_OK, &err,
+                     NULL);
+    CPR_CHECK_STATUS(t, cpr_gradstats_init(&all, &m, NULL, NULL, &err), CPR_OK,
+                     &err, NULL);
+    for (int p = 0; p < 2; p++)
+        CPR_CHECK_STATUS(t, cpr_gradstats_init_range(&part[p], &m, NULL, NULL,
+                                                     p ? &f.io : NULL, 1, 3,
+                                                     &err),
+                         CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_backward_init(&bw, &m, NULL, NULL, 1, SL, &err),
+                     CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_backward_init(&bp, &m, NULL, NULL, 1, SL, &err),
+                     CPR_OK, &err, NULL);
+    bp.first_layer = 1;
+    CPR_CHECK_STATUS(t, cpr_gradstats_windows(&all, &bw, tok, W, SL, 100.0f,
+                                              NULL, &err), CPR_OK, &err, NULL);
+    for (int p = 0; p < 2; p++)
+        CPR_CHECK_STATUS(t, cpr_gradstats_windows(&part[p], &bp, tok, W, SL,
+                                                  100.0f, NULL, &err),
+                         CPR_OK, &err, NULL);
+    cpr_gradstats_finish(&all, CPR_GRAD_F32);
+    int same = 1, absent = 1;
+    for (int p = 0; p < 2; p++) {
+        cpr_gradstats_finish(&part[p], CPR_GRAD_F32);
+        for (int64_t l = 0; l < 4; l++) {
+            const int kept = l >= 1 && l < 3;
+            if (kept)
+                CPR_CHECK_STATUS(t, cpr_gradstats_load(&part[p], l, &err),
+                                 CPR_OK, &err, NULL);
+            else
+                CPR_CHECK(t, cpr_gradstats_load(&part[p], l, &err) ==
+                                 CPR_ERR_ARG, "layer %lld loads", (long long)l);
+            for (size_t j = 0; j < all.per_layer; j++) {
+                const struct cpr_gradstats_lin *ea = &all.lin[l * 7 + (int64_t)j];
+                const struct cpr_gradstats_lin *ep =
+                    cpr_gradstats_get(&part[p], l, ea->role);
+                if (!kept) {
+                    absent &= ep == NULL;
+                    continue;
+                }
+                const size_t n = ea->rows * ea->cols * sizeof(float);
+                same &= ep && !memcmp(ea->l1, ep->l1, n) &&
+                        !memcmp(ea->l2, ep->l2, n);
+            }
+        }
+    }
+    CPR_CHECK(t, same, "layers 1..2 differ from the all-layer accumulators");
+    CPR_CHECK(t, absent, "layers 0 / 3 have accumulators");
+    CPR_CHECK(t, f.size == part[1].slab_floats * sizeof(float) * 2,
+              "scratch file %llu bytes, expected 2 slabs",
+              (unsigned long long)f.size);
+    cpr_backward_free(&bw);
+    cpr_backward_free(&bp);
+    cpr_gradstats_free(&all);
+    for (int p = 0; p < 2; p++) cpr_gradstats_free(&part[p]);
+    cpr_scratch_file_close(&f);
+    cpr_model_free(&m);
+}
+
 const struct cpr_test cpr_tests_methods_gradstats[] = {
     {"gradstats", test_gradstats, 0},
     {"scratch_file_bit_identical", test_scratch, 0},
+    {"layer_range", test_range, 0},
     {0},
 };
