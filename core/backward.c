@@ -75,6 +75,32 @@ static enum cpr_status check_model(const struct cpr_model *m,
     return CPR_OK;
 }
 
+// Floats of cpr_backward_init's one allocation (see the carving below).
+static size_t buffer_floats(const struct cpr_model *m, size_t nthr,
+                            int64_t n_seq, int64_t seqlen) {
+    const struct cpr_model_config *c = &m->cfg;
+    int64_t qd = 0, kvd = 0, I = 0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (sh.n_heads * sh.head_dim > qd) qd = sh.n_heads * sh.head_dim;
+        if (sh.n_kv_heads * sh.head_dim > kvd) kvd = sh.n_kv_heads * sh.head_dim;
+        if (sh.intermediate > I) I = sh.intermediate;
+    }
+    const size_t T = (size_t)(n_seq * seqlen), H = (size_t)c->hidden;
+    return (size_t)c->n_layers * T * H + 6 * T * H + 3 * T * (size_t)I +
+           2 * T * (size_t)qd + 2 * T * (size_t)kvd +
+           nthr * cpr_attention_bwd_scratch(seqlen) +
+           (size_t)seqlen * ((size_t)c->head_dim / 2) + H;
+}
+
+size_t cpr_backward_bytes(const struct cpr_model *m, size_t n_threads,
+                          int64_t n_seq, int64_t seqlen) {
+    return buffer_floats(m, n_threads ? n_threads : 1, n_seq, seqlen) *
+               sizeof(float) +
+           cpr_forward_arena_bytes(m, n_threads ? n_threads : 1, n_seq,
+                                   seqlen);
+}
+
 enum cpr_status cpr_backward_init(struct cpr_backward *b,
                                   const struct cpr_model *m,
                                   const struct cpr_kernels *k,
@@ -99,10 +125,7 @@ enum cpr_status cpr_backward_init(struct cpr_backward *b,
     size_t T = (size_t)(n_seq * seqlen), H = (size_t)c->hidden;
     size_t half = (size_t)c->head_dim / 2;
     size_t nthr = cpr_pool_size(pool);
-    size_t n = (size_t)c->n_layers * T * H + 6 * T * H + 3 * T * (size_t)I +
-               2 * T * (size_t)qd + 2 * T * (size_t)kvd +
-               nthr * cpr_attention_bwd_scratch(seqlen) +
-               (size_t)seqlen * half + H;
+    size_t n = buffer_floats(m, nthr, n_seq, seqlen);
     b->mem = malloc(n * sizeof(float));
     if (!b->mem) {
         cpr_forward_free(&b->f);
@@ -398,18 +421,18 @@ enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
     struct cpr_forward *f = &b->f;
     const struct cpr_model *m = f->model;
     const int64_t L = m->cfg.n_layers, H = m->cfg.hidden;
-    // window w > 0: its checkpoints (L x T x H) then its dh (T x H), with
-    // T = the state's n_seq * seqlen, as ckpt / dh are laid out
-    const size_t TH = (size_t)(b->n_seq * b->seqlen * H);
-    const size_t per = ((size_t)L + 1) * TH;
-    if (n_win - 1 > b->win_cap) {
-        float *p = realloc(b->wmem, (size_t)(n_win - 1) * per * sizeof(float));
+    // window w > 0: its checkpoints (L x seqlen x H) then its dh
+    // (seqlen x H); window 0 uses ckpt / dh (room for n_seq x seqlen)
+    const size_t TH = (size_t)(seqlen * H);
+    const size_t per = ((size_t)L + 1) * TH, need = (size_t)(n_win - 1) * per;
+    if (need > (size_t)b->win_cap) {
+        float *p = realloc(b->wmem, need * sizeof(float));
         if (!p)
             return cpr_err_set(err, CPR_ERR_NOMEM, "backward: cannot "
                                "allocate %zu bytes of checkpoints for %lld "
-                               "windows", (size_t)(n_win - 1) * per *
-                               sizeof(float), (long long)n_win);
-        b->wmem = p, b->win_cap = n_win - 1;
+                               "windows", need * sizeof(float),
+                               (long long)n_win);
+        b->wmem = p, b->win_cap = (int64_t)need;
     }
     float *const ckpt0 = b->ckpt, *const dh0 = b->dh;
     const double n_pred = (double)(seqlen - 1);

@@ -63,7 +63,7 @@ struct cpr_backward {
     float *nsin;           // (seqlen, head_dim / 2): -sin (inverse RoPE)
     float *wvec;           // (hidden) f32 copy of a norm weight
     // cpr_backward_run_windows: checkpoints and dh of windows 1.. (window
-    // 0 uses ckpt / dh), allocated on first use for up to win_cap windows
+    // 0 uses ckpt / dh), allocated on first use (win_cap floats)
     float *wmem;
     int64_t win_cap;
     // blocks below first_layer are not differentiated (no hook calls, no
@@ -81,6 +81,11 @@ enum cpr_status cpr_backward_init(struct cpr_backward *b,
                                   struct cpr_pool *pool, int64_t n_seq,
                                   int64_t seqlen, struct cpr_err *err);
 void cpr_backward_free(struct cpr_backward *b);
+
+// Bytes cpr_backward_init allocates for (m, n_threads, n_seq, seqlen): the
+// checkpoints, gradient buffers and the forward arena (for --plan).
+size_t cpr_backward_bytes(const struct cpr_model *m, size_t n_threads,
+                          int64_t n_seq, int64_t seqlen);
 
 // One gradient pass over tokens (n_seq * seqlen ids): *loss = the mean
 // next-token loss (may be NULL); the gradients are those of scale * loss
