@@ -53,7 +53,7 @@ static long rss_anon_kb(void) {
 }
 
 static volatile int stop_flag;
-static long peak_kb;
+static volatile long peak_kb; // written by the sampler, read for progress
 
 static void *sampler(void *arg) {
     (void)arg;
@@ -68,15 +68,26 @@ static void *sampler(void *arg) {
 
 // The gradstats hook, timing the first call (the end of the forward pass
 // and the head's gradient).
+// Progress on stderr at each new layer (a run cut short still says how
+// far it got and its memory so far).
 struct timed {
     struct cpr_gradstats *gs;
-    double t_first;
+    double t0, t_first;
+    int64_t last;
+    long base_kb;
 };
 
 static enum cpr_status timed_hook(void *user, const struct cpr_grad *g,
                                   struct cpr_err *err) {
     struct timed *t = user;
     if (t->t_first == 0.0) t->t_first = cpr_bench_now();
+    if (g->layer != t->last) {
+        t->last = g->layer;
+        fprintf(stderr, "[%.1f s] backward of layer %lld; peak RssAnon so "
+                "far +%.3f GiB\n", cpr_bench_now() - t->t0,
+                (long long)g->layer,
+                (double)(peak_kb - t->base_kb) / (1024.0 * 1024.0));
+    }
     return t->gs ? cpr_gradstats_hook(t->gs, g, err) : CPR_OK;
 }
 
@@ -139,7 +150,7 @@ int main(int argc, char **argv) {
     if (group < 1) group = 1;
     // the first group's forward (+ head) time, then its backward: the
     // per-layer backward time projects a pass over more layers
-    struct timed tm = {use_acc ? &gs : NULL, 0.0};
+    struct timed tm = {use_acc ? &gs : NULL, t0, 0.0, -1, base};
     double t_group1 = 0.0;
     for (int64_t w = 0; w < n_win && st == CPR_OK; w += group) {
         const int64_t g = n_win - w < group ? n_win - w : group;
