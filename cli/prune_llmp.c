@@ -8,15 +8,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/progress.h"
 #include "cli/prune.h"
 #include "cli/prune_struct_common.h"
+#include "core/backward.h"
 #include "core/pool.h"
+#include "data/fileio.h"
 #include "data/json_write.h"
 #include "data/model_load.h"
 #include "data/model_save.h"
+#include "data/scratch_file.h"
 #include "data/tokenizer.h"
 #include "methods/llmpruner.h"
 
@@ -49,6 +53,8 @@ static const struct cli_opt opts_def[] = {
     {"json", 1, "write the run record as JSON to this file", NULL},
     {"threads", 1, "threads (default: all CPUs)", NULL},
     {"quiet", 0, "less output", NULL},
+    {"grad-scratch", 1, "param_mix/param_second: keep acc (4 bytes per weight of the pruned layers) in an unlinked temporary file in this directory, one layer in RAM (default: all in RAM)", NULL},
+    {"plan", 0, "print the memory plan of the scores, then stop", NULL},
 };
 #define N_OPTS (sizeof opts_def / sizeof opts_def[0])
 
@@ -66,6 +72,8 @@ struct lrun {
     struct pstruct_run c; // options, counts, evaluations (common)
     struct cpr_llmp_opts lo;
     long long layer_a, layer_b; // as given (-1 = default)
+    int plan_only;            // --plan: print the memory plan, then stop
+    const char *grad_scratch; // --grad-scratch DIR or NULL
     double loss;
 };
 
@@ -129,6 +137,12 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct lrun *r) {
         parse_layers(v, &r->layer_a, &r->layer_b))
         return pstruct_usage("layers", v, "A:B with 0 <= A < B");
     pstruct_parse_io(O, N_OPTS, &r->c);
+    r->plan_only = cli_get(O, N_OPTS, "plan") != NULL;
+    if ((v = cli_get(O, N_OPTS, "grad-scratch"))) {
+        if (!cpr_path_is_dir(v) || access(v, W_OK | X_OK))
+            return pstruct_fail(2, "--grad-scratch: not a writable directory");
+        r->grad_scratch = v;
+    }
     if ((v = cli_get(O, N_OPTS, "out-format")) && strcmp(v, "hf"))
         return pstruct_usage("out-format", v, "hf for llm-pruner");
     struct prune_run *c = &r->c.calib;
@@ -191,6 +205,38 @@ static int set_range(struct lrun *r, const struct cpr_model *m) {
     return 0;
 }
 
+// The scores' memory (taylor: the backward pass over all windows at once
+// and, for param_mix/param_second, acc), before any data is read.
+static void print_plan(const struct lrun *r, const struct cpr_model *m) {
+    const int64_t ns = r->c.calib.nsamples, sl = r->c.calib.seqlen;
+    const int taylor = r->lo.importance == CPR_LLMP_TAYLOR;
+    const size_t bwd = taylor ? cpr_backward_bytes(m, (size_t)r->c.threads,
+                                                   ns, sl) : 0;
+    const size_t sc = cpr_llmp_ram_bytes(m, &r->lo, ns, sl);
+    size_t kept = 0; // the pruned layers' new tensors, at most their size
+    for (int64_t l = r->lo.layer_start; l < r->lo.layer_end; l++) {
+        struct cpr_linear_ref lr[CPR_MAX_LINEARS];
+        const int n = cpr_layer_linears((struct cpr_model *)m, l, lr,
+                                        CPR_MAX_LINEARS);
+        for (int j = 0; j < n; j++) kept += cpr_tensor_nbytes(lr[j].w);
+    }
+    const double G = 1073741824.0;
+    printf("plan:      weights mapped; anonymous <= %.2f GiB = backward "
+           "pass %.2f (%lld x %lld tokens: checkpoints, gradient buffers, "
+           "forward arena) + scores %.2f%s + pruned layers <= %.2f\n",
+           (double)(bwd + sc + kept) / G,
+           (double)bwd / G, (long long)ns, (long long)sl, (double)sc / G,
+           !taylor || (r->lo.taylor != CPR_LLMP_PARAM_MIX &&
+                       r->lo.taylor != CPR_LLMP_PARAM_SECOND)
+               ? ""
+               : r->lo.acc_store ? " (acc: one layer in RAM, the rest in "
+                                   "the --grad-scratch file)"
+                                 : " (acc in RAM: 4 bytes per weight of the "
+                                   "pruned layers; --grad-scratch DIR keeps "
+                                   "one layer)",
+           (double)kept / G);
+}
+
 int prune_llmp_main(int argc, char **argv) {
     struct cli_opt O[N_OPTS];
     memcpy(O, opts_def, sizeof O);
@@ -204,6 +250,7 @@ int prune_llmp_main(int argc, char **argv) {
     struct cpr_tokenizer tok;
     struct cpr_pool *pool = NULL;
     struct cpr_struct_plan plan = {0};
+    struct cpr_scratch_file acc_file = {.fd = -1};
     memset(&m, 0, sizeof m), memset(&back, 0, sizeof back);
     memset(&tok, 0, sizeof tok);
     rc = 1;
@@ -215,6 +262,15 @@ int prune_llmp_main(int argc, char **argv) {
     if ((rc = set_range(&r, &m))) goto done;
     rc = 1;
     if (cpr_llmp_check_model(&m, &r.lo, &err)) goto fail; // before data
+    if (r.grad_scratch) { // acc on disk (methods/slab_store.h)
+        if (cpr_scratch_file_open(&acc_file, r.grad_scratch, &err)) goto fail;
+        r.lo.acc_store = &acc_file.io;
+    }
+    print_plan(&r, &m);
+    if (r.plan_only) {
+        rc = 0;
+        goto done;
+    }
     if (r.c.calib.seqlen > m.cfg.context) {
         fprintf(stderr, "cprune prune: --seqlen %lld is over the model "
                 "context %lld\n", (long long)r.c.calib.seqlen,
@@ -266,6 +322,7 @@ fail:
     fprintf(stderr, "cprune prune: %s\n", err.msg);
     if (err.code == CPR_ERR_ARG) rc = 2;
 done:
+    cpr_scratch_file_close(&acc_file);
     cpr_struct_plan_free(&plan);
     cpr_pool_free(pool);
     cpr_calib_windows_free(&r.c.calib.win);
