@@ -62,7 +62,7 @@ struct cpr_gradstats {
     unsigned char *fin; // (n_layers) the stored slab is already finished
 };
 
-// Allocate zeroed accumulators for every q, k, v, o, gate, up, down of m.
+// Allocate zeroed accumulators for every linear of m's linear table (core/model.h).
 // Errors: CPR_ERR_NOMEM (with the byte count).
 enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
                                    const struct cpr_model *m,
