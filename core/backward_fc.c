@@ -53,6 +53,33 @@ static enum cpr_status recap_fn(void *user, const struct cpr_capture *cap,
     return CPR_OK;
 }
 
+// Per-row work split over the pool (each row by one thread with the same
+// arithmetic: bit-identical for any thread count).
+struct rows_job {
+    int op;                    // 0: activation backward, 1: norm backward
+    enum cpr_mlp_kind act;
+    enum cpr_norm_kind norm;
+    int64_t n_rows, n;         // rows, values per row
+    const float *a, *y, *dy, *w, *add;
+    float *out;
+    float eps;
+};
+
+static void rows_worker(void *ctx, size_t ith, size_t nth) {
+    const struct rows_job *j = ctx;
+    size_t b, e;
+    cpr_pool_split((size_t)j->n_rows, ith, nth, 1, &b, &e);
+    const size_t n = (size_t)j->n;
+    for (size_t r = b; r < e; r++) {
+        if (j->op == 0)
+            cpr_act_bwd(j->act, n, j->a ? j->a + r * n : NULL, j->y + r * n,
+                        j->dy + r * n, j->out + r * n);
+        else
+            cpr_norm_bwd_row(j->norm, n, j->a + r * n, j->w, j->dy + r * n,
+                             j->eps, j->add + r * n, j->out + r * n);
+    }
+}
+
 static enum cpr_status hook_lin(cpr_grad_fn hook, void *user, int64_t layer,
                                 enum cpr_linear_role role,
                                 struct cpr_tensor *w, const float *x,
@@ -89,7 +116,10 @@ static enum cpr_status mlp_bwd(struct cpr_backward *b, struct cpr_layer *L,
                 for (int64_t i = 0; i < I; i++) b->gpre[t * I + i] += bias[i];
         }
     }
-    cpr_act_bwd(kind, (size_t)(T * I), b->gpre, f->gate, b->dg, b->da);
+    struct rows_job aj = {.op = 0, .act = kind, .n_rows = T, .n = I,
+                          .a = kind == CPR_MLP_RELU ? NULL : b->gpre,
+                          .y = f->gate, .dy = b->dg, .out = b->da};
+    cpr_pool_run(f->pool, rows_worker, &aj);
     CPR_TRY(hook_lin(hook, user, l, CPR_ROLE_FC1, &L->w_up, b->xn2, b->da, T,
                      err));
     return cpr_matmul_dx(f->pool, k, (size_t)T, b->da, (size_t)I, &L->w_up,
@@ -208,15 +238,15 @@ enum cpr_status cpr_backward_fc_run(struct cpr_backward *b, int64_t l,
     CPR_TRY(mlp_bwd(b, L, l, T, sh.intermediate, hook, user, err));
     // dm = norm2_bwd(dx2) + dout (b->hmid is m, or h in a parallel block)
     cpr_backward_norm_w(k, m, &L->mlp_norm, b->wvec);
-    for (int64_t t = 0; t < T; t++)
-        cpr_norm_bwd_row(nk, (size_t)H, b->hmid + t * H, b->wvec,
-                         b->dxn + t * H, eps, b->dh + t * H, b->dh2 + t * H);
+    struct rows_job nj = {.op = 1, .norm = nk, .n_rows = T, .n = H,
+                          .a = b->hmid, .w = b->wvec, .dy = b->dxn,
+                          .add = b->dh, .out = b->dh2, .eps = eps};
+    cpr_pool_run(f->pool, rows_worker, &nj);
     // the o projection's output gradient: dm, or dout in a parallel block
     CPR_TRY(attn_bwd(b, L, l, n_seq, seqlen, &sh, par ? b->dh : b->dh2, hook,
                      user, err));
     cpr_backward_norm_w(k, m, &L->attn_norm, b->wvec);
-    for (int64_t t = 0; t < T; t++)
-        cpr_norm_bwd_row(nk, (size_t)H, ck + t * H, b->wvec, b->dxn + t * H,
-                         eps, b->dh2 + t * H, b->dh + t * H);
+    nj.a = ck, nj.add = b->dh2, nj.out = b->dh;
+    cpr_pool_run(f->pool, rows_worker, &nj);
     return CPR_OK;
 }
