@@ -23,7 +23,7 @@ static void item(const struct cpr_kernels *k, const struct cpr_attn_bwd *a,
     int64_t hd = a->head_dim, nh = a->n_heads, nkv = a->n_kv_heads;
     int64_t qd = nh * hd, kvd = nkv * hd, group = nh / nkv;
     int64_t T = a->seqlen, lds = T, win = a->window;
-    float scale = (float)(1.0 / sqrt((double)hd));
+    float scale = a->scale != 0.0f ? a->scale : (float)(1.0 / sqrt((double)hd));
     const float *Kg = a->k + s * T * kvd + g * hd;
     const float *Vg = a->v + s * T * kvd + g * hd;
     float *dKg = a->dk + s * T * kvd + g * hd;

@@ -4,7 +4,7 @@
 // Forward (per sequence s, query head h, kv head g = h / (n_heads /
 // n_kv_heads), query position p, visible keys lo <= j <= p with lo = 0 or
 // p - window + 1 clamped to 0):
-//   S[p, j] = scale * q[p,h] . k[j,g],  scale = 1 / sqrt(head_dim)
+//   S[p, j] = scale * q[p,h] . k[j,g],  scale = 1 / sqrt(head_dim) or a->scale
 //   P[p, :] = softmax(S[p, lo..p]),     O[p,h] = sum_j P[p, j] v[j,g]
 // Backward, given dO (the loss gradient w.r.t. O):
 //   dP = dO V^T,  D[p] = sum_j P[p, j] dP[p, j],  dS = P * (dP - D)
@@ -28,6 +28,8 @@ struct cpr_attn_bwd {
     int64_t n_seq, seqlen;        // rows are sequence-major: s*seqlen + p
     int64_t n_heads, n_kv_heads, head_dim;
     int64_t window;               // sliding window, 0 = none
+    float scale;                  // score scale, 0 = 1 / sqrt(head_dim)
+                                  // (block.attn_scale: GPT-2 unscaled 1)
     const float *q;               // (n_seq*seqlen, n_heads*head_dim), roped
     const float *k;               // (n_seq*seqlen, n_kv_heads*head_dim), roped
     const float *v;               // (n_seq*seqlen, n_kv_heads*head_dim)

@@ -1,4 +1,5 @@
-// core/backward.c: the LLaMA-block gradient pass (see backward.h).
+// core/backward.c: the gradient pass and the LLaMA-block backward (see
+// backward.h); non-gated MLP blocks in core/backward_fc.c.
 #include "core/backward.h"
 
 #include <math.h>
@@ -6,11 +7,13 @@
 #include <string.h>
 
 #include "core/attention_bwd.h"
+#include "core/backward_fc.h"
+#include "core/backward_norm.h"
 #include "core/matmul.h"
 #include "core/matmul_bwd.h"
 
-static void to_f32(const struct cpr_kernels *k, const struct cpr_tensor *t,
-                   float *out) {
+void cpr_backward_vec_f32(const struct cpr_kernels *k,
+                          const struct cpr_tensor *t, float *out) {
     size_t n = (size_t)t->shape[0];
     switch (t->dtype) {
     case CPR_DTYPE_BF16: k->bf16_to_f32(n, t->data, out); break;
@@ -21,9 +24,10 @@ static void to_f32(const struct cpr_kernels *k, const struct cpr_tensor *t,
 
 // A block/final norm's f32 weight as the forward applies it: w, or 1 + w
 // (Gemma).
-static void norm_w(const struct cpr_kernels *k, const struct cpr_model *m,
-                   const struct cpr_tensor *t, float *out) {
-    to_f32(k, t, out);
+void cpr_backward_norm_w(const struct cpr_kernels *k,
+                         const struct cpr_model *m,
+                         const struct cpr_tensor *t, float *out) {
+    cpr_backward_vec_f32(k, t, out);
     if (m->cfg.block.norm == CPR_NORM_RMS_1P)
         for (int64_t i = 0; i < t->shape[0]; i++) out[i] += 1.0f;
 }
@@ -31,15 +35,16 @@ static void norm_w(const struct cpr_kernels *k, const struct cpr_model *m,
 static enum cpr_status check_model(const struct cpr_model *m,
                                    struct cpr_err *err) {
     const struct cpr_block_spec *s = &m->cfg.block;
+    if (cpr_backward_fc_block(m)) return cpr_backward_fc_check(m, err);
     if ((s->norm != CPR_NORM_RMS && s->norm != CPR_NORM_RMS_1P) ||
         s->pos != CPR_POS_ROPE ||
         (s->mlp != CPR_MLP_SWIGLU && s->mlp != CPR_MLP_GEGLU_TANH) ||
         s->resid != CPR_RESID_SEQUENTIAL)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                            "backward: block kind norm=%s pos=%s mlp=%s "
-                           "resid=%s is not implemented (only the LLaMA "
-                           "block: rms, rope, swiglu, sequential, and "
-                           "Gemma's (1 + w) RMSNorm and GeGLU-tanh)",
+                           "resid=%s is not implemented (gated MLPs: only "
+                           "the LLaMA block: rms, rope, swiglu, sequential, "
+                           "and Gemma's (1 + w) RMSNorm and GeGLU-tanh)",
                            cpr_norm_kind_name(s->norm), cpr_pos_kind_name(s->pos),
                            cpr_mlp_kind_name(s->mlp),
                            cpr_resid_kind_name(s->resid));
@@ -90,7 +95,9 @@ static size_t buffer_floats(const struct cpr_model *m, size_t nthr,
     return (size_t)c->n_layers * T * H + 6 * T * H + 3 * T * (size_t)I +
            2 * T * (size_t)qd + 2 * T * (size_t)kvd +
            nthr * cpr_attention_bwd_scratch(seqlen) +
-           (size_t)seqlen * ((size_t)c->head_dim / 2) + H;
+           (size_t)seqlen * ((size_t)c->head_dim / 2) + H + (size_t)I +
+           (cpr_backward_fc_block(m) ? T * H : 0) +
+           (c->block.qkv != CPR_QKV_SEPARATE ? 3 * T * (size_t)qd : 0);
 }
 
 size_t cpr_backward_bytes(const struct cpr_model *m, size_t n_threads,
@@ -125,6 +132,8 @@ enum cpr_status cpr_backward_init(struct cpr_backward *b,
     size_t T = (size_t)(n_seq * seqlen), H = (size_t)c->hidden;
     size_t half = (size_t)c->head_dim / 2;
     size_t nthr = cpr_pool_size(pool);
+    const int fc = cpr_backward_fc_block(m);
+    const int fused = c->block.qkv != CPR_QKV_SEPARATE;
     size_t n = buffer_floats(m, nthr, n_seq, seqlen);
     b->mem = malloc(n * sizeof(float));
     if (!b->mem) {
@@ -152,7 +161,9 @@ enum cpr_status cpr_backward_init(struct cpr_backward *b,
     CARVE(b->dv, T * (size_t)kvd);
     CARVE(b->attn_scratch, nthr * cpr_attention_bwd_scratch(seqlen));
     CARVE(b->nsin, (size_t)seqlen * half);
-    CARVE(b->wvec, H);
+    CARVE(b->wvec, H + (size_t)I);
+    if (fc) CARVE(b->xn2, T * H);
+    if (fused) CARVE(b->dqkv, 3 * T * (size_t)qd);
 #undef CARVE
     for (size_t i = 0; i < (size_t)seqlen * half; i++) b->nsin[i] = -b->f.rope_sin[i];
     return CPR_OK;
@@ -164,23 +175,6 @@ void cpr_backward_free(struct cpr_backward *b) {
     free(b->mem);
     free(b->wmem);
     memset(b, 0, sizeof *b);
-}
-
-// out[i] (+)= d/dx of rmsnorm(x, w) . dy for one row (double inside):
-// r = 1/sqrt(mean(x^2) + eps), xh = x r, g = dy w,
-// dx = r (g - xh mean(g xh)).
-static void rmsnorm_bwd_row(size_t n, const float *x, const float *w,
-                            const float *dy, float eps, const float *add,
-                            float *out) {
-    double ss = 0.0, dot = 0.0;
-    for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
-    double r = 1.0 / sqrt(ss / (double)n + (double)eps);
-    for (size_t i = 0; i < n; i++) dot += (double)dy[i] * w[i] * x[i] * r;
-    dot /= (double)n;
-    for (size_t i = 0; i < n; i++) {
-        double xh = x[i] * r, g = (double)dy[i] * w[i];
-        out[i] = (float)(r * (g - xh * dot)) + (add ? add[i] : 0.0f);
-    }
 }
 
 // Capture hook of the recompute: xn1 at ATTN_IN, the residual (h_mid) at
@@ -222,7 +216,7 @@ static enum cpr_status head_bwd(struct cpr_backward *b, const int32_t *tokens,
     const struct cpr_model *m = f->model;
     const struct cpr_kernels *k = f->k;
     int64_t H = m->cfg.hidden, V = m->cfg.vocab;
-    norm_w(k, m, &m->final_norm, b->wvec);
+    cpr_backward_norm_w(k, m, &m->final_norm, b->wvec);
     double sum = 0.0;
     for (int64_t s = 0; s < n_seq; s++) {
         const int32_t *tok = tokens + s * seqlen;
@@ -250,9 +244,9 @@ static enum cpr_status head_bwd(struct cpr_backward *b, const int32_t *tokens,
             CPR_TRY(cpr_matmul_dx(f->pool, k, (size_t)n, f->logits, (size_t)V,
                                   &m->lm_head, dn, (size_t)H, 0.0f, err));
             for (int64_t r = 0; r < n; r++)
-                rmsnorm_bwd_row((size_t)H, rows + r * H, b->wvec, dn + r * H,
-                                m->cfg.norm_eps, NULL,
-                                b->dh + (s * seqlen + p0 + r) * H);
+                cpr_norm_bwd_row(m->cfg.block.norm, (size_t)H, rows + r * H,
+                                 b->wvec, dn + r * H, m->cfg.norm_eps, NULL,
+                                 b->dh + (s * seqlen + p0 + r) * H);
         }
     }
     *nll_sum = sum;
@@ -316,9 +310,9 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
                           (size_t)H, 0.0f, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dg, (size_t)I, &L->w_up, b->dxn,
                           (size_t)H, 1.0f, err));
-    norm_w(k, m, &L->mlp_norm, b->wvec);
+    cpr_backward_norm_w(k, m, &L->mlp_norm, b->wvec);
     for (int64_t t = 0; t < T; t++)
-        rmsnorm_bwd_row((size_t)H, b->hmid + t * H, b->wvec, b->dxn + t * H, eps,
+        cpr_rmsnorm_bwd_row((size_t)H, b->hmid + t * H, b->wvec, b->dxn + t * H, eps,
                         b->dh + t * H, b->dh2 + t * H);
 
     // attention
@@ -328,7 +322,8 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
     struct cpr_attn_bwd ab = {
         .n_seq = n_seq, .seqlen = seqlen, .n_heads = sh.n_heads,
         .n_kv_heads = sh.n_kv_heads, .head_dim = hd,
-        .window = m->cfg.block.sliding_window, .q = f->q, .k = f->kk, .v = f->v,
+        .window = m->cfg.block.sliding_window, .scale = m->cfg.block.attn_scale,
+        .q = f->q, .k = f->kk, .v = f->v,
         .dout = b->datt, .dq = b->dq, .dk = b->dk, .dv = b->dv,
         .scratch = b->attn_scratch};
     cpr_attention_bwd(pool, k, &ab);
@@ -349,17 +344,17 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
         CPR_TRY(cpr_matmul(pool, k, (size_t)T, b->xn1, (size_t)H, &L->wk, kp,
                            (size_t)kvd, 0.0f, err));
         float *qn = b->wvec, *kn = b->wvec + hd;
-        to_f32(k, &L->q_norm, qn);
-        to_f32(k, &L->k_norm, kn);
+        cpr_backward_vec_f32(k, &L->q_norm, qn);
+        cpr_backward_vec_f32(k, &L->k_norm, kn);
         for (int64_t t = 0; t < T; t++) {
             for (int64_t h = 0; h < sh.n_heads; h++) {
                 float *d = b->dq + t * qd + h * hd;
-                rmsnorm_bwd_row((size_t)hd, qp + t * qd + h * hd, qn, d, eps,
+                cpr_rmsnorm_bwd_row((size_t)hd, qp + t * qd + h * hd, qn, d, eps,
                                 NULL, d);
             }
             for (int64_t h = 0; h < sh.n_kv_heads; h++) {
                 float *d = b->dk + t * kvd + h * hd;
-                rmsnorm_bwd_row((size_t)hd, kp + t * kvd + h * hd, kn, d, eps,
+                cpr_rmsnorm_bwd_row((size_t)hd, kp + t * kvd + h * hd, kn, d, eps,
                                 NULL, d);
             }
         }
@@ -373,9 +368,9 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
                           (size_t)H, 1.0f, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dv, (size_t)kvd, &L->wv, b->dxn,
                           (size_t)H, 1.0f, err));
-    norm_w(k, m, &L->attn_norm, b->wvec);
+    cpr_backward_norm_w(k, m, &L->attn_norm, b->wvec);
     for (int64_t t = 0; t < T; t++)
-        rmsnorm_bwd_row((size_t)H, ck + t * H, b->wvec, b->dxn + t * H, eps,
+        cpr_rmsnorm_bwd_row((size_t)H, ck + t * H, b->wvec, b->dxn + t * H, eps,
                         b->dh2 + t * H, b->dh + t * H);
     return CPR_OK;
 }
@@ -402,8 +397,10 @@ enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
     double n_pred = (double)(n_seq * (seqlen - 1)), nll = 0.0;
     CPR_TRY(head_bwd(b, tokens, n_seq, seqlen, (float)(scale / n_pred), &nll, err));
     if (loss) *loss = nll / n_pred;
+    const int fc = cpr_backward_fc_block(m);
     for (int64_t l = m->cfg.n_layers - 1; l >= b->first_layer; l--)
-        CPR_TRY(block_bwd(b, l, n_seq, seqlen, hook, user, err));
+        CPR_TRY(fc ? cpr_backward_fc_run(b, l, n_seq, seqlen, hook, user, err)
+                   : block_bwd(b, l, n_seq, seqlen, hook, user, err));
     return CPR_OK;
 }
 
@@ -457,7 +454,9 @@ enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
         for (int64_t w = 0; w < n_win && !s; w++) {
             b->ckpt = w ? b->wmem + (size_t)(w - 1) * per : ckpt0;
             b->dh = w ? b->ckpt + (size_t)L * TH : dh0;
-            s = block_bwd(b, l, 1, seqlen, hook, user, err);
+            s = cpr_backward_fc_block(m)
+                    ? cpr_backward_fc_run(b, l, 1, seqlen, hook, user, err)
+                    : block_bwd(b, l, 1, seqlen, hook, user, err);
         }
     b->ckpt = ckpt0, b->dh = dh0;
     return s;

@@ -21,9 +21,15 @@
 // Supported: the LLaMA block (RMSNorm, RoPE, SwiGLU, sequential residual;
 // q/k/v biases (Qwen2), a sliding window (Mistral), per-head q/k RMSNorms
 // (Qwen3, without q/k biases) and Gemma's (1 + w) RMSNorm, GeGLU-tanh and
-// embedding scale allowed; no LayerNorm, learned positions or o/MLP biases
-// (OPT)). Other kinds are refused by
-// cpr_backward_init with CPR_ERR_UNSUPPORTED naming the kind.
+// embedding scale allowed), and the non-gated MLP blocks of OPT, GPT-2 and
+// GPT-NeoX (core/backward_fc.c: LayerNorm with bias, learned positions or
+// partial RoPE, ReLU / GELU / GELU-tanh fc1 -> fc2, biases on every
+// linear, fused q/k/v, sequential or parallel residual, the final
+// LayerNorm). Biases change neither dX nor dW = dY^T X, so they need no
+// term; their own gradients are not formed. Other kinds (a gated MLP with
+// LayerNorm or learned positions, q/k norms without a gate, removed
+// sub-blocks) are refused by cpr_backward_init with CPR_ERR_UNSUPPORTED
+// naming the kind.
 // Determinism: every step is a fixed kernel call or a per-row/per-item
 // loop; results are bit-identical for any thread count.
 #ifndef CPR_CORE_BACKWARD_H
@@ -41,7 +47,7 @@
 // dloss/dW = dy^T x.
 struct cpr_grad {
     int64_t layer;
-    enum cpr_linear_role role; // Q, K, V, O, GATE, UP or DOWN
+    enum cpr_linear_role role; // Q, K, V, O, GATE, UP, DOWN; QKV, FC1
     struct cpr_tensor *w;      // the linear's weight (n_out, n_in)
     const float *x;
     const float *dy;
@@ -61,7 +67,12 @@ struct cpr_backward {
     float *dk, *dv;                               // (T, max kv dim)
     float *attn_scratch;   // n_threads * cpr_attention_bwd_scratch
     float *nsin;           // (seqlen, head_dim / 2): -sin (inverse RoPE)
-    float *wvec;           // (hidden) f32 copy of a norm weight
+    float *wvec;           // (hidden + max intermediate) f32 copies of a
+                           // norm weight / the fc1 bias
+    // non-gated MLP blocks (OPT, GPT-2, GPT-NeoX; core/backward_fc.c),
+    // else NULL
+    float *xn2;            // (T, hidden) the MLP norm's output
+    float *dqkv;           // (T, 3 * max q dim) fused q/k/v (NULL: separate)
     // cpr_backward_run_windows: checkpoints and dh of windows 1.. (window
     // 0 uses ckpt / dh), allocated on first use (win_cap floats)
     float *wmem;
@@ -91,7 +102,9 @@ size_t cpr_backward_bytes(const struct cpr_model *m, size_t n_threads,
 // next-token loss (may be NULL); the gradients are those of scale * loss
 // (GBLM differentiates 100 * loss: pass 100). hook(user, g) is called once
 // per linear of every block, blocks from the last to the first, in the
-// order down, gate, up, o, q, k, v (hook may be NULL).
+// order down, gate, up, o, q, k, v (non-gated blocks: down, fc1, o, then
+// qkv or q, k, v; the fused linear is one call with its whole (T, 3 q dim)
+// dY in the weight's row order) (hook may be NULL).
 // Errors: CPR_ERR_ARG (sizes, token ids), whatever the hook returns.
 enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
                                  int64_t n_seq, int64_t seqlen, float scale,

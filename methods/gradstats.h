@@ -72,7 +72,7 @@ struct cpr_gradstats {
     int64_t lay0, lay1; // the layers kept: [lay0, lay1)
 };
 
-// Allocate zeroed accumulators for every q, k, v, o, gate, up, down of m.
+// Allocate zeroed accumulators for every linear of m's linear table (core/model.h).
 // Errors: CPR_ERR_NOMEM (with the byte count).
 enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
                                    const struct cpr_model *m,

@@ -353,9 +353,13 @@ static void test_backward_refuses(struct cpr_test_ctx *t) {
     CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
                      CPR_ERR_UNSUPPORTED, &err, "q/k norms with q/k biases");
     m.cfg.block.qk_norm = 0;
-    m.cfg.block.mlp = CPR_MLP_RELU;
+    m.cfg.block.norm = CPR_NORM_LAYER; // a gated MLP after LayerNorm
     CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
-                     CPR_ERR_UNSUPPORTED, &err, "mlp=");
+                     CPR_ERR_UNSUPPORTED, &err, "norm=layernorm");
+    m.cfg.block.mlp = CPR_MLP_RELU; // OPT's MLP is supported, with q/k norms not
+    m.cfg.block.qk_norm = 1;
+    CPR_CHECK_STATUS(t, cpr_backward_init(&b, &m, NULL, NULL, 1, 8, &err),
+                     CPR_ERR_UNSUPPORTED, &err, "q/k norms with the relu MLP");
     cpr_backward_free(&b);
     cpr_model_free(&m);
 }

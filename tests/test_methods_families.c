@@ -7,8 +7,11 @@
 //     or the N:M a layer-allocation method chose for that linear), and a
 //     finite perplexity (hf protocol) after; or
 //   - refuse with CPR_ERR_UNSUPPORTED and a message naming the family
-//     (today the gradient methods on the families the backward pass lacks).
-// Anything else fails. The refusals are printed with -v.
+//     (none today: the gradient methods, gblm and gradient, must run on
+//     every family since core/backward covers them all).
+// Anything else fails. The refusals are printed with -v. Plus mixed
+// sparsity with sensitivity=hutchinson (a gradient prepass, 4 probes) at
+// 50% on every family.
 // The width-structured methods (methods/structured.h: flap with every
 // metric and structure, wanda-sp, magnitude-sp, cfsp; not in the registry,
 // `cprune prune` dispatches them) must run on every family at 20%: fewer
@@ -94,8 +97,10 @@ static int64_t nm_violations(struct cpr_model *m,
     return bad;
 }
 
+// opts: method options (NULL = defaults).
 static void run_one(struct cpr_test_ctx *t, const struct family *f,
-                    const struct cpr_method *md, int nm, int *refusals) {
+                    const struct cpr_method *md, const char *opts, int nm,
+                    int *refusals) {
     static const struct cpr_prune_target targets[2] = {{0.5, 0, 0},
                                                        {0.5, 2, 4}};
     const char *pat = nm ? "2:4" : "50%";
@@ -103,6 +108,8 @@ static void run_one(struct cpr_test_ctx *t, const struct family *f,
     void *st = NULL;
     CPR_CHECK_STATUS(t, md->init(&st, &err), CPR_OK, &err, NULL);
     if (err.code) return;
+    if (opts) CPR_CHECK_STATUS(t, md->parse_opts(st, opts, &err), CPR_OK, &err,
+                               NULL);
     if (cpr_method_accepts(md, st, &targets[nm], &err)) { // not a family matter
         md->free(st);
         return;
@@ -125,7 +132,11 @@ static void run_one(struct cpr_test_ctx *t, const struct family *f,
     memset(&rep, 0, sizeof rep);
     const enum cpr_status s = cpr_prune_model(&m, win, NS, SL, &o, NULL, NULL,
                                               &rep, &err);
+    const int grad = !strcmp(md->name, "gblm") ||
+                     !strcmp(md->name, "gradient") || opts;
     if (s == CPR_ERR_UNSUPPORTED) {
+        CPR_CHECK(t, !grad, "%s %s %s: the gradient pass refused: %s",
+                  f->name, md->name, pat, err.msg);
         CPR_CHECK(t, strstr(err.msg, f->name) != NULL, "%s %s %s: refusal "
                   "does not name the family: %s", f->name, md->name, pat,
                   err.msg);
@@ -170,7 +181,13 @@ static void test_every_method_every_family(struct cpr_test_ctx *t) {
     for (size_t fi = 0; fi < sizeof families / sizeof families[0]; fi++)
         for (size_t mi = 0; mi < cpr_n_methods; mi++)
             for (int nm = 0; nm < 2; nm++, runs++)
-                run_one(t, &families[fi], cpr_methods[mi], nm, &refusals);
+                run_one(t, &families[fi], cpr_methods[mi], NULL, nm,
+                        &refusals);
+    const struct cpr_method *mixed = cpr_method_find("mixed");
+    CPR_CHECK(t, mixed != NULL, "no method mixed");
+    for (size_t fi = 0; mixed && fi < sizeof families / sizeof families[0]; fi++)
+        run_one(t, &families[fi], mixed, "sensitivity=hutchinson,hutch_iters=4",
+                0, &refusals);
     // a refusal is the exception: most pairs must really run
     CPR_CHECK(t, refusals * 4 < runs, "%d of %d runs refused", refusals,
               runs);
