@@ -1,5 +1,6 @@
-// simd/gemv_neon.c: the m <= 4 (decode) path of the NEON gemm slots
-// (contract in simd/gemv_small.h): W rows streamed once, no packing.
+// simd/gemv_neon.c: the leaf of the m <= 4 (decode) path of the NEON gemm
+// slots (contract in simd/gemv_small.h; the tiling is the portable driver's,
+// simd/gemv_small.c): W rows streamed once, no packing.
 //
 // Per pass: 4 W rows x up to 2 x rows, each element with two 4-lane
 // accumulators (the low and high halves of an 8-value k step: two
@@ -21,7 +22,7 @@
 #define CPR_UNROLL _Pragma("GCC unroll 16")
 #endif
 
-enum { WROWS = 4, XROWS = 2 };
+enum { WROWS = CPR_GEMV_WROWS, XROWS = CPR_GEMV_XROWS };
 
 struct v8 { float32x4_t lo, hi; };
 
@@ -92,10 +93,10 @@ CPR_AI void step(enum cpr_gemm_wtype wt, const int mr, size_t p, size_t cnt,
     }
 }
 
-// y rows [0, mr) x columns [0, nw) of this block.
-CPR_AI void block(enum cpr_gemm_wtype wt, const int mr, size_t k, float alpha,
-                  const float *x, size_t ldx, const char *w, size_t wrow,
-                  size_t nw, float beta, float *y, size_t ldy) {
+// The dot products of mr x rows with nw W rows (the leaf's contract).
+CPR_AI void tile(enum cpr_gemm_wtype wt, const int mr, size_t nw, size_t k,
+                 const float *x, size_t ldx, const char *w, size_t wrow,
+                 float dots[XROWS][WROWS]) {
     struct v8 acc[XROWS][WROWS];
     CPR_UNROLL
     for (int i = 0; i < XROWS; i++)
@@ -104,44 +105,35 @@ CPR_AI void block(enum cpr_gemm_wtype wt, const int mr, size_t k, float alpha,
     for (size_t p = 0; p < k8; p += 8) step(wt, mr, p, 8, x, ldx, w, wrow, nw, acc);
     if (k8 < k) step(wt, mr, k8, k - k8, x, ldx, w, wrow, nw, acc);
     for (int i = 0; i < mr; i++)
-        for (size_t q = 0; q < nw; q++) {
-            float s = alpha * vaddvq_f32(vaddq_f32(acc[i][q].lo, acc[i][q].hi));
-            float *yo = y + (size_t)i * ldy + q;
-            *yo = beta == 0.0f ? s : s + beta * *yo;
-        }
+        for (size_t q = 0; q < nw; q++)
+            dots[i][q] = vaddvq_f32(vaddq_f32(acc[i][q].lo, acc[i][q].hi));
 }
 
-CPR_AI void gemv_small(enum cpr_gemm_wtype wt, size_t m, size_t n, size_t k,
-                       float alpha, const float *x, size_t ldx, const void *w,
-                       size_t ldw, float beta, float *y, size_t ldy) {
-    size_t wrow = ldw * (wt == CPR_GEMM_W_F32 ? 4 : 2);
-    for (size_t j = 0; j < n; j += WROWS) {
-        size_t nw = n - j < WROWS ? n - j : WROWS;
-        const char *wj = (const char *)w + j * wrow;
-        for (size_t i = 0; i < m; i += XROWS) {
-            if (m - i >= 2)
-                block(wt, 2, k, alpha, x + i * ldx, ldx, wj, wrow, nw, beta,
-                      y + i * ldy + j, ldy);
-            else
-                block(wt, 1, k, alpha, x + i * ldx, ldx, wj, wrow, nw, beta,
-                      y + i * ldy + j, ldy);
-        }
+// The leaf: one copy of the loops per weight type and x-row count, so wt
+// and mr are constants inside them.
+static void dots_neon(enum cpr_gemm_wtype wt, int mr, size_t nw, size_t k,
+                      const float *x, size_t ldx, const char *w, size_t wrow,
+                      float dots[XROWS][WROWS]) {
+    switch (wt) {
+    case CPR_GEMM_W_F32:
+        if (mr == 2) tile(CPR_GEMM_W_F32, 2, nw, k, x, ldx, w, wrow, dots);
+        else tile(CPR_GEMM_W_F32, 1, nw, k, x, ldx, w, wrow, dots);
+        break;
+    case CPR_GEMM_W_BF16:
+        if (mr == 2) tile(CPR_GEMM_W_BF16, 2, nw, k, x, ldx, w, wrow, dots);
+        else tile(CPR_GEMM_W_BF16, 1, nw, k, x, ldx, w, wrow, dots);
+        break;
+    default:
+        if (mr == 2) tile(CPR_GEMM_W_F16, 2, nw, k, x, ldx, w, wrow, dots);
+        else tile(CPR_GEMM_W_F16, 1, nw, k, x, ldx, w, wrow, dots);
+        break;
     }
 }
 
 void cpr_gemv_small_neon(enum cpr_gemm_wtype wt, size_t m, size_t n, size_t k,
                          float alpha, const float *x, size_t ldx, const void *w,
                          size_t ldw, float beta, float *y, size_t ldy) {
-    switch (wt) {
-    case CPR_GEMM_W_F32:
-        gemv_small(CPR_GEMM_W_F32, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
-        break;
-    case CPR_GEMM_W_BF16:
-        gemv_small(CPR_GEMM_W_BF16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
-        break;
-    default:
-        gemv_small(CPR_GEMM_W_F16, m, n, k, alpha, x, ldx, w, ldw, beta, y, ldy);
-        break;
-    }
+    cpr_gemv_small_drive(dots_neon, wt, m, n, k, alpha, x, ldx, w, ldw, beta,
+                         y, ldy);
 }
 #endif

@@ -44,6 +44,18 @@ void ft_fixture_free(struct ft_fixture *x) {
     memset(x, 0, sizeof *x);
 }
 
+int ft_open(struct cpr_test_ctx *t, const char *fam, struct ft_fixture *x,
+            struct cpr_model *m) {
+    struct cpr_err err = {0};
+    char dir[128];
+    memset(m, 0, sizeof *m);
+    snprintf(dir, sizeof dir, "tests/fixtures/%s_tiny", fam);
+    CPR_CHECK_STATUS(t, ft_fixture_load(fam, x, &err), CPR_OK, &err, NULL);
+    if (!err.code)
+        CPR_CHECK_STATUS(t, cpr_model_load(dir, m, &err), CPR_OK, &err, NULL);
+    return err.code ? -1 : 0;
+}
+
 enum cpr_status ft_logits(const struct cpr_model *m,
                           const struct cpr_kernels *kt, struct cpr_pool *pool,
                           const int32_t *tok, int64_t T, float *logits,

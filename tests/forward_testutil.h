@@ -32,6 +32,12 @@ enum cpr_status ft_fixture_load(const char *fam, struct ft_fixture *x,
                                 struct cpr_err *err);
 void ft_fixture_free(struct ft_fixture *x);
 
+// The fixture of family `fam` into *x and its model
+// (tests/fixtures/<fam>_tiny) into *m: 0, or -1 after a failed check.
+// Either way the caller frees both (ft_fixture_free, cpr_model_free).
+int ft_open(struct cpr_test_ctx *t, const char *fam, struct ft_fixture *x,
+            struct cpr_model *m);
+
 // Logits (T, vocab) of one sequence of T tokens; kt NULL = the dispatched
 // table, pool NULL = serial.
 enum cpr_status ft_logits(const struct cpr_model *m,

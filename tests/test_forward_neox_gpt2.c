@@ -75,16 +75,9 @@ static void reload_check(struct cpr_test_ctx *t, const char *fam,
 
 static void check_family(struct cpr_test_ctx *t, const char *fam,
                          enum cpr_arch arch, int parallel) {
-    struct cpr_err err = {0};
     struct ft_fixture x;
     struct cpr_model m;
-    memset(&m, 0, sizeof m);
-    char dir[128];
-    snprintf(dir, sizeof dir, "tests/fixtures/%s_tiny", fam);
-    CPR_CHECK_STATUS(t, ft_fixture_load(fam, &x, &err), CPR_OK, &err, NULL);
-    if (!err.code)
-        CPR_CHECK_STATUS(t, cpr_model_load(dir, &m, &err), CPR_OK, &err, NULL);
-    if (err.code) goto out;
+    if (ft_open(t, fam, &x, &m)) goto out;
     const struct cpr_block_spec *bs = &m.cfg.block;
     if (arch == CPR_ARCH_GPT2)
         CPR_CHECK(t, m.cfg.arch == arch && bs->norm == CPR_NORM_LAYER &&

@@ -38,6 +38,7 @@
 #include "data/json_write.h"
 #include "data/model_load.h"
 #include "eval/perplexity.h"
+#include "tests/forward_testutil.h"
 #include "tests/harness.h"
 
 enum { SL = 150, WIN = 20 }; // three query blocks (CPR_ATTN_QB 64)
@@ -50,24 +51,6 @@ static struct cpr_synth_spec spec(int64_t n_layers) {
         .init_std = 0.2, .norm_jitter = 0.2, .rope_theta = 10000,
         .norm_eps = 1e-5f, .bos_id = 1, .eos_id = 2,
     };
-    return s;
-}
-
-// logits (n, vocab) of tokens tok[0..n) (one sequence), whole pass.
-static enum cpr_status logits_of(const struct cpr_model *m,
-                                 struct cpr_pool *pool, const int32_t *tok,
-                                 int64_t n, float *out, struct cpr_err *err) {
-    struct cpr_forward f;
-    CPR_TRY(cpr_forward_init(&f, m, NULL, pool, 1, n, err));
-    enum cpr_status s = cpr_forward_embed(&f, tok, 1, n, f.hidden, err);
-    for (int64_t l = 0; l < m->cfg.n_layers && !s; l++)
-        s = cpr_forward_block(&f, l, f.hidden, 1, n, NULL, err);
-    for (int64_t r0 = 0; r0 < n && !s; r0 += f.logit_rows) {
-        int64_t nr = n - r0 < f.logit_rows ? n - r0 : f.logit_rows;
-        s = cpr_forward_logits(&f, f.hidden + r0 * m->cfg.hidden, nr,
-                               out + r0 * m->cfg.vocab, err);
-    }
-    cpr_forward_free(&f);
     return s;
 }
 
@@ -91,11 +74,11 @@ static void test_shift_equivalence(struct cpr_test_ctx *t) {
     float *full = malloc(sizeof(float) * SL * V);
     float *ref = malloc(sizeof(float) * WIN * V);
     m.cfg.block.sliding_window = WIN;
-    CPR_CHECK_STATUS(t, logits_of(&m, NULL, tok, SL, win, &err), CPR_OK, &err,
-                     NULL);
+    CPR_CHECK_STATUS(t, ft_logits(&m, NULL, NULL, tok, SL, win, &err),
+                     CPR_OK, &err, NULL);
     m.cfg.block.sliding_window = 0;
-    CPR_CHECK_STATUS(t, logits_of(&m, NULL, tok, SL, full, &err), CPR_OK,
-                     &err, NULL);
+    CPR_CHECK_STATUS(t, ft_logits(&m, NULL, NULL, tok, SL, full, &err),
+                     CPR_OK, &err, NULL);
     // rows whose window starts at key 0: the unwindowed arithmetic
     CPR_CHECK(t, memcmp(win, full, sizeof(float) * WIN * V) == 0,
               "rows 0..%d differ from the unwindowed pass", WIN - 1);
@@ -103,8 +86,8 @@ static void test_shift_equivalence(struct cpr_test_ctx *t) {
     // equals the pass over the last WIN tokens
     double maxe = 0, maxcut = 0;
     for (int64_t p = WIN; p < SL; p++) {
-        CPR_CHECK_STATUS(t, logits_of(&m, NULL, tok + p - WIN + 1, WIN, ref,
-                                      &err),
+        CPR_CHECK_STATUS(t, ft_logits(&m, NULL, NULL, tok + p - WIN + 1, WIN,
+                                      ref, &err),
                          CPR_OK, &err, NULL);
         if (err.code) break;
         for (int64_t v = 0; v < V; v++) {
@@ -132,20 +115,20 @@ static void test_wide_window_and_threads(struct cpr_test_ctx *t) {
     int32_t tok[SL];
     make_tokens(tok, SL, V);
     float *a = malloc(sizeof(float) * SL * V), *b = malloc(sizeof(float) * SL * V);
-    CPR_CHECK_STATUS(t, logits_of(&m, NULL, tok, SL, a, &err), CPR_OK, &err,
-                     NULL);
+    CPR_CHECK_STATUS(t, ft_logits(&m, NULL, NULL, tok, SL, a, &err),
+                     CPR_OK, &err, NULL);
     m.cfg.block.sliding_window = SL;
-    CPR_CHECK_STATUS(t, logits_of(&m, NULL, tok, SL, b, &err), CPR_OK, &err,
-                     NULL);
+    CPR_CHECK_STATUS(t, ft_logits(&m, NULL, NULL, tok, SL, b, &err),
+                     CPR_OK, &err, NULL);
     CPR_CHECK(t, memcmp(a, b, sizeof(float) * SL * V) == 0,
               "window == seqlen differs from no window");
     m.cfg.block.sliding_window = WIN;
-    CPR_CHECK_STATUS(t, logits_of(&m, NULL, tok, SL, a, &err), CPR_OK, &err,
-                     NULL);
+    CPR_CHECK_STATUS(t, ft_logits(&m, NULL, NULL, tok, SL, a, &err),
+                     CPR_OK, &err, NULL);
     struct cpr_pool *pool = NULL;
     CPR_CHECK_STATUS(t, cpr_pool_init(&pool, 3, &err), CPR_OK, &err, NULL);
-    CPR_CHECK_STATUS(t, logits_of(&m, pool, tok, SL, b, &err), CPR_OK, &err,
-                     NULL);
+    CPR_CHECK_STATUS(t, ft_logits(&m, NULL, pool, tok, SL, b, &err),
+                     CPR_OK, &err, NULL);
     CPR_CHECK(t, memcmp(a, b, sizeof(float) * SL * V) == 0,
               "windowed pass differs between 1 and 3 threads");
     cpr_pool_free(pool);

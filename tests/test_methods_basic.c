@@ -12,6 +12,7 @@
 #include "methods/magnitude.h"
 #include "methods/registry.h"
 #include "tests/harness.h"
+#include "tests/method_testutil.h"
 
 // ---- helpers ----
 static void *state_of(struct cpr_test_ctx *t, const struct cpr_method *m,
@@ -31,42 +32,9 @@ static enum cpr_status run(const char *name, const char *opts, size_t rows,
                            const float *h, struct cpr_prune_target tg,
                            struct cpr_pool *pool, const struct cpr_kernels *k,
                            float *out, uint8_t *mask, struct cpr_err *err) {
-    const struct cpr_method *m = cpr_method_find(name);
-    void *s = NULL;
-    enum cpr_status st = m->init(&s, err);
-    if (st == CPR_OK) st = m->parse_opts(s, opts, err);
-    float *hc = NULL;
-    if (st == CPR_OK && h) {
-        hc = malloc(cols * cols * sizeof *hc);
-        memcpy(hc, h, cols * cols * sizeof *hc);
-    }
-    memcpy(out, w, rows * cols * sizeof *out);
-    struct cpr_matrix mat = {"test", out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats stats = {cols, 4, sr, hc, NULL, NULL, NULL, NULL};
-    if (st == CPR_OK)
-        st = m->prune_matrix(s, &mat, &stats, &tg, mask, pool, k, err);
-    free(hc);
-    m->free(s);
-    return st;
-}
-
-static struct cpr_prune_target unstr(double s) {
-    struct cpr_prune_target t = {s, 0, 0};
-    return t;
-}
-static struct cpr_prune_target nm(unsigned n, unsigned m) {
-    struct cpr_prune_target t = {0.0, n, m};
-    return t;
-}
-
-static void check_mask(struct cpr_test_ctx *t, const char *what,
-                       const uint8_t *got, const uint8_t *want, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (got[i] != want[i]) {
-            CPR_CHECK(t, 0, "%s: mask[%zu] = %d, expected %d", what, i,
-                      got[i], want[i]);
-            return;
-        }
+    const struct mt_stats in = {.sr = sr, .h = h};
+    return mt_run(name, "test", opts, rows, cols, w, &in, tg, pool, k, out,
+                  mask, err);
 }
 
 // ---- interface ----
@@ -109,32 +77,32 @@ static void test_errors(struct cpr_test_ctx *t) {
     float w[2 * 10] = {0}, out[2 * 10], sr[10] = {1};
     uint8_t mask[20];
     struct cpr_err err = {0};
-    CPR_CHECK_STATUS(t, run("wanda", "", 2, 10, w, NULL, NULL, unstr(0.5),
+    CPR_CHECK_STATUS(t, run("wanda", "", 2, 10, w, NULL, NULL, mt_unstr(0.5),
                             NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "scaler_row");
-    CPR_CHECK_STATUS(t, run("magnitude", "", 2, 10, w, NULL, NULL, nm(2, 4),
+    CPR_CHECK_STATUS(t, run("magnitude", "", 2, 10, w, NULL, NULL, mt_nm(2, 4),
                             NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "multiple of 4");
-    CPR_CHECK_STATUS(t, run("magnitude", "", 2, 10, w, NULL, NULL, nm(4, 4),
+    CPR_CHECK_STATUS(t, run("magnitude", "", 2, 10, w, NULL, NULL, mt_nm(4, 4),
                             NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "0 < N < M");
-    CPR_CHECK_STATUS(t, run("wanda", "", 2, 10, w, sr, NULL, unstr(1.5),
+    CPR_CHECK_STATUS(t, run("wanda", "", 2, 10, w, sr, NULL, mt_unstr(1.5),
                             NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "[0, 1]");
     CPR_CHECK_STATUS(t, run("sparsegpt", "", 2, 10, w, NULL, NULL,
-                            unstr(0.5), NULL, NULL, out, mask, &err),
+                            mt_unstr(0.5), NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "Hessian");
     float h[8 * 8] = {0};
     for (int i = 0; i < 8; i++) h[i * 9] = 1.0f;
     CPR_CHECK_STATUS(t, run("sparsegpt", "blocksize=6", 2, 8, w, NULL, h,
-                            nm(2, 4), NULL, NULL, out, mask, &err),
+                            mt_nm(2, 4), NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "blocksize 6");
     CPR_CHECK_STATUS(t, run("magnitude", "group=global", 2, 8, w, NULL, NULL,
-                            unstr(0.5), NULL, NULL, out, mask, &err),
+                            mt_unstr(0.5), NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "global");
     // Not SPD (negative diagonal): a numeric error, not a crash.
     for (int i = 0; i < 8; i++) h[i * 9] = -1.0f;
-    CPR_CHECK_STATUS(t, run("sparsegpt", "", 2, 8, w, NULL, h, unstr(0.5),
+    CPR_CHECK_STATUS(t, run("sparsegpt", "", 2, 8, w, NULL, h, mt_unstr(0.5),
                             NULL, NULL, out, mask, &err),
                      CPR_ERR_NUMERIC, &err, NULL);
 }
@@ -152,24 +120,24 @@ static void test_magnitude_hand(struct cpr_test_ctx *t) {
     static const uint8_t want_mat[16] = {1, 0, 1, 0, 1, 0, 0, 1,
                                          0, 1, 1, 1, 0, 0, 1, 1};
     CPR_CHECK_STATUS(t, run("magnitude", "", 2, 8, W28, NULL, NULL,
-                            unstr(0.5), NULL, NULL, out, mask, &err),
+                            mt_unstr(0.5), NULL, NULL, out, mask, &err),
                      CPR_OK, &err, NULL);
-    check_mask(t, "magnitude matrix", mask, want_mat, 16);
+    mt_check_mask(t, "magnitude matrix", mask, want_mat, 16);
     for (int i = 0; i < 16; i++)
         CPR_CHECK(t, out[i] == (mask[i] ? 0.0f : W28[i]), "weight %d", i);
     // group=row: exactly 4 per row, ties (0.1 x3 in row 1) by lower index.
     static const uint8_t want_row[16] = {1, 0, 1, 0, 1, 0, 0, 1,
                                          0, 1, 1, 0, 0, 0, 1, 1};
-    run("magnitude", "group=row", 2, 8, W28, NULL, NULL, unstr(0.5), NULL,
+    run("magnitude", "group=row", 2, 8, W28, NULL, NULL, mt_unstr(0.5), NULL,
         NULL, out, mask, &err);
-    check_mask(t, "magnitude row", mask, want_row, 16);
+    mt_check_mask(t, "magnitude row", mask, want_row, 16);
     static const uint8_t want_24[16] = {1, 0, 1, 0, 1, 0, 0, 1,
                                         0, 1, 1, 0, 0, 0, 1, 1};
-    run("magnitude", "", 2, 8, W28, NULL, NULL, nm(2, 4), NULL, NULL, out,
+    run("magnitude", "", 2, 8, W28, NULL, NULL, mt_nm(2, 4), NULL, NULL, out,
         mask, &err);
-    check_mask(t, "magnitude 2:4", mask, want_24, 16);
+    mt_check_mask(t, "magnitude 2:4", mask, want_24, 16);
     // s = 0: untouched (the reference skips pruning).
-    run("magnitude", "", 2, 8, W28, NULL, NULL, unstr(0.0), NULL, NULL, out,
+    run("magnitude", "", 2, 8, W28, NULL, NULL, mt_unstr(0.0), NULL, NULL, out,
         mask, &err);
     CPR_CHECK(t, !memcmp(out, W28, sizeof out), "s=0 changed weights");
 }
@@ -209,10 +177,10 @@ static void test_magnitude_radix(struct cpr_test_ctx *t) {
             size_t want_pruned = 0;
             for (size_t i = 0; i < n; i++) want_pruned += a[i] <= th;
             CPR_CHECK_STATUS(t, run("magnitude", "", rows, cols, w, NULL, NULL,
-                                    unstr(ss[si]), NULL, NULL, o1, m1, &err),
+                                    mt_unstr(ss[si]), NULL, NULL, o1, m1, &err),
                              CPR_OK, &err, NULL);
             CPR_CHECK_STATUS(t, run("magnitude", "", rows, cols, w, NULL, NULL,
-                                    unstr(ss[si]), pool, NULL, o2, m2, &err),
+                                    mt_unstr(ss[si]), pool, NULL, o2, m2, &err),
                              CPR_OK, &err, NULL);
             size_t got = 0, bad = 0;
             for (size_t i = 0; i < n; i++) {
@@ -241,18 +209,18 @@ static void test_wanda_hand(struct cpr_test_ctx *t) {
     // lowest-index 1s. Row 1: S = {8, .1, .4, .3, 5, 3, .2, .2}.
     static const uint8_t want[16] = {1, 1, 1, 0, 1, 0, 0, 0,
                                      0, 1, 0, 1, 0, 0, 1, 1};
-    CPR_CHECK_STATUS(t, run("wanda", "", 2, 8, W28, sr, NULL, unstr(0.5),
+    CPR_CHECK_STATUS(t, run("wanda", "", 2, 8, W28, sr, NULL, mt_unstr(0.5),
                             NULL, NULL, out, mask, &err),
                      CPR_OK, &err, NULL);
-    check_mask(t, "wanda", mask, want, 16);
+    mt_check_mask(t, "wanda", mask, want, 16);
     for (int i = 0; i < 16; i++)
         CPR_CHECK(t, out[i] == (mask[i] ? 0.0f : W28[i]), "weight %d", i);
     // 2:4: row 0 groups {1,1,1,2} -> idx 0,1; {.25,1.5,1,1} -> 4,6.
     static const uint8_t want24[16] = {1, 1, 0, 0, 1, 0, 1, 0,
                                        0, 1, 0, 1, 0, 0, 1, 1};
-    run("wanda", "", 2, 8, W28, sr, NULL, nm(2, 4), NULL, NULL, out, mask,
+    run("wanda", "", 2, 8, W28, sr, NULL, mt_nm(2, 4), NULL, NULL, out, mask,
         &err);
-    check_mask(t, "wanda 2:4", mask, want24, 16);
+    mt_check_mask(t, "wanda 2:4", mask, want24, 16);
 }
 
 static void test_sparsegpt_hand(struct cpr_test_ctx *t) {
@@ -264,7 +232,7 @@ static void test_sparsegpt_hand(struct cpr_test_ctx *t) {
     uint8_t mask[2];
     struct cpr_err err = {0};
     CPR_CHECK_STATUS(t, run("sparsegpt", "percdamp=0", 1, 2, w, NULL, h,
-                            unstr(0.25), NULL, NULL, out, mask, &err),
+                            mt_unstr(0.25), NULL, NULL, out, mask, &err),
                      CPR_OK, &err, NULL);
     CPR_CHECK(t, out[0] == 0.0f && fabsf(out[1] - 2.5f) < 1e-5f,
               "got {%g, %g}, expected {0, 2.5}", out[0], out[1]);
@@ -272,7 +240,7 @@ static void test_sparsegpt_hand(struct cpr_test_ctx *t) {
               mask[1]);
     // s = 0.5 on 2 entries: the reference's sorted[1] threshold with <=
     // prunes both.
-    run("sparsegpt", "percdamp=0", 1, 2, w, NULL, h, unstr(0.5), NULL, NULL,
+    run("sparsegpt", "percdamp=0", 1, 2, w, NULL, h, mt_unstr(0.5), NULL, NULL,
         out, mask, &err);
     CPR_CHECK(t, out[0] == 0.0f && out[1] == 0.0f, "s=0.5: {%g, %g}", out[0],
               out[1]);
@@ -283,7 +251,7 @@ static void test_sparsegpt_hand(struct cpr_test_ctx *t) {
     uint8_t m4[16];
     for (int i = 0; i < 16; i++) w4[i] = (float)((i * 7) % 16) - 7.5f;
     for (int i = 0; i < 3; i++) h4[i * 5] = 2.0f;
-    run("sparsegpt", "blocksize=4", 4, 4, w4, NULL, h4, unstr(0.5), NULL,
+    run("sparsegpt", "blocksize=4", 4, 4, w4, NULL, h4, mt_unstr(0.5), NULL,
         NULL, o4, m4, &err);
     // Column 3 is dead -> 0 (tmp 0, pruned first); remaining 12 entries
     // have distinct |w| (ties only between +-x, with the same diagonal
@@ -463,7 +431,7 @@ static void test_sparsegpt_ref(struct cpr_test_ctx *t) {
     sgpt_ref(R, N, wd, h, 0.5, 16, 0.01);
     struct cpr_err err = {0};
     CPR_CHECK_STATUS(t, run("sparsegpt", "blocksize=16", R, N, w, NULL, h,
-                            unstr(0.5), NULL, NULL, out, mask, &err),
+                            mt_unstr(0.5), NULL, NULL, out, mask, &err),
                      CPR_OK, &err, NULL);
     double maxerr = 0, maxw = 0;
     size_t flips = 0;

@@ -14,57 +14,17 @@
 #include "methods/dsnot.h"
 #include "methods/registry.h"
 #include "tests/harness.h"
+#include "tests/method_testutil.h"
 
 // ---- helpers ----
-struct stats_in {
-    const float *sr;                  // scaler_row
-    const double *mean, *var;         // col_mean, col_var
-    const float *h;                   // Hessian (copied) or NULL
-};
-
 static enum cpr_status run(const char *method, const char *name,
                            const char *opts, size_t rows, size_t cols,
-                           const float *w, const struct stats_in *in,
+                           const float *w, const struct mt_stats *in,
                            struct cpr_prune_target tg, struct cpr_pool *pool,
                            const struct cpr_kernels *k, float *out,
                            uint8_t *mask, struct cpr_err *err) {
-    const struct cpr_method *m = cpr_method_find(method);
-    if (!m) return cpr_err_set(err, CPR_ERR_NOTFOUND, "%s", method);
-    void *s = NULL;
-    enum cpr_status st = m->init(&s, err);
-    if (st == CPR_OK) st = m->parse_opts(s, opts, err);
-    float *hc = NULL;
-    if (in->h) {
-        hc = malloc(cols * cols * sizeof *hc);
-        memcpy(hc, in->h, cols * cols * sizeof *hc);
-    }
-    memcpy(out, w, rows * cols * sizeof *out);
-    struct cpr_matrix mat = {name, out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats stats = {cols, 4, in->sr, hc, in->mean, in->var, NULL, NULL};
-    if (st == CPR_OK)
-        st = m->prune_matrix(s, &mat, &stats, &tg, mask, pool, k, err);
-    free(hc);
-    m->free(s);
-    return st;
-}
-
-static struct cpr_prune_target unstr(double s) {
-    struct cpr_prune_target t = {s, 0, 0};
-    return t;
-}
-static struct cpr_prune_target nm(unsigned n, unsigned m) {
-    struct cpr_prune_target t = {0.0, n, m};
-    return t;
-}
-
-static void check_mask(struct cpr_test_ctx *t, const char *what,
-                       const uint8_t *got, const uint8_t *want, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (got[i] != want[i]) {
-            CPR_CHECK(t, 0, "%s: mask[%zu] = %d, expected %d", what, i,
-                      got[i], want[i]);
-            return;
-        }
+    return mt_run(method, name, opts, rows, cols, w, in, tg, pool, k, out,
+                  mask, err);
 }
 
 // Pruned weights are 0, kept ones their dense value.
@@ -122,16 +82,16 @@ static void test_unstructured_hand(struct cpr_test_ctx *t) {
     float out[16];
     uint8_t mask[16];
     struct cpr_err err = {0};
-    struct stats_in in = {ONES, UMEAN, UVAR, NULL};
+    struct mt_stats in = {ONES, UMEAN, UVAR, NULL};
     char opts[96];
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         snprintf(opts, sizeof opts, "tokens_per_sample=1%s%s",
                  cases[c].opts[0] ? "," : "", cases[c].opts);
         CPR_CHECK_STATUS(t, run("dsnot", "layers.0.q_proj", opts, 2, 8, UW,
-                                &in, unstr(0.5), NULL, NULL, out, mask, &err),
+                                &in, mt_unstr(0.5), NULL, NULL, out, mask, &err),
                          CPR_OK, &err, NULL);
-        check_mask(t, opts, mask, cases[c].want, 8);
-        check_mask(t, opts, mask + 8, cases[c].want, 8);
+        mt_check_mask(t, opts, mask, cases[c].want, 8);
+        mt_check_mask(t, opts, mask + 8, cases[c].want, 8);
         check_weights(t, opts, out, UW, mask, 16);
     }
 }
@@ -153,16 +113,16 @@ static void test_derive_tokens(struct cpr_test_ctx *t) {
     float out[16];
     uint8_t mask[16];
     struct cpr_err err = {0};
-    struct stats_in in = {sr, mean, var, NULL};
-    CPR_CHECK_STATUS(t, run("dsnot", "m", "", 2, 8, UW, &in, unstr(0.5), NULL,
+    struct mt_stats in = {sr, mean, var, NULL};
+    CPR_CHECK_STATUS(t, run("dsnot", "m", "", 2, 8, UW, &in, mt_unstr(0.5), NULL,
                             NULL, out, mask, &err),
                      CPR_OK, &err, NULL);
-    check_mask(t, "derived row 0", mask, want, 8);
-    check_mask(t, "derived row 1", mask + 8, want, 8);
+    mt_check_mask(t, "derived row 0", mask, want, 8);
+    mt_check_mask(t, "derived row 1", mask + 8, want, 8);
     // Statistics that give no positive E[x^2]: an error naming the option.
     double zero[8] = {0};
-    struct stats_in bad = {sr, zero, zero, NULL};
-    CPR_CHECK_STATUS(t, run("dsnot", "m", "", 2, 8, UW, &bad, unstr(0.5),
+    struct mt_stats bad = {sr, zero, zero, NULL};
+    CPR_CHECK_STATUS(t, run("dsnot", "m", "", 2, 8, UW, &bad, mt_unstr(0.5),
                             NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "tokens_per_sample");
 }
@@ -193,15 +153,15 @@ static void test_nm_hand(struct cpr_test_ctx *t) {
     float out[8];
     uint8_t mask[8];
     struct cpr_err err = {0};
-    struct stats_in in = {ONES, mean, var, NULL};
+    struct mt_stats in = {ONES, mean, var, NULL};
     char opts[96];
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         snprintf(opts, sizeof opts, "base=magnitude,tokens_per_sample=1%s%s",
                  cases[c].opts[0] ? "," : "", cases[c].opts);
-        CPR_CHECK_STATUS(t, run("dsnot", "x", opts, 1, 8, w, &in, nm(2, 4),
+        CPR_CHECK_STATUS(t, run("dsnot", "x", opts, 1, 8, w, &in, mt_nm(2, 4),
                                 NULL, NULL, out, mask, &err),
                          CPR_OK, &err, NULL);
-        check_mask(t, opts, mask, cases[c].want, 8);
+        mt_check_mask(t, opts, mask, cases[c].want, 8);
         check_weights(t, opts, out, w, mask, 8);
     }
     // 3:4 (n > m/2): W = .125 .25 .375 1, mean 8 8 8 1: base prunes 0 1 2,
@@ -212,12 +172,12 @@ static void test_nm_hand(struct cpr_test_ctx *t) {
     static const float w3[4] = {0.125f, 0.25f, 0.375f, 1};
     static const double mean3[4] = {8, 8, 8, 1};
     static const uint8_t want3[4] = {0, 1, 1, 1};
-    struct stats_in in3 = {ONES, mean3, var, NULL};
+    struct mt_stats in3 = {ONES, mean3, var, NULL};
     CPR_CHECK_STATUS(t, run("dsnot", "x", "base=magnitude,tokens_per_sample=1",
-                            1, 4, w3, &in3, nm(3, 4), NULL, NULL, out, mask,
+                            1, 4, w3, &in3, mt_nm(3, 4), NULL, NULL, out, mask,
                             &err),
                      CPR_OK, &err, NULL);
-    check_mask(t, "3:4", mask, want3, 4);
+    mt_check_mask(t, "3:4", mask, want3, 4);
 }
 
 // ---- skip by name ----
@@ -225,7 +185,7 @@ static void test_skip(struct cpr_test_ctx *t) {
     float out[16];
     uint8_t mask[16];
     struct cpr_err err = {0};
-    struct stats_in in = {ONES, UMEAN, UVAR, NULL};
+    struct mt_stats in = {ONES, UMEAN, UVAR, NULL};
     static const uint8_t refined[8] = {0, 0, 1, 0, 1, 1, 0, 1};
     static const uint8_t base[8] = {1, 1, 1, 1, 0, 0, 0, 0};
     static const struct {
@@ -245,16 +205,16 @@ static void test_skip(struct cpr_test_ctx *t) {
         snprintf(opts, sizeof opts, "tokens_per_sample=1,skip=%s",
                  cases[c].skip);
         CPR_CHECK_STATUS(t, run("dsnot", cases[c].name, opts, 2, 8, UW, &in,
-                                unstr(0.5), NULL, NULL, out, mask, &err),
+                                mt_unstr(0.5), NULL, NULL, out, mask, &err),
                          CPR_OK, &err, NULL);
-        check_mask(t, cases[c].name, mask, cases[c].want, 8);
+        mt_check_mask(t, cases[c].name, mask, cases[c].want, 8);
     }
     CPR_CHECK_STATUS(t, run("dsnot", "lm_head", "tokens_per_sample=1,skip=mlp",
-                            2, 8, UW, &in, unstr(0.5), NULL, NULL, out, mask,
+                            2, 8, UW, &in, mt_unstr(0.5), NULL, NULL, out, mask,
                             &err),
                      CPR_ERR_ARG, &err, "lm_head");
     CPR_CHECK_STATUS(t, run("dsnot", NULL, "tokens_per_sample=1,skip=attn", 2,
-                            8, UW, &in, unstr(0.5), NULL, NULL, out, mask,
+                            8, UW, &in, mt_unstr(0.5), NULL, NULL, out, mask,
                             &err),
                      CPR_ERR_ARG, &err, "skip=none");
 }
@@ -298,7 +258,7 @@ static void test_sparsegpt_obs(struct cpr_test_ctx *t) {
     float *so = malloc(R * C * sizeof *so), *out = malloc(R * C * sizeof *out);
     uint8_t *sm = malloc(R * C), *mask = malloc(R * C);
     struct cpr_err err = {0};
-    struct stats_in in = {d->sr, d->mean, d->var, d->h};
+    struct mt_stats in = {d->sr, d->mean, d->var, d->h};
     static const struct cpr_prune_target tgs[2] = {{0.5, 0, 0}, {0, 2, 4}};
     for (int c = 0; c < 2; c++) {
         CPR_CHECK_STATUS(t, run("sparsegpt", "x", "", R, C, d->w, &in, tgs[c],
@@ -359,7 +319,7 @@ static void test_threads_isas(struct cpr_test_ctx *t) {
     struct cpr_kernels tabs[CPR_ISA_COUNT];
     enum cpr_isa isas[CPR_ISA_COUNT];
     size_t nt = cpr_test_tables(tabs, isas);
-    struct stats_in in = {d->sr, d->mean, d->var, d->h};
+    struct mt_stats in = {d->sr, d->mean, d->var, d->h};
     static const struct {
         const char *o;
         double s;
@@ -474,30 +434,30 @@ static void test_options_errors(struct cpr_test_ctx *t) {
 
     float out[16];
     uint8_t mask[16];
-    struct stats_in nomean = {ONES, NULL, UVAR, NULL};
-    CPR_CHECK_STATUS(t, run("dsnot", "x", "", 2, 8, UW, &nomean, unstr(0.5),
+    struct mt_stats nomean = {ONES, NULL, UVAR, NULL};
+    CPR_CHECK_STATUS(t, run("dsnot", "x", "", 2, 8, UW, &nomean, mt_unstr(0.5),
                             NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "colmeanvar");
-    struct stats_in nosr = {NULL, UMEAN, UVAR, NULL};
-    CPR_CHECK_STATUS(t, run("dsnot", "x", "", 2, 8, UW, &nosr, unstr(0.5),
+    struct mt_stats nosr = {NULL, UMEAN, UVAR, NULL};
+    CPR_CHECK_STATUS(t, run("dsnot", "x", "", 2, 8, UW, &nosr, mt_unstr(0.5),
                             NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "scaler_row");
-    struct stats_in in = {ONES, UMEAN, UVAR, NULL};
+    struct mt_stats in = {ONES, UMEAN, UVAR, NULL};
     CPR_CHECK_STATUS(t, run("dsnot", "x", "base=sparsegpt", 2, 8, UW, &in,
-                            unstr(0.5), NULL, NULL, out, mask, &err),
+                            mt_unstr(0.5), NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "Hessian");
-    CPR_CHECK_STATUS(t, run("dsnot", "x", "", 2, 8, UW, &in, nm(3, 3), NULL,
+    CPR_CHECK_STATUS(t, run("dsnot", "x", "", 2, 8, UW, &in, mt_nm(3, 3), NULL,
                             NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "0 < N < M");
     // Not SPD: the base's numeric error comes through.
     float h[64] = {0};
     for (int i = 0; i < 8; i++) h[i * 9] = -1.0f;
-    struct stats_in neg = {ONES, UMEAN, UVAR, h};
+    struct mt_stats neg = {ONES, UMEAN, UVAR, h};
     CPR_CHECK_STATUS(t, run("dsnot", "x", "base=sparsegpt", 2, 8, UW, &neg,
-                            unstr(0.5), NULL, NULL, out, mask, &err),
+                            mt_unstr(0.5), NULL, NULL, out, mask, &err),
                      CPR_ERR_NUMERIC, &err, NULL);
     // sparsity 0: untouched.
-    CPR_CHECK_STATUS(t, run("dsnot", "x", "", 2, 8, UW, &in, unstr(0.0), NULL,
+    CPR_CHECK_STATUS(t, run("dsnot", "x", "", 2, 8, UW, &in, mt_unstr(0.0), NULL,
                             NULL, out, mask, &err),
                      CPR_OK, &err, NULL);
     CPR_CHECK(t, !memcmp(out, UW, sizeof out), "s = 0 changed weights");
@@ -506,7 +466,7 @@ static void test_options_errors(struct cpr_test_ctx *t) {
     memcpy(out, UW, sizeof out);
     struct cpr_matrix mat = {"x", out, 2, 8, 8, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_linear_stats st = {4, 4, ONES, NULL, UMEAN, UVAR, NULL, NULL};
-    struct cpr_prune_target tg = unstr(0.5);
+    struct cpr_prune_target tg = mt_unstr(0.5);
     CPR_CHECK_STATUS(t, m->prune_matrix(s, &mat, &st, &tg, NULL, NULL, NULL,
                                         &err),
                      CPR_ERR_SHAPE, &err, "4 columns");

@@ -14,6 +14,7 @@
 #include "methods/registry.h"
 #include "methods/ria.h"
 #include "tests/harness.h"
+#include "tests/method_testutil.h"
 
 // ---- helpers ----
 static enum cpr_status run(const char *opts, size_t rows, size_t cols,
@@ -21,37 +22,9 @@ static enum cpr_status run(const char *opts, size_t rows, size_t cols,
                            struct cpr_prune_target tg, struct cpr_pool *pool,
                            const struct cpr_kernels *k, float *out,
                            uint8_t *mask, struct cpr_err *err) {
-    const struct cpr_method *m = cpr_method_find("ria");
-    if (!m) return cpr_err_set(err, CPR_ERR_NOTFOUND, "ria not registered");
-    void *s = NULL;
-    enum cpr_status st = m->init(&s, err);
-    if (st == CPR_OK) st = m->parse_opts(s, opts, err);
-    memcpy(out, w, rows * cols * sizeof *out);
-    struct cpr_matrix mat = {"test", out, rows, cols, cols, CPR_MATRIX_GROUP_UNKNOWN};
-    struct cpr_linear_stats stats = {cols, 4, sr, NULL, NULL, NULL, NULL, NULL};
-    if (st == CPR_OK)
-        st = m->prune_matrix(s, &mat, &stats, &tg, mask, pool, k, err);
-    m->free(s);
-    return st;
-}
-
-static struct cpr_prune_target unstr(double s) {
-    struct cpr_prune_target t = {s, 0, 0};
-    return t;
-}
-static struct cpr_prune_target nm(unsigned n, unsigned m) {
-    struct cpr_prune_target t = {0.0, n, m};
-    return t;
-}
-
-static void check_mask(struct cpr_test_ctx *t, const char *what,
-                       const uint8_t *got, const uint8_t *want, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (got[i] != want[i]) {
-            CPR_CHECK(t, 0, "%s: mask[%zu] = %d, expected %d", what, i,
-                      got[i], want[i]);
-            return;
-        }
+    const struct mt_stats in = {.sr = sr};
+    return mt_run("ria", "test", opts, rows, cols, w, &in, tg, pool, k, out,
+                  mask, err);
 }
 
 // The hand matrix: |W| column sums 4 4 4 8, row sums 10 10; scaler_row
@@ -95,7 +68,7 @@ static void test_score_hand(struct cpr_test_ctx *t) {
     // A zero column gives NaN scores: never pruned by the matrix rule.
     float wz[8] = {1, 0, 3, 4, 3, 0, -1, 4}, out[8];
     uint8_t mask[8];
-    CPR_CHECK_STATUS(t, run("", 2, 4, wz, HSR, unstr(0.75), NULL, NULL, out,
+    CPR_CHECK_STATUS(t, run("", 2, 4, wz, HSR, mt_unstr(0.75), NULL, NULL, out,
                             mask, &err),
                      CPR_OK, &err, NULL);
     CPR_CHECK(t, mask[1] == 0 && mask[5] == 0 && out[1] == 0.0f,
@@ -129,17 +102,17 @@ static void test_select_hand(struct cpr_test_ctx *t) {
     struct cpr_err err = {0};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         CPR_CHECK_STATUS(t, run(cases[c].opts, 2, 4, HW, HSR,
-                                unstr(cases[c].s), NULL, NULL, out, mask,
+                                mt_unstr(cases[c].s), NULL, NULL, out, mask,
                                 &err),
                          CPR_OK, &err, NULL);
-        check_mask(t, cases[c].opts[0] ? cases[c].opts : "matrix", mask,
+        mt_check_mask(t, cases[c].opts[0] ? cases[c].opts : "matrix", mask,
                    cases[c].want, 8);
         for (int i = 0; i < 8; i++)
             CPR_CHECK(t, out[i] == (mask[i] ? 0.0f : HW[i]),
                       "%s s=%g: weight %d", cases[c].opts, cases[c].s, i);
     }
     // sparsity 0 leaves everything.
-    CPR_CHECK_STATUS(t, run("", 2, 4, HW, HSR, unstr(0.0), NULL, NULL, out,
+    CPR_CHECK_STATUS(t, run("", 2, 4, HW, HSR, mt_unstr(0.0), NULL, NULL, out,
                             mask, &err),
                      CPR_OK, &err, NULL);
     CPR_CHECK(t, !memcmp(out, HW, sizeof out), "s = 0 changed weights");
@@ -166,10 +139,10 @@ static void test_nm_hand(struct cpr_test_ctx *t) {
     uint8_t mask[16];
     struct cpr_err err = {0};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        CPR_CHECK_STATUS(t, run("", 2, 8, w, sr, nm(cases[c].n, cases[c].m),
+        CPR_CHECK_STATUS(t, run("", 2, 8, w, sr, mt_nm(cases[c].n, cases[c].m),
                                 NULL, NULL, out, mask, &err),
                          CPR_OK, &err, NULL);
-        check_mask(t, "nm", mask, cases[c].want, 16);
+        mt_check_mask(t, "nm", mask, cases[c].want, 16);
     }
 }
 
@@ -282,7 +255,7 @@ static void test_realloc_random(struct cpr_test_ctx *t) {
     }
     // The method's mask is exactly 2:4 over the permuted order.
     CPR_CHECK_STATUS(t, run("reallocation=1,lsa=1,lsa_blocks=2", R, C, w, sr,
-                            nm(2, 4), NULL, NULL, out, mask, &err),
+                            mt_nm(2, 4), NULL, NULL, out, mask, &err),
                      CPR_OK, &err, NULL);
     CPR_CHECK_STATUS(t, cpr_ria_channel_order(score, R, C, 2, 4,
                                               CPR_RIA_IMP_SUM, 1, 2, idx,
@@ -406,27 +379,27 @@ static void test_options_errors(struct cpr_test_ctx *t) {
 
     float out[8], sr[4] = {1, 1, 1, 1};
     uint8_t mask[8];
-    CPR_CHECK_STATUS(t, run("", 2, 4, HW, NULL, unstr(0.5), NULL, NULL, out,
+    CPR_CHECK_STATUS(t, run("", 2, 4, HW, NULL, mt_unstr(0.5), NULL, NULL, out,
                             mask, &err),
                      CPR_ERR_ARG, &err, "scaler_row");
-    CPR_CHECK_STATUS(t, run("reallocation=1", 2, 4, HW, sr, unstr(0.5), NULL,
+    CPR_CHECK_STATUS(t, run("reallocation=1", 2, 4, HW, sr, mt_unstr(0.5), NULL,
                             NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "N:M targets only");
-    CPR_CHECK_STATUS(t, run("lsa=1", 2, 4, HW, sr, nm(2, 4), NULL, NULL, out,
+    CPR_CHECK_STATUS(t, run("lsa=1", 2, 4, HW, sr, mt_nm(2, 4), NULL, NULL, out,
                             mask, &err),
                      CPR_ERR_ARG, &err, "reallocation=1");
     CPR_CHECK_STATUS(t, run("reallocation=1,lsa=1,lsa_blocks=2", 2, 4, HW, sr,
-                            nm(2, 4), NULL, NULL, out, mask, &err),
+                            mt_nm(2, 4), NULL, NULL, out, mask, &err),
                      CPR_ERR_ARG, &err, "lsa_blocks=2");
-    CPR_CHECK_STATUS(t, run("", 2, 4, HW, sr, nm(2, 3), NULL, NULL, out, mask,
+    CPR_CHECK_STATUS(t, run("", 2, 4, HW, sr, mt_nm(2, 3), NULL, NULL, out, mask,
                             &err),
                      CPR_ERR_ARG, &err, "multiple of 3");
-    CPR_CHECK_STATUS(t, run("", 2, 4, HW, sr, unstr(2.0), NULL, NULL, out,
+    CPR_CHECK_STATUS(t, run("", 2, 4, HW, sr, mt_unstr(2.0), NULL, NULL, out,
                             mask, &err),
                      CPR_ERR_ARG, &err, "[0, 1]");
     // LSA on NaN scores (a zero column).
     float wz[8] = {1, 0, 3, 4, 3, 0, -1, 4};
-    CPR_CHECK_STATUS(t, run("reallocation=1,lsa=1", 2, 4, wz, sr, nm(2, 4),
+    CPR_CHECK_STATUS(t, run("reallocation=1,lsa=1", 2, 4, wz, sr, mt_nm(2, 4),
                             NULL, NULL, out, mask, &err),
                      CPR_ERR_NUMERIC, &err, "not finite");
     // Shape mismatch.
@@ -435,7 +408,7 @@ static void test_options_errors(struct cpr_test_ctx *t) {
     memcpy(out, HW, sizeof out);
     struct cpr_matrix mat = {"x", out, 2, 4, 4, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_linear_stats st = {3, 4, sr, NULL, NULL, NULL, NULL, NULL};
-    struct cpr_prune_target tg = unstr(0.5);
+    struct cpr_prune_target tg = mt_unstr(0.5);
     CPR_CHECK_STATUS(t, me->prune_matrix(s, &mat, &st, &tg, mask, NULL, NULL,
                                          &err),
                      CPR_ERR_SHAPE, &err, "3 columns");

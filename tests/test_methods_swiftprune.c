@@ -17,6 +17,7 @@
 #include "methods/rowsel.h"
 #include "methods/swiftprune.h"
 #include "tests/harness.h"
+#include "tests/method_testutil.h"
 
 // ---- helpers ----
 static void *swp_state(struct cpr_test_ctx *t, const char *opts) {
@@ -50,21 +51,6 @@ static enum cpr_status swp_run(const char *opts, size_t rows, size_t cols,
                                   err);
     m->free(s);
     return st;
-}
-
-static struct cpr_prune_target unstr(double s) {
-    struct cpr_prune_target t = {s, 0, 0};
-    return t;
-}
-
-static void check_mask(struct cpr_test_ctx *t, const char *what,
-                       const uint8_t *got, const uint8_t *want, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (got[i] != want[i]) {
-            CPR_CHECK(t, 0, "%s: mask[%zu] = %d, expected %d", what, i,
-                      got[i], want[i]);
-            return;
-        }
 }
 
 static int close_rel(double a, double b, double rtol) {
@@ -204,10 +190,10 @@ static void test_hand_masks(struct cpr_test_ctx *t) {
     // EWMA rule.
     static const uint8_t want_ewma[HR * HC] = {1, 1, 0, 0, 1, 0, 1, 1,
                                                1, 0, 1, 0, 1, 0, 1, 0};
-    CPR_CHECK_STATUS(t, swp_run("", HR, HC, HC, hand_w, hand_sr, unstr(0.5),
+    CPR_CHECK_STATUS(t, swp_run("", HR, HC, HC, hand_w, hand_sr, mt_unstr(0.5),
                                 NULL, NULL, out, mask, &rep, &err),
                      CPR_OK, &err, NULL);
-    check_mask(t, "ewma", mask, want_ewma, HR * HC);
+    mt_check_mask(t, "ewma", mask, want_ewma, HR * HC);
     for (size_t i = 0; i < HR * HC; i++)
         CPR_CHECK(t, out[i] == (mask[i] ? 0.0f : hand_w[i]), "ewma w[%zu]", i);
     CPR_CHECK(t, rep.rows == 2 && rep.n_pruned == 9 && rep.rows_exact == 0,
@@ -221,9 +207,9 @@ static void test_hand_masks(struct cpr_test_ctx *t) {
     static const uint8_t want_exact[HR * HC] = {1, 1, 0, 0, 1, 0, 1, 0,
                                                 1, 0, 1, 0, 1, 0, 1, 0};
     CPR_CHECK_STATUS(t, swp_run("exact=1", HR, HC, HC, hand_w, hand_sr,
-                                unstr(0.5), NULL, NULL, out, mask, &rep, &err),
+                                mt_unstr(0.5), NULL, NULL, out, mask, &rep, &err),
                      CPR_OK, &err, NULL);
-    check_mask(t, "exact", mask, want_exact, HR * HC);
+    mt_check_mask(t, "exact", mask, want_exact, HR * HC);
     CPR_CHECK(t, rep.n_pruned == 8 && rep.rows_exact == 1 &&
                      rep.mean_abs_dev == 0 && rep.max_abs_dev == 0,
               "exact report %zu %zu %g", rep.n_pruned, rep.rows_exact,
@@ -233,10 +219,10 @@ static void test_hand_masks(struct cpr_test_ctx *t) {
     // column 7 is now among the four smallest (the reversed preference).
     static const uint8_t want_prod0[HC] = {1, 0, 0, 0, 1, 0, 1, 1};
     CPR_CHECK_STATUS(t, swp_run("metric=product,exact=1", HR, HC, HC, hand_w,
-                                hand_sr, unstr(0.5), NULL, NULL, out, mask,
+                                hand_sr, mt_unstr(0.5), NULL, NULL, out, mask,
                                 NULL, &err),
                      CPR_OK, &err, NULL);
-    check_mask(t, "product", mask, want_prod0, HC);
+    mt_check_mask(t, "product", mask, want_prod0, HC);
     // 2:4: groups (0-3), (4-7) of each row, two smallest L each.
     static const uint8_t want_24[HR * HC] = {1, 1, 0, 0, 1, 0, 1, 0,
                                              1, 0, 1, 0, 1, 0, 1, 0};
@@ -244,7 +230,7 @@ static void test_hand_masks(struct cpr_test_ctx *t) {
     CPR_CHECK_STATUS(t, swp_run("", HR, HC, HC, hand_w, hand_sr, t24, NULL,
                                 NULL, out, mask, &rep, &err),
                      CPR_OK, &err, NULL);
-    check_mask(t, "2:4", mask, want_24, HR * HC);
+    mt_check_mask(t, "2:4", mask, want_24, HR * HC);
     CPR_CHECK(t, rep.target == 0.5 && rep.max_abs_dev == 0 &&
                      rep.n_pruned == 8, "2:4 report");
     // s = 0 leaves everything; s = 1 prunes everything; int(8 * 0.1) = 0.
@@ -252,7 +238,7 @@ static void test_hand_masks(struct cpr_test_ctx *t) {
     const size_t want_n[3] = {0, 16, 0};
     for (int i = 0; i < 3; i++) {
         CPR_CHECK_STATUS(t, swp_run("", HR, HC, HC, hand_w, hand_sr,
-                                    unstr(ss[i]), NULL, NULL, out, mask, &rep,
+                                    mt_unstr(ss[i]), NULL, NULL, out, mask, &rep,
                                     &err),
                          CPR_OK, &err, NULL);
         size_t np = 0;
@@ -325,17 +311,17 @@ static void test_exact_count(struct cpr_test_ctx *t) {
         snprintf(opts, sizeof opts, "exact=1%s%s", *cases[c].o ? "," : "",
                  cases[c].o);
         CPR_CHECK_STATUS(t, swp_run(cases[c].o, R, C, ld, w, sr,
-                                    unstr(cases[c].s), NULL, NULL, out, mask,
+                                    mt_unstr(cases[c].s), NULL, NULL, out, mask,
                                     &rep, &err),
                          CPR_OK, &err, NULL);
         size_t far = (size_t)(rep.max_abs_dev * (double)C + 0.5);
         if (*cases[c].o)
             CPR_CHECK(t, far > 256, "case %zu: max flips %zu", c, far);
-        CPR_CHECK_STATUS(t, swp_run(opts, R, C, ld, w, sr, unstr(cases[c].s),
+        CPR_CHECK_STATUS(t, swp_run(opts, R, C, ld, w, sr, mt_unstr(cases[c].s),
                                     NULL, NULL, out, mask, &rep, &err),
                          CPR_OK, &err, NULL);
         ref_exact(w, R, C, ld, sr, kc, want);
-        check_mask(t, "exact vs reference", mask, want, R * C);
+        mt_check_mask(t, "exact vs reference", mask, want, R * C);
         for (size_t r = 0; r < R; r++) {
             size_t np = 0;
             for (size_t j = 0; j < C; j++) {
@@ -372,7 +358,7 @@ static void test_ewma_rule(struct cpr_test_ctx *t) {
     const double ss[3] = {0.3, 0.5, 0.8};
     for (int i = 0; i < 3; i++) {
         struct cpr_swiftprune_report rep;
-        CPR_CHECK_STATUS(t, swp_run("", R, C, C, w, sr, unstr(ss[i]), NULL,
+        CPR_CHECK_STATUS(t, swp_run("", R, C, C, w, sr, mt_unstr(ss[i]), NULL,
                                     NULL, out, mask, &rep, &err),
                          CPR_OK, &err, NULL);
         size_t kc = cpr_count_of(C, ss[i]), tot = 0;
@@ -455,7 +441,7 @@ static void test_degenerate_rows(struct cpr_test_ctx *t) {
     w[2 * C + 5] = INFINITY;
     struct cpr_err err = {0};
     struct cpr_swiftprune_report rep;
-    CPR_CHECK_STATUS(t, swp_run("", 3, C, C, w, sr, unstr(0.25), NULL, NULL,
+    CPR_CHECK_STATUS(t, swp_run("", 3, C, C, w, sr, mt_unstr(0.25), NULL, NULL,
                                 out, mask, &rep, &err),
                      CPR_OK, &err, NULL);
     CPR_CHECK(t, rep.rows_exact == 3 && rep.max_abs_dev == 0,
@@ -466,7 +452,7 @@ static void test_degenerate_rows(struct cpr_test_ctx *t) {
         1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1};
-    check_mask(t, "degenerate", mask, want, 3 * C);
+    mt_check_mask(t, "degenerate", mask, want, 3 * C);
     CPR_CHECK(t, isnan(out[C + 2]) && isinf(out[2 * C + 5]), "kept NaN/Inf");
 }
 
@@ -563,10 +549,10 @@ static void test_errors(struct cpr_test_ctx *t) {
     float w[2 * 8] = {1, 2, 3, 4, 5, 6, 7, 8}, out[2 * 8], sr[8] = {1};
     uint8_t mask[16];
     struct cpr_err err = {0};
-    CPR_CHECK_STATUS(t, swp_run("", 2, 8, 8, w, NULL, unstr(0.5), NULL, NULL,
+    CPR_CHECK_STATUS(t, swp_run("", 2, 8, 8, w, NULL, mt_unstr(0.5), NULL, NULL,
                                 out, mask, NULL, &err),
                      CPR_ERR_ARG, &err, "scaler_row");
-    CPR_CHECK_STATUS(t, swp_run("", 2, 8, 8, w, sr, unstr(1.5), NULL, NULL,
+    CPR_CHECK_STATUS(t, swp_run("", 2, 8, 8, w, sr, mt_unstr(1.5), NULL, NULL,
                                 out, mask, NULL, &err),
                      CPR_ERR_ARG, &err, NULL);
     struct cpr_prune_target bad = {0.0, 2, 3};
@@ -574,7 +560,7 @@ static void test_errors(struct cpr_test_ctx *t) {
                                 mask, NULL, &err),
                      CPR_ERR_ARG, &err, NULL);
     sr[3] = -2.0f;
-    CPR_CHECK_STATUS(t, swp_run("", 2, 8, 8, w, sr, unstr(0.5), NULL, NULL,
+    CPR_CHECK_STATUS(t, swp_run("", 2, 8, 8, w, sr, mt_unstr(0.5), NULL, NULL,
                                 out, mask, NULL, &err),
                      CPR_ERR_NUMERIC, &err, "scaler_row[3]");
     sr[3] = 1.0f;
@@ -583,7 +569,7 @@ static void test_errors(struct cpr_test_ctx *t) {
     void *s = swp_state(t, NULL);
     struct cpr_matrix mat = {"x", out, 2, 8, 8, CPR_MATRIX_GROUP_UNKNOWN};
     struct cpr_linear_stats st = {7, 4, sr, NULL, NULL, NULL, NULL, NULL};
-    struct cpr_prune_target tg = unstr(0.5);
+    struct cpr_prune_target tg = mt_unstr(0.5);
     CPR_CHECK_STATUS(t, m->prune_matrix(s, &mat, &st, &tg, mask, NULL, NULL,
                                         &err),
                      CPR_ERR_SHAPE, &err, "7 columns");
