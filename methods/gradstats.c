@@ -151,9 +151,9 @@ const struct cpr_gradstats_lin *cpr_gradstats_get(const struct cpr_gradstats *gs
 static void finish_lin(struct cpr_gradstats_lin *e, enum cpr_grad_dtype dt);
 
 // Slab layout of layer l: for each linear, l1 then l2 (rows * cols each);
-// layer l lives at byte l * slab_floats * 4 of the store. stored[l]: 0
-// never written (zeros, no read), 1 raw sums, 2 finished (only the layer
-// resident at cpr_gradstats_finish with unwritten sums). A raw slab loaded
+// layer l lives at byte (l - lay0) * slab_floats * 4 of the store.
+// stored[l]: 0 never written (zeros, no read), 1 raw sums, 2 finished
+// (only the layer resident at cpr_gradstats_finish with unwritten sums). A raw slab loaded
 // after cpr_gradstats_finish is finished in RAM on each load and never
 // written back (the finish is a pure function of the sums).
 static enum cpr_status make_resident(struct cpr_gradstats *gs, int64_t layer,
