@@ -28,13 +28,23 @@ static void norm_w(const struct cpr_kernels *k, const struct cpr_model *m,
         for (int64_t i = 0; i < t->shape[0]; i++) out[i] += 1.0f;
 }
 
+// The LLaMA block (and Gemma's variant): what block_bwd differentiates.
+static int llama_block(const struct cpr_model *m) {
+    const struct cpr_block_spec *s = &m->cfg.block;
+    return (s->norm == CPR_NORM_RMS || s->norm == CPR_NORM_RMS_1P) &&
+           s->pos == CPR_POS_ROPE &&
+           (s->mlp == CPR_MLP_SWIGLU || s->mlp == CPR_MLP_GEGLU_TANH) &&
+           s->resid == CPR_RESID_SEQUENTIAL;
+}
+
+int cpr_backward_windows_ok(const struct cpr_model *m) {
+    return llama_block(m);
+}
+
 static enum cpr_status check_model(const struct cpr_model *m,
                                    struct cpr_err *err) {
     const struct cpr_block_spec *s = &m->cfg.block;
-    if ((s->norm != CPR_NORM_RMS && s->norm != CPR_NORM_RMS_1P) ||
-        s->pos != CPR_POS_ROPE ||
-        (s->mlp != CPR_MLP_SWIGLU && s->mlp != CPR_MLP_GEGLU_TANH) ||
-        s->resid != CPR_RESID_SEQUENTIAL)
+    if (!llama_block(m))
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                            "backward: block kind norm=%s pos=%s mlp=%s "
                            "resid=%s is not implemented (only the LLaMA "
@@ -421,6 +431,10 @@ enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
     struct cpr_forward *f = &b->f;
     const struct cpr_model *m = f->model;
     const int64_t L = m->cfg.n_layers, H = m->cfg.hidden;
+    if (!llama_block(m)) // head_bwd / block_bwd below are the LLaMA block's
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "backward: windows in "
+                           "layer-major groups need the LLaMA block; run "
+                           "one window at a time (cpr_backward_run)");
     // window w > 0: its checkpoints (L x seqlen x H) then its dh
     // (seqlen x H); window 0 uses ckpt / dh (room for n_seq x seqlen)
     const size_t TH = (size_t)(seqlen * H);

@@ -282,7 +282,7 @@ size_t cpr_gradstats_slab_bytes(const struct cpr_model *m) {
 
 int64_t cpr_gradstats_group(const struct cpr_model *m, int scratch,
                             int64_t seqlen, int64_t n_windows) {
-    if (!scratch || n_windows < 2) return 1;
+    if (!scratch || n_windows < 2 || !cpr_backward_windows_ok(m)) return 1;
     const size_t per = ((size_t)m->cfg.n_layers + 1) * (size_t)seqlen *
                        (size_t)m->cfg.hidden * sizeof(float);
     int64_t g = 1 + (int64_t)(cpr_gradstats_slab_bytes(m) / (per ? per : 1));
