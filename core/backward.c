@@ -28,23 +28,13 @@ static void norm_w(const struct cpr_kernels *k, const struct cpr_model *m,
         for (int64_t i = 0; i < t->shape[0]; i++) out[i] += 1.0f;
 }
 
-// The LLaMA block (and Gemma's variant): what block_bwd differentiates.
-static int llama_block(const struct cpr_model *m) {
-    const struct cpr_block_spec *s = &m->cfg.block;
-    return (s->norm == CPR_NORM_RMS || s->norm == CPR_NORM_RMS_1P) &&
-           s->pos == CPR_POS_ROPE &&
-           (s->mlp == CPR_MLP_SWIGLU || s->mlp == CPR_MLP_GEGLU_TANH) &&
-           s->resid == CPR_RESID_SEQUENTIAL;
-}
-
-int cpr_backward_windows_ok(const struct cpr_model *m) {
-    return llama_block(m);
-}
-
 static enum cpr_status check_model(const struct cpr_model *m,
                                    struct cpr_err *err) {
     const struct cpr_block_spec *s = &m->cfg.block;
-    if (!llama_block(m))
+    if ((s->norm != CPR_NORM_RMS && s->norm != CPR_NORM_RMS_1P) ||
+        s->pos != CPR_POS_ROPE ||
+        (s->mlp != CPR_MLP_SWIGLU && s->mlp != CPR_MLP_GEGLU_TANH) ||
+        s->resid != CPR_RESID_SEQUENTIAL)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
                            "backward: block kind norm=%s pos=%s mlp=%s "
                            "resid=%s is not implemented (only the LLaMA "
@@ -85,32 +75,6 @@ static enum cpr_status check_model(const struct cpr_model *m,
     return CPR_OK;
 }
 
-// Floats of cpr_backward_init's one allocation (see the carving below).
-static size_t buffer_floats(const struct cpr_model *m, size_t nthr,
-                            int64_t n_seq, int64_t seqlen) {
-    const struct cpr_model_config *c = &m->cfg;
-    int64_t qd = 0, kvd = 0, I = 0;
-    for (int64_t l = 0; l < c->n_layers; l++) {
-        struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
-        if (sh.n_heads * sh.head_dim > qd) qd = sh.n_heads * sh.head_dim;
-        if (sh.n_kv_heads * sh.head_dim > kvd) kvd = sh.n_kv_heads * sh.head_dim;
-        if (sh.intermediate > I) I = sh.intermediate;
-    }
-    const size_t T = (size_t)(n_seq * seqlen), H = (size_t)c->hidden;
-    return (size_t)c->n_layers * T * H + 6 * T * H + 3 * T * (size_t)I +
-           2 * T * (size_t)qd + 2 * T * (size_t)kvd +
-           nthr * cpr_attention_bwd_scratch(seqlen) +
-           (size_t)seqlen * ((size_t)c->head_dim / 2) + H;
-}
-
-size_t cpr_backward_bytes(const struct cpr_model *m, size_t n_threads,
-                          int64_t n_seq, int64_t seqlen) {
-    return buffer_floats(m, n_threads ? n_threads : 1, n_seq, seqlen) *
-               sizeof(float) +
-           cpr_forward_arena_bytes(m, n_threads ? n_threads : 1, n_seq,
-                                   seqlen);
-}
-
 enum cpr_status cpr_backward_init(struct cpr_backward *b,
                                   const struct cpr_model *m,
                                   const struct cpr_kernels *k,
@@ -135,7 +99,10 @@ enum cpr_status cpr_backward_init(struct cpr_backward *b,
     size_t T = (size_t)(n_seq * seqlen), H = (size_t)c->hidden;
     size_t half = (size_t)c->head_dim / 2;
     size_t nthr = cpr_pool_size(pool);
-    size_t n = buffer_floats(m, nthr, n_seq, seqlen);
+    size_t n = (size_t)c->n_layers * T * H + 6 * T * H + 3 * T * (size_t)I +
+               2 * T * (size_t)qd + 2 * T * (size_t)kvd +
+               nthr * cpr_attention_bwd_scratch(seqlen) +
+               (size_t)seqlen * half + H;
     b->mem = malloc(n * sizeof(float));
     if (!b->mem) {
         cpr_forward_free(&b->f);
@@ -415,6 +382,45 @@ enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
     for (int64_t l = m->cfg.n_layers - 1; l >= b->first_layer; l--)
         CPR_TRY(block_bwd(b, l, n_seq, seqlen, hook, user, err));
     return CPR_OK;
+}
+
+// The LLaMA block (and Gemma's variant): what block_bwd differentiates.
+static int llama_block(const struct cpr_model *m) {
+    const struct cpr_block_spec *s = &m->cfg.block;
+    return (s->norm == CPR_NORM_RMS || s->norm == CPR_NORM_RMS_1P) &&
+           s->pos == CPR_POS_ROPE &&
+           (s->mlp == CPR_MLP_SWIGLU || s->mlp == CPR_MLP_GEGLU_TANH) &&
+           s->resid == CPR_RESID_SEQUENTIAL;
+}
+
+int cpr_backward_windows_ok(const struct cpr_model *m) {
+    return llama_block(m);
+}
+
+// Floats of cpr_backward_init's one allocation (keep in step with it).
+static size_t buffer_floats(const struct cpr_model *m, size_t nthr,
+                            int64_t n_seq, int64_t seqlen) {
+    const struct cpr_model_config *c = &m->cfg;
+    int64_t qd = 0, kvd = 0, I = 0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (sh.n_heads * sh.head_dim > qd) qd = sh.n_heads * sh.head_dim;
+        if (sh.n_kv_heads * sh.head_dim > kvd) kvd = sh.n_kv_heads * sh.head_dim;
+        if (sh.intermediate > I) I = sh.intermediate;
+    }
+    const size_t T = (size_t)(n_seq * seqlen), H = (size_t)c->hidden;
+    return (size_t)c->n_layers * T * H + 6 * T * H + 3 * T * (size_t)I +
+           2 * T * (size_t)qd + 2 * T * (size_t)kvd +
+           nthr * cpr_attention_bwd_scratch(seqlen) +
+           (size_t)seqlen * ((size_t)c->head_dim / 2) + H;
+}
+
+size_t cpr_backward_bytes(const struct cpr_model *m, size_t n_threads,
+                          int64_t n_seq, int64_t seqlen) {
+    return buffer_floats(m, n_threads ? n_threads : 1, n_seq, seqlen) *
+               sizeof(float) +
+           cpr_forward_arena_bytes(m, n_threads ? n_threads : 1, n_seq,
+                                   seqlen);
 }
 
 enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,

@@ -7,23 +7,6 @@
 
 #include "core/matmul_bwd.h"
 
-static const enum cpr_linear_role ROLES[] = {CPR_ROLE_Q, CPR_ROLE_K, CPR_ROLE_V,
-                                             CPR_ROLE_O, CPR_ROLE_GATE,
-                                             CPR_ROLE_UP, CPR_ROLE_DOWN};
-#define N_ROLES (sizeof ROLES / sizeof ROLES[0])
-
-static const struct cpr_tensor *weight_of(const struct cpr_layer *L,
-                                          enum cpr_linear_role r) {
-    switch (r) {
-    case CPR_ROLE_Q: return &L->wq;
-    case CPR_ROLE_K: return &L->wk;
-    case CPR_ROLE_V: return &L->wv;
-    case CPR_ROLE_O: return &L->wo;
-    case CPR_ROLE_GATE: return &L->w_gate;
-    case CPR_ROLE_UP: return &L->w_up;
-    default: return &L->w_down;
-    }
-}
 
 static enum cpr_status init_any(struct cpr_gradstats *gs,
                                 const struct cpr_model *m,
@@ -42,17 +25,23 @@ static enum cpr_status init_any(struct cpr_gradstats *gs,
     gs->n_layers = m->cfg.n_layers;
     gs->k = k ? k : cpr_kernels_get();
     gs->pool = pool;
-    gs->per_layer = N_ROLES;
-    gs->n_lin = (size_t)m->cfg.n_layers * N_ROLES;
+    // one accumulator pair per entry of the model's linear table (LLaMA:
+    // q k v o gate up down; OPT: q k v o fc1 down; GPT-2/NeoX: qkv o fc1
+    // down), keyed by role
+    const size_t n_roles = (size_t)cpr_model_linears_per_layer(m);
+    gs->per_layer = n_roles;
+    gs->n_lin = (size_t)m->cfg.n_layers * n_roles;
     gs->lin = calloc(gs->n_lin ? gs->n_lin : 1, sizeof *gs->lin);
     if (!gs->lin) goto nomem;
     size_t biggest = 0, total = 0;
     for (int64_t l = 0; l < m->cfg.n_layers; l++) {
         size_t layer = 0;
-        for (size_t r = 0; r < N_ROLES; r++) {
-            struct cpr_gradstats_lin *e = &gs->lin[(size_t)l * N_ROLES + r];
-            const struct cpr_tensor *w = weight_of(&m->layers[l], ROLES[r]);
-            e->layer = l, e->role = ROLES[r];
+        struct cpr_linear_ref lr[CPR_MAX_LINEARS];
+        cpr_layer_linears((struct cpr_model *)m, l, lr, CPR_MAX_LINEARS);
+        for (size_t r = 0; r < n_roles; r++) {
+            struct cpr_gradstats_lin *e = &gs->lin[(size_t)l * n_roles + r];
+            const struct cpr_tensor *w = lr[r].w;
+            e->layer = l, e->role = lr[r].role;
             e->rows = (size_t)w->shape[0], e->cols = (size_t)w->shape[1];
             size_t n = e->rows * e->cols;
             if (l < l0 || l >= l1) continue; // no gradients kept
@@ -270,11 +259,12 @@ enum cpr_status cpr_gradstats_windows(struct cpr_gradstats *gs,
 size_t cpr_gradstats_slab_bytes(const struct cpr_model *m) {
     size_t most = 0;
     for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        struct cpr_linear_ref lr[CPR_MAX_LINEARS];
+        const int nl = cpr_layer_linears((struct cpr_model *)m, l, lr,
+                                         CPR_MAX_LINEARS);
         size_t n = 0;
-        for (size_t r = 0; r < N_ROLES; r++) {
-            const struct cpr_tensor *w = weight_of(&m->layers[l], ROLES[r]);
-            n += (size_t)w->shape[0] * (size_t)w->shape[1];
-        }
+        for (int r = 0; r < nl; r++)
+            n += (size_t)lr[r].w->shape[0] * (size_t)lr[r].w->shape[1];
         if (n > most) most = n;
     }
     return 2 * most * sizeof(float);

@@ -72,7 +72,7 @@ struct cpr_gradstats {
     int64_t lay0, lay1; // the layers kept: [lay0, lay1)
 };
 
-// Allocate zeroed accumulators for every q, k, v, o, gate, up, down of m.
+// Allocate zeroed accumulators for every linear of m's linear table (core/model.h).
 // Errors: CPR_ERR_NOMEM (with the byte count).
 enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
                                    const struct cpr_model *m,
@@ -139,7 +139,7 @@ enum cpr_status cpr_gradstats_windows(struct cpr_gradstats *gs,
 int64_t cpr_gradstats_group(const struct cpr_model *m, int scratch,
                             int64_t seqlen, int64_t n_windows);
 
-// Bytes of the largest layer's slab (l1 + l2 of its 7 linears, f32): the
+// Bytes of the largest layer's slab (l1 + l2 of its linears, f32): the
 // RAM the scratch mode keeps.
 size_t cpr_gradstats_slab_bytes(const struct cpr_model *m);
 
