@@ -64,7 +64,7 @@ TESTS := $(BUILD)/cprune_tests
 # Keep intermediate objects (bench programs link them).
 .SECONDARY:
 
-.PHONY: all demo test test-slow asan test-neon bench bench-stream fuzz fuzz-lib check-deps clean
+.PHONY: all demo test test-slow asan test-neon bench bench-stream bench-grad7b fuzz fuzz-lib check-deps clean
 all: $(LIB) $(PROG)
 
 $(BUILD)/%.o: %.c
@@ -180,6 +180,11 @@ bench: $(BENCH_BINS) $(PROG)
 # The 7B-shaped streaming bench alone (bench/bench_stream.sh).
 bench-stream: $(PROG)
 	sh bench/bench_stream.sh $(BUILD)
+
+# Issue 15: a gradient pass on the 32-layer 7B-shaped model
+# (bench/bench_grad7b.sh; GRAD7B_* knobs; minutes, several GiB).
+bench-grad7b: $(BENCH_BINS)
+	sh bench/bench_grad7b.sh $(BUILD)
 
 # Issue 12 acceptance (a): all 32 blocks of the 7B-shaped model inside a
 # 16 GiB memory cgroup (root; about an hour on 2 cores).

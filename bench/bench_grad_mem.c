@@ -166,6 +166,11 @@ int main(int argc, char **argv) {
     }
     double secs = cpr_bench_now() - t0;
     const double fwd1 = tm.t_first - t0, bwd1 = t_group1 - tm.t_first;
+    double kept = 0.0; // decoder parameters whose accumulators are kept
+    for (size_t i = 0; use_acc && i < gs.n_lin; i++)
+        if (gs.lin[i].layer >= first)
+            kept += (double)gs.lin[i].rows * (double)gs.lin[i].cols;
+    const double b_w = (double)gs.bytes_written, b_r = (double)gs.bytes_read;
     const double gib_w = (double)gs.bytes_written / (1024.0 * 1024.0 * 1024.0);
     const double gib_r = (double)gs.bytes_read / (1024.0 * 1024.0 * 1024.0);
     const double file_gib = (double)sf.size / (1024.0 * 1024.0 * 1024.0);
@@ -189,19 +194,29 @@ int main(int argc, char **argv) {
     snprintf(note, sizeof note,
              "peak RssAnon over the weights %.3f GiB (weights %.2f GiB anon); "
              "accumulators %s%s (file %.2f GiB); windows in groups of %lld; "
-             "scratch I/O %.2f GiB written, %.2f GiB read (finish and "
-             "reading every layer back included); first group: forward + "
+             "scratch I/O %.2f GiB written, %.2f GiB read = %.2f / %.2f "
+             "bytes per kept parameter (finish and reading every layer back "
+             "included); first group: forward + "
              "head %.1f s, backward %.1f s (%.1f s per layer)", gib,
              (double)base / (1024.0 * 1024.0),
              use_file ? "scratch file in " : "", acc, file_gib,
-             (long long)group, gib_w, gib_r, fwd1, bwd1,
+             (long long)group, gib_w, gib_r,
+             kept > 0 ? b_w / kept : 0.0, kept > 0 ? b_r / kept : 0.0, fwd1,
+             bwd1,
              bwd1 / (double)(layers - first));
     printf("%s: %.2f s, %s\n", shape, secs, note);
     struct cpr_bench_report rep;
     cpr_bench_report_open(&rep, "grad_mem", 2);
+    char brief[160]; // bench_util keeps 160 characters of a note
+    snprintf(brief, sizeof brief, "peak RssAnon +%.3f GiB over weights; "
+             "groups of %lld; scratch %.2f GiB, I/O %.2f w / %.2f r B per "
+             "kept param; fwd %.1f s, bwd %.1f s/layer", gib, (long long)group,
+             file_gib, kept > 0 ? b_w / kept : 0.0,
+             kept > 0 ? b_r / kept : 0.0, fwd1,
+             bwd1 / (double)(layers - first));
     cpr_bench_row(&rep, !use_acc ? "grad_pass" : use_file ? "grad_pass_scratch"
                                                   : "grad_pass_ram", cpr_isa_name(cpr_kernels_isa()), shape, 2, secs,
-                  -1.0, -1.0, -1.0, note);
+                  -1.0, -1.0, -1.0, brief);
     int rc = cpr_bench_report_close(&rep);
     free(tok);
     cpr_pool_free(pool);

@@ -52,7 +52,7 @@ static const struct cli_opt base_opts[] = {
     {"tmp-dir", 1, "folder of the --calib-store disk scratch file (default: $TMPDIR, else the parent folder of --out, else /tmp)", NULL},
     {"hessian-dtype", 1, "Hessian accumulation in f32 or f64 (default f32, as the reference)", NULL},
     {"grad-dtype", 1, "gradient methods (gblm, gradient): norms kept in f32 or rounded to bf16 (default f32; the reference saves fp16)", NULL},
-    {"grad-scratch", 1, "gradient methods: keep the per-weight gradient accumulators in an unlinked temporary file in this directory, one layer in RAM (default: all in RAM, 8 bytes per decoder weight)", NULL},
+    {"grad-scratch", 1, "gradient methods: keep the per-weight gradient accumulators in an unlinked temporary file in this directory, one layer in RAM, the windows run in layer-major groups so each layer is read and written once per group (default: all in RAM, 8 bytes per decoder weight of the pruned blocks)", NULL},
     {"token-cache", 1, "folder caching tokenized corpora as token files (default: none)", NULL},
     {NULL, 0, "outputs", NULL},
     {"out", 1, "write the pruned model here: a new (or empty) directory, or a file for llama2c (default: not written)", NULL},

@@ -404,6 +404,19 @@ enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
     return CPR_OK;
 }
 
+// The LLaMA block (and Gemma's variant): what block_bwd differentiates.
+static int llama_block(const struct cpr_model *m) {
+    const struct cpr_block_spec *s = &m->cfg.block;
+    return (s->norm == CPR_NORM_RMS || s->norm == CPR_NORM_RMS_1P) &&
+           s->pos == CPR_POS_ROPE &&
+           (s->mlp == CPR_MLP_SWIGLU || s->mlp == CPR_MLP_GEGLU_TANH) &&
+           s->resid == CPR_RESID_SEQUENTIAL;
+}
+
+int cpr_backward_windows_ok(const struct cpr_model *m) {
+    return llama_block(m);
+}
+
 enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
                                          const int32_t *tokens, int64_t n_win,
                                          int64_t seqlen, float scale,
@@ -418,6 +431,10 @@ enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
     struct cpr_forward *f = &b->f;
     const struct cpr_model *m = f->model;
     const int64_t L = m->cfg.n_layers, H = m->cfg.hidden;
+    if (!llama_block(m)) // head_bwd / block_bwd below are the LLaMA block's
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "backward: windows in "
+                           "layer-major groups need the LLaMA block; run "
+                           "one window at a time (cpr_backward_run)");
     // window w > 0: its checkpoints (L x seqlen x H) then its dh
     // (seqlen x H); window 0 uses ckpt / dh (room for n_seq x seqlen)
     const size_t TH = (size_t)(seqlen * H);
@@ -454,9 +471,7 @@ enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
         for (int64_t w = 0; w < n_win && !s; w++) {
             b->ckpt = w ? b->wmem + (size_t)(w - 1) * per : ckpt0;
             b->dh = w ? b->ckpt + (size_t)L * TH : dh0;
-            s = cpr_backward_fc_block(m)
-                    ? cpr_backward_fc_run(b, l, 1, seqlen, hook, user, err)
-                    : block_bwd(b, l, 1, seqlen, hook, user, err);
+            s = block_bwd(b, l, 1, seqlen, hook, user, err);
         }
     b->ckpt = ckpt0, b->dh = dh0;
     return s;

@@ -123,6 +123,11 @@ enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
 // beyond cpr_backward_init's, allocated on the first call that needs more
 // (freed by cpr_backward_free). Needs a state made for n_seq = 1 or more.
 // Errors: those of cpr_backward_run, CPR_ERR_NOMEM (with the byte count).
+// 1 when cpr_backward_run_windows supports m's block kind (the LLaMA
+// block); callers run one window at a time through cpr_backward_run
+// otherwise.
+int cpr_backward_windows_ok(const struct cpr_model *m);
+
 enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
                                          const int32_t *tokens, int64_t n_win,
                                          int64_t seqlen, float scale,

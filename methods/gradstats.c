@@ -139,9 +139,9 @@ const struct cpr_gradstats_lin *cpr_gradstats_get(const struct cpr_gradstats *gs
 static void finish_lin(struct cpr_gradstats_lin *e, enum cpr_grad_dtype dt);
 
 // Slab layout of layer l: for each linear, l1 then l2 (rows * cols each);
-// layer l lives at byte l * slab_floats * 4 of the store. stored[l]: 0
-// never written (zeros, no read), 1 raw sums, 2 finished (only the layer
-// resident at cpr_gradstats_finish with unwritten sums). A raw slab loaded
+// layer l lives at byte (l - lay0) * slab_floats * 4 of the store.
+// stored[l]: 0 never written (zeros, no read), 1 raw sums, 2 finished
+// (only the layer resident at cpr_gradstats_finish with unwritten sums). A raw slab loaded
 // after cpr_gradstats_finish is finished in RAM on each load and never
 // written back (the finish is a pure function of the sums).
 static enum cpr_status make_resident(struct cpr_gradstats *gs, int64_t layer,
@@ -258,10 +258,10 @@ enum cpr_status cpr_gradstats_windows(struct cpr_gradstats *gs,
 size_t cpr_gradstats_slab_bytes(const struct cpr_model *m) {
     size_t most = 0;
     for (int64_t l = 0; l < m->cfg.n_layers; l++) {
-        size_t n = 0;
         struct cpr_linear_ref lr[CPR_MAX_LINEARS];
         const int nl = cpr_layer_linears((struct cpr_model *)m, l, lr,
                                          CPR_MAX_LINEARS);
+        size_t n = 0;
         for (int r = 0; r < nl; r++)
             n += (size_t)lr[r].w->shape[0] * (size_t)lr[r].w->shape[1];
         if (n > most) most = n;
@@ -271,7 +271,7 @@ size_t cpr_gradstats_slab_bytes(const struct cpr_model *m) {
 
 int64_t cpr_gradstats_group(const struct cpr_model *m, int scratch,
                             int64_t seqlen, int64_t n_windows) {
-    if (!scratch || n_windows < 2) return 1;
+    if (!scratch || n_windows < 2 || !cpr_backward_windows_ok(m)) return 1;
     const size_t per = ((size_t)m->cfg.n_layers + 1) * (size_t)seqlen *
                        (size_t)m->cfg.hidden * sizeof(float);
     int64_t g = 1 + (int64_t)(cpr_gradstats_slab_bytes(m) / (per ? per : 1));

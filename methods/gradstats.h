@@ -131,13 +131,15 @@ enum cpr_status cpr_gradstats_windows(struct cpr_gradstats *gs,
 
 // How many windows (of n_windows, seqlen tokens each) to pass to
 // cpr_gradstats_windows at once: 1 for in-RAM accumulators (scratch = 0:
-// grouping saves nothing there); with a scratch store, as many as keep the
+// grouping saves nothing there) and for block kinds
+// cpr_backward_windows_ok refuses (then use cpr_gradstats_window); with a
+// scratch store, as many as keep the
 // group's extra checkpoints ((n_layers + 1) x seqlen x hidden f32 per
 // window beyond the first) within one more layer slab of RAM.
 int64_t cpr_gradstats_group(const struct cpr_model *m, int scratch,
                             int64_t seqlen, int64_t n_windows);
 
-// Bytes of the largest layer's slab (l1 + l2 of its 7 linears, f32): the
+// Bytes of the largest layer's slab (l1 + l2 of its linears, f32): the
 // RAM the scratch mode keeps.
 size_t cpr_gradstats_slab_bytes(const struct cpr_model *m);
 

@@ -208,13 +208,19 @@ static enum cpr_status gradients(struct lp_state *st, const int32_t *windows,
         // in a scratch store: layer-major groups of windows, so each
         // layer's acc is read and written once per group (sums per weight
         // still add the windows in order: bit-identical)
-        const int64_t grp = st->o->acc_store ? acc_group(st, n_seq, seqlen) : 1;
+        const int64_t grp = st->o->acc_store &&
+                                    cpr_backward_windows_ok(st->m)
+                                ? acc_group(st, n_seq, seqlen)
+                                : 1;
         st->acc_pass = 1;
         for (int64_t j = 0; j < n_seq && !s; j += grp)
-            s = cpr_backward_run_windows(&b, windows + j * seqlen,
-                                         n_seq - j < grp ? n_seq - j : grp,
-                                         seqlen, 1.0f, grad_hook, st, NULL,
-                                         err);
+            s = grp == 1 ? cpr_backward_run(&b, windows + j * seqlen, 1,
+                                            seqlen, 1.0f, grad_hook, st, NULL,
+                                            err)
+                         : cpr_backward_run_windows(
+                               &b, windows + j * seqlen,
+                               n_seq - j < grp ? n_seq - j : grp, seqlen,
+                               1.0f, grad_hook, st, NULL, err);
         st->acc_pass = 0;
     }
     if (!s) // the batched pass over all windows gives .grad
@@ -581,5 +587,6 @@ size_t cpr_llmp_ram_bytes(const struct cpr_model *m,
                        (size_t)m->cfg.hidden * sizeof(float);
     int64_t g = 1 + (int64_t)(most * sizeof(float) / (per ? per : 1));
     if (g > n_seq) g = n_seq;
+    if (!cpr_backward_windows_ok(m)) g = 1; // one window at a time
     return b + most * sizeof(float) + (size_t)(g - 1) * per;
 }

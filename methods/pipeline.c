@@ -801,9 +801,12 @@ static enum cpr_status grad_prepass(const struct cpr_model *m,
     const int64_t grp =
         cpr_gradstats_group(m, o->grad_scratch != NULL, seqlen, nsamples);
     for (int64_t i = 0; i < nsamples && !s; i += grp)
-        s = cpr_gradstats_windows(gs, &b, windows + i * seqlen,
-                                  nsamples - i < grp ? nsamples - i : grp,
-                                  seqlen, 100.0f, NULL, err);
+        s = grp == 1 ? cpr_gradstats_window(gs, &b, windows + i * seqlen,
+                                            seqlen, 100.0f, NULL, err)
+                     : cpr_gradstats_windows(gs, &b, windows + i * seqlen,
+                                             nsamples - i < grp ? nsamples - i
+                                                                : grp,
+                                             seqlen, 100.0f, NULL, err);
     cpr_backward_free(&b);
     if (!s) cpr_gradstats_finish(gs, o->grad_dtype);
     rep->sec_grad = now_s() - t0;
