@@ -51,7 +51,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import flap_oracle  # noqa: E402
 import neox_gpt2_oracle as ng  # noqa: E402
+from common import read_safetensors  # noqa: E402
 
 FIX = {"opt": "tests/fixtures/prune_arch_opt",
        "gpt_neox": "tests/fixtures/prune_arch_gpt_neox",
@@ -194,31 +196,12 @@ class Fam:
         self.wmat(i, dn)[:, gone] = 0
 
 
-class Stats:
-    """BiasGPT.add_batch semantics, one window at a time, float64."""
-
-    def __init__(self):
-        self.n, self.mu, self.fluc, self.scaler = {}, {}, {}, {}
+class Stats(flap_oracle.BiasStats):
+    """flap_oracle.BiasStats (BiasGPT.add_batch semantics, float64), fed one
+    window (T, in) at a time."""
 
     def __call__(self, name, X):
-        X = X.double()
-        n = self.n.get(name, 0)
-        if name not in self.mu:
-            for d in (self.mu, self.fluc, self.scaler):
-                d[name] = torch.zeros(X.shape[1], dtype=torch.float64)
-        mu = self.mu[name]
-        mu *= n / (n + 1)
-        mu += X.mean(0) / (n + 1)
-        sc = self.scaler[name]
-        sc *= n / (n + 1)
-        sc += (X * X).sum(0) / (n + 1)
-        if n == 0:
-            self.fluc[name].zero_()
-        else:
-            f = self.fluc[name]
-            f *= (n - 1) / n
-            f += ((X - mu) ** 2).sum(0) / (n + 1)
-        self.n[name] = n + 1
+        super().__call__(name, X[None])
 
 
 def col_metric(kind, metric, W, st, name):
@@ -319,7 +302,7 @@ def main():
         specs += [("flap", 0.5, "ifv", "ul-um"), ("flap", 0.5, "wifn", "al-am"),
                   ("magnitude-sp", 0.5, "wifv", "al-am")]
         for kind, ratio, metric, structure in specs:
-            W = {k: v.clone() for k, v in ng.read_safetensors(mf).items()}
+            W = {k: v.clone() for k, v in read_safetensors(mf).items()}
             F = Fam(fam, c, W)
             masks = prune(F, kind, ratio, wins, metric, structure)
             kept_h = [int(m[0].sum()) for m in masks]

@@ -39,6 +39,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import neox_gpt2_oracle  # noqa: E402
 import opt_oracle  # noqa: E402
+from common import read_safetensors  # noqa: E402
 
 FIX = {"opt": "tests/fixtures/prune_arch_opt",
        "gpt_neox": "tests/fixtures/prune_arch_gpt_neox",
@@ -109,8 +110,7 @@ def check(fam, d):
     if extra:
         raise SystemExit(f"{d}: config has cprune keys {extra}: not a plain config")
     mf = os.path.join(d, "model.safetensors")
-    reader = opt_oracle if fam == "opt" else neox_gpt2_oracle
-    W = reader.read_safetensors(mf)
+    W = read_safetensors(mf)
     want = expected(fam, c)
     missing = sorted(set(want) - set(W))
     unexpected = sorted(set(W) - set(want))
