@@ -45,7 +45,8 @@ $(BUILD)/simd/%_avx512bf16.o: ISAFLAGS = $(AVX512BF16_FLAGS)
 LIB_SRCS   := $(wildcard simd/*.c core/*.c data/*.c methods/*.c eval/*.c)
 CLI_SRCS   := $(wildcard cli/*.c)
 TEST_SRCS  := $(wildcard tests/test_*.c)
-TEST_LIBS  := tests/harness.c tests/main.c
+TEST_LIBS  := tests/harness.c tests/main.c tests/data_testutil.c \
+              tests/forward_testutil.c
 BENCH_PROGS:= $(filter-out bench/bench_util.c,$(wildcard bench/bench_*.c))
 BENCH_LIBS := $(filter-out $(BENCH_PROGS),$(wildcard bench/*.c))
 

@@ -10,6 +10,12 @@
 # (default /work/big/struct) and are deleted afterwards. The run holds the
 # shared heavy-job lock (STRUCT_LOCK, default /work/big/heavy.lock, when its
 # folder exists and flock is installed) so no other multi-GiB job overlaps.
+# Then bench_struct_fwd (when built) times the forward pass of the three
+# models in one process, interleaved, in process CPU seconds too: on a
+# loaded machine that ratio is the work saved, where `cprune eval` wall
+# tokens/s also carry the share of the cores each run got (and eval's
+# first chunk pays the page faults of mapping the weights). FWD_ROUNDS
+# (default 5) sets its rounds.
 set -u
 LOCK=${STRUCT_LOCK:-/work/big/heavy.lock}
 if [ -z "${STRUCT_LOCKED:-}" ] && [ -d "$(dirname "$LOCK")" ] &&
@@ -74,5 +80,11 @@ params() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(j[
     done
     echo "all runs (tok/s):"
     sed 's/^/  /' "$DIR/t.txt"
+    if [ -x "$B/bench_struct_fwd" ]; then
+        echo "forward pass of one 512-token chunk, warm, interleaved (bench_struct_fwd):"
+        FWD_THREADS="$TH" FWD_ROUNDS="${FWD_ROUNDS:-5}" "$B/bench_struct_fwd" \
+            "$M" "$DIR/p20" "$DIR/p50" | sed 's/^/  /'
+    fi
+    echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT"
 rm -rf "$M" "$DIR/p20" "$DIR/p50"

@@ -130,7 +130,14 @@ static const struct explain_entry entries[] = {
      "  bias compensation (default; --no-bias-comp): o / down bias += fp16(mean\n"
      "  input) over the removed columns @ W^T\n"
      "  GQA: a unit is a KV group; removing it removes its query heads (never\n"
-     "  query heads inside a kept group). Head width = the model's head_dim.",
+     "  query heads inside a kept group). Head width = the model's head_dim.\n"
+     "  OPT / GPT-2 / GPT-NeoX (the reference is LLaMA-only): o_proj = out_proj /\n"
+     "  c_proj / dense, down_proj = fc2 / mlp.c_proj / dense_4h_to_h; a head takes\n"
+     "  its q, k, v rows (fused c_attn / query_key_value: the rows at its\n"
+     "  positions) with their bias elements, a channel its fc1 row and bias\n"
+     "  element; the compensation adds to the existing out/fc2 biases; a channel\n"
+     "  weighs 2 * hidden parameters (fc1, fc2) instead of 3, so in al-am a head\n"
+     "  weighs int(4 * head_dim / 2) channels (LLaMA: int(4 * head_dim / 3)).",
      "An, Zhao, Yu, Tang, Wang, \"Fluctuation-based Adaptive Structured Pruning\n"
      "  for Large Language Models\", AAAI 2024 (arXiv 2312.11983)",
      "CASIA-IVA-Lab/FLAP lib/prune.py prune_flap, compress; lib/layerwrapper.py BiasGPT"},
@@ -139,14 +146,16 @@ static const struct explain_entry entries[] = {
      "  sqrt(scaler_j) of o_proj / down_proj, summed per KV group; per layer the\n"
      "  int(s * units) lowest groups and int(s * channels) lowest channels go;\n"
      "  block by block (the pruned block feeds the next); no bias. GQA: whole\n"
-     "  KV groups with their query heads.",
+     "  KV groups with their query heads. OPT / GPT-2 / GPT-NeoX: as flap's\n"
+     "  mapping (out_proj and fc2 columns; fused q/k/v rows per head).",
      "An et al. (FLAP), baseline after Sun et al., \"A Simple and Effective\n"
      "  Pruning Approach for Large Language Models\"",
      "CASIA-IVA-Lab/FLAP lib/prune.py prune_wanda_sp"},
     {"magnitude-sp",
      "Structured magnitude from the FLAP repository: L2 norm of each o_proj /\n"
      "  down_proj input column, summed per KV group; per layer the int(s * units)\n"
-     "  lowest groups and channels go. No calibration. GQA: whole KV groups.",
+     "  lowest groups and channels go. No calibration. GQA: whole KV groups.\n"
+     "  OPT / GPT-2 / GPT-NeoX: as flap's mapping.",
      "An et al. (FLAP), baseline",
      "CASIA-IVA-Lab/FLAP lib/prune.py prune_magnitude_sp"},
     {"cfsp",
@@ -165,6 +174,9 @@ static const struct explain_entry entries[] = {
      "  terms average to 1/hidden, so with the defaults channels rank by s_j\n"
      "  layer l keeps scores >= its sorted-descending score at int(I k_l)\n"
      "  (--cuda-friendly: int((I k_l + 64) / 128) * 128 - 1)\n"
+     "  Non-gated MLPs (OPT, GPT-2, GPT-NeoX; the reference is LLaMA-only): fc1\n"
+     "  stands for both U and G, fc2 for D; a channel = an fc1 row (+ bias) and\n"
+     "  an fc2 column.\n"
      "Recovery fine-tuning (the paper's optional step) is not done.",
      "Wang et al., \"CFSP: An Efficient Structured Pruning Framework for LLMs\n"
      "  with Coarse-to-Fine Activation Information\", COLING 2025 (arXiv 2409.13199)",

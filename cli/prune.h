@@ -123,6 +123,7 @@ enum cpr_status prune_run_evals(struct prune_run *run,
 struct prune_plan {
     size_t weights;     // tensor bytes mapped from the model files
     size_t activations, forward, statistics, scratch, owned;
+    size_t prepass;     // the method's own dense pre-pass (in statistics)
     size_t anon;        // the sum of the five above (activations left
                         // out with --calib-store disk: file-backed)
     size_t available;   // MemAvailable, or less under a cgroup limit

@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/progress.h"
 #include "cli/prune.h"
+#include "cli/prune_struct_common.h"
 #include "core/model_edit.h"
 #include "core/pool.h"
 #include "data/json_write.h"
@@ -90,11 +91,6 @@ static const char *const examples[] = {
     "--method finercut --sparsity 0.25 --eval tinystories",
     NULL,
 };
-
-static int usage_error(const char *msg) {
-    fprintf(stderr, "cprune prune: %s\n", msg);
-    return 2;
-}
 
 // What a run decided and achieved (for the text lines and the JSON).
 struct depth_result {
@@ -262,34 +258,34 @@ int prune_depth_main(int argc, char **argv) {
                *rb = cli_get(opts, N_OPTS, "remove-blocks"),
                *sp = cli_get(opts, N_OPTS, "sparsity");
     char msg[256];
-    if (!run.model_path) return usage_error("--model is required");
+    if (!run.model_path) return pstruct_fail(2, "--model is required");
     if (d.layer_method && rb) {
         snprintf(msg, sizeof msg, "--remove-blocks is for the sub-block "
                  "methods (blockpruner, finercut); %s removes whole layers: "
                  "use --remove-layers N", meth);
-        return usage_error(msg);
+        return pstruct_fail(2, msg);
     }
     if (!d.layer_method && rl) {
         snprintf(msg, sizeof msg, "--remove-layers is for the layer methods "
                  "(shortgpt, sleb); %s removes sub-blocks: use "
                  "--remove-blocks N", meth);
-        return usage_error(msg);
+        return pstruct_fail(2, msg);
     }
     const char *cnt = d.layer_method ? rl : rb;
     if (!cnt == !sp) {
         snprintf(msg, sizeof msg, "%s needs exactly one of %s N and "
                  "--sparsity S", meth,
                  d.layer_method ? "--remove-layers" : "--remove-blocks");
-        return usage_error(msg);
+        return pstruct_fail(2, msg);
     }
     if (cli_get(opts, N_OPTS, "angular") && !is_short)
-        return usage_error("--angular is a shortgpt option");
+        return pstruct_fail(2, "--angular is a shortgpt option");
     if ((cli_get(opts, N_OPTS, "early-barrier") ||
          cli_get(opts, N_OPTS, "latter-barrier")) && !is_sleb)
-        return usage_error("--early-barrier / --latter-barrier are sleb "
+        return pstruct_fail(2, "--early-barrier / --latter-barrier are sleb "
                            "options");
     if (cli_get(opts, N_OPTS, "exclude") && !is_fc)
-        return usage_error("--exclude is a finercut option");
+        return pstruct_fail(2, "--exclude is a finercut option");
     long long count = 0, ns = 32, sl = 256, thr = 0, eb = 1, lb = 1;
     double sparsity = 0, excl = 0;
     if (cnt && cli_int("prune", d.layer_method ? "remove-layers"

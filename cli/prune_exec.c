@@ -280,6 +280,7 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
     struct stream_ui su = {0};
     struct out_meta om;
     struct cpr_scratch_file gscratch = {.fd = -1};
+    struct cpr_scratch_file cscratch = {.fd = -1}; // --calib-store disk
     int rc = 1;
     const double t_start = cli_now();
     // Calibration text first: too few tokens fails before the weights
@@ -297,7 +298,6 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
     struct cpr_pipe_opts po = {
         .method = run->method, .method_state = run->method_state,
         .target = run->target, .calib_bf16 = run->calib_bf16,
-        .calib_tmp_dir = run->calib_disk ? run->tmp_dir : NULL,
         .calib_compute = run->calib_compute,
         .hessian_f64 = run->hessian_f64,
         .diagnostics = run->needs && !run->no_diagnostics,
@@ -308,6 +308,10 @@ int prune_execute(struct prune_run *run, struct cpr_model *m,
         if (cpr_scratch_file_open(&gscratch, run->grad_scratch, &err))
             goto fail;
         po.grad_scratch = &gscratch.io;
+    }
+    if (run->calib_disk && run->needs) {
+        if (cpr_scratch_file_open(&cscratch, run->tmp_dir, &err)) goto fail;
+        po.calib_scratch = &cscratch.io;
     }
     su.w = &sw;
     su.quiet = run->quiet;
@@ -382,6 +386,7 @@ out:
     free(patterns);
     cpr_pool_free(pool);
     cpr_scratch_file_close(&gscratch);
+    cpr_scratch_file_close(&cscratch);
     // The model's finished blocks are views of the shards: m must not be
     // used for weights after this (cmd_prune only frees it).
     cpr_shards_close(&sw);

@@ -9,6 +9,7 @@
 #include "core/forward.h"
 #include "core/matmul.h"
 #include "core/pool.h"
+#include "methods/gradstats.h"
 #include "methods/stats.h"
 #include "simd/kernels.h"
 
@@ -150,10 +151,24 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
             p->statistics += cols_max * cols_max * sizeof(float);
         if (run->needs & CPR_NEED_GRAD) // gradstats l1 + l2 (f32) and the
             // backward pass's block checkpoints (methods/gradstats.h)
-            // (--grad-scratch: one layer's slab in RAM, the rest on disk)
-            p->statistics += (size_t)(run->grad_scratch ? 1 : nl) *
-                                 blk_numel * 8 +
-                             (size_t)(nl * seqlen * c->hidden) * 4;
+            // of the pruned blocks (--grad-scratch: one layer's slab in RAM,
+            // the rest on disk), the backward pass's buffers, the dW scratch
+            p->statistics += (size_t)(run->grad_scratch ? 1 : b1 - b0) *
+                                 blk_numel * 8 + lin_max * 4 +
+                             cpr_backward_bytes(m, (size_t)run->threads, 1,
+                                                seqlen) +
+                             // windows grouped layer-major: the others'
+                             // checkpoints and block-output gradients
+                             (size_t)(cpr_gradstats_group(
+                                          m, run->grad_scratch != NULL, seqlen,
+                                          ns) - 1) *
+                                 (size_t)((nl + 1) * seqlen * c->hidden) * 4;
+    }
+    if (run->needs && run->method && run->method->prepass_bytes &&
+        run->method_state) { // e.g. mixed sensitivity=hutchinson
+        p->prepass = run->method->prepass_bytes(run->method_state, m, seqlen,
+                                                (size_t)run->threads);
+        p->statistics += p->prepass;
     }
     // the linear being pruned in f32 plus its rounded copy and scores
     p->scratch = lin_max * (4 + 4 + 4);
@@ -206,6 +221,10 @@ void prune_plan_print(FILE *f, const struct prune_run *run,
             run->calib_disk ? "on disk" : run->calib_bf16 ? "bf16" : "f32",
             gib(p->forward), gib(p->statistics), gib(p->scratch),
             gib(p->owned), run->shards ? "one: --shards" : "all until written");
+    if (p->prepass)
+        fprintf(f, "plan:      statistics include the method's dense "
+                   "pre-pass, %.2f GiB (%s)\n", gib(p->prepass),
+                run->method_name ? run->method_name : "method");
     fprintf(f, "plan:      budget %.2f GiB (%s)\n",
             gib(run->max_memory ? run->max_memory : p->available),
             run->max_memory ? "--max-memory" : "available now");

@@ -5,24 +5,19 @@
 // layers differ, o/down biases when compensated), evaluate, JSON.
 #include "cli/prune_struct.h"
 
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/args.h"
 #include "cli/progress.h"
 #include "cli/prune.h"
-#include "cli/tokcache.h"
+#include "cli/prune_struct_common.h"
 #include "core/pool.h"
 #include "core/struct_pad.h"
-#include "data/corpus.h"
-#include "data/fileio.h"
 #include "data/json_write.h"
 #include "data/model_load.h"
 #include "data/model_save.h"
 #include "data/tokenizer.h"
-#include "eval/perplexity.h"
 #include "methods/cfsp.h"
 #include "methods/structured.h"
 
@@ -71,27 +66,10 @@ int prune_struct_wanted(int argc, char **argv) {
     return 0;
 }
 
-static int fail(int rc, const char *msg) {
-    fprintf(stderr, "cprune prune: %s\n", msg);
-    return rc;
-}
-
-static int usage(const char *name, const char *v, const char *want) {
-    fprintf(stderr, "cprune prune: --%s '%s': expected %s\n", name, v, want);
-    return 2;
-}
-
 struct srun {
+    struct pstruct_run c; // options, counts, evaluations (common)
     struct cpr_struct_opts so;
-    const char *model_path, *tok_path, *out, *eval, *json;
-    int force, quiet, padded;
-    long long threads, max_chunks;
-    struct prune_run calib; // calibration fields only (prune_calib_windows)
-    int64_t params_before, params_after, total_before, total_after;
-    double ppl_mem[PRUNE_MAX_EVAL], ppl_reload[PRUNE_MAX_EVAL];
-    char eval_name[PRUNE_MAX_EVAL][128];
-    int n_eval;
-    double sec_prune;
+    int padded;
     struct cpr_cfsp_report cfsp;
 };
 
@@ -109,12 +87,12 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct srun *r) {
     const char *v;
     long long x;
     double d;
-    r->model_path = cli_get(O, N_OPTS, "model");
-    if (!r->model_path) return fail(2, "--model is required");
+    r->c.model_path = cli_get(O, N_OPTS, "model");
+    if (!r->c.model_path) return pstruct_fail(2, "--model is required");
     r->so.kind = (enum cpr_struct_kind)cpr_struct_kind_parse(
         cli_get(O, N_OPTS, "method"));
     if (!(v = cli_get(O, N_OPTS, "sparsity")))
-        return fail(2, "--sparsity is required for structured methods");
+        return pstruct_fail(2, "--sparsity is required for structured methods");
     if (cli_float(CMD, "sparsity", v, 0, 0.999999, &d)) return 2;
     r->so.ratio = d;
     r->so.metric = CPR_FLAP_WIFV;
@@ -123,14 +101,14 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct srun *r) {
     const int flap = r->so.kind == CPR_STRUCT_FLAP;
     if ((v = cli_get(O, N_OPTS, "metric"))) {
         int k = cpr_flap_metric_parse(v);
-        if (!flap) return fail(2, "--metric is a flap option");
-        if (k < 0) return usage("metric", v, "ifv, wifv or wifn");
+        if (!flap) return pstruct_fail(2, "--metric is a flap option");
+        if (k < 0) return pstruct_usage("metric", v, "ifv, wifv or wifn");
         r->so.metric = (enum cpr_flap_metric)k;
     }
     if ((v = cli_get(O, N_OPTS, "structure"))) {
         int k = cpr_flap_structure_parse(v);
-        if (!flap) return fail(2, "--structure is a flap option");
-        if (k < 0) return usage("structure", v, "ul-um, al-am, ul-mm or al-mm");
+        if (!flap) return pstruct_fail(2, "--structure is a flap option");
+        if (k < 0) return pstruct_usage("structure", v, "ul-um, al-am, ul-mm or al-mm");
         r->so.structure = (enum cpr_flap_structure)k;
     }
     if ((v = cli_get(O, N_OPTS, "remove-heads"))) {
@@ -138,7 +116,7 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct srun *r) {
         r->so.remove_heads = x;
     }
     if (cli_get(O, N_OPTS, "no-bias-comp")) {
-        if (!flap) return fail(2, "--no-bias-comp is a flap option");
+        if (!flap) return pstruct_fail(2, "--no-bias-comp is a flap option");
         r->so.no_bias_comp = 1;
     }
     const int cfsp = r->so.kind == CPR_STRUCT_CFSP;
@@ -153,12 +131,12 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct srun *r) {
         }
     if ((v = cli_get(O, N_OPTS, "global-metric"))) {
         int k = cpr_cfsp_global_parse(v);
-        if (k < 0) return usage("global-metric", v, "angular, cosine, mse, mae or avg");
+        if (k < 0) return pstruct_usage("global-metric", v, "angular, cosine, mse, mae or avg");
         r->so.cfsp_global = k;
     }
     if ((v = cli_get(O, N_OPTS, "local-metric"))) {
         int k = cpr_cfsp_local_parse(v);
-        if (k < 0) return usage("local-metric", v, "three_w_one_wa, three_w_one_a, one_wa, one_a or wanda_base");
+        if (k < 0) return pstruct_usage("local-metric", v, "three_w_one_wa, three_w_one_a, one_wa, one_a or wanda_base");
         r->so.cfsp_local = k;
     }
     double *abc[] = {&r->so.cfsp_a, &r->so.cfsp_b, &r->so.cfsp_c};
@@ -172,89 +150,22 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct srun *r) {
     }
     r->so.cfsp_cuda_friendly = cli_get(O, N_OPTS, "cuda-friendly") != NULL;
     if (cfsp && r->so.ratio <= 0)
-        return fail(2, "cfsp: --sparsity must be in (0, 1)");
-    r->tok_path = cli_get(O, N_OPTS, "tokenizer");
-    r->out = cli_get(O, N_OPTS, "out");
-    r->eval = cli_get(O, N_OPTS, "eval");
-    r->json = cli_get(O, N_OPTS, "json");
-    r->force = cli_get(O, N_OPTS, "force") != NULL;
-    r->quiet = cli_get(O, N_OPTS, "quiet") != NULL;
+        return pstruct_fail(2, "cfsp: --sparsity must be in (0, 1)");
+    pstruct_parse_io(O, N_OPTS, &r->c);
     if ((v = cli_get(O, N_OPTS, "out-format"))) {
         if (!strcmp(v, "hf-padded")) r->padded = 1;
         else if (strcmp(v, "hf"))
-            return usage("out-format", v,
+            return pstruct_usage("out-format", v,
                          "hf or hf-padded for structured methods");
-        if (!r->out) return fail(2, "--out-format needs --out");
+        if (!r->c.out) return pstruct_fail(2, "--out-format needs --out");
     }
-    struct prune_run *c = &r->calib;
-    c->calib_source = cli_get(O, N_OPTS, "calib");
-    c->nsamples = 128;
-    if ((v = cli_get(O, N_OPTS, "nsamples"))) {
-        if (cli_int(CMD, "nsamples", v, 1, 1 << 20, &x)) return 2;
-        c->nsamples = x;
-    }
-    if ((v = cli_get(O, N_OPTS, "seqlen"))) {
-        if (cli_int(CMD, "seqlen", v, 1, 1 << 24, &x)) return 2;
-        c->seqlen = x;
-    }
-    if ((v = cli_get(O, N_OPTS, "seed"))) {
-        if (cli_int(CMD, "seed", v, 0, (1LL << 62), &x)) return 2;
-        c->seed = (uint64_t)x;
-    }
-    if ((v = cli_get(O, N_OPTS, "calib-sampling"))) {
-        int smp = cpr_calib_sampling_parse(v);
-        if (smp < 0) return usage("calib-sampling", v, "random or sequential");
-        c->sampling = (enum cpr_calib_sampling)smp;
-    }
-    c->token_cache = cli_get(O, N_OPTS, "token-cache");
-    if (r->so.kind != CPR_STRUCT_MAGNITUDE_SP && !c->calib_source)
-        return fail(2, "--calib is required for flap, wanda-sp and cfsp");
+    if (pstruct_parse_calib(O, N_OPTS, &r->c, 128, 0, 1)) return 2;
+    if (r->so.kind != CPR_STRUCT_MAGNITUDE_SP && !r->c.calib.calib_source)
+        return pstruct_fail(2, "--calib is required for flap, wanda-sp and cfsp");
     if (r->so.kind != CPR_STRUCT_FLAP && (cli_get(O, N_OPTS, "metric") ||
                                           cli_get(O, N_OPTS, "structure")))
-        return fail(2, "--metric/--structure are flap options");
-    r->threads = (long long)cpr_cpu_count();
-    if ((v = cli_get(O, N_OPTS, "threads")) &&
-        cli_int(CMD, "threads", v, 1, 1024, &r->threads))
-        return 2;
-    if ((v = cli_get(O, N_OPTS, "max-chunks")) &&
-        cli_int(CMD, "max-chunks", v, 0, 1LL << 40, &r->max_chunks))
-        return 2;
-    return 0;
-}
-
-static enum cpr_status eval_all(struct srun *r, const struct cpr_model *m,
-                                const struct cpr_tokenizer *tok,
-                                struct cpr_pool *pool, double *ppl,
-                                struct cpr_err *err) {
-    if (!r->eval) return CPR_OK;
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", r->eval);
-    int n = 0;
-    for (char *sv = NULL, *name = strtok_r(buf, ",", &sv);
-         name && n < PRUNE_MAX_EVAL; name = strtok_r(NULL, ",", &sv), n++) {
-        const char *split = prune_eval_split(name);
-        char *text = NULL;
-        size_t len = 0;
-        int32_t *ids = NULL;
-        int64_t nt = 0;
-        enum cpr_status s =
-            split ? cpr_corpus_load(cli_data_dir(), name, split, &text, &len,
-                                    err)
-                  : cpr_corpus_load_file(name, &text, &len, err);
-        if (!s) s = cli_tokenize_cached(r->calib.token_cache, tok, text, len,
-                                        tok->add_bos, &ids, &nt, NULL, err);
-        free(text);
-        struct cpr_ppl_opts po = {.protocol = CPR_PPL_HF,
-                                  .max_chunks = r->max_chunks};
-        struct cpr_ppl_result res;
-        if (!s) s = cpr_ppl_eval(m, NULL, pool, ids, nt, &po, &res, err);
-        free(ids);
-        if (s) return s;
-        snprintf(r->eval_name[n], sizeof r->eval_name[n], "%s", name);
-        ppl[n] = res.ppl;
-    }
-    r->n_eval = n;
-    return CPR_OK;
+        return pstruct_fail(2, "--metric/--structure are flap options");
+    return pstruct_parse_run(O, N_OPTS, &r->c);
 }
 
 static enum cpr_status write_json(const struct srun *r,
@@ -262,21 +173,12 @@ static enum cpr_status write_json(const struct srun *r,
                                   const struct cpr_struct_plan *p,
                                   struct cpr_err *err) {
     struct cpr_jw w;
-    cpr_jw_init(&w, 2);
-    cpr_jw_begin_object(&w);
-    cpr_jw_key(&w, "model"), cpr_jw_string(&w, r->model_path);
-    {
-        enum cpr_status ps = prune_json_protocol(&w, r->model_path,
-                                                 r->threads, err);
-        if (ps) {
-            cpr_jw_free(&w);
-            return ps;
-        }
-    }
+    enum cpr_status s = pstruct_json_begin(&w, &r->c, err);
+    if (s) return s;
     cpr_jw_key(&w, "method"), cpr_jw_string(&w, cpr_struct_kind_name(r->so.kind));
     cpr_jw_key(&w, "ratio"), cpr_jw_double(&w, r->so.ratio);
     cpr_jw_key(&w, "out_format");
-    if (r->out) cpr_jw_string(&w, r->padded ? "hf-padded" : "hf");
+    if (r->c.out) cpr_jw_string(&w, r->padded ? "hf-padded" : "hf");
     else cpr_jw_null(&w);
     if (r->so.kind == CPR_STRUCT_FLAP) {
         cpr_jw_key(&w, "metric");
@@ -305,75 +207,7 @@ static enum cpr_status write_json(const struct srun *r,
             cpr_jw_double(&w, r->cfsp.keep[l]);
         cpr_jw_end_array(&w);
     }
-    cpr_jw_key(&w, "calibration");
-    if (r->calib.calib_source) {
-        cpr_jw_begin_object(&w);
-        cpr_jw_key(&w, "source"), cpr_jw_string(&w, r->calib.calib_source);
-        cpr_jw_key(&w, "nsamples"), cpr_jw_int(&w, r->calib.nsamples);
-        cpr_jw_key(&w, "seqlen"), cpr_jw_int(&w, r->calib.seqlen);
-        cpr_jw_key(&w, "sampling"),
-            cpr_jw_string(&w, cpr_calib_sampling_name(r->calib.sampling));
-        cpr_jw_key(&w, "seed"), cpr_jw_int(&w, (int64_t)r->calib.seed);
-        cpr_jw_key(&w, "sha256"), cpr_jw_string(&w, r->calib.calib_sha);
-        cpr_jw_end_object(&w);
-    } else {
-        cpr_jw_null(&w);
-    }
-    cpr_jw_key(&w, "linear_params_before"), cpr_jw_int(&w, r->params_before);
-    cpr_jw_key(&w, "linear_params_after"), cpr_jw_int(&w, r->params_after);
-    cpr_jw_key(&w, "linear_params_removed_fraction");
-    cpr_jw_double(&w, 1.0 - (double)r->params_after / (double)r->params_before);
-    cpr_jw_key(&w, "total_params_before"), cpr_jw_int(&w, r->total_before);
-    cpr_jw_key(&w, "total_params_after"), cpr_jw_int(&w, r->total_after);
-    cpr_jw_key(&w, "layers");
-    cpr_jw_begin_array(&w);
-    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
-        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
-        const struct cpr_struct_layer_plan *lp = &p->layers[l];
-        cpr_jw_begin_object(&w);
-        cpr_jw_key(&w, "n_heads"), cpr_jw_int(&w, sh.n_heads);
-        cpr_jw_key(&w, "n_kv_heads"), cpr_jw_int(&w, sh.n_kv_heads);
-        cpr_jw_key(&w, "intermediate"), cpr_jw_int(&w, sh.intermediate);
-        cpr_jw_key(&w, "kept_kv_groups");
-        cpr_jw_begin_array(&w);
-        // indices in the layer's widths before pruning (the plan's n_kv,
-        // n_ch); no mask = every unit kept
-        for (int64_t i = 0; i < lp->n_kv; i++)
-            if (!lp->keep_kv || lp->keep_kv[i]) cpr_jw_int(&w, i);
-        cpr_jw_end_array(&w);
-        cpr_jw_key(&w, "kept_channels");
-        cpr_jw_begin_array(&w);
-        for (int64_t i = 0; i < lp->n_ch; i++)
-            if (!lp->keep_ch || lp->keep_ch[i]) cpr_jw_int(&w, i);
-        cpr_jw_end_array(&w);
-        cpr_jw_end_object(&w);
-    }
-    cpr_jw_end_array(&w);
-    cpr_jw_key(&w, "eval");
-    cpr_jw_begin_array(&w);
-    for (int i = 0; i < r->n_eval; i++) {
-        cpr_jw_begin_object(&w);
-        cpr_jw_key(&w, "dataset"), cpr_jw_string(&w, r->eval_name[i]);
-        cpr_jw_key(&w, "protocol"), cpr_jw_string(&w, "hf"); // windows of
-        cpr_jw_key(&w, "max_chunks"), cpr_jw_int(&w, r->max_chunks); // ctx
-        cpr_jw_key(&w, "ppl"), cpr_jw_double(&w, r->ppl_mem[i]);
-        cpr_jw_key(&w, "ppl_reloaded");
-        if (r->out) cpr_jw_double(&w, r->ppl_reload[i]);
-        else cpr_jw_null(&w);
-        cpr_jw_end_object(&w);
-    }
-    cpr_jw_end_array(&w);
-    cpr_jw_key(&w, "seconds_prune"), cpr_jw_double(&w, r->sec_prune);
-    cpr_jw_end_object(&w);
-    enum cpr_status s = cpr_jw_finish(&w, err);
-    struct cpr_atomic_file af = {.fd = -1};
-    if (!s) s = cpr_atomic_open(&af, r->json, err);
-    if (!s) s = cpr_atomic_write(&af, w.buf, w.len, err);
-    if (!s) s = cpr_atomic_write(&af, "\n", 1, err);
-    if (!s) s = cpr_atomic_commit(&af, err);
-    if (s) cpr_atomic_abort(&af);
-    cpr_jw_free(&w);
-    return s;
+    return pstruct_json_end(&w, &r->c, m, p, NULL, err);
 }
 
 int prune_struct_main(int argc, char **argv) {
@@ -393,86 +227,51 @@ int prune_struct_main(int argc, char **argv) {
     memset(&pad, 0, sizeof pad);
     memset(&tok, 0, sizeof tok);
     rc = 1;
-    if (r.out && cpr_model_save_check_dest(r.out, r.force, &err)) {
+    if (r.c.out && cpr_model_save_check_dest(r.c.out, r.c.force, &err)) {
         rc = 2;
         goto fail;
     }
-    if (cpr_model_load(r.model_path, &m, &err)) goto fail;
-    const int need_tok = r.calib.calib_source || r.eval;
-    if (need_tok && cpr_tokenizer_load_for_model(&tok, r.model_path,
-                                                 r.tok_path, m.cfg.vocab,
+    if (cpr_model_load(r.c.model_path, &m, &err)) goto fail;
+    const int need_tok = r.c.calib.calib_source || r.c.eval;
+    if (need_tok && cpr_tokenizer_load_for_model(&tok, r.c.model_path,
+                                                 r.c.tok_path, m.cfg.vocab,
                                                  &err))
         goto fail;
-    if (!r.calib.seqlen) r.calib.seqlen = m.cfg.context;
-    if (r.calib.seqlen > m.cfg.context) {
+    if (!r.c.calib.seqlen) r.c.calib.seqlen = m.cfg.context;
+    if (r.c.calib.seqlen > m.cfg.context) {
         fprintf(stderr, "cprune prune: --seqlen %lld is over the model "
-                "context %lld\n", (long long)r.calib.seqlen,
+                "context %lld\n", (long long)r.c.calib.seqlen,
                 (long long)m.cfg.context);
         rc = 2;
         goto done;
     }
-    if (r.calib.calib_source && r.so.kind != CPR_STRUCT_MAGNITUDE_SP &&
-        prune_calib_windows(&r.calib, &tok, cli_data_dir(), &err))
+    if (r.c.calib.calib_source && r.so.kind != CPR_STRUCT_MAGNITUDE_SP &&
+        prune_calib_windows(&r.c.calib, &tok, cli_data_dir(), &err))
         goto fail;
-    if (cpr_pool_init(&pool, (size_t)r.threads, &err)) goto fail;
-    r.params_before = cpr_model_linear_params(&m);
-    r.total_before = cpr_model_total_params(&m);
+    if (cpr_pool_init(&pool, (size_t)r.c.threads, &err)) goto fail;
+    r.c.params_before = cpr_model_linear_params(&m);
+    r.c.total_before = cpr_model_total_params(&m);
     double t0 = cli_now();
     if (r.so.kind == CPR_STRUCT_CFSP
-            ? cpr_cfsp_prune(&m, r.calib.win.tokens, r.calib.win.nsamples,
-                             r.calib.seqlen, &r.so, pool, &plan, &r.cfsp,
+            ? cpr_cfsp_prune(&m, r.c.calib.win.tokens, r.c.calib.win.nsamples,
+                             r.c.calib.seqlen, &r.so, pool, &plan, &r.cfsp,
                              &err)
-            : cpr_struct_prune(&m, r.calib.win.tokens, r.calib.win.nsamples,
-                               r.calib.seqlen, &r.so, pool, &plan, &err))
+            : cpr_struct_prune(&m, r.c.calib.win.tokens, r.c.calib.win.nsamples,
+                               r.c.calib.seqlen, &r.so, pool, &plan, &err))
         goto fail;
-    r.sec_prune = cli_now() - t0;
-    r.params_after = cpr_model_linear_params(&m);
-    r.total_after = cpr_model_total_params(&m);
-    printf("pruned:    %s ratio %g: decoder-linear params %lld -> %lld "
-           "(%.4f removed); total %lld -> %lld (%.2f s)\n",
-           cpr_struct_kind_name(r.so.kind), r.so.ratio,
-           (long long)r.params_before, (long long)r.params_after,
-           1.0 - (double)r.params_after / (double)r.params_before,
-           (long long)r.total_before, (long long)r.total_after, r.sec_prune);
-    for (int64_t l = 0; l < m.cfg.n_layers && !r.quiet; l++) {
-        const struct cpr_layer_shape sh = cpr_layer_shape_of(&m, l);
-        printf("  layer %lld: heads %lld, kv heads %lld, intermediate %lld\n",
-               (long long)l, (long long)sh.n_heads, (long long)sh.n_kv_heads,
-               (long long)sh.intermediate);
-    }
-    if (eval_all(&r, &m, &tok, pool, r.ppl_mem, &err)) goto fail;
-    for (int i = 0; i < r.n_eval; i++)
-        printf("eval:      %s: ppl %.6f\n", r.eval_name[i], r.ppl_mem[i]);
-    if (r.out) {
-        struct cpr_model_save_opts so = {.tokenizer_from = r.model_path,
-                                         .tokenizer_file = r.tok_path,
-                                         .replace = r.force};
+    r.c.sec_prune = cli_now() - t0;
+    r.c.params_after = cpr_model_linear_params(&m);
+    r.c.total_after = cpr_model_total_params(&m);
+    pstruct_print_pruned(&r.c, cpr_struct_kind_name(r.so.kind), r.so.ratio,
+                         &m);
+    if (pstruct_eval(&r.c, &m, &tok, pool, &err)) goto fail;
+    if (r.c.out) {
         if (r.padded && cpr_struct_pad(&plan, &m, &pad, &err)) goto fail;
-        if (cpr_model_save_hf(r.padded ? &pad : &m, r.out, &so, &err))
+        if (pstruct_save_reload(&r.c, r.padded ? &pad : &m, &back, &tok, pool,
+                                &err))
             goto fail;
-        printf("wrote:     %s\n", r.out);
-        if (r.eval) { // every output reloads to the same perplexity
-            if (cpr_model_load(r.out, &back, &err)) goto fail;
-            if (eval_all(&r, &back, &tok, pool, r.ppl_reload, &err))
-                goto fail;
-            for (int i = 0; i < r.n_eval; i++) {
-                printf("reloaded:  %s: ppl %.6f\n", r.eval_name[i],
-                       r.ppl_reload[i]);
-                // bit-identical from an HF source; a llama2.c source is
-                // written with HF's RoPE row order, and hf-padded adds
-                // zero rows/columns (other GEMM blocking), so rounding
-                // may differ
-                if (fabs(r.ppl_reload[i] - r.ppl_mem[i]) >
-                    1e-5 * r.ppl_mem[i]) {
-                    fprintf(stderr, "cprune prune: %s reloads to ppl %.6f, "
-                            "%.6f in memory\n", r.out, r.ppl_reload[i],
-                            r.ppl_mem[i]);
-                    goto done;
-                }
-            }
-        }
     }
-    if (r.json && write_json(&r, &m, &plan, &err)) goto fail;
+    if (r.c.json && write_json(&r, &m, &plan, &err)) goto fail;
     rc = 0;
     goto done;
 fail:
@@ -481,7 +280,7 @@ done:
     cpr_struct_plan_free(&plan);
     cpr_cfsp_report_free(&r.cfsp);
     cpr_pool_free(pool);
-    cpr_calib_windows_free(&r.calib.win);
+    cpr_calib_windows_free(&r.c.calib.win);
     cpr_tokenizer_free(&tok);
     cpr_model_free(&back);
     cpr_model_free(&pad);

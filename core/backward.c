@@ -80,6 +80,34 @@ static enum cpr_status check_model(const struct cpr_model *m,
     return CPR_OK;
 }
 
+// Floats of cpr_backward_init's one allocation (see the carving below).
+static size_t buffer_floats(const struct cpr_model *m, size_t nthr,
+                            int64_t n_seq, int64_t seqlen) {
+    const struct cpr_model_config *c = &m->cfg;
+    int64_t qd = 0, kvd = 0, I = 0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (sh.n_heads * sh.head_dim > qd) qd = sh.n_heads * sh.head_dim;
+        if (sh.n_kv_heads * sh.head_dim > kvd) kvd = sh.n_kv_heads * sh.head_dim;
+        if (sh.intermediate > I) I = sh.intermediate;
+    }
+    const size_t T = (size_t)(n_seq * seqlen), H = (size_t)c->hidden;
+    return (size_t)c->n_layers * T * H + 6 * T * H + 3 * T * (size_t)I +
+           2 * T * (size_t)qd + 2 * T * (size_t)kvd +
+           nthr * cpr_attention_bwd_scratch(seqlen) +
+           (size_t)seqlen * ((size_t)c->head_dim / 2) + H + (size_t)I +
+           (cpr_backward_fc_block(m) ? T * H : 0) +                 // xn2
+           (c->block.qkv != CPR_QKV_SEPARATE ? 3 * T * (size_t)qd : 0); // dqkv
+}
+
+size_t cpr_backward_bytes(const struct cpr_model *m, size_t n_threads,
+                          int64_t n_seq, int64_t seqlen) {
+    return buffer_floats(m, n_threads ? n_threads : 1, n_seq, seqlen) *
+               sizeof(float) +
+           cpr_forward_arena_bytes(m, n_threads ? n_threads : 1, n_seq,
+                                   seqlen);
+}
+
 enum cpr_status cpr_backward_init(struct cpr_backward *b,
                                   const struct cpr_model *m,
                                   const struct cpr_kernels *k,
@@ -106,11 +134,7 @@ enum cpr_status cpr_backward_init(struct cpr_backward *b,
     size_t nthr = cpr_pool_size(pool);
     const int fc = cpr_backward_fc_block(m);
     const int fused = c->block.qkv != CPR_QKV_SEPARATE;
-    size_t n = (size_t)c->n_layers * T * H + 6 * T * H + 3 * T * (size_t)I +
-               2 * T * (size_t)qd + 2 * T * (size_t)kvd +
-               nthr * cpr_attention_bwd_scratch(seqlen) +
-               (size_t)seqlen * half + H + (size_t)I +
-               (fc ? T * H : 0) + (fused ? 3 * T * (size_t)qd : 0);
+    size_t n = buffer_floats(m, nthr, n_seq, seqlen);
     b->mem = malloc(n * sizeof(float));
     if (!b->mem) {
         cpr_forward_free(&b->f);
@@ -149,6 +173,7 @@ void cpr_backward_free(struct cpr_backward *b) {
     if (!b) return;
     cpr_forward_free(&b->f);
     free(b->mem);
+    free(b->wmem);
     memset(b, 0, sizeof *b);
 }
 
@@ -350,6 +375,16 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
     return CPR_OK;
 }
 
+// Block l's backward, the LLaMA block or a non-gated one (backward_fc.c).
+static enum cpr_status block_any(struct cpr_backward *b, int64_t l,
+                                 int64_t n_seq, int64_t seqlen,
+                                 cpr_grad_fn hook, void *user,
+                                 struct cpr_err *err) {
+    return cpr_backward_fc_block(b->f.model)
+               ? cpr_backward_fc_run(b, l, n_seq, seqlen, hook, user, err)
+               : block_bwd(b, l, n_seq, seqlen, hook, user, err);
+}
+
 enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
                                  int64_t n_seq, int64_t seqlen, float scale,
                                  cpr_grad_fn hook, void *user, double *loss,
@@ -372,9 +407,63 @@ enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
     double n_pred = (double)(n_seq * (seqlen - 1)), nll = 0.0;
     CPR_TRY(head_bwd(b, tokens, n_seq, seqlen, (float)(scale / n_pred), &nll, err));
     if (loss) *loss = nll / n_pred;
-    const int fc = cpr_backward_fc_block(m);
-    for (int64_t l = m->cfg.n_layers - 1; l >= 0; l--)
-        CPR_TRY(fc ? cpr_backward_fc_run(b, l, n_seq, seqlen, hook, user, err)
-                   : block_bwd(b, l, n_seq, seqlen, hook, user, err));
+    for (int64_t l = m->cfg.n_layers - 1; l >= b->first_layer; l--)
+        CPR_TRY(block_any(b, l, n_seq, seqlen, hook, user, err));
     return CPR_OK;
+}
+
+enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
+                                         const int32_t *tokens, int64_t n_win,
+                                         int64_t seqlen, float scale,
+                                         cpr_grad_fn hook, void *user,
+                                         double *loss, struct cpr_err *err) {
+    if (n_win < 1 || seqlen < 2 || seqlen > b->seqlen)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "backward: %lld windows of %lld tokens; this "
+                           "state takes >= 1 window of 2..%lld",
+                           (long long)n_win, (long long)seqlen,
+                           (long long)b->seqlen);
+    struct cpr_forward *f = &b->f;
+    const struct cpr_model *m = f->model;
+    const int64_t L = m->cfg.n_layers, H = m->cfg.hidden;
+    // window w > 0: its checkpoints (L x seqlen x H) then its dh
+    // (seqlen x H); window 0 uses ckpt / dh (room for n_seq x seqlen)
+    const size_t TH = (size_t)(seqlen * H);
+    const size_t per = ((size_t)L + 1) * TH, need = (size_t)(n_win - 1) * per;
+    if (need > (size_t)b->win_cap) {
+        float *p = realloc(b->wmem, need * sizeof(float));
+        if (!p)
+            return cpr_err_set(err, CPR_ERR_NOMEM, "backward: cannot "
+                               "allocate %zu bytes of checkpoints for %lld "
+                               "windows", need * sizeof(float),
+                               (long long)n_win);
+        b->wmem = p, b->win_cap = (int64_t)need;
+    }
+    float *const ckpt0 = b->ckpt, *const dh0 = b->dh;
+    const double n_pred = (double)(seqlen - 1);
+    enum cpr_status s = CPR_OK;
+    for (int64_t w = 0; w < n_win && !s; w++) {
+        b->ckpt = w ? b->wmem + (size_t)(w - 1) * per : ckpt0;
+        b->dh = w ? b->ckpt + (size_t)L * TH : dh0;
+        const int32_t *tok = tokens + w * seqlen;
+        const int64_t T = seqlen;
+        if ((s = cpr_forward_embed(f, tok, 1, seqlen, b->h, err))) break;
+        for (int64_t l = 0; l < L && !s; l++) {
+            memcpy(b->ckpt + (size_t)l * (size_t)(T * H), b->h,
+                   (size_t)(T * H) * sizeof(float));
+            s = cpr_forward_block(f, l, b->h, 1, seqlen, NULL, err);
+        }
+        double nll = 0.0;
+        if (!s)
+            s = head_bwd(b, tok, 1, seqlen, (float)(scale / n_pred), &nll, err);
+        if (loss) loss[w] = nll / n_pred;
+    }
+    for (int64_t l = L - 1; l >= b->first_layer && !s; l--)
+        for (int64_t w = 0; w < n_win && !s; w++) {
+            b->ckpt = w ? b->wmem + (size_t)(w - 1) * per : ckpt0;
+            b->dh = w ? b->ckpt + (size_t)L * TH : dh0;
+            s = block_any(b, l, 1, seqlen, hook, user, err);
+        }
+    b->ckpt = ckpt0, b->dh = dh0;
+    return s;
 }

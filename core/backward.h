@@ -73,6 +73,13 @@ struct cpr_backward {
     // else NULL
     float *xn2;            // (T, hidden) the MLP norm's output
     float *dqkv;           // (T, 3 * max q dim) fused q/k/v (NULL: separate)
+    // cpr_backward_run_windows: checkpoints and dh of windows 1.. (window
+    // 0 uses ckpt / dh), allocated on first use (win_cap floats)
+    float *wmem;
+    int64_t win_cap;
+    // blocks below first_layer are not differentiated (no hook calls, no
+    // dX): set it when only blocks >= first_layer need gradients (0 = all)
+    int64_t first_layer;
 };
 
 // Prepare for up to n_seq sequences of seqlen >= 2 tokens.
@@ -86,6 +93,11 @@ enum cpr_status cpr_backward_init(struct cpr_backward *b,
                                   int64_t seqlen, struct cpr_err *err);
 void cpr_backward_free(struct cpr_backward *b);
 
+// Bytes cpr_backward_init allocates for (m, n_threads, n_seq, seqlen): the
+// checkpoints, gradient buffers and the forward arena (for --plan).
+size_t cpr_backward_bytes(const struct cpr_model *m, size_t n_threads,
+                          int64_t n_seq, int64_t seqlen);
+
 // One gradient pass over tokens (n_seq * seqlen ids): *loss = the mean
 // next-token loss (may be NULL); the gradients are those of scale * loss
 // (GBLM differentiates 100 * loss: pass 100). hook(user, g) is called once
@@ -98,5 +110,23 @@ enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
                                  int64_t n_seq, int64_t seqlen, float scale,
                                  cpr_grad_fn hook, void *user, double *loss,
                                  struct cpr_err *err);
+
+// The same passes as n_win calls of cpr_backward_run(b, tokens + w *
+// seqlen, 1, seqlen, ...), in a layer-major order: every window's forward
+// and head gradient first (each window keeps its own checkpoints and
+// block-output gradient), then for blocks L-1 .. 0, windows 0 .. n_win-1.
+// The hook sees, per block, all windows' linears in a row (so a caller
+// that keeps per-layer accumulators on disk touches each layer once per
+// call instead of once per window); every gradient is bit-identical to
+// the one-window pass's. loss (n_win entries, may be NULL): each window's
+// mean loss. Memory: (n_win - 1) x (n_layers + 1) x seqlen x hidden f32
+// beyond cpr_backward_init's, allocated on the first call that needs more
+// (freed by cpr_backward_free). Needs a state made for n_seq = 1 or more.
+// Errors: those of cpr_backward_run, CPR_ERR_NOMEM (with the byte count).
+enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
+                                         const int32_t *tokens, int64_t n_win,
+                                         int64_t seqlen, float scale,
+                                         cpr_grad_fn hook, void *user,
+                                         double *loss, struct cpr_err *err);
 
 #endif

@@ -280,11 +280,14 @@ enum cpr_status cpr_model_validate(const struct cpr_model *m,
                                ? "attention" : "MLP");                       \
     }
         CHECK_T(attn_norm, h, -1, 0);
-        if (fused && (sh.n_heads != c->n_heads || sh.n_kv_heads != c->n_heads ||
-                      L->wq.data || L->wk.data || L->wv.data))
+        if (fused && (sh.n_kv_heads != sh.n_heads || L->wq.data ||
+                      L->wk.data || L->wv.data))
             return cpr_err_set(err, CPR_ERR_FORMAT, "model: layer %lld: fused "
-                               "q/k/v needs the config's heads and no separate "
-                               "q/k/v tensors", (long long)i);
+                               "q/k/v needs as many key/value heads as heads "
+                               "(found %lld, %lld) and no separate q/k/v "
+                               "tensors", (long long)i,
+                               (long long)sh.n_kv_heads,
+                               (long long)sh.n_heads);
         CHECK_T(wqkv, 3 * qd, h, !fused);
         CHECK_T(bqkv, 3 * qd, -1, 1);
         CHECK_T(wq, qd, h, fused);

@@ -86,14 +86,23 @@ static enum cpr_status bias_or_zero(struct cpr_tensor *dst,
     return cpr_tensor_alloc(dst, CPR_DTYPE_F32, 1, &h, err);
 }
 
+// OPT, GPT-2, GPT-NeoX: biases on every linear already (OPT enable_bias,
+// GPT-2 always, GPT-NeoX attention_bias for q/k/v and dense), so padding
+// keeps the config as it is.
+static int fc_family(const struct cpr_model_config *c) {
+    return c->arch == CPR_ARCH_OPT || c->arch == CPR_ARCH_GPT2 ||
+           c->arch == CPR_ARCH_GPT_NEOX;
+}
+
 static enum cpr_status check(const struct cpr_struct_plan *p,
                              const struct cpr_model *m, int *any_bo,
                              int *any_bd, struct cpr_err *err) {
     const struct cpr_model_config *c = &m->cfg;
-    if (c->arch != CPR_ARCH_LLAMA || c->block.mlp != CPR_MLP_SWIGLU)
+    const int fc = fc_family(c);
+    if (!fc && (c->arch != CPR_ARCH_LLAMA || c->block.mlp != CPR_MLP_SWIGLU))
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
-                           "LLaMA models only (stock LlamaConfig has the "
-                           "attention_bias / mlp_bias switches it needs)");
+                           "LLaMA, OPT, GPT-2 and GPT-NeoX models only (their "
+                           "stock configs can hold the biases it needs)");
     if (p->n_layers != c->n_layers || !p->layers)
         return cpr_err_set(err, CPR_ERR_ARG, "hf-padded output: plan has "
                            "%lld layers, the model %lld",
@@ -121,12 +130,24 @@ static enum cpr_status check(const struct cpr_struct_plan *p,
                                (long long)n_kept(lp->keep_ch, c->intermediate),
                                (long long)c->intermediate);
         const struct cpr_tensor *ts[] = {&L->wq, &L->wk, &L->wv, &L->wo,
-                                         &L->w_gate, &L->w_up, &L->w_down};
+                                         &L->w_gate, &L->w_up, &L->w_down,
+                                         &L->wqkv};
         for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
             if (ts[i]->sparse)
                 return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded "
                                    "output: layer %lld holds a compressed "
                                    "weight", (long long)l);
+        if (fc) {
+            if (c->arch == CPR_ARCH_GPT_NEOX && !c->qkv_bias && L->bo.data)
+                return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded "
+                                   "output: layer %lld has an "
+                                   "attention.dense bias (FLAP's "
+                                   "compensation) but the GPT-NeoX config "
+                                   "has attention_bias false; use "
+                                   "--no-bias-comp or --out-format hf",
+                                   (long long)l);
+            continue;
+        }
         if (L->b_up.data || L->attn_norm_b.data || L->mlp_norm_b.data)
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
                                "layer %lld has a bias LlamaConfig cannot "
@@ -166,15 +187,71 @@ static enum cpr_status pad_layer(const struct cpr_struct_layer_plan *lp,
     return CPR_OK;
 }
 
+// OPT / GPT-2 / GPT-NeoX: zero rows for removed heads' q/k/v (fused: at
+// the head's positions: NeoX 3 * hd rows per head, GPT-2 hd rows in each of
+// the q | k | v thirds) and their bias elements, zero out_proj columns;
+// zero fc1 rows and bias elements (relu / gelu(0) = 0), zero fc2 columns.
+// Output biases are copied (FLAP's compensation folded in already).
+static enum cpr_status pad_layer_fc(const struct cpr_struct_layer_plan *lp,
+                                    const struct cpr_layer *L,
+                                    const struct cpr_model_config *c,
+                                    struct cpr_layer *O,
+                                    struct cpr_err *err) {
+    const int64_t hd = c->head_dim, nh = c->n_heads, im = c->intermediate;
+    const uint8_t *kv = lp->keep_kv, *ch = lp->keep_ch;
+    O->attn_norm = view_of(&L->attn_norm);
+    O->attn_norm_b = view_of(&L->attn_norm_b);
+    O->mlp_norm = view_of(&L->mlp_norm);
+    O->mlp_norm_b = view_of(&L->mlp_norm_b);
+    enum cpr_status s = CPR_OK;
+    switch (c->block.qkv) {
+    case CPR_QKV_SEPARATE:
+        CPR_TRY(scatter_rows(&O->wq, &L->wq, kv, nh, hd, 0, err));
+        CPR_TRY(scatter_rows(&O->wk, &L->wk, kv, nh, hd, 0, err));
+        CPR_TRY(scatter_rows(&O->wv, &L->wv, kv, nh, hd, 0, err));
+        CPR_TRY(scatter_rows(&O->bq, &L->bq, kv, nh, hd, 0, err));
+        CPR_TRY(scatter_rows(&O->bk, &L->bk, kv, nh, hd, 0, err));
+        CPR_TRY(scatter_rows(&O->bv, &L->bv, kv, nh, hd, 0, err));
+        break;
+    case CPR_QKV_FUSED_HEADS:
+        CPR_TRY(scatter_rows(&O->wqkv, &L->wqkv, kv, nh, 3 * hd, 0, err));
+        CPR_TRY(scatter_rows(&O->bqkv, &L->bqkv, kv, nh, 3 * hd, 0, err));
+        break;
+    case CPR_QKV_FUSED_CONCAT: {
+        uint8_t *k3 = NULL;
+        if (kv) {
+            k3 = malloc((size_t)(3 * nh));
+            if (!k3) return cpr_err_set(err, CPR_ERR_NOMEM, "hf-padded");
+            for (int64_t i = 0; i < 3; i++) memcpy(k3 + i * nh, kv, (size_t)nh);
+        }
+        s = scatter_rows(&O->wqkv, &L->wqkv, k3, 3 * nh, hd, 0, err);
+        if (!s) s = scatter_rows(&O->bqkv, &L->bqkv, k3, 3 * nh, hd, 0, err);
+        free(k3);
+        if (s) return s;
+        break;
+    }
+    }
+    CPR_TRY(scatter_cols(&O->wo, &L->wo, kv, nh, hd, err));
+    CPR_TRY(scatter_rows(&O->w_up, &L->w_up, ch, im, 1, 0, err));
+    CPR_TRY(scatter_rows(&O->b_up, &L->b_up, ch, im, 1, 0, err));
+    CPR_TRY(scatter_cols(&O->w_down, &L->w_down, ch, im, 1, err));
+    if (L->bo.data) CPR_TRY(cpr_tensor_clone(&O->bo, &L->bo, err));
+    if (L->b_down.data) CPR_TRY(cpr_tensor_clone(&O->b_down, &L->b_down, err));
+    return CPR_OK;
+}
+
 enum cpr_status cpr_struct_pad(const struct cpr_struct_plan *p,
                                const struct cpr_model *m,
                                struct cpr_model *out, struct cpr_err *err) {
     memset(out, 0, sizeof *out);
     int any_bo = 0, any_bd = 0;
     CPR_TRY(check(p, m, &any_bo, &any_bd, err));
+    const int fc = fc_family(&m->cfg);
     out->cfg = m->cfg;
-    out->cfg.qkv_bias = any_bo;
-    out->cfg.mlp_bias = any_bd;
+    if (!fc) {
+        out->cfg.qkv_bias = any_bo;
+        out->cfg.mlp_bias = any_bd;
+    }
     out->layers = calloc((size_t)m->cfg.n_layers, sizeof *out->layers);
     if (!out->layers)
         return cpr_err_set(err, CPR_ERR_NOMEM, "hf-padded output: out of "
@@ -182,11 +259,16 @@ enum cpr_status cpr_struct_pad(const struct cpr_struct_plan *p,
     out->tok_embed = view_of(&m->tok_embed);
     out->lm_head = view_of(&m->lm_head);
     out->final_norm = view_of(&m->final_norm);
+    out->final_norm_b = view_of(&m->final_norm_b);
+    out->pos_embed = view_of(&m->pos_embed);
     snprintf(out->source, sizeof out->source, "%s", m->source);
     snprintf(out->format, sizeof out->format, "%s", m->format);
     for (int64_t l = 0; l < m->cfg.n_layers; l++) {
-        enum cpr_status s = pad_layer(&p->layers[l], &m->layers[l], &m->cfg,
-                                      any_bo, any_bd, &out->layers[l], err);
+        enum cpr_status s =
+            fc ? pad_layer_fc(&p->layers[l], &m->layers[l], &m->cfg,
+                              &out->layers[l], err)
+               : pad_layer(&p->layers[l], &m->layers[l], &m->cfg, any_bo,
+                           any_bd, &out->layers[l], err);
         if (s) {
             cpr_model_free(out);
             return s;

@@ -12,6 +12,12 @@
 // compensation, every layer gets o (down) biases (zero where none) and the
 // config's qkv_bias (mlp_bias) is set: zero q/k/v biases here, zero gate/up
 // biases written by data/model_save.c.
+// OPT, GPT-2 and GPT-NeoX (non-gated, biases on every linear in their stock
+// configs): removed heads get zero q/k/v rows and bias elements (fused
+// q/k/v: at the head's positions) and zero out_proj columns, removed
+// channels zero fc1 rows and bias elements (relu / gelu(0) = 0) and zero
+// fc2 columns; the config is unchanged (GPT-NeoX with attention_bias false
+// and a compensation bias on attention.dense is refused).
 #ifndef CPR_CORE_STRUCT_PAD_H
 #define CPR_CORE_STRUCT_PAD_H
 
@@ -22,10 +28,10 @@
 // out = m (pruned by p from a uniform model of m->cfg's shapes) padded back
 // to m->cfg's shapes. Weights are owned copies; norms and embeddings are
 // borrowed views of m's (m must outlive out; free out with cpr_model_free).
-// Errors: CPR_ERR_UNSUPPORTED (not a LLaMA-arch SwiGLU model, a removed
-// sub-block, compressed weights, a bias the stock config cannot express),
-// CPR_ERR_ARG (plan and model disagree: layer count or kept units, e.g. a
-// source that was not uniform), CPR_ERR_NOMEM.
+// Errors: CPR_ERR_UNSUPPORTED (not LLaMA SwiGLU / OPT / GPT-2 / GPT-NeoX,
+// a removed sub-block, compressed weights, a bias the stock config
+// cannot express), CPR_ERR_ARG (plan and model disagree: layer count or
+// kept units, e.g. a source that was not uniform), CPR_ERR_NOMEM.
 enum cpr_status cpr_struct_pad(const struct cpr_struct_plan *p,
                                const struct cpr_model *m,
                                struct cpr_model *out, struct cpr_err *err);

@@ -57,14 +57,16 @@ int64_t cpr_struct_plan_kept_ch(const struct cpr_struct_plan *p,
 int64_t cpr_struct_plan_linear_params(const struct cpr_struct_plan *p,
                                       const struct cpr_model *m) {
     const int64_t h = m->cfg.hidden;
-    const int gated = m->cfg.block.mlp == CPR_MLP_SWIGLU;
+    const int gated = m->cfg.block.mlp == CPR_MLP_SWIGLU ||
+                      m->cfg.block.mlp == CPR_MLP_GEGLU_TANH;
     int64_t n = 0;
     for (int64_t l = 0; l < m->cfg.n_layers; l++) {
         const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
         const int64_t rep = sh.n_heads / sh.n_kv_heads;
         const int64_t kv = cpr_struct_plan_kept_kv(p, m, l);
         const int64_t ch = cpr_struct_plan_kept_ch(p, m, l);
-        // q and o: kv * rep heads; k and v: kv heads
+        // q and o: kv * rep heads; k and v: kv heads (fused q/k/v: the
+        // same rows in one matrix)
         n += 2 * h * kv * rep * sh.head_dim + 2 * h * kv * sh.head_dim;
         n += (gated ? 3 : 2) * h * ch;
     }
@@ -108,7 +110,8 @@ enum cpr_status cpr_struct_plan_check(const struct cpr_struct_plan *p,
                                (long long)l);
         const struct cpr_layer *L = &m->layers[l];
         const struct cpr_tensor *ts[] = {&L->wq, &L->wk, &L->wv, &L->wo,
-                                         &L->w_gate, &L->w_up, &L->w_down};
+                                         &L->w_gate, &L->w_up, &L->w_down,
+                                         &L->wqkv};
         for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
             if (ts[i]->sparse)
                 return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "structured "
@@ -196,6 +199,28 @@ static enum cpr_status add_bias(struct cpr_tensor *b, const float *add,
     return CPR_OK;
 }
 
+// Fused q/k/v (multi-head: a KV group is one head). GPT-NeoX's per-head
+// [q k v] rows: a head is 3 * hd consecutive rows; GPT-2's q | k | v: a head
+// is hd rows in each of the three thirds, so the kept-head mask is
+// repeated three times over units of hd rows. Weight and bias alike.
+static enum cpr_status gather_qkv(const struct cpr_model *m,
+                                  struct cpr_layer *L, const uint8_t *kv,
+                                  int64_t nkv, int64_t hd,
+                                  struct cpr_err *err) {
+    if (!kv || m->cfg.block.qkv == CPR_QKV_SEPARATE) return CPR_OK;
+    if (m->cfg.block.qkv == CPR_QKV_FUSED_HEADS) {
+        CPR_TRY(gather_rows(&L->wqkv, kv, nkv, 3 * hd, err));
+        return gather_rows(&L->bqkv, kv, nkv, 3 * hd, err);
+    }
+    uint8_t *k3 = malloc((size_t)(3 * nkv));
+    if (!k3) return cpr_err_set(err, CPR_ERR_NOMEM, "structured plan: mask");
+    for (int64_t i = 0; i < 3; i++) memcpy(k3 + i * nkv, kv, (size_t)nkv);
+    enum cpr_status s = gather_rows(&L->wqkv, k3, 3 * nkv, hd, err);
+    if (!s) s = gather_rows(&L->bqkv, k3, 3 * nkv, hd, err);
+    free(k3);
+    return s;
+}
+
 enum cpr_status cpr_struct_plan_apply(const struct cpr_struct_plan *p,
                                       struct cpr_model *m,
                                       struct cpr_err *err) {
@@ -214,6 +239,7 @@ enum cpr_status cpr_struct_plan_apply(const struct cpr_struct_plan *p,
         CPR_TRY(gather_rows(&L->bk, kv, nkv, hd, err));
         CPR_TRY(gather_rows(&L->wv, kv, nkv, hd, err));
         CPR_TRY(gather_rows(&L->bv, kv, nkv, hd, err));
+        CPR_TRY(gather_qkv(m, L, kv, nkv, hd, err));
         CPR_TRY(gather_cols(&L->wo, kv, nkv, rep * hd, err));
         CPR_TRY(gather_rows(&L->w_gate, ch, im, 1, err));
         CPR_TRY(gather_rows(&L->w_up, ch, im, 1, err));

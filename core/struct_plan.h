@@ -10,6 +10,13 @@
 // keeps head_dim. Methods (methods/structured.h) build plans; they never
 // resize tensors themselves.
 //
+// Every family's layout: separate q/k/v (LLaMA, OPT), fused q/k/v with
+// per-head [q k v] rows (GPT-NeoX) or q | k | v thirds (GPT-2: a head's
+// rows in each third), gated (gate/up rows) or non-gated (fc1 rows) MLPs;
+// biases of the gathered rows (q/k/v, qkv, up/fc1) follow their rows, the
+// o / down(fc2) biases are output-sized and only get the plan's vectors
+// added.
+//
 // What it is not: it never removes a whole sub-block (at least one KV
 // group and one MLP channel stay; dropping sub-blocks is depth pruning)
 // and never removes query heads inside a kept group.

@@ -773,6 +773,7 @@ void cpr_hf_config_write_shapes(const struct cpr_model_config *c,
         cpr_jw_key(w, "torch_dtype");
         cpr_jw_string(w, torch_dtype ? torch_dtype : "float32");
         cpr_jw_key(w, "use_cache"), cpr_jw_bool(w, 1);
+        write_shapes_key(c, shapes, w);
         cpr_jw_end_object(w);
         return;
     }

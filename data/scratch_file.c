@@ -2,9 +2,11 @@
 #include "data/scratch_file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static enum cpr_status sf_read(void *user, uint64_t off, void *buf, size_t n,
@@ -51,6 +53,29 @@ static enum cpr_status sf_write(void *user, uint64_t off, const void *buf,
     return CPR_OK;
 }
 
+static enum cpr_status sf_map(void *user, size_t n, void **p,
+                              struct cpr_err *err) {
+    struct cpr_scratch_file *f = user;
+    const size_t len = n ? n : 1;
+    *p = NULL;
+    const int rc = posix_fallocate(f->fd, 0, (off_t)len); // space up front:
+    if (rc) // a full disk fails here, not as SIGBUS in the middle
+        return cpr_err_set(err, CPR_ERR_IO, "scratch file in %s: cannot "
+                           "reserve %zu bytes: %s", f->dir, n, strerror(rc));
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd, 0);
+    if (m == MAP_FAILED)
+        return cpr_err_set(err, CPR_ERR_IO, "scratch file in %s: cannot map "
+                           "%zu bytes: %s", f->dir, n, strerror(errno));
+    if (len > f->size) f->size = len; // read() sees what the mapping holds
+    *p = m;
+    return CPR_OK;
+}
+
+static void sf_unmap(void *user, void *p, size_t n) {
+    (void)user;
+    if (p) munmap(p, n ? n : 1);
+}
+
 enum cpr_status cpr_scratch_file_open(struct cpr_scratch_file *f,
                                       const char *dir, struct cpr_err *err) {
     memset(f, 0, sizeof *f);
@@ -68,7 +93,7 @@ enum cpr_status cpr_scratch_file_open(struct cpr_scratch_file *f,
         return cpr_err_set(err, CPR_ERR_IO, "scratch file: cannot create one "
                            "in %s: %s", dir, strerror(errno));
     unlink(path); // gone from the directory; the space lives until close
-    f->io = (struct cpr_scratch_io){f, sf_read, sf_write};
+    f->io = (struct cpr_scratch_io){f, sf_read, sf_write, sf_map, sf_unmap};
     return CPR_OK;
 }
 

@@ -1,7 +1,9 @@
 // data/scratch_file.h: a core/scratch_io.h store in a temporary file,
 // created in a directory (mkstemp) and unlinked at once, so nothing is left
 // on disk whatever happens to the process; the pages it holds are the page
-// cache's (file-backed), not the process's anonymous memory.
+// cache's (file-backed), not the process's anonymous memory. It reads and
+// writes by offset, and maps (io.map: posix_fallocate, then mmap
+// MAP_SHARED) for a caller that wants the bytes as memory.
 #ifndef CPR_DATA_SCRATCH_FILE_H
 #define CPR_DATA_SCRATCH_FILE_H
 

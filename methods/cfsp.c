@@ -162,8 +162,10 @@ static enum cpr_status channel_scores(const struct cpr_struct_opts *o,
     }
     const int three = lm == CPR_CFSP_THREE_W_ONE_WA ||
                       lm == CPR_CFSP_THREE_W_ONE_A;
+    // a non-gated MLP (fc1/fc2): fc1 stands for both gate and up
+    const struct cpr_tensor *G = L->w_gate.data ? &L->w_gate : &L->w_up;
     if (three && ((s = row_norm_term(&L->w_up, uterm, err)) ||
-                  (s = row_norm_term(&L->w_gate, gterm, err))))
+                  (s = row_norm_term(G, gterm, err))))
         goto done;
     for (int64_t j = 0; j < I; j++) {
         const double sj = sqrt(sc[j]), dm = dterm[j] / (double)h;
@@ -248,9 +250,6 @@ enum cpr_status cpr_cfsp_prune(struct cpr_model *m, const int32_t *windows,
     if ((unsigned)o->cfsp_global > CPR_CFSP_AVG ||
         (unsigned)o->cfsp_local > CPR_CFSP_WANDA_BASE)
         return cpr_err_set(err, CPR_ERR_ARG, "cfsp: unknown metric");
-    if (m->cfg.block.mlp != CPR_MLP_SWIGLU)
-        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "cfsp: only gated "
-                           "(SwiGLU) MLPs, as the reference");
     if (!windows || n_seq < 1 || seqlen < 1)
         return cpr_err_set(err, CPR_ERR_ARG, "cfsp: needs calibration "
                            "windows");

@@ -28,6 +28,8 @@
 //   one_wa                    mean_r (|D_rj| s_j^b / sum_r |D_rj| s_j^b) s_j^c
 //   one_a                     mean_r (|D_rj| / sum_r |D_rj|) s_j^0.5
 //   wanda_base                mean_r |D_rj| s_j
+// Non-gated MLPs (OPT, GPT-2, GPT-NeoX; the reference is LLaMA-only):
+// fc1 stands for both G and U, fc2 for D.
 // (the normalised weight terms average to 1/hidden, so all but wanda_base
 // rank channels by s_j alone; computed literally, in double).
 // Layer l keeps the channels whose score is >= its descending-sorted score
@@ -72,8 +74,8 @@ void cpr_cfsp_report_free(struct cpr_cfsp_report *r);
 // o->cfsp_*). windows: (n_seq, seqlen) token ids, n_seq >= 1. plan (out,
 // free with cpr_struct_plan_free): kept channels per layer in the original
 // widths, every KV group kept, no biases. report may be NULL.
-// Errors: CPR_ERR_ARG, CPR_ERR_UNSUPPORTED (not SwiGLU, non-uniform
-// layers), those of the forward and of cpr_struct_plan_apply, NOMEM.
+// Errors: CPR_ERR_ARG, CPR_ERR_UNSUPPORTED (non-uniform layers), those
+// of the forward and of cpr_struct_plan_apply, NOMEM.
 enum cpr_status cpr_cfsp_prune(struct cpr_model *m, const int32_t *windows,
                                int64_t n_seq, int64_t seqlen,
                                const struct cpr_struct_opts *o,

@@ -12,9 +12,14 @@ static enum cpr_status init_any(struct cpr_gradstats *gs,
                                 const struct cpr_model *m,
                                 const struct cpr_kernels *k,
                                 struct cpr_pool *pool,
-                                const struct cpr_scratch_io *io,
-                                struct cpr_err *err) {
+                                const struct cpr_scratch_io *io, int64_t l0,
+                                int64_t l1, struct cpr_err *err) {
     memset(gs, 0, sizeof *gs);
+    if (l0 < 0 || l1 > m->cfg.n_layers || l0 >= l1)
+        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: layers [%lld, %lld) "
+                           "of %lld", (long long)l0, (long long)l1,
+                           (long long)m->cfg.n_layers);
+    gs->lay0 = l0, gs->lay1 = l1;
     gs->io = io;
     gs->cur = -1;
     gs->n_layers = m->cfg.n_layers;
@@ -39,6 +44,7 @@ static enum cpr_status init_any(struct cpr_gradstats *gs,
             e->layer = l, e->role = lr[r].role;
             e->rows = (size_t)w->shape[0], e->cols = (size_t)w->shape[1];
             size_t n = e->rows * e->cols;
+            if (l < l0 || l >= l1) continue; // no gradients kept
             total += 2 * n;
             layer += 2 * n;
             if (n > biggest) biggest = n;
@@ -61,8 +67,8 @@ static enum cpr_status init_any(struct cpr_gradstats *gs,
     if (io) {
         gs->slab = malloc((gs->slab_floats ? gs->slab_floats : 1) *
                           sizeof(float));
-        gs->fin = calloc((size_t)(gs->n_layers ? gs->n_layers : 1), 1);
-        if (!gs->slab || !gs->fin) {
+        gs->stored = calloc((size_t)(gs->n_layers ? gs->n_layers : 1), 1);
+        if (!gs->slab || !gs->stored) {
             cpr_gradstats_free(gs);
             return cpr_err_set(err, CPR_ERR_NOMEM, "gradstats: cannot "
                                "allocate one layer slab (%zu bytes)",
@@ -79,7 +85,7 @@ enum cpr_status cpr_gradstats_init(struct cpr_gradstats *gs,
                                    const struct cpr_model *m,
                                    const struct cpr_kernels *k,
                                    struct cpr_pool *pool, struct cpr_err *err) {
-    return init_any(gs, m, k, pool, NULL, err);
+    return init_any(gs, m, k, pool, NULL, 0, m->cfg.n_layers, err);
 }
 
 enum cpr_status cpr_gradstats_init_scratch(struct cpr_gradstats *gs,
@@ -90,13 +96,25 @@ enum cpr_status cpr_gradstats_init_scratch(struct cpr_gradstats *gs,
                                            struct cpr_err *err) {
     if (!io || !io->read || !io->write)
         return cpr_err_set(err, CPR_ERR_ARG, "gradstats: no scratch store");
-    return init_any(gs, m, k, pool, io, err);
+    return init_any(gs, m, k, pool, io, 0, m->cfg.n_layers, err);
+}
+
+enum cpr_status cpr_gradstats_init_range(struct cpr_gradstats *gs,
+                                         const struct cpr_model *m,
+                                         const struct cpr_kernels *k,
+                                         struct cpr_pool *pool,
+                                         const struct cpr_scratch_io *io,
+                                         int64_t l0, int64_t l1,
+                                         struct cpr_err *err) {
+    if (io && (!io->read || !io->write))
+        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: no scratch store");
+    return init_any(gs, m, k, pool, io, l0, l1, err);
 }
 
 void cpr_gradstats_free(struct cpr_gradstats *gs) {
     if (!gs) return;
     free(gs->slab);
-    free(gs->fin);
+    free(gs->stored);
     for (size_t i = 0; !gs->io && gs->lin && i < gs->n_lin; i++) {
         free(gs->lin[i].l1);
         free(gs->lin[i].l2);
@@ -109,6 +127,7 @@ void cpr_gradstats_free(struct cpr_gradstats *gs) {
 const struct cpr_gradstats_lin *cpr_gradstats_get(const struct cpr_gradstats *gs,
                                                   int64_t layer,
                                                   enum cpr_linear_role role) {
+    if (layer < gs->lay0 || layer >= gs->lay1) return NULL; // not kept
     if (gs->io && layer != gs->cur) return NULL; // not resident
     for (size_t r = 0; r < gs->per_layer; r++) {
         size_t i = (size_t)layer * gs->per_layer + r;
@@ -118,17 +137,22 @@ const struct cpr_gradstats_lin *cpr_gradstats_get(const struct cpr_gradstats *gs
     return NULL;
 }
 
-static float round_bf16(float x);
 static void finish_lin(struct cpr_gradstats_lin *e, enum cpr_grad_dtype dt);
 
 // Slab layout of layer l: for each linear, l1 then l2 (rows * cols each);
-// layer l lives at byte l * slab_floats * 4 of the store.
+// layer l lives at byte l * slab_floats * 4 of the store. stored[l]: 0
+// never written (zeros, no read), 1 raw sums, 2 finished (only the layer
+// resident at cpr_gradstats_finish with unwritten sums). A raw slab loaded
+// after cpr_gradstats_finish is finished in RAM on each load and never
+// written back (the finish is a pure function of the sums).
 static enum cpr_status make_resident(struct cpr_gradstats *gs, int64_t layer,
                                      struct cpr_err *err) {
     if (!gs->io || gs->cur == layer) return CPR_OK;
-    if (layer < 0 || layer >= gs->n_layers)
-        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: layer %lld of %lld",
-                           (long long)layer, (long long)gs->n_layers);
+    if (layer < gs->lay0 || layer >= gs->lay1)
+        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: layer %lld outside "
+                           "the accumulated layers [%lld, %lld)",
+                           (long long)layer, (long long)gs->lay0,
+                           (long long)gs->lay1);
     const uint64_t stride = (uint64_t)gs->slab_floats * sizeof(float);
     size_t used = 0;
     if (gs->cur >= 0) {
@@ -138,12 +162,16 @@ static enum cpr_status make_resident(struct cpr_gradstats *gs, int64_t layer,
             used += 2 * e->rows * e->cols;
             e->l1 = e->l2 = NULL;
         }
-        if (gs->dirty)
-            CPR_TRY(gs->io->write(gs->io->user, (uint64_t)gs->cur * stride,
+        if (gs->dirty) {
+            CPR_TRY(gs->io->write(gs->io->user,
+                                  (uint64_t)(gs->cur - gs->lay0) * stride,
                                   gs->slab, used * sizeof(float), err));
+            gs->bytes_written += used * sizeof(float);
+            gs->stored[gs->cur] = gs->cur_finished ? 2 : 1;
+        }
     }
     gs->cur = -1;
-    gs->dirty = 0;
+    gs->dirty = gs->cur_finished = 0;
     size_t off = 0;
     for (size_t r = 0; r < gs->per_layer; r++) {
         struct cpr_gradstats_lin *e = &gs->lin[(size_t)layer * gs->per_layer + r];
@@ -152,26 +180,35 @@ static enum cpr_status make_resident(struct cpr_gradstats *gs, int64_t layer,
         e->l2 = gs->slab + off + n;
         off += 2 * n;
     }
-    CPR_TRY(gs->io->read(gs->io->user, (uint64_t)layer * stride, gs->slab,
-                         off * sizeof(float), err));
+    if (gs->stored[layer]) {
+        CPR_TRY(gs->io->read(gs->io->user,
+                             (uint64_t)(layer - gs->lay0) * stride, gs->slab,
+                             off * sizeof(float), err));
+        gs->bytes_read += off * sizeof(float);
+    } else {
+        memset(gs->slab, 0, off * sizeof(float));
+    }
     gs->cur = layer;
-    if (gs->finished && !gs->fin[layer]) {
+    if (gs->finished && gs->stored[layer] != 2)
         for (size_t r = 0; r < gs->per_layer; r++)
             finish_lin(&gs->lin[(size_t)layer * gs->per_layer + r], gs->dt);
-        gs->fin[layer] = 1;
-        gs->dirty = 1;
-    }
     return CPR_OK;
 }
 
 enum cpr_status cpr_gradstats_load(struct cpr_gradstats *gs, int64_t layer,
                                    struct cpr_err *err) {
+    if (layer < gs->lay0 || layer >= gs->lay1)
+        return cpr_err_set(err, CPR_ERR_ARG, "gradstats: layer %lld outside "
+                           "the accumulated layers [%lld, %lld)",
+                           (long long)layer, (long long)gs->lay0,
+                           (long long)gs->lay1);
     return make_resident(gs, layer, err);
 }
 
 enum cpr_status cpr_gradstats_hook(void *user, const struct cpr_grad *g,
                                    struct cpr_err *err) {
     struct cpr_gradstats *gs = user;
+    if (g->layer < gs->lay0 || g->layer >= gs->lay1) return CPR_OK; // unkept
     if (gs->finished)
         return cpr_err_set(err, CPR_ERR_INTERNAL, "gradstats: a gradient "
                            "after cpr_gradstats_finish");
@@ -208,6 +245,40 @@ enum cpr_status cpr_gradstats_window(struct cpr_gradstats *gs,
     return CPR_OK;
 }
 
+enum cpr_status cpr_gradstats_windows(struct cpr_gradstats *gs,
+                                      struct cpr_backward *b,
+                                      const int32_t *tokens, int64_t n_win,
+                                      int64_t seqlen, float scale,
+                                      double *loss, struct cpr_err *err) {
+    CPR_TRY(cpr_backward_run_windows(b, tokens, n_win, seqlen, scale,
+                                     cpr_gradstats_hook, gs, loss, err));
+    gs->n_windows += (size_t)n_win;
+    return CPR_OK;
+}
+
+size_t cpr_gradstats_slab_bytes(const struct cpr_model *m) {
+    size_t most = 0;
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        size_t n = 0;
+        struct cpr_linear_ref lr[CPR_MAX_LINEARS];
+        const int nl = cpr_layer_linears((struct cpr_model *)m, l, lr,
+                                         CPR_MAX_LINEARS);
+        for (int r = 0; r < nl; r++)
+            n += (size_t)lr[r].w->shape[0] * (size_t)lr[r].w->shape[1];
+        if (n > most) most = n;
+    }
+    return 2 * most * sizeof(float);
+}
+
+int64_t cpr_gradstats_group(const struct cpr_model *m, int scratch,
+                            int64_t seqlen, int64_t n_windows) {
+    if (!scratch || n_windows < 2) return 1;
+    const size_t per = ((size_t)m->cfg.n_layers + 1) * (size_t)seqlen *
+                       (size_t)m->cfg.hidden * sizeof(float);
+    int64_t g = 1 + (int64_t)(cpr_gradstats_slab_bytes(m) / (per ? per : 1));
+    return g < n_windows ? g : n_windows;
+}
+
 static float round_bf16(float x) { // round to nearest even, NaN kept
     uint32_t u;
     memcpy(&u, &x, sizeof u);
@@ -236,10 +307,11 @@ void cpr_gradstats_finish(struct cpr_gradstats *gs, enum cpr_grad_dtype dt) {
         if (gs->cur >= 0) {
             for (size_t r = 0; r < gs->per_layer; r++)
                 finish_lin(&gs->lin[(size_t)gs->cur * gs->per_layer + r], dt);
-            gs->fin[gs->cur] = 1;
-            gs->dirty = 1;
+            // unwritten sums: the slab goes to the store finished
+            gs->cur_finished = gs->dirty;
         }
         return;
     }
-    for (size_t i = 0; i < gs->n_lin; i++) finish_lin(&gs->lin[i], dt);
+    for (size_t i = 0; i < gs->n_lin; i++)
+        if (gs->lin[i].l1) finish_lin(&gs->lin[i], dt);
 }

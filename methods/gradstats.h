@@ -16,10 +16,17 @@
 // one scratch of the largest linear. With a scratch store
 // (cpr_gradstats_init_scratch; data/scratch_file.h: a temporary file) only
 // one layer's slab (l1 and l2 of its linears, f32) is in RAM: the backward
-// pass visits the layers in order (L-1 .. 0), so each window writes the
-// slab it leaves back and reads the next one (2 x 8 bytes per decoder
-// parameter of I/O per window); the consumer calls cpr_gradstats_load(l)
-// before reading layer l. Results are bit-identical to the in-RAM mode.
+// pass visits the layers in order (L-1 .. 0), so a pass writes the slab it
+// leaves back and reads the next one. cpr_gradstats_windows runs a group
+// of windows layer-major (core/backward.h cpr_backward_run_windows), so
+// each layer's slab is read and written once per group instead of once
+// per window: 8 bytes per decoder parameter written per group, and as
+// much read from the second group on (the first group and never-written
+// layers read nothing). cpr_gradstats_group picks the group size. After
+// cpr_gradstats_finish a load reads the raw sums and finishes them in RAM
+// without writing them back. The consumer calls cpr_gradstats_load(l)
+// before reading layer l. Results are bit-identical to the in-RAM mode
+// for any grouping (each weight's sum still adds the windows in order).
 //
 // --grad-dtype: the reference (GBLM gradient_computation.py) runs the
 // model in fp16 and saves the norms in fp16 (10 mantissa bits, max 65504:
@@ -58,8 +65,11 @@ struct cpr_gradstats {
     float *slab;        // 2 * (largest layer's weights)
     size_t slab_floats;
     int64_t n_layers, cur; // cur = -1: none resident
-    int dirty;
-    unsigned char *fin; // (n_layers) the stored slab is already finished
+    int dirty;          // the resident slab has sums the store lacks
+    int cur_finished;   // ... and they are finished
+    unsigned char *stored; // (n_layers) 0 nothing, 1 raw sums, 2 finished
+    uint64_t bytes_read, bytes_written; // moved through io so far
+    int64_t lay0, lay1; // the layers kept: [lay0, lay1)
 };
 
 // Allocate zeroed accumulators for every linear of m's linear table (core/model.h).
@@ -80,6 +90,20 @@ enum cpr_status cpr_gradstats_init_scratch(struct cpr_gradstats *gs,
                                            const struct cpr_scratch_io *io,
                                            struct cpr_err *err);
 
+// Accumulators for layers [l0, l1) only (io: NULL = in RAM, else as
+// cpr_gradstats_init_scratch): the hook ignores the other layers'
+// gradients and cpr_gradstats_get returns NULL for them (a pruning run on
+// blocks A:B keeps and stores only those; core/backward.h first_layer
+// spares the backward pass below l0). Errors: CPR_ERR_ARG (range), as
+// above.
+enum cpr_status cpr_gradstats_init_range(struct cpr_gradstats *gs,
+                                         const struct cpr_model *m,
+                                         const struct cpr_kernels *k,
+                                         struct cpr_pool *pool,
+                                         const struct cpr_scratch_io *io,
+                                         int64_t l0, int64_t l1,
+                                         struct cpr_err *err);
+
 // Make layer `layer`'s accumulators readable through cpr_gradstats_get
 // (scratch mode: reads its slab, finishing it if cpr_gradstats_finish ran;
 // in-RAM mode: nothing). Errors: the store's, CPR_ERR_ARG (layer).
@@ -96,6 +120,26 @@ enum cpr_status cpr_gradstats_window(struct cpr_gradstats *gs,
                                      const int32_t *tokens, int64_t seqlen,
                                      float scale, double *loss,
                                      struct cpr_err *err);
+
+// n_win windows (n_win * seqlen tokens) as one layer-major group:
+// cpr_backward_run_windows(b, ..., hook = gs); loss: n_win entries or NULL.
+enum cpr_status cpr_gradstats_windows(struct cpr_gradstats *gs,
+                                      struct cpr_backward *b,
+                                      const int32_t *tokens, int64_t n_win,
+                                      int64_t seqlen, float scale,
+                                      double *loss, struct cpr_err *err);
+
+// How many windows (of n_windows, seqlen tokens each) to pass to
+// cpr_gradstats_windows at once: 1 for in-RAM accumulators (scratch = 0:
+// grouping saves nothing there); with a scratch store, as many as keep the
+// group's extra checkpoints ((n_layers + 1) x seqlen x hidden f32 per
+// window beyond the first) within one more layer slab of RAM.
+int64_t cpr_gradstats_group(const struct cpr_model *m, int scratch,
+                            int64_t seqlen, int64_t n_windows);
+
+// Bytes of the largest layer's slab (l1 + l2 of its 7 linears, f32): the
+// RAM the scratch mode keeps.
+size_t cpr_gradstats_slab_bytes(const struct cpr_model *m);
 
 // l2 = sqrt(sum g^2); round l1 and l2 to bf16 when dt == CPR_GRAD_BF16.
 void cpr_gradstats_finish(struct cpr_gradstats *gs, enum cpr_grad_dtype dt);

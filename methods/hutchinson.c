@@ -238,3 +238,22 @@ enum cpr_status cpr_hutchinson(const struct cpr_model *m,
     hutch_free(&h);
     return s;
 }
+
+size_t cpr_hutch_bytes(const struct cpr_model *m, int64_t seqlen,
+                       size_t n_threads, int64_t max_iter) {
+    size_t copy = 0, big = 0, n_lin = 0;
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        struct cpr_linear_ref r[CPR_MAX_LINEARS];
+        const int nl = cpr_layer_linears((struct cpr_model *)m, l, r,
+                                         CPR_MAX_LINEARS);
+        for (int j = 0; j < nl; j++) {
+            const size_t n = (size_t)cpr_tensor_numel(r[j].w);
+            copy += n;
+            if (n > big) big = n;
+        }
+        n_lin += (size_t)nl;
+    }
+    return (copy + big) * sizeof(float) +
+           cpr_backward_bytes(m, n_threads, 1, seqlen) +
+           n_lin * (size_t)(max_iter > 0 ? max_iter : 1) * sizeof(double);
+}

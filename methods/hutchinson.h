@@ -85,4 +85,12 @@ enum cpr_status cpr_hutchinson(const struct cpr_model *m,
                                struct cpr_err *err);
 void cpr_hutch_result_free(struct cpr_hutch_result *res);
 
+// Bytes of RAM cpr_hutchinson takes on m (windows of seqlen tokens,
+// n_threads, max_iter probes): the f32 copy of every decoder linear (4
+// bytes per weight: this is a tool for small models), one batch-1
+// backward pass (core/backward.h), the dW scratch and the per-probe
+// samples. For --plan.
+size_t cpr_hutch_bytes(const struct cpr_model *m, int64_t seqlen,
+                       size_t n_threads, int64_t max_iter);
+
 #endif

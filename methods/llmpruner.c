@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arch_name.h"
 #include "core/backward.h"
 #include "core/matmul_bwd.h"
 #include "core/rng.h"
+#include "methods/slab_store.h"
 
 enum { M_Q = 0, M_K, M_V, M_O, M_GATE, M_UP, M_DOWN, N_MEMBERS };
 
@@ -96,7 +98,11 @@ struct lp_state {
     int64_t n_seq;        // windows (acc divides by it)
     int acc_pass;         // 1: add g^2 / n into acc; 0: member vectors
     double **vec;         // [layer * N_MEMBERS + mb] member vectors
-    float **acc;          // [layer * N_MEMBERS + mb] or NULL
+    // acc per layer (its members one after another at acc_off[layer *
+    // N_MEMBERS + mb]), in RAM or a scratch store (o->acc_store); NULL
+    // unless param_second / param_mix
+    struct cpr_slabs *acc;
+    size_t *acc_off;
     float *dw, *wrow;     // scratch: largest linear, widest row
 };
 
@@ -160,7 +166,11 @@ static enum cpr_status grad_hook(void *user, const struct cpr_grad *g,
     CPR_TRY(cpr_matmul_dw(st->pool, st->k, (size_t)g->n_rows, rows, cols,
                           1.0f, g->dy, rows, g->x, cols, 0.0f, st->dw, cols,
                           err));
-    float *acc = st->acc ? st->acc[g->layer * N_MEMBERS + mb] : NULL;
+    float *acc = NULL;
+    if (st->acc) {
+        CPR_TRY(cpr_slabs_get(st->acc, g->layer, st->acc_pass, &acc, err));
+        acc += st->acc_off[g->layer * N_MEMBERS + mb];
+    }
     if (st->acc_pass) {
         const float n = (float)st->n_seq;
         for (size_t i = 0; i < rows * cols; i++) {
@@ -173,6 +183,21 @@ static enum cpr_status grad_hook(void *user, const struct cpr_grad *g,
     return CPR_OK;
 }
 
+// Windows per layer-major group of the acc passes: as many as keep their
+// extra checkpoints ((n_layers + 1) x seqlen x hidden f32 each beyond the
+// first) within one more acc slab.
+static int64_t acc_group(const struct lp_state *st, int64_t n_seq,
+                         int64_t seqlen) {
+    const struct cpr_model *m = st->m;
+    const size_t per = ((size_t)m->cfg.n_layers + 1) * (size_t)seqlen *
+                       (size_t)m->cfg.hidden * sizeof(float);
+    size_t slab = 0;
+    for (int64_t l = 0; l < m->cfg.n_layers; l++)
+        if (st->acc->len[l] > slab) slab = st->acc->len[l];
+    int64_t g = 1 + (int64_t)(slab * sizeof(float) / (per ? per : 1));
+    return g < n_seq ? g : n_seq;
+}
+
 static enum cpr_status gradients(struct lp_state *st, const int32_t *windows,
                                  int64_t n_seq, int64_t seqlen, double *loss,
                                  struct cpr_err *err) {
@@ -180,10 +205,16 @@ static enum cpr_status gradients(struct lp_state *st, const int32_t *windows,
     CPR_TRY(cpr_backward_init(&b, st->m, st->k, st->pool, n_seq, seqlen, err));
     enum cpr_status s = CPR_OK;
     if (st->acc) { // per-sample passes, batch 1 (hf_prune.py's loop)
+        // in a scratch store: layer-major groups of windows, so each
+        // layer's acc is read and written once per group (sums per weight
+        // still add the windows in order: bit-identical)
+        const int64_t grp = st->o->acc_store ? acc_group(st, n_seq, seqlen) : 1;
         st->acc_pass = 1;
-        for (int64_t j = 0; j < n_seq && !s; j++)
-            s = cpr_backward_run(&b, windows + j * seqlen, 1, seqlen, 1.0f,
-                                 grad_hook, st, NULL, err);
+        for (int64_t j = 0; j < n_seq && !s; j += grp)
+            s = cpr_backward_run_windows(&b, windows + j * seqlen,
+                                         n_seq - j < grp ? n_seq - j : grp,
+                                         seqlen, 1.0f, grad_hook, st, NULL,
+                                         err);
         st->acc_pass = 0;
     }
     if (!s) // the batched pass over all windows gives .grad
@@ -261,9 +292,8 @@ static enum cpr_status random_scores(const struct cpr_model *m,
 static void state_free(struct lp_state *st, int64_t n_layers) {
     for (int64_t i = 0; st->vec && i < n_layers * N_MEMBERS; i++)
         free(st->vec[i]);
-    for (int64_t i = 0; st->acc && i < n_layers * N_MEMBERS; i++)
-        free(st->acc[i]);
-    free(st->vec), free(st->acc), free(st->dw), free(st->wrow);
+    if (st->acc) cpr_slabs_free(st->acc);
+    free(st->vec), free(st->acc_off), free(st->dw), free(st->wrow);
 }
 
 static enum cpr_status check_opts(const struct cpr_model *m,
@@ -292,6 +322,17 @@ enum cpr_status cpr_llmp_check_model(const struct cpr_model *m,
                            (long long)o->layer_end, (long long)m->cfg.n_layers);
     for (int64_t l = o->layer_start; l < o->layer_end; l++) {
         const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        // OPT / GPT-2 / GPT-NeoX (non-gated MLP, fused q/k/v): the
+        // backward pass has no gradients through their blocks yet
+        if (m->cfg.block.mlp != CPR_MLP_SWIGLU &&
+            m->cfg.block.mlp != CPR_MLP_GEGLU_TANH)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "llm-pruner: %s "
+                               "blocks (non-gated MLP) are not supported: "
+                               "its Taylor importance needs gradients "
+                               "through them, which the backward pass does "
+                               "not compute yet (flap, wanda-sp, "
+                               "magnitude-sp and cfsp run on them)",
+                               cpr_arch_family_name(m->cfg.arch));
         if (!sh.has_attn || !sh.has_mlp || sh.n_kv_heads < 1 ||
             sh.n_heads % sh.n_kv_heads || m->cfg.block.mlp != CPR_MLP_SWIGLU)
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "llm-pruner: layer "
@@ -326,8 +367,15 @@ enum cpr_status cpr_llmp_scores(const struct cpr_model *m,
     const int need_acc = o->importance == CPR_LLMP_TAYLOR &&
                          (o->taylor == CPR_LLMP_PARAM_SECOND ||
                           o->taylor == CPR_LLMP_PARAM_MIX);
-    if (need_acc) st.acc = calloc((size_t)(nl * N_MEMBERS), sizeof *st.acc);
-    if (!sc->attn || !sc->mlp || !st.vec || (need_acc && !st.acc)) goto nomem;
+    struct cpr_slabs accs;
+    memset(&accs, 0, sizeof accs);
+    size_t *acc_len = need_acc ? calloc((size_t)(nl ? nl : 1), sizeof *acc_len)
+                               : NULL;
+    if (need_acc)
+        st.acc_off = calloc((size_t)(nl * N_MEMBERS), sizeof *st.acc_off);
+    if (!sc->attn || !sc->mlp || !st.vec ||
+        (need_acc && (!acc_len || !st.acc_off)))
+        goto nomem;
     size_t big = 1, wide = 1;
     for (int64_t l = o->layer_start; l < o->layer_end; l++) {
         const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
@@ -340,13 +388,25 @@ enum cpr_status cpr_llmp_scores(const struct cpr_model *m,
             st.vec[l * N_MEMBERS + mb] =
                 calloc(by_column(mb) ? c : r, sizeof(double));
             if (!st.vec[l * N_MEMBERS + mb]) goto nomem;
-            if (need_acc && !(st.acc[l * N_MEMBERS + mb] =
-                                  calloc(r * c, sizeof(float))))
-                goto nomem;
+            if (need_acc) {
+                st.acc_off[l * N_MEMBERS + mb] = acc_len[l];
+                acc_len[l] += r * c;
+            }
             if (r * c > big) big = r * c;
             if (c > wide) wide = c;
         }
     }
+    if (need_acc) {
+        if ((s = cpr_slabs_init(&accs, nl, acc_len, o->acc_store, err))) {
+            free(acc_len);
+            state_free(&st, nl);
+            cpr_llmp_scores_free(sc);
+            return s;
+        }
+        st.acc = &accs;
+    }
+    free(acc_len);
+    acc_len = NULL;
     st.dw = malloc(big * sizeof(float));
     st.wrow = malloc(wide * sizeof(float));
     if (!st.dw || !st.wrow) goto nomem;
@@ -362,10 +422,13 @@ enum cpr_status cpr_llmp_scores(const struct cpr_model *m,
         for (int64_t l = o->layer_start; l < o->layer_end && !s; l++)
             s = group_scores(&st, l, sc, err);
     }
+    sc->acc_bytes_read = accs.bytes_read;
+    sc->acc_bytes_written = accs.bytes_written;
     state_free(&st, nl);
     if (s) cpr_llmp_scores_free(sc);
     return s;
 nomem:
+    free(acc_len);
     state_free(&st, nl);
     cpr_llmp_scores_free(sc);
     return cpr_err_set(err, CPR_ERR_NOMEM, "llm-pruner: out of memory for "
@@ -489,4 +552,34 @@ enum cpr_status cpr_llmp_prune(struct cpr_model *m, const int32_t *windows,
     cpr_llmp_scores_free(&sc);
     if (!s) s = cpr_struct_plan_apply(plan, m, err);
     return s;
+}
+
+size_t cpr_llmp_ram_bytes(const struct cpr_model *m,
+                          const struct cpr_llmp_opts *o, int64_t n_seq,
+                          int64_t seqlen) {
+    const int need_acc = o->importance == CPR_LLMP_TAYLOR &&
+                         (o->taylor == CPR_LLMP_PARAM_SECOND ||
+                          o->taylor == CPR_LLMP_PARAM_MIX);
+    size_t sum = 0, most = 0, big = 0, vec = 0;
+    for (int64_t l = o->layer_start; l < o->layer_end; l++) {
+        size_t layer = 0;
+        for (int mb = 0; mb < N_MEMBERS; mb++) {
+            const struct cpr_tensor *w = member_weight(&m->layers[l], mb);
+            const size_t r = (size_t)w->shape[0], c = (size_t)w->shape[1];
+            layer += r * c;
+            if (r * c > big) big = r * c;
+            vec += by_column(mb) ? c : r;
+        }
+        sum += layer;
+        if (layer > most) most = layer;
+    }
+    size_t b = big * sizeof(float) + vec * sizeof(double);
+    if (o->importance != CPR_LLMP_TAYLOR) return vec * sizeof(double);
+    if (!need_acc) return b;
+    if (!o->acc_store) return b + sum * sizeof(float);
+    const size_t per = ((size_t)m->cfg.n_layers + 1) * (size_t)seqlen *
+                       (size_t)m->cfg.hidden * sizeof(float);
+    int64_t g = 1 + (int64_t)(most * sizeof(float) / (per ? per : 1));
+    if (g > n_seq) g = n_seq;
+    return b + most * sizeof(float) + (size_t)(g - 1) * per;
 }

@@ -45,6 +45,7 @@
 
 #include "core/model.h"
 #include "core/pool.h"
+#include "core/scratch_io.h"
 #include "core/status.h"
 #include "core/struct_plan.h"
 
@@ -62,6 +63,12 @@ struct cpr_llmp_opts {
     int global;                        // 1 = --global_pruning
     int64_t layer_start, layer_end;    // already clipped to the model
     uint64_t seed;                     // random
+    // param_second / param_mix: acc (4 bytes per weight of the layers in
+    // range; 23 GB for LLaMA-7B's [3, 31)) in this scratch store, one
+    // layer in RAM (methods/slab_store.h), instead of all in RAM (NULL);
+    // the acc passes then run layer-major groups of windows (each layer's
+    // acc read and written once per group). Results are bit-identical.
+    const struct cpr_scratch_io *acc_store;
 };
 
 // Names ("taylor", "param_mix", "sum"); parse returns -1 if unknown.
@@ -79,6 +86,7 @@ struct cpr_llmp_scores {
     int64_t n_layers;
     double **attn, **mlp;
     double loss;          // mean loss of the batched pass (taylor), else 0
+    uint64_t acc_bytes_read, acc_bytes_written; // acc_store traffic
 };
 void cpr_llmp_scores_free(struct cpr_llmp_scores *sc);
 
@@ -89,6 +97,14 @@ void cpr_llmp_scores_free(struct cpr_llmp_scores *sc);
 enum cpr_status cpr_llmp_check_model(const struct cpr_model *m,
                                      const struct cpr_llmp_opts *o,
                                      struct cpr_err *err);
+
+// Bytes of RAM the scores take beyond the backward pass (core/backward.h
+// cpr_backward_init with n_seq windows): acc (all layers in range, or the
+// largest layer's with o->acc_store, plus the group's extra checkpoints),
+// the dW scratch of the largest linear and the member vectors. For --plan.
+size_t cpr_llmp_ram_bytes(const struct cpr_model *m,
+                          const struct cpr_llmp_opts *o, int64_t n_seq,
+                          int64_t seqlen);
 
 // Scores of every unit. windows: (n_seq, seqlen) token ids (taylor only;
 // may be NULL otherwise). Errors: CPR_ERR_ARG (range, sizes),

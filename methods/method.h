@@ -225,6 +225,10 @@ struct cpr_method {
                                int64_t seqlen, struct cpr_pool *pool,
                                const struct cpr_kernels *k,
                                struct cpr_err *err);
+    // Optional: bytes of RAM prepass takes with windows of seqlen tokens
+    // and n_threads (for --plan; 0 when the state runs no pre-pass).
+    size_t (*prepass_bytes)(const void *state, const struct cpr_model *m,
+                            int64_t seqlen, size_t n_threads);
 };
 
 enum {

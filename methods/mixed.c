@@ -176,6 +176,14 @@ static enum cpr_status mixed_prepass(void *state, const struct cpr_model *m,
     return st;
 }
 
+static size_t mixed_prepass_bytes(const void *state,
+                                  const struct cpr_model *m, int64_t seqlen,
+                                  size_t n_threads) {
+    const struct mixed_state *s = state;
+    if (s->sensitivity != SENS_HUTCHINSON) return 0;
+    return cpr_hutch_bytes(m, seqlen, n_threads, (int64_t)s->hutch_iters);
+}
+
 struct ranked {
     double v;
     int64_t i;
@@ -295,4 +303,5 @@ const struct cpr_method cpr_method_mixed = {
     .allocate = mixed_allocate,
     .refuses = CPR_REFUSES_NM,
     .prepass = mixed_prepass,
+    .prepass_bytes = mixed_prepass_bytes,
 };

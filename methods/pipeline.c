@@ -450,7 +450,7 @@ static enum cpr_status calib_init(struct calib *c, const struct cpr_model *m,
     if (c->chunk > nsamples) c->chunk = nsamples;
     const size_t act = (size_t)(nsamples * seqlen * cfg->hidden) * c->elsize;
     rep->activation_bytes = act;
-    CPR_TRY(cpr_calib_store_alloc(&c->store, act, o->calib_tmp_dir, err));
+    CPR_TRY(cpr_calib_store_alloc(&c->store, act, o->calib_scratch, err));
     c->inps = c->store.data;
     c->work = malloc((size_t)(c->chunk * seqlen * cfg->hidden) * sizeof(float));
     if (!c->work)
@@ -791,13 +791,19 @@ static enum cpr_status grad_prepass(const struct cpr_model *m,
                            "pre-pass needs seqlen >= 2 (found %lld)",
                            (long long)seqlen);
     CPR_TRY(cpr_backward_init(&b, m, k, pool, 1, seqlen, err));
-    enum cpr_status s =
-        o->grad_scratch
-            ? cpr_gradstats_init_scratch(gs, m, k, pool, o->grad_scratch, err)
-            : cpr_gradstats_init(gs, m, k, pool, err);
-    for (int64_t i = 0; i < nsamples && !s; i++)
-        s = cpr_gradstats_window(gs, &b, windows + i * seqlen, seqlen, 100.0f,
-                                 NULL, err);
+    // only the pruned blocks' accumulators; no backward pass below them
+    const int64_t b0 = block_begin(o), b1 = block_end(o, m);
+    b.first_layer = b0;
+    enum cpr_status s = cpr_gradstats_init_range(gs, m, k, pool,
+                                                 o->grad_scratch, b0, b1, err);
+    // with a scratch store, windows go in layer-major groups (each layer's
+    // slab read and written once per group)
+    const int64_t grp =
+        cpr_gradstats_group(m, o->grad_scratch != NULL, seqlen, nsamples);
+    for (int64_t i = 0; i < nsamples && !s; i += grp)
+        s = cpr_gradstats_windows(gs, &b, windows + i * seqlen,
+                                  nsamples - i < grp ? nsamples - i : grp,
+                                  seqlen, 100.0f, NULL, err);
     cpr_backward_free(&b);
     if (!s) cpr_gradstats_finish(gs, o->grad_dtype);
     rep->sec_grad = now_s() - t0;

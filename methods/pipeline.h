@@ -81,8 +81,9 @@ struct cpr_pipe_opts {
                                        // + j (j: the layer's linear table,
                                        // cpr_layer_linears), or NULL
     int calib_bf16;    // hold activations in bf16 (default f32)
-    const char *calib_tmp_dir; // non-NULL: the activation buffer lives in
-                       // an unlinked scratch file there (calib_store.h)
+    const struct cpr_scratch_io *calib_scratch; // non-NULL: the activation
+                       // buffer is mapped from this store (its map op; the
+                       // CLI's: an unlinked scratch file; calib_store.h)
     int calib_compute; // enum cpr_calib_compute: the calibration
                        // forward's arithmetic (calib_compute.h; 0 = auto)
     int hessian_f64;   // accumulate Hessians in double

@@ -277,21 +277,33 @@ static enum cpr_status layer_scores(const struct cpr_struct_opts *o,
     return s;
 }
 
+// Matrices an MLP channel spans: gate, up, down (3) in a gated MLP; fc1,
+// fc2 (2) in a non-gated one (OPT, GPT-2, GPT-NeoX). The reference's
+// constant 3 (LLaMA only) generalised: a channel costs mlp_mats * hidden
+// parameters.
+static int mlp_mats(const struct cpr_model *m) {
+    return m->cfg.block.mlp == CPR_MLP_SWIGLU ||
+                   m->cfg.block.mlp == CPR_MLP_GEGLU_TANH
+               ? 3
+               : 2;
+}
+
 // The reference's cal_remove_neuron, with this model's parameter counts.
 static int64_t remove_neurons(const struct cpr_model *m,
                               const struct cpr_struct_opts *o, int per_layer,
                               int64_t unit_params) {
-    const double h = (double)m->cfg.hidden, L = (double)m->cfg.n_layers;
+    const double h = (double)m->cfg.hidden * mlp_mats(m),
+                 L = (double)m->cfg.n_layers;
     const double layer = (double)cpr_model_linear_params(m) / L;
     if (per_layer) {
         const double rp = o->ratio * layer;
         const double hp = (double)unit_params *
                           (double)(o->remove_heads / m->cfg.n_layers);
-        return (int64_t)((rp - hp) / (h * 3));
+        return (int64_t)((rp - hp) / h);
     }
     const double rp = L * o->ratio * layer;
     const double hp = (double)unit_params * (double)o->remove_heads;
-    return (int64_t)((rp - hp) / (h * 3));
+    return (int64_t)((rp - hp) / h);
 }
 
 // Masks of every layer into plan from the scores (flap's structures,
@@ -364,9 +376,12 @@ static enum cpr_status choose(const struct cpr_struct_opts *o,
         for (int64_t i = 0; i < nm; i++) r[na + i].v = vm[i], r[na + i].i = na + i;
         qsort(r, (size_t)(na + nm), sizeof *r, cmp_desc);
         // the reference: int64 weights (512.0 / 3 stored as 170), a float32
-        // target and float32 differences; argmin takes the first minimum
+        // target and float32 differences; argmin takes the first minimum.
+        // A unit weighs its parameters in MLP channels (mlp_mats: 3 as the
+        // reference, 2 for fc1/fc2 MLPs)
         const int64_t wa = (int64_t)((double)(2 * rep * sh0.head_dim +
-                                              2 * sh0.head_dim) / 3.0);
+                                              2 * sh0.head_dim) /
+                                     (double)mlp_mats(m));
         const int64_t total = na * wa + nm;
         const float target = (float)total * (float)(1.0 - o->ratio);
         int64_t cum = 0, best = 0;
@@ -452,9 +467,12 @@ enum cpr_status cpr_struct_prune(struct cpr_model *m, const int32_t *windows,
     if (!(o->ratio >= 0 && o->ratio < 1))
         return cpr_err_set(err, CPR_ERR_ARG, "structured: ratio %g outside "
                            "[0, 1)", o->ratio);
-    if (m->cfg.block.mlp != CPR_MLP_SWIGLU)
-        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "structured pruning: "
-                           "only gated (SwiGLU) MLPs, as the reference");
+    if (o->kind == CPR_STRUCT_FLAP && !o->no_bias_comp &&
+        m->cfg.arch == CPR_ARCH_GPT_NEOX && !m->cfg.qkv_bias)
+        return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "flap: this GPT-NeoX "
+                           "model has attention_bias false, so no "
+                           "attention.dense bias to hold the compensation; "
+                           "use --no-bias-comp");
     const int calib = o->kind != CPR_STRUCT_MAGNITUDE_SP;
     if (calib && (!windows || n_seq < 2 || seqlen < 1))
         return cpr_err_set(err, CPR_ERR_ARG, "structured: %s needs at least "

@@ -34,6 +34,25 @@ for a in opt gpt2 gpt_neox; do
     got=$(sed -n 's/^ppl: *\([0-9.]*\).*/\1/p' "$T/e.out")
     [ -n "$want" ] && [ "$want" = "$got" ] && ok ||
         bad "$a: written model ppl '$got', the run printed '$want'"
+    # width-structured FLAP 20% (issue 14): a smaller model in the family's
+    # own layout, per-layer shapes in config.json, the printed perplexity
+    # on reload
+    "$P" prune --model "$T/$a" --method flap --sparsity 0.2 --calib \
+        tinystories --nsamples 4 --seqlen 128 --eval tinystories \
+        --max-chunks 2 --out "$T/${a}_f" >"$T/p.out" 2>"$T/p.err" ||
+        bad "$a: flap failed: $(head -c 300 "$T/p.err")"
+    want=$(sed -n 's/^eval: .*ppl \([0-9.]*\).*/\1/p' "$T/p.out")
+    grep -q '"cprune_layer_shapes"' "$T/${a}_f/config.json" &&
+        grep -q "\"model_type\": \"$a\"" "$T/${a}_f/config.json" && ok ||
+        bad "$a: flap output config.json lacks model_type or layer shapes"
+    "$P" eval --model "$T/${a}_f" --dataset tinystories \
+        --max-chunks 2 >"$T/e.out" 2>"$T/e.err" ||
+        bad "$a: eval of the flap model failed: $(head -c 300 "$T/e.err")"
+    got=$(sed -n 's/^ppl: *\([0-9.]*\).*/\1/p' "$T/e.out")
+    [ -n "$want" ] && [ -n "$got" ] &&
+        awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; if (d < 0) d = -d;
+            exit !(d <= 1e-6 * a + 5e-5) }' && ok ||
+        bad "$a: flap model ppl '$got', the run printed '$want'"
 done
 
 # a calibration window longer than GPT-2's 160 learned positions is refused

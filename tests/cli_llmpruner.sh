@@ -97,5 +97,15 @@ for th in 1 2; do
 done
 [ "$(grep -v -e seconds -e "\"threads\"" "$T/t1.json")" = "$(grep -v -e seconds -e "\"threads\"" "$T/t2.json")" ] && ok || bad "1 vs 2 threads differ"
 
+# --grad-scratch: acc (param_mix, the default) in a scratch file gives the
+# same record; --plan prints the plan and stops; a bad folder exits 2
+"$P" prune --model "$M" $LP --sparsity 0.3 --calib tinystories --layers 0:5 \
+    --eval tinystories --max-chunks 4 --quiet --threads 2 --grad-scratch "$T" \
+    --json "$T/gs.json" >/dev/null 2>&1 || bad "--grad-scratch run"
+[ "$(grep -v -e seconds "$T/t2.json")" = "$(grep -v -e seconds "$T/gs.json")" ] && ok || bad "--grad-scratch changed the record"
+"$P" prune --model "$M" $LP --sparsity 0.3 --calib tinystories --grad-scratch "$T" --plan >"$T/out" 2>&1 &&
+    grep -q "^plan: .*one layer in RAM" "$T/out" && ! grep -q "^pruned:" "$T/out" && ok || bad "--plan: $(head -c 300 "$T/out")"
+expect 2 "--grad-scratch: not a writable directory" "$P" prune --model "$M" $LP --sparsity 0.3 --calib tinystories --grad-scratch "$T/none"
+
 echo "cli_llmpruner: $pass passed, $fails failed"
 [ "$fails" = 0 ]

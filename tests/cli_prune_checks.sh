@@ -48,6 +48,11 @@ g="--method gblm --sparsity 0.5 --calib tinystories --nsamples 2 --seqlen 64 --q
 expect 0 "" "$P" prune --model "$M" $g --grad-dtype bf16 --out "$T/g3.bin"
 expect_early 2 "hutch-eps" "$P" prune --model "$M" --method mixed --sensitivity hutchinson --hutch-eps 0 --sparsity 0.5 --calib tinystories --quiet
 expect 0 "" "$P" prune --model "$M" --method mixed --sensitivity hutchinson --hutch-iters 2 --sparsity 0.5 --calib tinystories --nsamples 1 --seqlen 32
+# --plan counts Hutchinson's pre-pass (an f32 copy of the linears + a backward pass)
+"$P" prune --model "$M" --method mixed --sensitivity hutchinson --sparsity 0.5 --calib tinystories --nsamples 1 --seqlen 32 --plan 2>&1 |
+    grep -q "^plan: .*dense pre-pass" && ok || bad "--plan lacks the hutchinson pre-pass"
+"$P" prune --model "$M" --method mixed --sparsity 0.5 --calib tinystories --nsamples 1 --seqlen 32 --plan 2>&1 |
+    grep -q "pre-pass" && bad "--plan shows a pre-pass for sensitivity=layer" || ok
 grep -q '^gradients: Hessian-trace pre-pass' "$T/out" && ok || bad "mixed hutchinson: no pre-pass line"
 expect_early 2 "exceeds the model context" "$P" prune --model "$M" --method wanda --sparsity 0.5 --calib tinystories --seqlen 4096 --quiet
 mkdir -p "$T/notok" && ln -s "$(cd "$M" && pwd)/stories260K.bin" "$T/notok/stories260K.bin"

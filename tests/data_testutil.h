@@ -1,16 +1,25 @@
-// tests/data_testutil.h: small file helpers for the data_ test suites:
+// tests/data_testutil.h: small file helpers for the test suites:
 // a private temporary directory per test, writing byte images into it,
-// recursive removal, and building safetensors images by hand.
-// Header-only (static functions) so it adds no object file to the suite.
+// recursive removal, and building safetensors images by hand (static
+// inline, below); and the loader of the PyTorch oracles' JSON fixtures
+// on the real models (tests/data_testutil.c).
 #ifndef CPR_TESTS_DATA_TESTUTIL_H
 #define CPR_TESTS_DATA_TESTUTIL_H
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "core/model.h"
+#include "core/pool.h"
+#include "data/json.h"
+#include "data/tokenizer.h"
+#include "methods/calib.h"
+#include "tests/harness.h"
 
 // mkdtemp under $TMPDIR (default /tmp); returns 0 on success.
 static inline int dt_mkdtemp(char *out, size_t cap) {
@@ -94,5 +103,44 @@ static inline unsigned char *dt_st_image(const char *header, const void *data,
     *size = 8 + hl + n_data;
     return b;
 }
+
+// ---- oracle fixtures on the real models (data_testutil.c) ----
+
+// What the tests replaying an oracle's fixture on a real model share: the
+// fixture tests/fixtures/<fixture>.json (sections "protocol" {calibration,
+// eval} and "runs"), the model <data>/models/<model><file> with its
+// tokenizer, and a 2-thread pool.
+struct dt_oracle {
+    char root[512];  // the shared data folder (cpr_test_data_path)
+    char path[1024]; // the model
+    char *buf;       // the fixture's text
+    size_t len;
+    struct cpr_json_doc doc;
+    const struct cpr_json *proto, *cal, *ev, *runs; // NULL when absent
+    struct cpr_model model;
+    struct cpr_tokenizer tok;
+    struct cpr_pool *pool; // NULL (serial) if it could not be made
+};
+
+// Open the fixture run: 0 when ready; -1 when the model is missing (the
+// test is skipped) or the fixture, model or tokenizer fails to load (a
+// failed check). On -1 everything is already freed; on 0 the caller frees
+// with dt_oracle_close.
+int dt_oracle_open(struct cpr_test_ctx *t, struct dt_oracle *o,
+                   const char *model, const char *file, const char *fixture);
+void dt_oracle_close(struct dt_oracle *o);
+
+// corpus/split tokenized with the model's tokenizer into *ids (malloc'd,
+// *n tokens), checked against the oracle's stream (sha256 hex want_sha):
+// 0, or -1 after a failed check (a load error or another stream).
+int dt_oracle_tokens(struct cpr_test_ctx *t, const struct dt_oracle *o,
+                     const char *corpus, const char *split,
+                     const char *want_sha, int32_t **ids, int64_t *n);
+
+// The calibration windows of the oracles: tinystories/calib (checked
+// against the fixture's protocol.calibration.sha256) cut sequentially
+// into ns windows of sl tokens. 0, or -1 after a failed check.
+int dt_oracle_calib(struct cpr_test_ctx *t, const struct dt_oracle *o,
+                    int64_t ns, int64_t sl, struct cpr_calib_windows *w);
 
 #endif

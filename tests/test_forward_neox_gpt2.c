@@ -19,40 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/forward.h"
-#include "core/pool.h"
-#include "data/fileio.h"
 #include "data/arch_synth.h"
-#include "data/json.h"
-#include "data/safetensors.h"
-#include "data/safetensors_write.h"
+#include "data/fileio.h"
 #include "data/model_load.h"
 #include "data/model_save.h"
-#include "eval/perplexity.h"
-#include "methods/pipeline.h"
-#include "methods/registry.h"
+#include "data/safetensors.h"
+#include "data/safetensors_write.h"
 #include "tests/data_testutil.h"
+#include "tests/forward_testutil.h"
 #include "tests/harness.h"
-
-// Logits of one sequence of T tokens.
-static enum cpr_status logits_of(const struct cpr_model *m,
-                                 const struct cpr_kernels *kt,
-                                 struct cpr_pool *pool, const int32_t *tok,
-                                 int64_t T, float *logits,
-                                 struct cpr_err *err) {
-    struct cpr_forward f;
-    CPR_TRY(cpr_forward_init(&f, m, kt, pool, 1, T, err));
-    enum cpr_status s = cpr_forward_embed(&f, tok, 1, T, f.hidden, err);
-    for (int64_t l = 0; l < m->cfg.n_layers && !s; l++)
-        s = cpr_forward_block(&f, l, f.hidden, 1, T, NULL, err);
-    for (int64_t r = 0; r < T && !s; r += f.logit_rows) {
-        int64_t n = T - r < f.logit_rows ? T - r : f.logit_rows;
-        s = cpr_forward_logits(&f, f.hidden + r * m->cfg.hidden, n,
-                               logits + r * m->cfg.vocab, err);
-    }
-    cpr_forward_free(&f);
-    return s;
-}
 
 // 1 when tensor `name` has the same shape and bytes in both files.
 static int same_tensor(const char *dir_a, const char *dir_b,
@@ -77,40 +52,36 @@ static int same_tensor(const char *dir_a, const char *dir_b,
     return ok;
 }
 
-struct fixture {
-    char *js, *tk, *lg;
-    size_t jn, tn, ln;
-    struct cpr_json_doc doc;
-};
-
-static void fixture_free(struct fixture *x) {
-    cpr_json_free(&x->doc);
-    free(x->js), free(x->tk), free(x->lg);
-}
-
-static enum cpr_status fixture_load(const char *fam, struct fixture *x,
-                                    struct cpr_err *err) {
-    char p[256];
-    memset(x, 0, sizeof *x);
-    snprintf(p, sizeof p, "tests/fixtures/ppl_%s_tiny.json", fam);
-    CPR_TRY(cpr_file_read_all(p, 1 << 20, &x->js, &x->jn, err));
-    snprintf(p, sizeof p, "tests/fixtures/%s_tiny/tokens.i32", fam);
-    CPR_TRY(cpr_file_read_all(p, 1 << 20, &x->tk, &x->tn, err));
-    snprintf(p, sizeof p, "tests/fixtures/%s_tiny/logits0.f32", fam);
-    CPR_TRY(cpr_file_read_all(p, 1 << 22, &x->lg, &x->ln, err));
-    return cpr_json_parse(&x->doc, x->js, x->jn, "fixture", 0, err);
+// The reloaded model keeps the family's config, and GPT-2's Conv1D
+// weights are written back as read.
+static void reload_check(struct cpr_test_ctx *t, const char *fam,
+                         const struct cpr_model *m, const struct cpr_model *b,
+                         const char *dir, const char *out) {
+    CPR_CHECK(t, b->cfg.arch == m->cfg.arch &&
+                     !memcmp(&b->cfg.block, &m->cfg.block,
+                             sizeof m->cfg.block) &&
+                     b->cfg.qkv_bias == m->cfg.qkv_bias &&
+                     b->cfg.norm_eps == m->cfg.norm_eps &&
+                     b->cfg.intermediate == m->cfg.intermediate &&
+                     b->cfg.tied_embeddings == m->cfg.tied_embeddings,
+              "%s: reloaded config", fam);
+    if (m->cfg.arch == CPR_ARCH_GPT2) // Conv1D orientation kept on disk
+        CPR_CHECK(t, same_tensor(dir, out, "transformer.h.1.mlp.c_fc"
+                                 ".weight") &&
+                         same_tensor(dir, out, "transformer.h.0.attn."
+                                     "c_attn.weight"),
+                  "gpt2: Conv1D weights not written back as read");
 }
 
 static void check_family(struct cpr_test_ctx *t, const char *fam,
                          enum cpr_arch arch, int parallel) {
     struct cpr_err err = {0};
-    struct fixture x;
-    struct cpr_model m, b;
+    struct ft_fixture x;
+    struct cpr_model m;
     memset(&m, 0, sizeof m);
-    memset(&b, 0, sizeof b);
     char dir[128];
     snprintf(dir, sizeof dir, "tests/fixtures/%s_tiny", fam);
-    CPR_CHECK_STATUS(t, fixture_load(fam, &x, &err), CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, ft_fixture_load(fam, &x, &err), CPR_OK, &err, NULL);
     if (!err.code)
         CPR_CHECK_STATUS(t, cpr_model_load(dir, &m, &err), CPR_OK, &err, NULL);
     if (err.code) goto out;
@@ -134,85 +105,12 @@ static void check_family(struct cpr_test_ctx *t, const char *fam,
                          (m.layers[0].bqkv.data != NULL) == parallel &&
                          !m.cfg.tied_embeddings,
                   "%s config and layout", fam);
-    const double want = cpr_json_get_num(x.doc.root, "ppl", NAN);
-    const int64_t seqlen = cpr_json_get_int(x.doc.root, "seqlen", 0);
-    const int64_t n = (int64_t)(x.tn / 4), V = m.cfg.vocab;
-    CPR_CHECK(t, seqlen > 1 && n >= seqlen &&
-                     x.ln == (size_t)(seqlen * V) * sizeof(float),
-              "fixture sizes");
-    if (t->failures) goto out;
-    int32_t *ids = malloc(x.tn);
-    float *ref = malloc(x.ln), *got = malloc(x.ln), *g3 = malloc(x.ln);
-    memcpy(ids, x.tk, x.tn);
-    memcpy(ref, x.lg, x.ln);
-    struct cpr_kernels tabs[CPR_ISA_COUNT];
-    enum cpr_isa isas[CPR_ISA_COUNT];
-    size_t nt = cpr_test_tables(tabs, isas);
-    struct cpr_ppl_opts o = {.protocol = CPR_PPL_HF, .seqlen = seqlen};
-    struct cpr_ppl_result r;
-    double first = NAN;
-    for (size_t i = 0; i < nt && !err.code; i++) {
-        CPR_CHECK_STATUS(t, cpr_ppl_eval(&m, &tabs[i], NULL, ids, n, &o, &r,
-                                         &err), CPR_OK, &err, NULL);
-        if (err.code) break;
-        if (i == 0) first = r.ppl;
-        CPR_CHECK(t, fabs(r.ppl - want) <= 1e-5 * want, "%s [%s] ppl %.9g, "
-                  "oracle %.9g", fam, cpr_isa_name(isas[i]), r.ppl, want);
-        CPR_CHECK_STATUS(t, logits_of(&m, &tabs[i], NULL, ids, seqlen, got,
-                                      &err), CPR_OK, &err, NULL);
-        double maxe = 0;
-        for (int64_t k = 0; k < seqlen * V; k++)
-            if (fabs((double)got[k] - ref[k]) > maxe)
-                maxe = fabs((double)got[k] - ref[k]);
-        CPR_CHECK(t, maxe <= 1e-4, "%s [%s] max |logit - oracle| %.3g", fam,
-                  cpr_isa_name(isas[i]), maxe);
-    }
-    // 1 vs 3 threads
-    struct cpr_pool *pool = NULL;
-    CPR_CHECK_STATUS(t, cpr_pool_init(&pool, 3, &err), CPR_OK, &err, NULL);
-    if (!err.code) {
-        CPR_CHECK_STATUS(t, logits_of(&m, NULL, NULL, ids, seqlen, got, &err),
-                         CPR_OK, &err, NULL);
-        CPR_CHECK_STATUS(t, logits_of(&m, NULL, pool, ids, seqlen, g3, &err),
-                         CPR_OK, &err, NULL);
-        CPR_CHECK(t, !memcmp(got, g3, x.ln), "%s: 1 vs 3 threads differ",
-                  fam);
-    }
-    cpr_pool_free(pool);
-    // written back in the family's layout, reloaded to the same pass
-    char tmp[256], out[300];
-    if (!err.code && !dt_mkdtemp(tmp, sizeof tmp)) {
-        snprintf(out, sizeof out, "%s/m", tmp);
-        CPR_CHECK_STATUS(t, cpr_model_save_hf(&m, out, NULL, &err), CPR_OK,
-                         &err, NULL);
-        CPR_CHECK_STATUS(t, cpr_model_load(out, &b, &err), CPR_OK, &err,
-                         NULL);
-        if (!err.code) {
-            CPR_CHECK(t, b.cfg.arch == arch &&
-                             !memcmp(&b.cfg.block, bs, sizeof *bs) &&
-                             b.cfg.qkv_bias == m.cfg.qkv_bias &&
-                             b.cfg.norm_eps == m.cfg.norm_eps &&
-                             b.cfg.intermediate == m.cfg.intermediate &&
-                             b.cfg.tied_embeddings == m.cfg.tied_embeddings,
-                      "%s: reloaded config", fam);
-            if (arch == CPR_ARCH_GPT2) // Conv1D orientation kept on disk
-                CPR_CHECK(t, same_tensor(dir, out, "transformer.h.1.mlp.c_fc"
-                                         ".weight") &&
-                                 same_tensor(dir, out, "transformer.h.0.attn."
-                                             "c_attn.weight"),
-                          "gpt2: Conv1D weights not written back as read");
-            CPR_CHECK_STATUS(t, cpr_ppl_eval(&b, &tabs[0], NULL, ids, n, &o,
-                                             &r, &err), CPR_OK, &err, NULL);
-            CPR_CHECK(t, r.ppl == first, "%s reloaded: ppl %.9g vs %.9g", fam,
-                      r.ppl, first);
-        }
-        dt_rmtree(tmp);
-    }
-    free(ids), free(ref), free(got), free(g3);
+    double first;
+    if (!ft_check_oracle(t, fam, &m, &x, &first))
+        ft_check_reload(t, fam, &m, &x, first, reload_check);
 out:
-    cpr_model_free(&b);
     cpr_model_free(&m);
-    fixture_free(&x);
+    ft_fixture_free(&x);
 }
 
 static void test_neox_oracle(struct cpr_test_ctx *t) {
@@ -231,57 +129,8 @@ static void test_gpt2_oracle(struct cpr_test_ctx *t) {
 // fused q/k/v as one matrix: 4 linears per block) and leaves a model whose
 // loss is finite.
 static void test_methods(struct cpr_test_ctx *t) {
-    const char *fams[] = {"neox", "neox_seq", "gpt2"};
-    enum { NS = 4, SL = 24 };
-    for (size_t fi = 0; fi < 3; fi++) {
-        char dir[128];
-        snprintf(dir, sizeof dir, "tests/fixtures/%s_tiny", fams[fi]);
-        for (size_t mi = 0; mi < cpr_n_methods; mi++) {
-            const struct cpr_method *md = cpr_methods[mi];
-            struct cpr_err err = {0};
-            struct cpr_model m;
-            CPR_CHECK_STATUS(t, cpr_model_load(dir, &m, &err), CPR_OK, &err,
-                             NULL);
-            if (err.code) return;
-            int32_t win[NS * SL];
-            for (int i = 0; i < NS * SL; i++)
-                win[i] = (int32_t)((i * 31 + 7) % m.cfg.vocab);
-            void *st = NULL;
-            CPR_CHECK_STATUS(t, md->init(&st, &err), CPR_OK, &err, NULL);
-            struct cpr_pipe_opts o = {.method = md, .method_state = st,
-                                      .target = {.sparsity = 0.5}};
-            struct cpr_pipe_report rep;
-            enum cpr_status ps = cpr_prune_model(&m, win, NS, SL, &o, NULL,
-                                                 NULL, &rep, &err);
-            // the gradient methods refuse what the backward pass lacks
-            const int refused = ps == CPR_ERR_UNSUPPORTED &&
-                                (md->needs & CPR_NEED_GRAD);
-            CPR_CHECK(t, ps == CPR_OK || refused, "%s %s: %s", fams[fi],
-                      md->name, err.msg);
-            if (ps == CPR_OK) {
-                CPR_CHECK(t, rep.per_layer == 4 && rep.sparsity > 0.3 &&
-                                 rep.sparsity < 0.7,
-                          "%s %s: %d linears, sparsity %.3f", fams[fi],
-                          md->name, rep.per_layer, rep.sparsity);
-                struct cpr_forward f;
-                double nll[SL - 1];
-                CPR_CHECK_STATUS(t, cpr_forward_init(&f, &m, NULL, NULL, 1,
-                                                     SL, &err),
-                                 CPR_OK, &err, NULL);
-                if (!err.code) {
-                    CPR_CHECK_STATUS(t, cpr_forward_chunk_nll(&f, win, 1, SL,
-                                                              0, nll, &err),
-                                     CPR_OK, &err, NULL);
-                    CPR_CHECK(t, isfinite(nll[0]) && isfinite(nll[SL - 2]),
-                              "%s %s: pruned nll", fams[fi], md->name);
-                    cpr_forward_free(&f);
-                }
-            }
-            cpr_pipe_report_free(&rep); // filled even on error (pipeline.h)
-            md->free(st);
-            cpr_model_free(&m);
-        }
-    }
+    static const char *const fams[] = {"neox", "neox_seq", "gpt2"};
+    ft_check_methods(t, fams, 3, 4);
 }
 
 // GPT-2 as the hub's "gpt2" files name it (saved from GPT2Model: "h.0.",
@@ -331,9 +180,9 @@ static void test_gpt2_hub_names(struct cpr_test_ctx *t) {
         int32_t tok[16];
         for (int i = 0; i < 16; i++) tok[i] = (i * 13 + 5) % 64;
         float *la = malloc(16 * 64 * sizeof *la), *lb = malloc(16 * 64 * sizeof *lb);
-        CPR_CHECK_STATUS(t, logits_of(&a, NULL, NULL, tok, 16, la, &err),
+        CPR_CHECK_STATUS(t, ft_logits(&a, NULL, NULL, tok, 16, la, &err),
                          CPR_OK, &err, NULL);
-        CPR_CHECK_STATUS(t, logits_of(&b, NULL, NULL, tok, 16, lb, &err),
+        CPR_CHECK_STATUS(t, ft_logits(&b, NULL, NULL, tok, 16, lb, &err),
                          CPR_OK, &err, NULL);
         CPR_CHECK(t, !memcmp(la, lb, 16 * 64 * sizeof *la),
                   "hub-named GPT-2 differs from the transformers-named one");
@@ -384,9 +233,9 @@ static void test_synth_roundtrip(struct cpr_test_ctx *t) {
                 CPR_CHECK_STATUS(t, cpr_model_load(out, &b, &err), CPR_OK,
                                  &err, NULL);
             if (!err.code) {
-                CPR_CHECK_STATUS(t, logits_of(&m, NULL, NULL, tok, 20, la,
+                CPR_CHECK_STATUS(t, ft_logits(&m, NULL, NULL, tok, 20, la,
                                               &err), CPR_OK, &err, NULL);
-                CPR_CHECK_STATUS(t, logits_of(&b, NULL, NULL, tok, 20, lb,
+                CPR_CHECK_STATUS(t, ft_logits(&b, NULL, NULL, tok, 20, lb,
                                               &err), CPR_OK, &err, NULL);
                 CPR_CHECK(t, !memcmp(la, lb, sizeof la) && isfinite(la[5]),
                           "synth %d: reloaded pass differs", (int)i);

@@ -15,15 +15,12 @@
 #include "core/model_edit.h"
 #include "core/pool.h"
 #include "core/synth.h"
-#include "data/corpus.h"
-#include "data/fileio.h"
 #include "data/json.h"
 #include "data/model_load.h"
-#include "data/sha256.h"
-#include "data/tokenizer.h"
 #include "eval/perplexity.h"
 #include "methods/calib.h"
 #include "methods/depth_search.h"
+#include "tests/data_testutil.h"
 #include "tests/harness.h"
 
 static enum cpr_status synth(struct cpr_model *m, struct cpr_err *err) {
@@ -131,27 +128,6 @@ static void test_threads_and_target(struct cpr_test_ctx *t) {
     cpr_model_free(&m);
 }
 
-static int load_stream(struct cpr_test_ctx *t, const char *root,
-                       const struct cpr_tokenizer *tok, const char *split,
-                       const char *want_sha, int32_t **ids, int64_t *n) {
-    char *text = NULL;
-    size_t len = 0;
-    struct cpr_err err = {0};
-    enum cpr_status st =
-        cpr_corpus_load(root, "tinystories", split, &text, &len, &err);
-    if (!st) st = cpr_tokenizer_encode(tok, text, len, 1, ids, n, &err);
-    free(text);
-    CPR_CHECK(t, st == CPR_OK, "tinystories/%s: %s", split, err.msg);
-    if (st) return -1;
-    unsigned char d[32];
-    char hex[65];
-    cpr_sha256(*ids, (size_t)*n * 4, d);
-    cpr_sha256_hex(d, hex);
-    CPR_CHECK(t, !strcmp(hex, want_sha), "tinystories/%s: token stream "
-              "differs from the oracle's", split);
-    return strcmp(hex, want_sha) ? -1 : 0;
-}
-
 static enum cpr_depth_kind kind_of(const char *s) {
     return !strcmp(s, "layer") ? CPR_DEPTH_LAYER
            : !strcmp(s, "attn") ? CPR_DEPTH_ATTN : CPR_DEPTH_MLP;
@@ -230,67 +206,28 @@ static void check_run(struct cpr_test_ctx *t, const char *path,
 
 static void run_fixture(struct cpr_test_ctx *t, const char *model,
                         const char *file, const char *fixture, int with_ppl) {
-    char root[512], path[1024], fx[256];
-    cpr_test_data_path("", root, sizeof root);
-    snprintf(path, sizeof path, "%s/models/%s%s", root, model, file);
-    if (!cpr_path_is_file(path) && !cpr_path_is_dir(path)) {
-        cpr_test_skip(t, "model not found (set CPRUNE_DATA)");
-        return;
-    }
-    snprintf(fx, sizeof fx, "tests/fixtures/%s.json", fixture);
-    struct cpr_err err = {0};
-    char *buf = NULL;
-    size_t len = 0;
-    struct cpr_json_doc doc;
-    if (cpr_file_read_all(fx, 1 << 22, &buf, &len, &err) ||
-        cpr_json_parse(&doc, buf, len, fx, 0, &err)) {
-        CPR_CHECK(t, 0, "fixture: %s", err.msg);
-        free(buf);
-        return;
-    }
-    const struct cpr_json *proto = cpr_json_get(doc.root, "protocol");
-    const struct cpr_json *cal = cpr_json_get(proto, "calibration");
-    const struct cpr_json *ev = cpr_json_get(proto, "eval");
-    const struct cpr_json *runs = cpr_json_get(doc.root, "runs");
-    const int64_t ns = (int64_t)cpr_json_get_num(cal, "nsamples", 0),
-                  sl = (int64_t)cpr_json_get_num(cal, "seqlen", 0);
-    struct cpr_model m0 = {0};
-    struct cpr_tokenizer tok = {0};
-    int32_t *cids = NULL, *eids = NULL;
-    int64_t cn = 0, en = 0;
+    struct dt_oracle ora;
+    if (dt_oracle_open(t, &ora, model, file, fixture)) return;
+    const int64_t ns = (int64_t)cpr_json_get_num(ora.cal, "nsamples", 0),
+                  sl = (int64_t)cpr_json_get_num(ora.cal, "seqlen", 0);
+    int32_t *eids = NULL;
+    int64_t en = 0;
     struct cpr_calib_windows w = {0};
-    struct cpr_pool *pool = NULL;
-    cpr_pool_init(&pool, 2, &err);
-    if (cpr_model_load(path, &m0, &err) ||
-        cpr_tokenizer_load_for_model(&tok, path, NULL, m0.cfg.vocab, &err)) {
-        CPR_CHECK(t, 0, "load: %s", err.msg);
+    if (dt_oracle_calib(t, &ora, ns, sl, &w))
         goto out;
-    }
-    if (load_stream(t, root, &tok, "calib", cpr_json_get_str(cal, "sha256", ""),
-                    &cids, &cn))
+    if (with_ppl &&
+        dt_oracle_tokens(t, &ora, "tinystories", "eval",
+                         cpr_json_get_str(ora.ev, "sha256", ""), &eids, &en))
         goto out;
-    if (with_ppl && load_stream(t, root, &tok, "eval",
-                                cpr_json_get_str(ev, "sha256", ""), &eids, &en))
-        goto out;
-    struct cpr_calib_doc cd = {cids, cn};
-    if (cpr_calib_select(&cd, 1, ns, sl, CPR_CALIB_SEQUENTIAL, 0, &w, &err)) {
-        CPR_CHECK(t, 0, "windows: %s", err.msg);
-        goto out;
-    }
-    CPR_CHECK(t, cpr_json_len(runs) == 3, "fixture runs: %zu",
-              cpr_json_len(runs));
-    for (size_t i = 0; i < cpr_json_len(runs); i++)
-        check_run(t, path, &m0, pool, &w, ns, sl, cpr_json_at(runs, i), eids,
-                  en, with_ppl);
+    CPR_CHECK(t, cpr_json_len(ora.runs) == 3, "fixture runs: %zu",
+              cpr_json_len(ora.runs));
+    for (size_t i = 0; i < cpr_json_len(ora.runs); i++)
+        check_run(t, ora.path, &ora.model, ora.pool, &w, ns, sl,
+                  cpr_json_at(ora.runs, i), eids, en, with_ppl);
 out:
     cpr_calib_windows_free(&w);
-    free(cids);
     free(eids);
-    cpr_pool_free(pool);
-    cpr_tokenizer_free(&tok);
-    cpr_model_free(&m0);
-    cpr_json_free(&doc);
-    free(buf);
+    dt_oracle_close(&ora);
 }
 
 static void test_260k_small(struct cpr_test_ctx *t) {

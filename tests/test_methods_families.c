@@ -12,6 +12,11 @@
 // Anything else fails. The refusals are printed with -v. Plus mixed
 // sparsity with sensitivity=hutchinson (a gradient prepass, 4 probes) at
 // 50% on every family.
+// The width-structured methods (methods/structured.h: flap with every
+// metric and structure, wanda-sp, magnitude-sp, cfsp; not in the registry,
+// `cprune prune` dispatches them) must run on every family at 20%: fewer
+// decoder-linear parameters, exactly as the plan counts, a valid model, a
+// finite perplexity, and 1 vs 2 threads bit-identical.
 // Models: llama and qwen2 from core/synth (in memory), the others the Hugging
 // Face layout fixtures (mistral_window, qwen3_tiny, gemma_tiny,
 // prune_arch_opt, prune_arch_gpt_neox, prune_arch_gpt2).
@@ -21,11 +26,14 @@
 #include <string.h>
 
 #include "core/arch_name.h"
+#include "core/pool.h"
+#include "core/struct_plan.h"
 #include "core/synth.h"
 #include "data/model_load.h"
 #include "eval/perplexity.h"
 #include "methods/pipeline.h"
 #include "methods/registry.h"
+#include "methods/structured.h"
 #include "tests/harness.h"
 
 enum { NS = 4, SL = 32 };
@@ -185,7 +193,97 @@ static void test_every_method_every_family(struct cpr_test_ctx *t) {
               runs);
 }
 
+// One structured run on family f; *ppl (out) its perplexity after.
+static void struct_one(struct cpr_test_ctx *t, const struct family *f,
+                       const struct cpr_struct_opts *opts,
+                       struct cpr_pool *pool, double *ppl) {
+    struct cpr_err err = {0};
+    struct cpr_model m;
+    memset(&m, 0, sizeof m);
+    *ppl = NAN;
+    CPR_CHECK_STATUS(t, get_model(f, &m, &err), CPR_OK, &err, NULL);
+    if (err.code) return;
+    struct cpr_struct_opts o = *opts, *so = &o;
+    // MQA: a head budget would remove the one KV group (AL-MM with 0
+    // heads keeps none, the reference's sorted[-0]); not a family matter
+    if (m.cfg.n_kv_heads < 2 && o.kind == CPR_STRUCT_FLAP &&
+        (o.structure == CPR_FLAP_UL_MM || o.structure == CPR_FLAP_AL_MM)) {
+        cpr_model_free(&m);
+        return;
+    }
+    int32_t win[NS * SL];
+    for (int i = 0; i < NS * SL; i++)
+        win[i] = (int32_t)((i * 31 + 7 + i / 5) % m.cfg.vocab);
+    const char *what = cpr_struct_kind_name(so->kind);
+    const int64_t dense = cpr_model_linear_params(&m);
+    struct cpr_struct_plan plan;
+    const enum cpr_status s = cpr_struct_prune(&m, win, NS, SL, so, pool,
+                                               &plan, &err);
+    CPR_CHECK(t, s == CPR_OK, "%s %s (%s/%s): %s", f->name, what,
+              cpr_flap_metric_name(so->metric),
+              cpr_flap_structure_name(so->structure), err.msg);
+    if (s == CPR_OK) {
+        const int64_t after = cpr_model_linear_params(&m);
+        CPR_CHECK(t, after < dense && after > 0, "%s %s: params %lld -> %lld",
+                  f->name, what, (long long)dense, (long long)after);
+        CPR_CHECK_STATUS(t, cpr_model_validate(&m, &err), CPR_OK, &err, NULL);
+        struct cpr_ppl_opts po = {.protocol = CPR_PPL_HF, .seqlen = SL};
+        struct cpr_ppl_result pr;
+        CPR_CHECK_STATUS(t, cpr_ppl_eval(&m, NULL, pool, win, NS * SL, &po,
+                                         &pr, &err), CPR_OK, &err, NULL);
+        if (!err.code) {
+            *ppl = pr.ppl;
+            CPR_CHECK(t, isfinite(pr.ppl) && pr.ppl > 1, "%s %s: ppl %g",
+                      f->name, what, pr.ppl);
+        }
+        if (t->verbose)
+            printf("  %-8s %-12s %-4s %-5s params %lld -> %lld ppl %.4f\n",
+                   f->name, what, cpr_flap_metric_name(so->metric),
+                   cpr_flap_structure_name(so->structure), (long long)dense,
+                   (long long)after, *ppl);
+        cpr_struct_plan_free(&plan);
+    }
+    cpr_model_free(&m);
+}
+
+static void test_struct_every_family(struct cpr_test_ctx *t) {
+    struct cpr_pool *pool = NULL;
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, cpr_pool_init(&pool, 2, &err), CPR_OK, &err, NULL);
+    if (err.code) return;
+    for (size_t fi = 0; fi < sizeof families / sizeof families[0]; fi++) {
+        const struct family *f = &families[fi];
+        struct cpr_struct_opts so = {.ratio = 0.2, .remove_heads = 1};
+        double p1, p2;
+        for (int st = 0; st < 4; st++)
+            for (int mt = 0; mt < 3; mt++) {
+                so.kind = CPR_STRUCT_FLAP;
+                so.structure = (enum cpr_flap_structure)st;
+                so.metric = (enum cpr_flap_metric)mt;
+                struct_one(t, f, &so, NULL, &p1);
+            }
+        so.metric = CPR_FLAP_WIFV, so.structure = CPR_FLAP_AL_AM;
+        so.no_bias_comp = 1;
+        struct_one(t, f, &so, NULL, &p1);
+        so.no_bias_comp = 0;
+        const enum cpr_struct_kind kinds[] = {CPR_STRUCT_FLAP,
+                                              CPR_STRUCT_WANDA_SP,
+                                              CPR_STRUCT_MAGNITUDE_SP,
+                                              CPR_STRUCT_CFSP};
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            so.kind = kinds[k];
+            struct_one(t, f, &so, NULL, &p1);
+            struct_one(t, f, &so, pool, &p2);
+            CPR_CHECK(t, !memcmp(&p1, &p2, sizeof p1), "%s %s: ppl %.17g "
+                      "with 1 thread, %.17g with 2", f->name,
+                      cpr_struct_kind_name(kinds[k]), p1, p2);
+        }
+    }
+    cpr_pool_free(pool);
+}
+
 const struct cpr_test cpr_tests_methods_families[] = {
     {"every_method_every_family", test_every_method_every_family, 0},
+    {"struct_every_family", test_struct_every_family, 0},
     {0},
 };

@@ -19,17 +19,14 @@
 #include "core/pool.h"
 #include "core/rng.h"
 #include "core/synth.h"
-#include "data/corpus.h"
-#include "data/fileio.h"
 #include "data/json.h"
 #include "data/model_load.h"
-#include "data/sha256.h"
-#include "data/tokenizer.h"
 #include "eval/perplexity.h"
 #include "methods/calib.h"
 #include "methods/gblm.h"
 #include "methods/pipeline.h"
 #include "methods/registry.h"
+#include "tests/data_testutil.h"
 #include "tests/harness.h"
 
 // Prune a copy of the hand matrix with `md` / `opts`; 1 in got = pruned.
@@ -184,27 +181,6 @@ static void test_threads(struct cpr_test_ctx *t) {
 }
 
 // ---- the oracle ----
-static int tokenize(struct cpr_test_ctx *t, const char *root,
-                    const struct cpr_tokenizer *tok, const char *corpus,
-                    const char *split, const char *want_sha, int32_t **ids,
-                    int64_t *n) {
-    char *text = NULL;
-    size_t len = 0;
-    struct cpr_err err = {0};
-    enum cpr_status st = cpr_corpus_load(root, corpus, split, &text, &len, &err);
-    if (!st) st = cpr_tokenizer_encode(tok, text, len, 1, ids, n, &err);
-    free(text);
-    CPR_CHECK(t, st == CPR_OK, "%s/%s: %s", corpus, split, err.msg);
-    if (st) return -1;
-    unsigned char d[32];
-    char hex[65];
-    cpr_sha256(*ids, (size_t)*n * 4, d);
-    cpr_sha256_hex(d, hex);
-    CPR_CHECK(t, !strcmp(hex, want_sha), "%s/%s: token stream differs from "
-              "the oracle's", corpus, split);
-    return 0;
-}
-
 // Compare m's masks with the fixture row's zeros_per_linear.
 static void check_masks(struct cpr_test_ctx *t, struct cpr_model *m,
                         const struct cpr_json *row, const char *label) {
@@ -237,53 +213,24 @@ static void check_masks(struct cpr_test_ctx *t, struct cpr_model *m,
 }
 
 static void run_oracle(struct cpr_test_ctx *t, const char *model) {
-    char root[512], path[1024], fx[256];
-    cpr_test_data_path("", root, sizeof root);
-    snprintf(path, sizeof path, "%s/models/%s", root, model);
-    if (!cpr_path_is_dir(path)) {
-        cpr_test_skip(t, "model not found (set CPRUNE_DATA)");
-        return;
-    }
-    snprintf(fx, sizeof fx, "tests/fixtures/gblm_oracle_%s.json", model);
+    char fx[256];
+    snprintf(fx, sizeof fx, "gblm_oracle_%s", model);
+    struct dt_oracle ora;
+    if (dt_oracle_open(t, &ora, model, "", fx)) return;
+    const struct cpr_json *ev = cpr_json_get(ora.ev, "tinystories/eval");
+    const struct cpr_json *runs = ora.runs;
+    const int64_t ns = cpr_json_get_int(ora.cal, "nsamples", 128);
+    const int64_t sl = cpr_json_get_int(ora.cal, "seqlen", 512);
+    const char *path = ora.path;
+    struct cpr_pool *pool = ora.pool;
     struct cpr_err err = {0};
-    char *buf = NULL;
-    size_t len = 0;
-    struct cpr_json_doc doc;
-    if (cpr_file_read_all(fx, 1 << 22, &buf, &len, &err) ||
-        cpr_json_parse(&doc, buf, len, fx, 0, &err)) {
-        CPR_CHECK(t, 0, "fixture: %s", err.msg);
-        free(buf);
-        return;
-    }
-    const struct cpr_json *proto = cpr_json_get(doc.root, "protocol");
-    const struct cpr_json *cal = cpr_json_get(proto, "calibration");
-    const struct cpr_json *ev = cpr_json_get(cpr_json_get(proto, "eval"),
-                                             "tinystories/eval");
-    const struct cpr_json *runs = cpr_json_get(doc.root, "runs");
-    const int64_t ns = cpr_json_get_int(cal, "nsamples", 128);
-    const int64_t sl = cpr_json_get_int(cal, "seqlen", 512);
-    struct cpr_model m0 = {0};
-    struct cpr_tokenizer tok = {0};
-    int32_t *cids = NULL, *eids = NULL;
-    int64_t cn = 0, en = 0;
-    struct cpr_pool *pool = NULL;
+    int32_t *eids = NULL;
+    int64_t en = 0;
     struct cpr_calib_windows w = {0};
-    cpr_pool_init(&pool, 2, &err);
-    if (cpr_model_load(path, &m0, &err) ||
-        cpr_tokenizer_load_for_model(&tok, path, NULL, m0.cfg.vocab, &err)) {
-        CPR_CHECK(t, 0, "load: %s", err.msg);
+    if (dt_oracle_calib(t, &ora, ns, sl, &w) ||
+        dt_oracle_tokens(t, &ora, "tinystories", "eval",
+                         cpr_json_get_str(ev, "sha256", ""), &eids, &en))
         goto out;
-    }
-    if (tokenize(t, root, &tok, "tinystories", "calib",
-                 cpr_json_get_str(cal, "sha256", ""), &cids, &cn) ||
-        tokenize(t, root, &tok, "tinystories", "eval",
-                 cpr_json_get_str(ev, "sha256", ""), &eids, &en))
-        goto out;
-    struct cpr_calib_doc cd = {cids, cn};
-    if (cpr_calib_select(&cd, 1, ns, sl, CPR_CALIB_SEQUENTIAL, 0, &w, &err)) {
-        CPR_CHECK(t, 0, "windows: %s", err.msg);
-        goto out;
-    }
     for (size_t i = 0; i < cpr_json_len(runs); i++) {
         const struct cpr_json *row = cpr_json_at(runs, i);
         const char *meth = cpr_json_get_str(row, "method", "");
@@ -327,13 +274,8 @@ static void run_oracle(struct cpr_test_ctx *t, const char *model) {
     }
 out:
     cpr_calib_windows_free(&w);
-    cpr_pool_free(pool);
-    free(cids);
     free(eids);
-    cpr_tokenizer_free(&tok);
-    cpr_model_free(&m0);
-    cpr_json_free(&doc);
-    free(buf);
+    dt_oracle_close(&ora);
 }
 
 static void test_260k(struct cpr_test_ctx *t) { run_oracle(t, "stories260K"); }

@@ -155,14 +155,35 @@ static void test_scratch(struct cpr_test_ctx *t) {
                          CPR_OK, &err, NULL);
         CPR_CHECK_STATUS(t, cpr_backward_init(&bw, &m, NULL, NULL, 1, SL,
                                               &err), CPR_OK, &err, NULL);
-        for (int w = 0; w < W; w++) {
+        double la[W], lb[W];
+        for (int w = 0; w < W; w++)
             CPR_CHECK_STATUS(t, cpr_gradstats_window(&a, &bw, tok + w * SL,
-                                                     SL, 100.0f, NULL, &err),
+                                                     SL, 100.0f, &la[w], &err),
                              CPR_OK, &err, NULL);
-            CPR_CHECK_STATUS(t, cpr_gradstats_window(&b, &bw, tok + w * SL,
-                                                     SL, 100.0f, NULL, &err),
-                             CPR_OK, &err, NULL);
-        }
+        // b: layer-major groups of 2 windows, then 1 (each layer's slab
+        // written once per group; the first group reads nothing)
+        CPR_CHECK_STATUS(t, cpr_gradstats_windows(&b, &bw, tok, 2, SL, 100.0f,
+                                                  lb, &err),
+                         CPR_OK, &err, NULL);
+        CPR_CHECK_STATUS(t, cpr_gradstats_windows(&b, &bw, tok + 2 * SL, 1,
+                                                  SL, 100.0f, lb + 2, &err),
+                         CPR_OK, &err, NULL);
+        CPR_CHECK(t, !memcmp(la, lb, sizeof la), "window losses differ "
+                  "between one-window and grouped passes");
+        CPR_CHECK(t, b.n_windows == W, "n_windows %zu", b.n_windows);
+        uint64_t store = 0; // bytes of every layer's slab
+        for (size_t i = 0; i < a.n_lin; i++)
+            store += 2 * a.lin[i].rows * a.lin[i].cols * sizeof(float);
+        const uint64_t per_layer = store / 3;
+        // group 1 leaves layers 2, 1 (written) and 0 resident; group 2
+        // writes 0, reads and writes 2 and 1, reads 0 and keeps it
+        CPR_CHECK(t, b.bytes_written == store + 2 * per_layer &&
+                         b.bytes_read == store,
+                  "grouped pass moved %llu bytes out, %llu in; expected "
+                  "%llu, %llu", (unsigned long long)b.bytes_written,
+                  (unsigned long long)b.bytes_read,
+                  (unsigned long long)(store + 2 * per_layer),
+                  (unsigned long long)store);
         cpr_backward_free(&bw);
         const enum cpr_grad_dtype d = dt ? CPR_GRAD_BF16 : CPR_GRAD_F32;
         cpr_gradstats_finish(&a, d);
@@ -199,8 +220,88 @@ static void test_scratch(struct cpr_test_ctx *t) {
     cpr_model_free(&m);
 }
 
+// Layers [1, 3) of 4 only (a run on blocks 1:3), in RAM and in a scratch
+// file, the backward pass stopping below layer 1: the kept layers'
+// accumulators equal the all-layer ones bit for bit, the others are absent.
+static void test_range(struct cpr_test_ctx *t) {
+    struct cpr_synth_spec s = {.hidden = 16, .intermediate = 24, .n_layers = 4,
+                               .n_heads = 2, .n_kv_heads = 1, .vocab = 40,
+                               .context = 64, .dtype = CPR_DTYPE_F32, .seed = 9,
+                               .init_std = 0.2, .norm_jitter = 0.2,
+                               .bos_id = -1, .eos_id = -1};
+    struct cpr_model m;
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
+    enum { W = 3, SL = 13 };
+    int32_t tok[W * SL];
+    struct cpr_rng r;
+    cpr_rng_seed(&r, 10);
+    for (int i = 0; i < W * SL; i++) tok[i] = (int32_t)cpr_rng_below(&r, 40);
+    struct cpr_gradstats all, part[2];
+    struct cpr_backward bw, bp;
+    struct cpr_scratch_file f;
+    CPR_CHECK_STATUS(t, cpr_scratch_file_open(&f, NULL, &err), CPR_OK, &err,
+                     NULL);
+    CPR_CHECK_STATUS(t, cpr_gradstats_init(&all, &m, NULL, NULL, &err), CPR_OK,
+                     &err, NULL);
+    for (int p = 0; p < 2; p++)
+        CPR_CHECK_STATUS(t, cpr_gradstats_init_range(&part[p], &m, NULL, NULL,
+                                                     p ? &f.io : NULL, 1, 3,
+                                                     &err),
+                         CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_backward_init(&bw, &m, NULL, NULL, 1, SL, &err),
+                     CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_backward_init(&bp, &m, NULL, NULL, 1, SL, &err),
+                     CPR_OK, &err, NULL);
+    bp.first_layer = 1;
+    CPR_CHECK_STATUS(t, cpr_gradstats_windows(&all, &bw, tok, W, SL, 100.0f,
+                                              NULL, &err), CPR_OK, &err, NULL);
+    for (int p = 0; p < 2; p++)
+        CPR_CHECK_STATUS(t, cpr_gradstats_windows(&part[p], &bp, tok, W, SL,
+                                                  100.0f, NULL, &err),
+                         CPR_OK, &err, NULL);
+    cpr_gradstats_finish(&all, CPR_GRAD_F32);
+    int same = 1, absent = 1;
+    for (int p = 0; p < 2; p++) {
+        cpr_gradstats_finish(&part[p], CPR_GRAD_F32);
+        for (int64_t l = 0; l < 4; l++) {
+            const int kept = l >= 1 && l < 3;
+            if (kept)
+                CPR_CHECK_STATUS(t, cpr_gradstats_load(&part[p], l, &err),
+                                 CPR_OK, &err, NULL);
+            else
+                CPR_CHECK(t, cpr_gradstats_load(&part[p], l, &err) ==
+                                 CPR_ERR_ARG, "layer %lld loads", (long long)l);
+            for (size_t j = 0; j < all.per_layer; j++) {
+                const struct cpr_gradstats_lin *ea = &all.lin[l * 7 + (int64_t)j];
+                const struct cpr_gradstats_lin *ep =
+                    cpr_gradstats_get(&part[p], l, ea->role);
+                if (!kept) {
+                    absent &= ep == NULL;
+                    continue;
+                }
+                const size_t n = ea->rows * ea->cols * sizeof(float);
+                same &= ep && !memcmp(ea->l1, ep->l1, n) &&
+                        !memcmp(ea->l2, ep->l2, n);
+            }
+        }
+    }
+    CPR_CHECK(t, same, "layers 1..2 differ from the all-layer accumulators");
+    CPR_CHECK(t, absent, "layers 0 / 3 have accumulators");
+    CPR_CHECK(t, f.size == part[1].slab_floats * sizeof(float) * 2,
+              "scratch file %llu bytes, expected 2 slabs",
+              (unsigned long long)f.size);
+    cpr_backward_free(&bw);
+    cpr_backward_free(&bp);
+    cpr_gradstats_free(&all);
+    for (int p = 0; p < 2; p++) cpr_gradstats_free(&part[p]);
+    cpr_scratch_file_close(&f);
+    cpr_model_free(&m);
+}
+
 const struct cpr_test cpr_tests_methods_gradstats[] = {
     {"gradstats", test_gradstats, 0},
     {"scratch_file_bit_identical", test_scratch, 0},
+    {"layer_range", test_range, 0},
     {0},
 };

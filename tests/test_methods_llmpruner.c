@@ -15,6 +15,7 @@
 #include "core/backward.h"
 #include "core/pool.h"
 #include "core/synth.h"
+#include "data/scratch_file.h"
 #include "methods/llmpruner.h"
 #include "tests/harness.h"
 
@@ -229,6 +230,60 @@ static void test_taylor(struct cpr_test_ctx *t) {
     cpr_model_free(&m);
 }
 
+// param_mix and param_second with acc in a scratch file (one layer in RAM,
+// layer-major groups of windows) give the in-RAM scores bit for bit; the
+// acc of each layer is written once (one group) and read once (the
+// batched pass).
+static void test_acc_store(struct cpr_test_ctx *t) {
+    struct cpr_synth_spec s = spec();
+    s.n_layers = 3;
+    struct cpr_model m;
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
+    if (err.code) return;
+    int32_t tok[NS * SL];
+    tokens(tok);
+    for (int v = 0; v < 2; v++) {
+        struct cpr_scratch_file f;
+        CPR_CHECK_STATUS(t, cpr_scratch_file_open(&f, NULL, &err), CPR_OK,
+                         &err, NULL);
+        struct cpr_llmp_opts o = {
+            .importance = CPR_LLMP_TAYLOR,
+            .taylor = v ? CPR_LLMP_PARAM_SECOND : CPR_LLMP_PARAM_MIX,
+            .ratio = 0.25, .layer_start = 1, .layer_end = 3};
+        struct cpr_llmp_scores a, b;
+        CPR_CHECK_STATUS(t, cpr_llmp_scores(&m, tok, NS, SL, &o, NULL, &a,
+                                            &err), CPR_OK, &err, NULL);
+        o.acc_store = &f.io;
+        CPR_CHECK_STATUS(t, cpr_llmp_scores(&m, tok, NS, SL, &o, NULL, &b,
+                                            &err), CPR_OK, &err, NULL);
+        int same = a.loss == b.loss;
+        for (int64_t l = 1; l < 3; l++) {
+            const struct cpr_layer_shape sh = cpr_layer_shape_of(&m, l);
+            same &= !memcmp(a.attn[l], b.attn[l],
+                            (size_t)sh.n_kv_heads * sizeof(double)) &&
+                    !memcmp(a.mlp[l], b.mlp[l],
+                            (size_t)sh.intermediate * sizeof(double));
+        }
+        CPR_CHECK(t, same, "%s: scratch-file acc changed the scores",
+                  v ? "param_second" : "param_mix");
+        // per layer: 4 (q, k, v, o) H x H-ish + 3 H x I weights, 4 bytes
+        const uint64_t layer = (uint64_t)(2 * QD * H + 2 * KVD * H +
+                                          3 * I * H) * 4;
+        CPR_CHECK(t, b.acc_bytes_written == 2 * layer &&
+                         b.acc_bytes_read == 2 * layer,
+                  "acc traffic %llu written, %llu read; expected %llu each "
+                  "(layers 2 and 1 once each)",
+                  (unsigned long long)b.acc_bytes_written,
+                  (unsigned long long)b.acc_bytes_read,
+                  (unsigned long long)(2 * layer));
+        cpr_llmp_scores_free(&a);
+        cpr_llmp_scores_free(&b);
+        cpr_scratch_file_close(&f);
+    }
+    cpr_model_free(&m);
+}
+
 static void test_refusals(struct cpr_test_ctx *t) {
     struct cpr_synth_spec s = spec();
     struct cpr_model m;
@@ -252,5 +307,6 @@ const struct cpr_test cpr_tests_methods_llmpruner[] = {
     {"l1_hand", test_l1_hand, 0},
     {"taylor", test_taylor, 0},
     {"refusals", test_refusals, 0},
+    {"acc_scratch_file", test_acc_store, 0},
     {0},
 };

@@ -13,16 +13,13 @@
 #include <string.h>
 
 #include "core/pool.h"
-#include "data/corpus.h"
-#include "data/fileio.h"
 #include "data/json.h"
 #include "data/model_load.h"
-#include "data/sha256.h"
-#include "data/tokenizer.h"
 #include "eval/perplexity.h"
 #include "methods/calib.h"
 #include "methods/pipeline.h"
 #include "methods/registry.h"
+#include "tests/data_testutil.h"
 #include "tests/harness.h"
 
 struct stream {
@@ -30,68 +27,25 @@ struct stream {
     int64_t n;
 };
 
-static int tokenize(struct cpr_test_ctx *t, const char *root,
-                    const struct cpr_tokenizer *tok, const char *corpus,
-                    const char *split, const char *want_sha,
-                    struct stream *s) {
-    char *text = NULL;
-    size_t len = 0;
-    struct cpr_err err = {0};
-    enum cpr_status st = cpr_corpus_load(root, corpus, split, &text, &len, &err);
-    if (!st) st = cpr_tokenizer_encode(tok, text, len, 1, &s->ids, &s->n, &err);
-    free(text);
-    CPR_CHECK(t, st == CPR_OK, "%s/%s: %s", corpus, split, err.msg);
-    if (st) return -1;
-    unsigned char d[32];
-    char hex[65];
-    cpr_sha256(s->ids, (size_t)s->n * 4, d);
-    cpr_sha256_hex(d, hex);
-    CPR_CHECK(t, !strcmp(hex, want_sha), "%s/%s: token stream differs from "
-              "the oracle's", corpus, split);
-    return 0;
-}
-
 // Run every fixture case accepted by `want` (NULL = all).
 static void run_model(struct cpr_test_ctx *t, const char *model,
                       int (*want)(const char *method, const char *pattern,
                                   const char *dataset)) {
-    char root[512], path[1024], fx[256];
-    cpr_test_data_path("", root, sizeof root);
-    snprintf(path, sizeof path, "%s/models/%s", root, model);
-    if (!cpr_path_is_dir(path)) {
-        cpr_test_skip(t, "model not found (set CPRUNE_DATA)");
-        return;
-    }
-    snprintf(fx, sizeof fx, "tests/fixtures/prune_oracle_%s.json", model);
+    char fx[256];
+    snprintf(fx, sizeof fx, "prune_oracle_%s", model);
+    struct dt_oracle ora;
+    if (dt_oracle_open(t, &ora, model, "", fx)) return;
+    const struct cpr_json *ev = ora.ev;
+    const struct cpr_json *runs = ora.runs;
+    const char *path = ora.path;
+    struct cpr_pool *pool = ora.pool;
     struct cpr_err err = {0};
-    char *buf = NULL;
-    size_t len = 0;
-    struct cpr_json_doc doc;
-    if (cpr_file_read_all(fx, 1 << 22, &buf, &len, &err) ||
-        cpr_json_parse(&doc, buf, len, fx, 0, &err)) {
-        CPR_CHECK(t, 0, "fixture: %s", err.msg);
-        free(buf);
-        return;
-    }
-    const struct cpr_json *proto = cpr_json_get(doc.root, "protocol");
-    const struct cpr_json *cal = cpr_json_get(proto, "calibration");
-    const struct cpr_json *ev = cpr_json_get(proto, "eval");
-    const struct cpr_json *runs = cpr_json_get(doc.root, "runs");
-    struct cpr_model m0 = {0};
-    struct cpr_tokenizer tok = {0};
-    struct stream cs = {0}, es[2] = {{0}};
+    struct stream es[2] = {{0}};
     static const char *const ds[2][2] = {{"tinystories", "eval"},
                                          {"wikitext2", "test"}};
     static const char *const dsname[2] = {"tinystories/eval", "wikitext2/test"};
-    struct cpr_pool *pool = NULL;
-    cpr_pool_init(&pool, 2, &err);
-    if (cpr_model_load(path, &m0, &err) ||
-        cpr_tokenizer_load_for_model(&tok, path, NULL, m0.cfg.vocab, &err)) {
-        CPR_CHECK(t, 0, "load: %s", err.msg);
-        goto out;
-    }
-    if (tokenize(t, root, &tok, "tinystories", "calib",
-                 cpr_json_get_str(cal, "sha256", ""), &cs))
+    struct cpr_calib_windows w = {0};
+    if (dt_oracle_calib(t, &ora, 128, 512, &w))
         goto out;
     for (int d = 0; d < 2; d++) {
         int used = 0;
@@ -102,16 +56,12 @@ static void run_model(struct cpr_test_ctx *t, const char *model,
                                    cpr_json_get_str(r, "pattern", ""),
                                    dsname[d]));
         }
-        if (used && tokenize(t, root, &tok, ds[d][0], ds[d][1],
-                             cpr_json_get_str(cpr_json_get(ev, dsname[d]),
-                                              "sha256", ""), &es[d]))
+        if (used && dt_oracle_tokens(t, &ora, ds[d][0], ds[d][1],
+                                     cpr_json_get_str(cpr_json_get(ev,
+                                                                   dsname[d]),
+                                                      "sha256", ""),
+                                     &es[d].ids, &es[d].n))
             goto out;
-    }
-    struct cpr_calib_doc cd = {cs.ids, cs.n};
-    struct cpr_calib_windows w = {0};
-    if (cpr_calib_select(&cd, 1, 128, 512, CPR_CALIB_SEQUENTIAL, 0, &w, &err)) {
-        CPR_CHECK(t, 0, "windows: %s", err.msg);
-        goto out;
     }
     static const char *const methods[] = {"dense", "magnitude", "wanda",
                                           "sparsegpt"};
@@ -177,16 +127,11 @@ static void run_model(struct cpr_test_ctx *t, const char *model,
             cpr_pipe_report_free(&rep);
             cpr_model_free(&m);
         }
-    cpr_calib_windows_free(&w);
 out:
-    cpr_pool_free(pool);
-    free(cs.ids);
+    cpr_calib_windows_free(&w);
     free(es[0].ids);
     free(es[1].ids);
-    cpr_tokenizer_free(&tok);
-    cpr_model_free(&m0);
-    cpr_json_free(&doc);
-    free(buf);
+    dt_oracle_close(&ora);
 }
 
 static int fast_cases(const char *method, const char *pattern,

@@ -38,17 +38,15 @@ Usage (from the repository root; token files from `cprune tokenize`):
       --runs flap:0.2,flap:0.5,wanda-sp:0.2,magnitude-sp:0.2 --out F.json
 """
 import argparse
-import json
 import math
 import os
 import sys
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 import ppl_oracle  # noqa: E402
-import prune_oracle  # noqa: E402
 
 
 def block(cfg, L, x, cos, sin, taps=None):
@@ -221,52 +219,24 @@ def linear_params(W):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--calib", required=True)
-    ap.add_argument("--eval", required=True)
-    ap.add_argument("--nsamples", type=int, default=16)
-    ap.add_argument("--seqlen", type=int, default=128)
-    ap.add_argument("--max-chunks", type=int, default=20)
+    common.add_struct_args(ap)
     ap.add_argument("--runs", default="flap:0.2,flap:0.5,wanda-sp:0.2,magnitude-sp:0.2")
-    ap.add_argument("--out")
     args = ap.parse_args()
-    torch.set_num_threads(1)
-    if os.path.isdir(args.model):
-        cfg, W = ppl_oracle.load_hf(args.model)
-    else:
-        cfg, W = ppl_oracle.load_llama2c(args.model)
-    for L in W["layers"]:
-        for k in ("wq", "wk", "wv", "wo", "w_gate", "w_up", "w_down"):
-            L[k] = L[k].float()
-    calib = prune_oracle.read_token_stream(args.calib)
-    windows = prune_oracle.calib_windows(calib, args.nsamples, args.seqlen)
-    ev = prune_oracle.read_token_stream(args.eval)
-    ctx = cfg["context"]
-    res = dict(oracle="tests/oracle/flap_oracle.py",
-               model=os.path.basename(os.path.normpath(args.model)),
-               calibration=dict(nsamples=args.nsamples, seqlen=args.seqlen,
-                                **prune_oracle.stream_info(calib)),
-               eval=dict(seqlen=ctx, max_chunks=args.max_chunks,
-                         **prune_oracle.stream_info(ev)),
-               torch=torch.__version__, runs=[])
+    cfg, W, calib, windows, ev = common.struct_inputs(args)
+    res = common.struct_record("tests/oracle/flap_oracle.py", args, cfg, calib, ev)
     dense = linear_params(W)
     for spec in args.runs.split(","):
         kind, ratio = spec.split(":")
         Wp, masks = prune(cfg, W, kind, float(ratio), windows)
-        ppl = eval_ppl(cfg, Wp, ev, ctx, args.max_chunks)
+        ppl = eval_ppl(cfg, Wp, ev, cfg["context"], args.max_chunks)
         r = dict(method=kind, ratio=float(ratio), linear_params_before=dense,
                  linear_params_after=linear_params(Wp), ppl=ppl,
-                 layers=[dict(kept_kv_groups=[int(i) for i in torch.nonzero(k).flatten()],
-                              kept_channels=[int(i) for i in torch.nonzero(c).flatten()])
-                         for k, c in masks])
+                 layers=common.kept_layers(masks))
         print(f"{kind} {ratio}: params {dense} -> {r['linear_params_after']}, ppl {ppl:.6f}",
               flush=True)
         res["runs"].append(r)
     if args.out:
-        with open(args.out + ".tmp", "w") as f:
-            json.dump(res, f, indent=1)
-            f.write("\n")
-        os.replace(args.out + ".tmp", args.out)
+        common.write_json(args.out, res)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ Two jobs, no cprune code and no transformers package:
                model.safetensors with transformers' tensor names: GPT-2's
                Conv1D weights stored (in, out)), weights from numpy with a
                fixed seed, and a fixed token stream;
-  --model DIR  read such a directory (own safetensors reader) and compute
+  --model DIR  read such a directory (common.py's safetensors reader) and compute
                the perplexity of a raw int32 token stream under the hf
                protocol (nsamples = n // seqlen chunks, CrossEntropyLoss over
                the seqlen-1 shifted positions, ppl = exp(mean nll)), and
@@ -45,55 +45,17 @@ tests/fixtures/<family>_tiny/logits0.f32):
   (the same with neox_seq and gpt2)
 """
 import argparse
-import hashlib
 import json
 import math
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
 
-
-def write_safetensors(path, tensors):
-    header, off, blobs = {}, 0, []
-    for name, arr in tensors.items():
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = dict(dtype="F32", shape=list(arr.shape), data_offsets=[off, off + len(b)])
-        off += len(b)
-        blobs.append(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
-def read_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    hdr = json.loads(raw[8:8 + n])
-    out = {}
-    for name, info in hdr.items():
-        if name == "__metadata__":
-            continue
-        if info["dtype"] != "F32":
-            raise SystemExit(f"{path}: {name}: dtype {info['dtype']} not handled")
-        a, b = info["data_offsets"]
-        arr = np.frombuffer(raw[8 + n + a:8 + n + b], dtype="<f4").copy()
-        out[name] = torch.from_numpy(arr.reshape(info["shape"]))
-    return out
-
-
-def tokens(d, seed, V):
-    x, toks = seed, []
-    for _ in range(4 * 64):
-        x = (1103515245 * x + 12345) % (1 << 31)
-        toks.append((x >> 8) % V)
-    np.array(toks, dtype="<i4").tofile(os.path.join(d, "tokens.i32"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (add_family_args, hf_perplexity_main, rotate_half,  # noqa: E402
+                    write_config, write_lcg_tokens, write_safetensors)
 
 
 def make(d, family, seed, V=64, CTX=128):
@@ -163,21 +125,14 @@ def make(d, family, seed, V=64, CTX=128):
                "use_parallel_residual": par, "rope_scaling": None,
                "attention_bias": bias, "torch_dtype": "float32"}
     write_safetensors(os.path.join(d, "model.safetensors"), t)
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2)
-        f.write("\n")
-    tokens(d, seed, V)
+    write_config(d, cfg)
+    write_lcg_tokens(d, seed, V)
 
 
 def layer_norm(x, w, b, eps):
     mu = x.mean(-1, keepdim=True)
     var = (x - mu).pow(2).mean(-1, keepdim=True)
     return (x - mu) / torch.sqrt(var + eps) * w + b
-
-
-def rotate_half(x):
-    h = x.shape[-1] // 2
-    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
 def attend(q, k, v, hd, scale=True):
@@ -252,13 +207,8 @@ def forward_gpt2(c, W, ids):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--make")
+    add_family_args(ap, seed=2468)
     ap.add_argument("--family", choices=["neox", "neox_seq", "gpt2"])
-    ap.add_argument("--seed", type=int, default=2468)
-    ap.add_argument("--model")
-    ap.add_argument("--tokens-i32")
-    ap.add_argument("--seqlen", type=int, default=64)
-    ap.add_argument("--out")
     a = ap.parse_args()
     if a.make:
         if not a.family:
@@ -266,34 +216,9 @@ def main():
         make(a.make, a.family, a.seed)
         return
     c = json.load(open(os.path.join(a.model, "config.json")))
-    mf = os.path.join(a.model, "model.safetensors")
-    W = read_safetensors(mf)
     fwd = forward_gpt2 if c["model_type"] == "gpt2" else forward_neox
-    toks = np.fromfile(a.tokens_i32, dtype="<i4")
-    L, n = a.seqlen, len(toks)
-    nchunks, nll_sum = n // L, 0.0
-    with torch.no_grad():
-        for i in range(nchunks):
-            chunk = torch.from_numpy(toks[i * L:(i + 1) * L].astype(np.int64))
-            logits = fwd(c, W, chunk)
-            if i == 0:
-                logits.numpy().astype("<f4").tofile(os.path.join(a.model, "logits0.f32"))
-            loss = torch.nn.functional.cross_entropy(logits[:-1], chunk[1:])
-            nll_sum += float(loss) * L
-    mean = nll_sum / (nchunks * L)
-    res = dict(oracle="tests/oracle/neox_gpt2_oracle.py", torch=torch.__version__,
-               dtype="float32", family=c["model_type"],
-               model=os.path.basename(os.path.normpath(a.model)),
-               model_sha256=hashlib.sha256(open(mf, "rb").read()).hexdigest(),
-               protocol="hf", seqlen=L, ntokens=n, nchunks=nchunks,
-               tokens_sha256=hashlib.sha256(toks.astype("<i4").tobytes()).hexdigest(),
-               logits="logits0.f32 (first chunk, seqlen x vocab, float32)",
-               nll=mean, ppl=math.exp(mean))
-    print(json.dumps(res, indent=1))
-    if a.out:
-        with open(a.out, "w") as f:
-            json.dump(res, f, indent=1)
-            f.write("\n")
+    hf_perplexity_main(a, "tests/oracle/neox_gpt2_oracle.py", fwd, family=c["model_type"],
+                       logits0=True)
 
 
 if __name__ == "__main__":

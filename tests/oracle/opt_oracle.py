@@ -7,7 +7,7 @@ Two jobs, no cprune code and no transformers package:
                (config.json with OPTConfig's keys, model.safetensors with
                transformers' tensor names, lm_head tied to embed_tokens),
                weights from numpy with a fixed seed;
-  --model DIR  read such a directory (own safetensors reader) and compute
+  --model DIR  read such a directory (common.py's safetensors reader) and compute
                the perplexity of a raw int32 token stream under the hf
                protocol (Wanda/SparseGPT eval_ppl: nsamples = n // seqlen
                chunks, CrossEntropyLoss over the seqlen-1 shifted positions,
@@ -29,47 +29,15 @@ Fixture (tests/fixtures/opt_tiny, tests/fixtures/ppl_opt_tiny.json):
       --out tests/fixtures/ppl_opt_tiny.json
 """
 import argparse
-import hashlib
-import json
-import math
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
 
-
-def write_safetensors(path, tensors):
-    header, off, blobs = {}, 0, []
-    for name, arr in tensors.items():
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = dict(dtype="F32", shape=list(arr.shape), data_offsets=[off, off + len(b)])
-        off += len(b)
-        blobs.append(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-
-
-def read_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    hdr = json.loads(raw[8:8 + n])
-    out = {}
-    for name, info in hdr.items():
-        if name == "__metadata__":
-            continue
-        if info["dtype"] != "F32":
-            raise SystemExit(f"{path}: {name}: dtype {info['dtype']} not handled")
-        a, b = info["data_offsets"]
-        arr = np.frombuffer(raw[8 + n + a:8 + n + b], dtype="<f4").copy()
-        out[name] = torch.from_numpy(arr.reshape(info["shape"]))
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (add_family_args, hf_perplexity_main,  # noqa: E402
+                    write_config, write_lcg_tokens, write_safetensors)
 
 
 def make(d, seed, H=32, L=2, NH=4, F=48, V=64, CTX=128):
@@ -97,15 +65,8 @@ def make(d, seed, H=32, L=2, NH=4, F=48, V=64, CTX=128):
            "activation_function": "relu", "do_layer_norm_before": True, "enable_bias": True,
            "layer_norm_elementwise_affine": True, "tie_word_embeddings": True,
            "bos_token_id": 2, "eos_token_id": 2, "pad_token_id": 1, "torch_dtype": "float32"}
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2)
-        f.write("\n")
-    # a fixed token stream (4 chunks of 64)
-    x, toks = seed, []
-    for _ in range(4 * 64):
-        x = (1103515245 * x + 12345) % (1 << 31)
-        toks.append((x >> 8) % V)
-    np.array(toks, dtype="<i4").tofile(os.path.join(d, "tokens.i32"))
+    write_config(d, cfg)
+    write_lcg_tokens(d, seed, V)  # a fixed token stream (4 chunks of 64)
 
 
 def forward(c, W, ids):
@@ -136,40 +97,12 @@ def forward(c, W, ids):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--make")
-    ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--model")
-    ap.add_argument("--tokens-i32")
-    ap.add_argument("--seqlen", type=int, default=64)
-    ap.add_argument("--out")
+    add_family_args(ap, seed=1234)
     a = ap.parse_args()
     if a.make:
         make(a.make, a.seed)
         return
-    c = json.load(open(os.path.join(a.model, "config.json")))
-    mf = os.path.join(a.model, "model.safetensors")
-    W = read_safetensors(mf)
-    toks = np.fromfile(a.tokens_i32, dtype="<i4")
-    L, n = a.seqlen, len(toks)
-    nchunks, nll_sum = n // L, 0.0
-    with torch.no_grad():
-        for i in range(nchunks):
-            chunk = torch.from_numpy(toks[i * L:(i + 1) * L].astype(np.int64))
-            logits = forward(c, W, chunk)
-            loss = torch.nn.functional.cross_entropy(logits[:-1], chunk[1:])
-            nll_sum += float(loss) * L
-    mean = nll_sum / (nchunks * L)
-    res = dict(oracle="tests/oracle/opt_oracle.py", torch=torch.__version__, dtype="float32",
-               model=os.path.basename(os.path.normpath(a.model)),
-               model_sha256=hashlib.sha256(open(mf, "rb").read()).hexdigest(),
-               protocol="hf", seqlen=L, ntokens=n, nchunks=nchunks,
-               tokens_sha256=hashlib.sha256(toks.astype("<i4").tobytes()).hexdigest(),
-               nll=mean, ppl=math.exp(mean))
-    print(json.dumps(res, indent=1))
-    if a.out:
-        with open(a.out, "w") as f:
-            json.dump(res, f, indent=1)
-            f.write("\n")
+    hf_perplexity_main(a, "tests/oracle/opt_oracle.py", forward)
 
 
 if __name__ == "__main__":

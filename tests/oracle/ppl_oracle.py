@@ -40,6 +40,9 @@ import time
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import read_safetensors  # noqa: E402,F401  (also ppl_oracle.read_safetensors)
+
 
 # ---- model readers ----
 
@@ -85,32 +88,6 @@ def load_llama2c(path):
         layers.append(dict(attn_norm=rms_att[i], wq=wq[i], wk=wk[i], wv=wv[i], wo=wo[i],
                            mlp_norm=rms_ffn[i], w_gate=w1[i], w_up=w3[i], w_down=w2[i]))
     return cfg, dict(embed=emb, layers=layers, final_norm=rms_final, lm_head=wcls)
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (hlen,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + hlen])
-    base = 8 + hlen
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        buf = raw[base + a:base + b]
-        dt = info["dtype"]
-        if dt == "F32":
-            arr = np.frombuffer(buf, dtype="<f4").copy()
-        elif dt == "F16":
-            arr = np.frombuffer(buf, dtype="<f2").astype(np.float32)
-        elif dt == "BF16":
-            u = np.frombuffer(buf, dtype="<u2").astype(np.uint32) << 16
-            arr = u.view(np.float32)
-        else:
-            raise SystemExit(f"{path}: tensor {name}: dtype {dt} not handled")
-        out[name] = torch.from_numpy(arr.reshape(info["shape"]))
-    return out
 
 
 def load_hf(d):

@@ -66,49 +66,16 @@ import hashlib
 import json
 import math
 import os
-import struct
+import sys
 
 import numpy as np
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import read_safetensors, write_config, write_json, write_safetensors  # noqa: E402
+
 FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 NSAMPLES, SEQLEN = 16, 64
-
-
-# ---- safetensors ----
-
-def write_safetensors(path, tensors):
-    header, off, blobs = {}, 0, []
-    for name, arr in tensors.items():
-        b = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = dict(dtype="F32", shape=list(arr.shape), data_offsets=[off, off + len(b)])
-        off += len(b)
-        blobs.append(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(path + ".tmp", path)
-
-
-def read_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    hdr = json.loads(raw[8:8 + n])
-    out = {}
-    for name, info in hdr.items():
-        if name == "__metadata__":
-            continue
-        if info["dtype"] != "F32":
-            raise SystemExit(f"{path}: {name}: dtype {info['dtype']} not handled")
-        a, b = info["data_offsets"]
-        arr = np.frombuffer(raw[8 + n + a:8 + n + b], dtype="<f4").copy()
-        out[name] = torch.from_numpy(arr.reshape(info["shape"]))
-    return out
 
 
 # ---- shared pieces of the blocks ----
@@ -473,14 +440,6 @@ def eval_ppl(fam, c, W, toks, seqlen):
     return mean, math.exp(mean)
 
 
-def lcg_tokens(seed, n, V):
-    x, out = seed, []
-    for _ in range(n):
-        x = (1103515245 * x + 12345) % (1 << 31)
-        out.append((x >> 8) % V)
-    return np.array(out, dtype="<i4")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--family", required=True, choices=sorted(FAMILIES))
@@ -495,9 +454,7 @@ def main():
         os.makedirs(d, exist_ok=True)
         cfg, t = fam.make(d, np.random.default_rng(a.seed))
         write_safetensors(os.path.join(d, "model.safetensors"), t)
-        with open(os.path.join(d, "config.json"), "w") as f:
-            json.dump(cfg, f, indent=2)
-            f.write("\n")
+        write_config(d, cfg)
         # calibration and evaluation streams: a repeating "sentence" of 24
         # tokens with random substitutions, so the statistics have structure
         V = cfg["vocab_size"]
@@ -555,10 +512,7 @@ def main():
                mask="sha256 of one byte per weight (1 = zero), row-major [out, in]",
                runs=runs)
     out = os.path.join(FIX, f"prune_arch_{fam.name}.json")
-    with open(out + ".tmp", "w") as f:
-        json.dump(res, f, indent=1)
-        f.write("\n")
-    os.replace(out + ".tmp", out)
+    write_json(out, res)
     print("wrote", out)
 
 

@@ -1,0 +1,92 @@
+// tests/data_testutil.c: the loader the oracle-fixture tests on the real
+// models share (test_methods_depth, _depth_search, _gblm, _prune_real):
+// fixture JSON, model, tokenizer, pool, token streams checked against the
+// oracle's sha256 and the sequential calibration windows. What each test
+// compares stays in the test.
+#include "tests/data_testutil.h"
+
+#include "data/corpus.h"
+#include "data/fileio.h"
+#include "data/model_load.h"
+#include "data/sha256.h"
+
+int dt_oracle_open(struct cpr_test_ctx *t, struct dt_oracle *o,
+                   const char *model, const char *file, const char *fixture) {
+    memset(o, 0, sizeof *o);
+    cpr_test_data_path("", o->root, sizeof o->root);
+    snprintf(o->path, sizeof o->path, "%s/models/%s%s", o->root, model, file);
+    if (!cpr_path_is_file(o->path) && !cpr_path_is_dir(o->path)) {
+        cpr_test_skip(t, "model not found (set CPRUNE_DATA)");
+        return -1;
+    }
+    char fx[256];
+    snprintf(fx, sizeof fx, "tests/fixtures/%s.json", fixture);
+    struct cpr_err err = {0};
+    if (cpr_file_read_all(fx, 1 << 22, &o->buf, &o->len, &err) ||
+        cpr_json_parse(&o->doc, o->buf, o->len, fx, 0, &err)) {
+        CPR_CHECK(t, 0, "fixture: %s", err.msg);
+        dt_oracle_close(o);
+        return -1;
+    }
+    o->proto = cpr_json_get(o->doc.root, "protocol");
+    o->cal = cpr_json_get(o->proto, "calibration");
+    o->ev = cpr_json_get(o->proto, "eval");
+    o->runs = cpr_json_get(o->doc.root, "runs");
+    cpr_pool_init(&o->pool, 2, &err); // no pool: serial, same results
+    if (cpr_model_load(o->path, &o->model, &err) ||
+        cpr_tokenizer_load_for_model(&o->tok, o->path, NULL,
+                                     o->model.cfg.vocab, &err)) {
+        CPR_CHECK(t, 0, "load: %s", err.msg);
+        dt_oracle_close(o);
+        return -1;
+    }
+    return 0;
+}
+
+void dt_oracle_close(struct dt_oracle *o) {
+    cpr_pool_free(o->pool);
+    cpr_tokenizer_free(&o->tok);
+    cpr_model_free(&o->model);
+    cpr_json_free(&o->doc);
+    free(o->buf);
+    memset(o, 0, sizeof *o);
+}
+
+int dt_oracle_tokens(struct cpr_test_ctx *t, const struct dt_oracle *o,
+                     const char *corpus, const char *split,
+                     const char *want_sha, int32_t **ids, int64_t *n) {
+    char *text = NULL;
+    size_t len = 0;
+    struct cpr_err err = {0};
+    enum cpr_status st =
+        cpr_corpus_load(o->root, corpus, split, &text, &len, &err);
+    if (!st) st = cpr_tokenizer_encode(&o->tok, text, len, 1, ids, n, &err);
+    free(text);
+    CPR_CHECK(t, st == CPR_OK, "%s/%s: %s", corpus, split, err.msg);
+    if (st) return -1;
+    unsigned char d[32];
+    char hex[65];
+    cpr_sha256(*ids, (size_t)*n * 4, d);
+    cpr_sha256_hex(d, hex);
+    CPR_CHECK(t, !strcmp(hex, want_sha), "%s/%s: token stream differs from "
+              "the oracle's", corpus, split);
+    return strcmp(hex, want_sha) ? -1 : 0;
+}
+
+int dt_oracle_calib(struct cpr_test_ctx *t, const struct dt_oracle *o,
+                    int64_t ns, int64_t sl, struct cpr_calib_windows *w) {
+    int32_t *ids = NULL;
+    int64_t n = 0;
+    if (dt_oracle_tokens(t, o, "tinystories", "calib",
+                         cpr_json_get_str(o->cal, "sha256", ""), &ids, &n)) {
+        free(ids);
+        return -1;
+    }
+    struct cpr_calib_doc cd = {ids, n};
+    struct cpr_err err = {0};
+    enum cpr_status st =
+        cpr_calib_select(&cd, 1, ns, sl, CPR_CALIB_SEQUENTIAL, 0, w, &err);
+    free(ids);
+    CPR_CHECK(t, st == CPR_OK, "windows: %s", err.msg);
+    return st ? -1 : 0;
+}
