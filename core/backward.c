@@ -96,8 +96,8 @@ static size_t buffer_floats(const struct cpr_model *m, size_t nthr,
            2 * T * (size_t)qd + 2 * T * (size_t)kvd +
            nthr * cpr_attention_bwd_scratch(seqlen) +
            (size_t)seqlen * ((size_t)c->head_dim / 2) + H + (size_t)I +
-           (cpr_backward_fc_block(m) ? T * H : 0) +
-           (c->block.qkv != CPR_QKV_SEPARATE ? 3 * T * (size_t)qd : 0);
+           (cpr_backward_fc_block(m) ? T * H : 0) +                 // xn2
+           (c->block.qkv != CPR_QKV_SEPARATE ? 3 * T * (size_t)qd : 0); // dqkv
 }
 
 size_t cpr_backward_bytes(const struct cpr_model *m, size_t n_threads,
@@ -375,6 +375,16 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
     return CPR_OK;
 }
 
+// Block l's backward, the LLaMA block or a non-gated one (backward_fc.c).
+static enum cpr_status block_any(struct cpr_backward *b, int64_t l,
+                                 int64_t n_seq, int64_t seqlen,
+                                 cpr_grad_fn hook, void *user,
+                                 struct cpr_err *err) {
+    return cpr_backward_fc_block(b->f.model)
+               ? cpr_backward_fc_run(b, l, n_seq, seqlen, hook, user, err)
+               : block_bwd(b, l, n_seq, seqlen, hook, user, err);
+}
+
 enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
                                  int64_t n_seq, int64_t seqlen, float scale,
                                  cpr_grad_fn hook, void *user, double *loss,
@@ -397,10 +407,8 @@ enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
     double n_pred = (double)(n_seq * (seqlen - 1)), nll = 0.0;
     CPR_TRY(head_bwd(b, tokens, n_seq, seqlen, (float)(scale / n_pred), &nll, err));
     if (loss) *loss = nll / n_pred;
-    const int fc = cpr_backward_fc_block(m);
     for (int64_t l = m->cfg.n_layers - 1; l >= b->first_layer; l--)
-        CPR_TRY(fc ? cpr_backward_fc_run(b, l, n_seq, seqlen, hook, user, err)
-                   : block_bwd(b, l, n_seq, seqlen, hook, user, err));
+        CPR_TRY(block_any(b, l, n_seq, seqlen, hook, user, err));
     return CPR_OK;
 }
 
@@ -471,7 +479,7 @@ enum cpr_status cpr_backward_run_windows(struct cpr_backward *b,
         for (int64_t w = 0; w < n_win && !s; w++) {
             b->ckpt = w ? b->wmem + (size_t)(w - 1) * per : ckpt0;
             b->dh = w ? b->ckpt + (size_t)L * TH : dh0;
-            s = block_bwd(b, l, 1, seqlen, hook, user, err);
+            s = block_any(b, l, 1, seqlen, hook, user, err);
         }
     b->ckpt = ckpt0, b->dh = dh0;
     return s;
