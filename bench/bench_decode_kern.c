@@ -17,7 +17,9 @@
 //                      the baseline (row "gemv_bf16 dense"). GB/s = bytes
 //                      the kernel streams (values + meta) / second; ratio =
 //                      that over the one-thread stream read bandwidth (the
-//                      ceiling, measured first); note: speedup vs dense.
+//                      ceiling, measured first); note: speedup vs dense
+//                      by wall time and by CPU time (on a loaded machine
+//                      the CPU-time ratio is the steadier one).
 //   compress           cpr_sparse_compress on a 4096 x 11008 bf16 weight:
 //                      nm (2:4), auto on 2:4 (scans for misfits and counts
 //                      nonzeros first), bitmask at 50% (random pattern),
@@ -171,8 +173,8 @@ static int bench_spmv(struct cpr_bench_report *rep, const struct cpr_kernels *ta
         double td, cd;
         time_best(run_dense, &dc, &td, &cd);
         double gb = (double)nw * 2 * 1e-9;
-        snprintf(note, sizeof note, "dense baseline (ratio: of the %.1f GB/s ceiling)",
-                 ceil_gbps);
+        snprintf(note, sizeof note, "dense baseline (ratio: of the %.1f GB/s ceiling); "
+                 "CPU time %.4f s", ceil_gbps, cd);
         cpr_bench_row(rep, "gemv_bf16 dense", cpr_isa_name(isas[ti]), shape, 1, td,
                       2.0 * (double)nw / td * 1e-9, gb / td, gb / td / ceil_gbps, note);
         for (size_t pi = 0; pi < 3; pi++) {
@@ -183,8 +185,8 @@ static int bench_spmv(struct cpr_bench_report *rep, const struct cpr_kernels *ta
             double ts, cs;
             time_best(run_spmv, &c, &ts, &cs);
             double bytes = (double)cpr_weight_bytes(&sp[pi]) * 1e-9;
-            snprintf(note, sizeof note, "%.2fx dense (bytes allow %.2fx); CPU time %.4f s",
-                     td / ts, gb / bytes, cs);
+            snprintf(note, sizeof note, "%.2fx dense (bytes allow %.2fx); CPU time %.4f s "
+                     "(%.2fx dense)", td / ts, gb / bytes, cs, cd / cs);
             cpr_bench_row(rep, pat[pi].name, cpr_isa_name(isas[ti]), shape, 1, ts,
                           2.0 * (double)s->nnz / ts * 1e-9, bytes / ts,
                           bytes / ts / ceil_gbps, note);
