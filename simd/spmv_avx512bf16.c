@@ -30,8 +30,9 @@
 
 #define CPR_AI static inline __attribute__((always_inline))
 
-// x columns per stack panel (16 KiB of floats), a multiple of 64.
-enum { KP = 4096, RB = 64 };
+// x columns per stack panel (64 KiB of floats; rows up to 16384 columns
+// in one panel: the panel-by-panel path is slower), a multiple of 64.
+enum { KP = 16384, RB = 64 };
 // Prefetch distances (bytes) of the value and mask streams.
 enum { PF_VALS = 2048, PF_META = 512 };
 
