@@ -9,6 +9,17 @@
 //                      per second against this ISA's m = 1 (m tokens cost
 //                      ~1 W read: the ratio approaches m when W streaming
 //                      dominates).
+//   spmv               the compressed decode kernels (slots spmv_*_bf16,
+//                      simd/spmv_*.c) on the up/gate shape 11008 x 4096
+//                      and the down shape 4096 x 11008, bf16 values:
+//                      bitmask at 50% and 70% (random pattern), 2:4; with
+//                      the dense bf16 m = 1 product on the same matrix as
+//                      the baseline (row "gemv_bf16 dense"). GB/s = bytes
+//                      the kernel streams (values + meta) / second; ratio =
+//                      that over the one-thread stream read bandwidth (the
+//                      ceiling, measured first); note: speedup vs dense
+//                      by wall time and by CPU time (on a loaded machine
+//                      the CPU-time ratio is the steadier one).
 //   compress           cpr_sparse_compress on a 4096 x 11008 bf16 weight:
 //                      nm (2:4), auto on 2:4 (scans for misfits and counts
 //                      nonzeros first), bitmask at 50% (random pattern),
@@ -17,6 +28,9 @@
 // and as this thread's CPU time: on a shared machine the CPU time is the
 // steadier figure (it excludes time the thread waited for a core); the
 // ratio column of the compress rows is ns per weight of CPU time.
+// Env: CPRUNE_BENCH_KERN=gemv,spmv,compress (default all) picks the
+// groups; CPRUNE_BENCH_ISA=NAME keeps one ISA table (spmv skips scalar
+// unless asked for by name).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,27 +90,137 @@ static void run_compress(void *p) {
     cpr_tensor_free(&out);
 }
 
+struct sctx {
+    cpr_spmv_fn fn;
+    const struct cpr_sparse *s;
+    const float *x;
+    float *y;
+};
+
+static void run_spmv(void *p) {
+    struct sctx *c = p;
+    c->fn((size_t)c->s->n_rows, (size_t)c->s->n_cols, c->s->meta,
+          (size_t)c->s->meta_ld, c->s->values, c->x, 0.0f, c->y);
+}
+
+struct dctx {
+    const struct cpr_kernels *k;
+    size_t n, kk;
+    const float *x;
+    const uint16_t *w;
+    float *y;
+};
+
+static void run_dense(void *p) {
+    struct dctx *c = p;
+    c->k->gemm_bf16w(1, c->n, c->kk, 1.0f, c->x, c->kk, c->w, c->kk, 0.0f, c->y, c->n);
+}
+
+static int want(const char *env, const char *item) {
+    const char *v = getenv(env);
+    if (!v || !*v) return 1;
+    size_t n = strlen(item);
+    for (const char *p = v; (p = strstr(p, item)) != NULL; p += n)
+        if ((p == v || p[-1] == ',') && (p[n] == 0 || p[n] == ',')) return 1;
+    return 0;
+}
+
+// The spmv rows for one shape (n x kk, the dense bf16 w at the same shape).
+static int bench_spmv(struct cpr_bench_report *rep, const struct cpr_kernels *tabs,
+                      const enum cpr_isa *isas, size_t nt, size_t n, size_t kk,
+                      uint16_t *w, const float *x, float *y, double ceil_gbps,
+                      struct cpr_rng *r) {
+    size_t nw = n * kk;
+    uint16_t *ws = malloc(nw * sizeof *ws);
+    if (!ws) return 1;
+    static const struct { const char *name; enum cpr_wlayout l; int keep; } pat[] = {
+        {"spmv bitmask 50%", CPR_WLAYOUT_BITMASK, 50},
+        {"spmv nm 2:4", CPR_WLAYOUT_NM24, -1},
+        {"spmv bitmask 70%", CPR_WLAYOUT_BITMASK, 30},
+    };
+    struct cpr_tensor sp[3];
+    int64_t shp[2] = {(int64_t)n, (int64_t)kk};
+    int rc = 0;
+    for (size_t pi = 0; pi < 3; pi++) {
+        if (pat[pi].keep < 0) {
+            for (size_t g = 0; g < nw / 4; g++) {
+                unsigned a = (unsigned)cpr_rng_below(r, 4), b = (unsigned)cpr_rng_below(r, 3);
+                if (b >= a) b++;
+                for (unsigned i = 0; i < 4; i++)
+                    ws[4 * g + i] = i == a || i == b ? w[4 * g + i] : 0;
+            }
+        } else {
+            for (size_t i = 0; i < nw; i++)
+                ws[i] = cpr_rng_below(r, 100) < (uint64_t)pat[pi].keep ? w[i] : 0;
+        }
+        struct cpr_tensor t;
+        struct cpr_err err = {0};
+        cpr_tensor_wrap(&t, CPR_DTYPE_BF16, ws, 2, shp, 0);
+        if (cpr_sparse_compress(&t, pat[pi].l, "w", &sp[pi], &err) != CPR_OK ||
+            !sp[pi].sparse) {
+            fprintf(stderr, "bench_decode_kern: compress: %s\n", err.msg);
+            for (size_t q = 0; q < pi; q++) cpr_tensor_free(&sp[q]);
+            free(ws);
+            return 1;
+        }
+    }
+    free(ws);
+    char shape[64], note[200];
+    snprintf(shape, sizeof shape, "%zu x %zu bf16", n, kk);
+    for (size_t ti = 0; ti < nt; ti++) {
+        if (isas[ti] == CPR_ISA_SCALAR && !getenv("CPRUNE_BENCH_ISA")) continue;
+        struct dctx dc = {&tabs[ti], n, kk, x, w, y};
+        double td, cd;
+        time_best(run_dense, &dc, &td, &cd);
+        double gb = (double)nw * 2 * 1e-9;
+        snprintf(note, sizeof note, "dense baseline (ratio: of the %.1f GB/s ceiling); "
+                 "CPU time %.4f s", ceil_gbps, cd);
+        cpr_bench_row(rep, "gemv_bf16 dense", cpr_isa_name(isas[ti]), shape, 1, td,
+                      2.0 * (double)nw / td * 1e-9, gb / td, gb / td / ceil_gbps, note);
+        for (size_t pi = 0; pi < 3; pi++) {
+            const struct cpr_sparse *s = sp[pi].sparse;
+            struct sctx c = {s->layout == CPR_WLAYOUT_NM24 ? tabs[ti].spmv_nm24_bf16
+                                                           : tabs[ti].spmv_bitmask_bf16,
+                             s, x, y};
+            double ts, cs;
+            time_best(run_spmv, &c, &ts, &cs);
+            double bytes = (double)cpr_weight_bytes(&sp[pi]) * 1e-9;
+            snprintf(note, sizeof note, "%.2fx dense (bytes allow %.2fx); CPU time %.4f s "
+                     "(%.2fx dense)", td / ts, gb / bytes, cs, cd / cs);
+            cpr_bench_row(rep, pat[pi].name, cpr_isa_name(isas[ti]), shape, 1, ts,
+                          2.0 * (double)s->nnz / ts * 1e-9, bytes / ts,
+                          bytes / ts / ceil_gbps, note);
+        }
+    }
+    for (size_t pi = 0; pi < 3; pi++) cpr_tensor_free(&sp[pi]);
+    return rc;
+}
+
 int main(void) {
     struct cpr_kernels tabs[CPR_ISA_COUNT];
     enum cpr_isa isas[CPR_ISA_COUNT];
     size_t nt = 0;
     for (int lv = 0; lv < CPR_ISA_COUNT; lv++)
-        if (cpr_isa_best((enum cpr_isa)lv) == (enum cpr_isa)lv)
+        if (cpr_isa_best((enum cpr_isa)lv) == (enum cpr_isa)lv &&
+            want("CPRUNE_BENCH_ISA", cpr_isa_name((enum cpr_isa)lv)))
             isas[nt] = cpr_kernels_build(&tabs[nt], (enum cpr_isa)lv), nt++;
     size_t nw = (size_t)N * K;
-    uint16_t *w = malloc(nw * sizeof *w);
+    uint16_t *w = malloc(nw * sizeof *w), *wt = malloc(nw * sizeof *wt);
     uint16_t *w24 = malloc(nw * sizeof *w24), *w50 = malloc(nw * sizeof *w50);
     float *wf = malloc(nw * sizeof *wf);
-    float *x = malloc((size_t)MMAX * K * sizeof *x), *y = malloc((size_t)MMAX * N * sizeof *y);
-    if (!w || !w24 || !w50 || !wf || !x || !y) {
+    float *x = malloc((size_t)MMAX * N * sizeof *x), *y = malloc((size_t)MMAX * N * sizeof *y);
+    if (!w || !wt || !w24 || !w50 || !wf || !x || !y) {
         fprintf(stderr, "bench_decode_kern: out of memory\n");
         return 1;
     }
     struct cpr_rng r;
     cpr_rng_seed(&r, 5);
     for (size_t i = 0; i < nw; i++) wf[i] = 0.02f * (float)cpr_rng_normal(&r);
-    for (size_t i = 0; i < (size_t)MMAX * K; i++) x[i] = (float)cpr_rng_normal(&r);
-    tabs[0].f32_to_bf16(nw, wf, w);
+    for (size_t i = 0; i < (size_t)MMAX * N; i++) x[i] = (float)cpr_rng_normal(&r);
+    cpr_kernels_get()->f32_to_bf16(nw, wf, w);
+    // the down shape (K x N): W transposed
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < K; j++) wt[j * N + i] = w[i * K + j];
     // 2:4: keep 2 random columns of every 4; 50%: each weight kept with p 1/2
     for (size_t g = 0; g < nw / 4; g++) {
         unsigned a = (unsigned)cpr_rng_below(&r, 4), b = (unsigned)cpr_rng_below(&r, 3);
@@ -109,21 +233,30 @@ int main(void) {
     struct cpr_bench_report rep;
     cpr_bench_report_open(&rep, "decode_kern", 1);
     char shape[64], note[200];
-    for (size_t ti = 0; ti < nt; ti++) {
-        double t1 = -1;
-        for (size_t m = 1; m <= MMAX; m *= 2) {
-            if (isas[ti] == CPR_ISA_SCALAR && m > 1) continue;
-            struct gctx c = {&tabs[ti], m, x, w, y};
-            double s, cs;
-            time_best(run_gemv, &c, &s, &cs);
-            if (m == 1) t1 = s;
-            snprintf(shape, sizeof shape, "m=%zu N=%d K=%d", m, N, K);
-            snprintf(note, sizeof note, "%.1f tokens/s of this weight (m=1: %.1f); "
-                     "CPU time %.4f s", (double)m / s, 1 / t1, cs);
-            cpr_bench_row(&rep, "gemv_bf16", cpr_isa_name(isas[ti]), shape, 1, s,
-                          2.0 * (double)m * N * K / s * 1e-9, (double)nw * 2 / s * 1e-9,
-                          (double)m * t1 / s, note);
+    int rc = 0;
+    if (want("CPRUNE_BENCH_KERN", "gemv"))
+        for (size_t ti = 0; ti < nt; ti++) {
+            double t1 = -1;
+            for (size_t m = 1; m <= MMAX; m *= 2) {
+                if (isas[ti] == CPR_ISA_SCALAR && m > 1) continue;
+                struct gctx c = {&tabs[ti], m, x, w, y};
+                double s, cs;
+                time_best(run_gemv, &c, &s, &cs);
+                if (m == 1) t1 = s;
+                snprintf(shape, sizeof shape, "m=%zu N=%d K=%d", m, N, K);
+                snprintf(note, sizeof note, "%.1f tokens/s of this weight (m=1: %.1f); "
+                         "CPU time %.4f s", (double)m / s, 1 / t1, cs);
+                cpr_bench_row(&rep, "gemv_bf16", cpr_isa_name(isas[ti]), shape, 1, s,
+                              2.0 * (double)m * N * K / s * 1e-9, (double)nw * 2 / s * 1e-9,
+                              (double)m * t1 / s, note);
+            }
         }
+    if (want("CPRUNE_BENCH_KERN", "spmv")) {
+        double ceil_gbps = cpr_bench_stream_gbps(NULL);
+        cpr_bench_row(&rep, "stream read", "-", "1 GiB f32 sum", 1, -1, -1, ceil_gbps, 1,
+                      "the ceiling of the spmv rows (best of 4)");
+        rc |= bench_spmv(&rep, tabs, isas, nt, N, K, w, x, y, ceil_gbps, &r);
+        rc |= bench_spmv(&rep, tabs, isas, nt, K, N, wt, x, y, ceil_gbps, &r);
     }
     int64_t shp[2] = {K, N};
     struct cpr_tensor t24, t50;
@@ -135,8 +268,7 @@ int main(void) {
         {"compress bitmask 50%", 1, CPR_WLAYOUT_BITMASK},
     };
     const char *isa = cpr_isa_name(cpr_kernels_isa());
-    int rc = 0;
-    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+    for (size_t i = 0; want("CPRUNE_BENCH_KERN", "compress") && i < sizeof cs / sizeof cs[0]; i++) {
         struct cctx c = {cs[i].which ? &t50 : &t24, cs[i].l, 0};
         double s, cpu;
         time_best(run_compress, &c, &s, &cpu);
@@ -149,6 +281,6 @@ int main(void) {
                       (double)nw * 2 / s * 1e-9, cpu / (double)nw * 1e9, note);
     }
     rc |= cpr_bench_report_close(&rep);
-    free(w), free(w24), free(w50), free(wf), free(x), free(y);
+    free(w), free(wt), free(w24), free(w50), free(wf), free(x), free(y);
     return rc ? 1 : 0;
 }

@@ -26,10 +26,11 @@ static void detect(struct cpr_cpu_features *f) {
     int ymm_ok = (xcr0 & 0x6) == 0x6;           // SSE + AVX state
     int zmm_ok = ymm_ok && (xcr0 & 0xe0) == 0xe0; // opmask + ZMM_Hi256 + Hi16
     unsigned maxleaf = (unsigned)__get_cpuid_max(0, NULL);
-    unsigned b7 = 0, a71 = 0;
+    unsigned b7 = 0, c7 = 0, a71 = 0;
     if (maxleaf >= 7) {
         __cpuid_count(7, 0, a, b, c, d);
         b7 = b;
+        c7 = c;
         __cpuid_count(7, 1, a, b, c, d);
         a71 = a;
     }
@@ -40,6 +41,7 @@ static void detect(struct cpr_cpu_features *f) {
     f->avx2 = ymm_ok && avx && avx2 && fma && f16c;
     f->avx512 = f->avx2 && zmm_ok && avx512f && avx512dq && avx512bw && avx512vl;
     f->avx512bf16 = f->avx512 && avx512bf16;
+    f->avx512vbmi2 = f->avx512 && ((c7 >> 6) & 1);
 
     unsigned brand[12];
     if ((unsigned)__get_cpuid_max(0x80000000u, NULL) >= 0x80000004u) {

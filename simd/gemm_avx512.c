@@ -334,9 +334,47 @@ CPR_AI void small_rows(enum wtype wt, const int mr, size_t k, float alpha,
         }
 }
 
+// m = 1 (one decode token): each W row streamed alone (one sequential
+// stream, software prefetch PF_ROW bytes ahead) through four 16-lane FMA
+// chains over 64 k values per step (the tail in masked 16-value steps into
+// chain 0), reduced (c0 + c1) + (c2 + c3): depends only on k and the path.
+enum { PF_ROW = 2048 };
+
+CPR_AI void gemv1(enum wtype wt, size_t n, size_t k, float alpha,
+                  const float *x, const void *w, size_t ldw, float beta,
+                  float *y) {
+    size_t esz = wt == W_F32 ? 4 : 2;
+    for (size_t j = 0; j < n; j++) {
+        const char *wr = (const char *)w + j * ldw * esz;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+        size_t p = 0;
+        for (; p + 64 <= k; p += 64) {
+            const char *pf = wr + p * esz + PF_ROW;
+            for (size_t b = 0; b < 64 * esz; b += 64) _mm_prefetch(pf + b, _MM_HINT_T0);
+            a0 = _mm512_fmadd_ps(load_w16(wt, wr, p, 16), _mm512_loadu_ps(x + p), a0);
+            a1 = _mm512_fmadd_ps(load_w16(wt, wr, p + 16, 16), _mm512_loadu_ps(x + p + 16), a1);
+            a2 = _mm512_fmadd_ps(load_w16(wt, wr, p + 32, 16), _mm512_loadu_ps(x + p + 32), a2);
+            a3 = _mm512_fmadd_ps(load_w16(wt, wr, p + 48, 16), _mm512_loadu_ps(x + p + 48), a3);
+        }
+        for (; p < k; p += 16) {
+            size_t cnt = k - p < 16 ? k - p : 16;
+            a0 = _mm512_fmadd_ps(load_w16(wt, wr, p, cnt),
+                                 _mm512_maskz_loadu_ps(mask16(cnt), x + p), a0);
+        }
+        float sm = alpha * _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1),
+                                                              _mm512_add_ps(a2, a3)));
+        y[j] = beta == 0.0f ? sm : sm + beta * y[j];
+    }
+}
+
 CPR_AI void gemm_small(enum wtype wt, size_t m, size_t n, size_t k,
                        float alpha, const float *x, size_t ldx, const void *w,
                        size_t ldw, float beta, float *y, size_t ldy) {
+    if (m == 1) {
+        gemv1(wt, n, k, alpha, x, w, ldw, beta, y);
+        return;
+    }
     for (size_t j = 0; j < n; j += 4) {
         size_t nw = n - j < 4 ? n - j : 4;
         for (size_t i = 0; i < m; i += 4) {

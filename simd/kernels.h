@@ -302,6 +302,7 @@ struct cpr_cpu_features {
     int avx2;       // AVX2 + FMA + F16C with OS ymm support
     int avx512;     // F+BW+DQ+VL with OS zmm/opmask support
     int avx512bf16; // AVX512_BF16 (and avx512)
+    int avx512vbmi2; // AVX512_VBMI2 (and avx512): vpexpandw
     int neon;       // aarch64
     char brand[64]; // CPU brand string, "" if unknown
 };
@@ -374,6 +375,7 @@ void cpr_fill_act_avx512(struct cpr_kernels *k);
 void cpr_fill_select_avx512(struct cpr_kernels *k);
 void cpr_fill_linalg_avx512(struct cpr_kernels *k);
 void cpr_fill_spmv_avx512(struct cpr_kernels *k);
+void cpr_fill_spmv_avx512bf16(struct cpr_kernels *k); // needs avx512vbmi2
 
 void cpr_fill_gemm_avx512bf16(struct cpr_kernels *k);
 #endif

@@ -21,6 +21,10 @@
 
 #define CPR_AI static inline __attribute__((always_inline))
 
+// Software prefetch distances (bytes) of the value and meta streams: the
+// hardware prefetcher alone left the kernels waiting on memory.
+enum { PF_VALS = 2048, PF_META = 512 };
+
 CPR_AI size_t vsz(enum vt t) { return t == VT_F32 ? 4 : 2; }
 
 // 16 values from p widened exactly to f32 (reads 32 or 64 bytes).
@@ -56,6 +60,12 @@ CPR_AI void store(float beta, float *y, float acc) {
 
 // ---- bitmask ----
 
+// One 16-column chunk: the values at v expanded to the set bits of km.
+CPR_AI __m512 bm_chunk(enum vt t, __mmask16 km, const char *v) {
+    if (t == VT_F32) return _mm512_maskz_expandloadu_ps(km, v);
+    return _mm512_maskz_expand_ps(km, load16(t, v));
+}
+
 CPR_AI void bitmask(enum vt t, size_t n_rows, size_t k, const uint8_t *meta,
                     size_t ldm, const void *vals, const float *x, float beta,
                     float *y) {
@@ -65,17 +75,26 @@ CPR_AI void bitmask(enum vt t, size_t n_rows, size_t k, const uint8_t *meta,
     for (size_t r = 0; r < n_rows; r++) {
         const uint8_t *m = meta + r * ldm;
         __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        __m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
         size_t j = 0;
-        for (; j + 32 <= k; j += 32) {
-            const uint8_t *mb = m + j / 8;
-            __mmask16 m0 = (__mmask16)(mb[0] | (unsigned)mb[1] << 8);
-            __mmask16 m1 = (__mmask16)(mb[2] | (unsigned)mb[3] << 8);
-            __m512 w0 = _mm512_maskz_expand_ps(m0, load16(t, v));
-            v += es * (size_t)(popc8[mb[0]] + popc8[mb[1]]);
-            __m512 w1 = _mm512_maskz_expand_ps(m1, load16(t, v));
-            v += es * (size_t)(popc8[mb[2]] + popc8[mb[3]]);
+        for (; j + 64 <= k; j += 64) {
+            uint64_t mw;
+            memcpy(&mw, m + j / 8, 8);
+            _mm_prefetch(v + PF_VALS, _MM_HINT_T0);
+            _mm_prefetch((const char *)(m + j / 8) + PF_META, _MM_HINT_T0);
+            size_t c0 = (size_t)__builtin_popcount((unsigned)(mw & 0xFFFF));
+            size_t c1 = (size_t)__builtin_popcount((unsigned)mw);
+            size_t c2 = (size_t)__builtin_popcountll(mw & 0xFFFFFFFFFFFFull);
+            size_t c3 = (size_t)__builtin_popcountll(mw);
+            __m512 w0 = bm_chunk(t, (__mmask16)mw, v);
+            __m512 w1 = bm_chunk(t, (__mmask16)(mw >> 16), v + es * c0);
+            __m512 w2 = bm_chunk(t, (__mmask16)(mw >> 32), v + es * c1);
+            __m512 w3 = bm_chunk(t, (__mmask16)(mw >> 48), v + es * c2);
+            v += es * c3;
             a0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + j), a0);
             a1 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(x + j + 16), a1);
+            a2 = _mm512_fmadd_ps(w2, _mm512_loadu_ps(x + j + 32), a2);
+            a3 = _mm512_fmadd_ps(w3, _mm512_loadu_ps(x + j + 48), a3);
         }
         for (; j < k; j += 16) {
             size_t rem = k - j < 16 ? k - j : 16;
@@ -87,7 +106,8 @@ CPR_AI void bitmask(enum vt t, size_t n_rows, size_t k, const uint8_t *meta,
             a0 = _mm512_fmadd_ps(w, _mm512_maskz_loadu_ps(lm, x + j), a0);
             v += es * cnt;
         }
-        store(beta, y + r, _mm512_reduce_add_ps(_mm512_add_ps(a0, a1)));
+        __m512 s = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+        store(beta, y + r, _mm512_reduce_add_ps(s));
     }
 }
 
@@ -106,8 +126,27 @@ CPR_AI void nm24(enum vt t, size_t n_rows, size_t k, const uint8_t *meta,
     const __m512i three = _mm512_set1_epi32(3);
     for (size_t r = 0; r < n_rows; r++) {
         const uint8_t *m = meta + r * ldm;
-        __m512 a0 = _mm512_setzero_ps();
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
         size_t j = 0, s = 0;
+        for (; j + 64 <= k; j += 64, s += 32) {
+            uint64_t bits;
+            memcpy(&bits, m + s / 4, 8);
+            _mm_prefetch(v + PF_VALS, _MM_HINT_T0);
+            _mm_prefetch((const char *)(m + s / 4) + PF_META, _MM_HINT_T0);
+            __m512i b0 = _mm512_set1_epi32((int)(uint32_t)bits);
+            __m512i b1 = _mm512_set1_epi32((int)(uint32_t)(bits >> 32));
+            __m512i c0 = _mm512_add_epi32(
+                base, _mm512_and_si512(_mm512_srlv_epi32(b0, shifts), three));
+            __m512i c1 = _mm512_add_epi32(
+                base, _mm512_and_si512(_mm512_srlv_epi32(b1, shifts), three));
+            __m512 x0 = _mm512_permutex2var_ps(_mm512_loadu_ps(x + j), c0,
+                                               _mm512_loadu_ps(x + j + 16));
+            __m512 x1 = _mm512_permutex2var_ps(_mm512_loadu_ps(x + j + 32), c1,
+                                               _mm512_loadu_ps(x + j + 48));
+            a0 = _mm512_fmadd_ps(load16(t, v), x0, a0);
+            a1 = _mm512_fmadd_ps(load16(t, v + 16 * es), x1, a1);
+            v += 32 * es;
+        }
         for (; j + 32 <= k; j += 32, s += 16) {
             uint32_t bits;
             memcpy(&bits, m + s / 4, 4);
@@ -120,7 +159,7 @@ CPR_AI void nm24(enum vt t, size_t n_rows, size_t k, const uint8_t *meta,
             a0 = _mm512_fmadd_ps(load16(t, v), xg, a0);
             v += 16 * es;
         }
-        float acc = _mm512_reduce_add_ps(a0);
+        float acc = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
         for (; s < slots; s++, v += es) {
             size_t col = 4 * (s / 2) + ((m[s / 4] >> (2 * (s % 4))) & 3);
             acc += scalar_val(t, v) * x[col];

@@ -222,6 +222,11 @@ static void test_spmv_random(struct cpr_test_ctx *t) {
             run_case(t, tabs, isas, nt, &r, 7, ks[i], P_24, 0,
                      CPR_WLAYOUT_NM24, dtypes[d], 0, i);
         }
+    // Rows longer than a kernel's x panel (simd/spmv_avx512bf16.c: 16384
+    // columns) in more than one 64-row block, exact values.
+    for (int d = 1; d < 3; d++)
+        run_case(t, tabs, isas, nt, &r, 70, 16500, P_DENSITY, 0.3,
+                 CPR_WLAYOUT_BITMASK, dtypes[d], 1, 3);
 }
 
 // Layout rules: -0 kept, misfit groups named, auto choices.
