@@ -232,6 +232,12 @@ int prune_struct_main(int argc, char **argv) {
         goto fail;
     }
     if (cpr_model_load(r.c.model_path, &m, &err)) goto fail;
+    // what the model alone rules out, before tokenizer and calibration
+    if ((r.so.kind == CPR_STRUCT_CFSP && cpr_cfsp_check_model(&m, &err)) ||
+        (r.padded && cpr_struct_pad_check_source(&m, &err))) {
+        rc = 2;
+        goto fail;
+    }
     const int need_tok = r.c.calib.calib_source || r.c.eval;
     if (need_tok && cpr_tokenizer_load_for_model(&tok, r.c.model_path,
                                                  r.c.tok_path, m.cfg.vocab,

@@ -86,14 +86,65 @@ static enum cpr_status bias_or_zero(struct cpr_tensor *dst,
     return cpr_tensor_alloc(dst, CPR_DTYPE_F32, 1, &h, err);
 }
 
-static enum cpr_status check(const struct cpr_struct_plan *p,
-                             const struct cpr_model *m, int *any_bo,
-                             int *any_bd, struct cpr_err *err) {
+// What the model itself must satisfy, before and after pruning: LLaMA
+// arch with a SwiGLU MLP; per layer both sub-blocks, dense weights, no bias
+// LlamaConfig cannot express.
+static enum cpr_status check_model(const struct cpr_model *m,
+                                   struct cpr_err *err) {
     const struct cpr_model_config *c = &m->cfg;
     if (c->arch != CPR_ARCH_LLAMA || c->block.mlp != CPR_MLP_SWIGLU)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
                            "LLaMA models only (stock LlamaConfig has the "
                            "attention_bias / mlp_bias switches it needs)");
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const struct cpr_layer *L = &m->layers[l];
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (!sh.has_attn || !sh.has_mlp)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
+                               "layer %lld has a removed sub-block",
+                               (long long)l);
+        const struct cpr_tensor *ts[] = {&L->wq, &L->wk, &L->wv, &L->wo,
+                                         &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+            if (ts[i]->sparse)
+                return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded "
+                                   "output: layer %lld holds a compressed "
+                                   "weight", (long long)l);
+        if (L->b_up.data || L->attn_norm_b.data || L->mlp_norm_b.data)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
+                               "layer %lld has a bias LlamaConfig cannot "
+                               "express", (long long)l);
+    }
+    return CPR_OK;
+}
+
+enum cpr_status cpr_struct_pad_check_source(const struct cpr_model *m,
+                                            struct cpr_err *err) {
+    CPR_TRY(check_model(m, err));
+    const struct cpr_model_config *c = &m->cfg;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (sh.n_heads != c->n_heads || sh.n_kv_heads != c->n_kv_heads ||
+            sh.intermediate != c->intermediate)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
+                               "layer %lld has %lld heads, %lld KV heads and "
+                               "%lld channels, the config %lld, %lld and "
+                               "%lld: pad needs a uniform source (write the "
+                               "default hf format)", (long long)l,
+                               (long long)sh.n_heads,
+                               (long long)sh.n_kv_heads,
+                               (long long)sh.intermediate,
+                               (long long)c->n_heads, (long long)c->n_kv_heads,
+                               (long long)c->intermediate);
+    }
+    return CPR_OK;
+}
+
+static enum cpr_status check(const struct cpr_struct_plan *p,
+                             const struct cpr_model *m, int *any_bo,
+                             int *any_bd, struct cpr_err *err) {
+    const struct cpr_model_config *c = &m->cfg;
+    CPR_TRY(check_model(m, err));
     if (p->n_layers != c->n_layers || !p->layers)
         return cpr_err_set(err, CPR_ERR_ARG, "hf-padded output: plan has "
                            "%lld layers, the model %lld",
@@ -103,10 +154,6 @@ static enum cpr_status check(const struct cpr_struct_plan *p,
         const struct cpr_layer *L = &m->layers[l];
         const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
         const struct cpr_struct_layer_plan *lp = &p->layers[l];
-        if (!sh.has_attn || !sh.has_mlp)
-            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
-                               "layer %lld has a removed sub-block",
-                               (long long)l);
         if (n_kept(lp->keep_kv, c->n_kv_heads) != sh.n_kv_heads ||
             sh.n_heads * c->n_kv_heads != sh.n_kv_heads * c->n_heads ||
             n_kept(lp->keep_ch, c->intermediate) != sh.intermediate)
@@ -120,17 +167,6 @@ static enum cpr_status check(const struct cpr_struct_plan *p,
                                (long long)c->n_kv_heads,
                                (long long)n_kept(lp->keep_ch, c->intermediate),
                                (long long)c->intermediate);
-        const struct cpr_tensor *ts[] = {&L->wq, &L->wk, &L->wv, &L->wo,
-                                         &L->w_gate, &L->w_up, &L->w_down};
-        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
-            if (ts[i]->sparse)
-                return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded "
-                                   "output: layer %lld holds a compressed "
-                                   "weight", (long long)l);
-        if (L->b_up.data || L->attn_norm_b.data || L->mlp_norm_b.data)
-            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
-                               "layer %lld has a bias LlamaConfig cannot "
-                               "express", (long long)l);
         *any_bo |= L->bo.data != NULL || L->bq.data != NULL;
         *any_bd |= L->b_down.data != NULL;
     }
