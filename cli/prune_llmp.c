@@ -49,6 +49,7 @@ static const struct cli_opt opts_def[] = {
     {"json", 1, "write the run record as JSON to this file", NULL},
     {"threads", 1, "threads (default: all CPUs)", NULL},
     {"quiet", 0, "less output", NULL},
+    {"plan", 0, "print the method's large buffers with their bytes, then stop (before tokenizer and calibration)", NULL},
 };
 #define N_OPTS (sizeof opts_def / sizeof opts_def[0])
 
@@ -191,6 +192,32 @@ static int set_range(struct lrun *r, const struct cpr_model *m) {
     return 0;
 }
 
+// The large buffers of the run (methods/llmpruner.c): with taylor
+// param_mix / param_second, an f32 accumulator of sum g^2 per weight of
+// every pruned linear; one gradient row block the size of the largest
+// linear. The backward pass's own activations are not counted here.
+static void print_plan(const struct lrun *r, const struct cpr_model *m) {
+    const int acc = r->lo.importance == CPR_LLMP_TAYLOR &&
+                    (r->lo.taylor == CPR_LLMP_PARAM_SECOND ||
+                     r->lo.taylor == CPR_LLMP_PARAM_MIX);
+    double accb = 0, big = 0;
+    for (int64_t l = r->lo.layer_start; l < r->lo.layer_end; l++) {
+        const struct cpr_layer *L = &m->layers[l];
+        const struct cpr_tensor *ts[] = {&L->wq, &L->wk, &L->wv, &L->wo,
+                                         &L->w_gate, &L->w_up, &L->w_down};
+        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+            const double n = (double)ts[i]->shape[0] * (double)ts[i]->shape[1];
+            accb += n * 4;
+            if (n * 4 > big) big = n * 4;
+        }
+    }
+    const struct pstruct_buf b[] = {
+        {"llm-pruner gradient scratch (the largest linear x 4)", big},
+        {"llm-pruner sum g^2 accumulators (every pruned linear x 4; taylor "
+         "param_mix/param_second only)", acc ? accb : 0}};
+    pstruct_plan_print(b, 2);
+}
+
 int prune_llmp_main(int argc, char **argv) {
     struct cli_opt O[N_OPTS];
     memcpy(O, opts_def, sizeof O);
@@ -220,6 +247,11 @@ int prune_llmp_main(int argc, char **argv) {
                 "context %lld\n", (long long)r.c.calib.seqlen,
                 (long long)m.cfg.context);
         rc = 2;
+        goto done;
+    }
+    if (cli_get(O, N_OPTS, "plan")) {
+        print_plan(&r, &m);
+        rc = 0;
         goto done;
     }
     const int need_tok = r.c.calib.calib_source || r.c.eval;

@@ -97,5 +97,11 @@ for th in 1 2; do
 done
 [ "$(grep -v -e seconds -e "\"threads\"" "$T/t1.json")" = "$(grep -v -e seconds -e "\"threads\"" "$T/t2.json")" ] && ok || bad "1 vs 2 threads differ"
 
+# --plan: the sum g^2 accumulators of the pruned linears (stories260K,
+# default layers 3:31 clipped to 3:5: 2 x 45312 weights x 4 bytes), before
+# tokenizer and calibration (the missing calibration file is never read)
+expect 0 "" "$P" prune --model "$M" $LP --sparsity 0.2 --calib "$T/no-such-calib.txt" --plan
+grep -q "accumulators.*: 362496 bytes" "$T/out" && ok || bad "llm-pruner --plan: $(cat "$T/out")"
+
 echo "cli_llmpruner: $pass passed, $fails failed"
 [ "$fails" = 0 ]

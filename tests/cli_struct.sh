@@ -76,6 +76,11 @@ expect 2 "" "$P" prune --model "$M" --method flap --sparsity 0.3 --calib tinysto
 expect 2 "differs in shape" "$P" prune --model "$T/o" --method cfsp --sparsity 0.2 --calib "$T/no-such-calib.txt"
 expect 2 "uniform source" "$P" prune --model "$T/o" --method flap --sparsity 0.2 --calib "$T/no-such-calib.txt" --out "$T/o-pad" --out-format hf-padded
 [ ! -e "$T/o-pad" ] && ok || bad "hf-padded refusal left $T/o-pad"
+# --plan: the method's large buffers with their bytes, before tokenizer and
+# calibration (a missing calibration file is never reached); stories260K:
+# cfsp keeps 2 x 128 windows x 512 tokens x hidden 64 x 4 bytes
+expect 0 "" "$P" prune --model "$M" --method cfsp --sparsity 0.2 --calib "$T/no-such-calib.txt" --plan
+grep -q "block input and output activations.*: 33554432 bytes" "$T/out" && ok || bad "cfsp --plan: $(cat "$T/out")"
 
 # --out-format hf-padded: uniform shapes, plain config, reloads to the
 # in-memory ppl (the command checks), and the independent reader
