@@ -79,6 +79,7 @@ static struct cli_opt opts[] = {
     {"json", 1, "write the run as JSON here", NULL},
     {"threads", 1, "worker threads (default: online CPUs)", NULL},
     {"quiet", 0, "no progress bars", NULL},
+    {"plan", 0, "print the method's large buffers with their bytes, then stop (before tokenizer and calibration)", NULL},
 };
 #define N_OPTS (sizeof opts / sizeof opts[0])
 
@@ -218,6 +219,30 @@ static int64_t shortgpt_steps(const struct cpr_model *m, const double *bi,
     }
     free(taken);
     return n;
+}
+
+// The large buffers of the run (methods/depth.c, methods/depth_search.c):
+// the greedy searches keep every layer's input of one window, the work
+// row block and one window's logits; finercut also the dense logits of
+// every window (its reference distribution).
+static void print_plan(const struct cpr_model *m, const char *meth,
+                       long long ns, long long sl) {
+    const double L = (double)m->cfg.n_layers, H = (double)m->cfg.hidden;
+    const double V = (double)m->cfg.vocab, T = (double)sl;
+    if (!strcmp(meth, "shortgpt")) {
+        const struct pstruct_buf b[] = {
+            {"shortgpt hidden states of one window and the previous "
+             "layer's (2 x seqlen x hidden x 4)", 2 * T * H * 4}};
+        pstruct_plan_print(b, 1);
+        return;
+    }
+    struct pstruct_buf b[3] = {
+        {"layer inputs of one window ((layers + 1) x seqlen x hidden x 4)",
+         (L + 1) * T * H * 4},
+        {"logits of one window (seqlen x vocab x 4)", T * V * 4},
+        {"finercut dense logits of every window (nsamples x seqlen x vocab "
+         "x 4)", (double)ns * T * V * 4}};
+    pstruct_plan_print(b, strcmp(meth, "finercut") ? 2 : 3);
 }
 
 int prune_depth_main(int argc, char **argv) {
@@ -399,6 +424,11 @@ int prune_depth_main(int argc, char **argv) {
             rc = 2;
             goto done;
         }
+    }
+    if (cli_get(opts, N_OPTS, "plan")) {
+        print_plan(&m, meth, ns, sl);
+        rc = 0;
+        goto done;
     }
     if (cpr_tokenizer_load_for_model(&tok, run.model_path, run.tokenizer_path,
                                      m.cfg.vocab, &err) ||

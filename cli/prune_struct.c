@@ -53,6 +53,7 @@ static const struct cli_opt opts_def[] = {
     {"json", 1, "write the run record as JSON to this file", NULL},
     {"threads", 1, "threads (default: all CPUs)", NULL},
     {"quiet", 0, "less output", NULL},
+    {"plan", 0, "print the method's large buffers with their bytes, then stop (before tokenizer and calibration)", NULL},
 };
 #define N_OPTS (sizeof opts_def / sizeof opts_def[0])
 
@@ -210,6 +211,36 @@ static enum cpr_status write_json(const struct srun *r,
     return pstruct_json_end(&w, &r->c, m, p, NULL, err);
 }
 
+// The large buffers of the run (methods/structured.c, methods/cfsp.c):
+// the calibration activations of every token at a block's input (and
+// wanda-sp's / cfsp's second copy), plus cfsp's channel scores; the
+// per-channel statistics of one layer and the forward state of up to 8
+// windows are small beside them. magnitude-sp reads no data.
+static void print_plan(const struct srun *r, const struct cpr_model *m) {
+    const double T = (double)r->c.calib.nsamples * (double)r->c.calib.seqlen;
+    const double H = (double)m->cfg.hidden, L = (double)m->cfg.n_layers;
+    const double I = (double)m->cfg.intermediate;
+    const double hb = T * H * 4;
+    if (r->so.kind == CPR_STRUCT_CFSP) {
+        const struct pstruct_buf b[] = {
+            {"cfsp block input and output activations (2 x tokens x hidden "
+             "x 4)", 2 * hb},
+            {"cfsp channel scores (layers x intermediate x 8)", L * I * 8}};
+        pstruct_plan_print(b, 2);
+    } else if (r->so.kind == CPR_STRUCT_WANDA_SP) {
+        const struct pstruct_buf b[] = {
+            {"wanda-sp block activations and their copy (2 x tokens x hidden "
+             "x 4)", 2 * hb}};
+        pstruct_plan_print(b, 1);
+    } else if (r->so.kind == CPR_STRUCT_FLAP) {
+        const struct pstruct_buf b[] = {
+            {"flap block activations (tokens x hidden x 4)", hb}};
+        pstruct_plan_print(b, 1);
+    } else {
+        pstruct_plan_print(NULL, 0);
+    }
+}
+
 int prune_struct_main(int argc, char **argv) {
     struct cli_opt O[N_OPTS];
     memcpy(O, opts_def, sizeof O);
@@ -232,12 +263,23 @@ int prune_struct_main(int argc, char **argv) {
         goto fail;
     }
     if (cpr_model_load(r.c.model_path, &m, &err)) goto fail;
+    // what the model alone rules out, before tokenizer and calibration
+    if ((r.so.kind == CPR_STRUCT_CFSP && cpr_cfsp_check_model(&m, &err)) ||
+        (r.padded && cpr_struct_pad_check_source(&m, &err))) {
+        rc = 2;
+        goto fail;
+    }
+    if (!r.c.calib.seqlen) r.c.calib.seqlen = m.cfg.context;
+    if (cli_get(O, N_OPTS, "plan")) {
+        print_plan(&r, &m);
+        rc = 0;
+        goto done;
+    }
     const int need_tok = r.c.calib.calib_source || r.c.eval;
     if (need_tok && cpr_tokenizer_load_for_model(&tok, r.c.model_path,
                                                  r.c.tok_path, m.cfg.vocab,
                                                  &err))
         goto fail;
-    if (!r.c.calib.seqlen) r.c.calib.seqlen = m.cfg.context;
     if (r.c.calib.seqlen > m.cfg.context) {
         fprintf(stderr, "cprune prune: --seqlen %lld is over the model "
                 "context %lld\n", (long long)r.c.calib.seqlen,

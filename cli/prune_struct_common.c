@@ -95,6 +95,17 @@ void pstruct_print_pruned(const struct pstruct_run *r, const char *name,
     }
 }
 
+void pstruct_plan_print(const struct pstruct_buf *b, int n) {
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        printf("plan:      %s: %.0f bytes (%.3f GiB)\n", b[i].what, b[i].bytes,
+               b[i].bytes / (1024.0 * 1024.0 * 1024.0));
+        total += b[i].bytes;
+    }
+    printf("plan:      total of these buffers: %.0f bytes (%.3f GiB)\n", total,
+           total / (1024.0 * 1024.0 * 1024.0));
+}
+
 // Perplexity of m on every --eval corpus into ppl[] (names into
 // r->eval_name, count into r->n_eval).
 static enum cpr_status eval_all(struct pstruct_run *r, const struct cpr_model *m,

@@ -63,6 +63,16 @@ enum cpr_status pstruct_save_reload(struct pstruct_run *r,
                                     struct cpr_pool *pool,
                                     struct cpr_err *err);
 
+// --plan of the structured and depth commands: the method's large
+// buffers, one "plan:" line each with bytes and GiB, then their total.
+// Printed after the model header is read, before tokenizer and
+// calibration; the weights themselves are mapped, not counted.
+struct pstruct_buf {
+    const char *what;
+    double bytes; // double: a product of sizes that cannot overflow here
+};
+void pstruct_plan_print(const struct pstruct_buf *b, int n);
+
 // JSON record: begin writes "model" and the protocol fields into a new
 // object (w initialised here; freed on error); the caller then writes its
 // method keys; end writes calibration (with "loss" when loss != NULL),

@@ -253,6 +253,8 @@ enum row_op {
     OP_BIAS_GELU, // dst[r] = gelu(dst[r] + w), exact or tanh (the MLP kind)
     OP_ADD_PAR, // dst[r] = (src[r] + f->par[r]) + dst[r] (parallel residual)
     OP_ADD,     // dst[r] += src[r] (n_cols): a residual add
+    OP_BIAS_ADD, // dst[r] += (src[r] + w) (n_cols): OP_BIAS then OP_ADD
+                 // in one pass, the same two f32 roundings
     OP_VT,      // vt[s, g] = v[s rows, g head]^T (items are (s, g))
     OP_NLL,     // nll from logits rows
 };
@@ -266,7 +268,7 @@ struct row_job {
     const float *src;
     float *dst;
     const float *w;
-    int64_t n_cols; // OP_BIAS, OP_BIAS_RELU, OP_ADD
+    int64_t n_cols; // OP_BIAS, OP_BIAS_RELU, OP_ADD, OP_BIAS_ADD
     int has_bias;
     // OP_NLL
     const int32_t *targets;
@@ -410,6 +412,15 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
             float *d = j->dst + r * j->n_cols;
             const float *a = j->src + r * j->n_cols;
             for (int64_t i = 0; i < j->n_cols; i++) d[i] += a[i];
+            break;
+        }
+        case OP_BIAS_ADD: {
+            float *d = j->dst + r * j->n_cols;
+            const float *a = j->src + r * j->n_cols;
+            for (int64_t i = 0; i < j->n_cols; i++) {
+                const float t = a[i] + j->w[i]; // HF: linear(x) + bias
+                d[i] += t;                      // then residual + that
+            }
             break;
         }
         case OP_QKV: do_qkv_row(f, j->sh, r, j->seqlen, j->has_bias); break;
@@ -590,11 +601,8 @@ static enum cpr_status residual_linear(struct cpr_forward *f,
     if (!bias->data) return linear(f, x, T, ldx, w, hidden, H, 1.0f, err);
     CPR_TRY(linear(f, x, T, ldx, w, f->xn, H, 0.0f, err));
     vec_f32(f->k, bias, bias_f32);
-    j->op = OP_BIAS, j->n_items = T, j->dst = f->xn, j->w = bias_f32,
-    j->n_cols = H;
-    run_rows(j);
-    j->op = OP_ADD, j->n_items = T, j->dst = hidden, j->src = f->xn,
-    j->n_cols = H;
+    j->op = OP_BIAS_ADD, j->n_items = T, j->dst = hidden, j->src = f->xn,
+    j->w = bias_f32, j->n_cols = H;
     run_rows(j);
     return CPR_OK;
 }

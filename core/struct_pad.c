@@ -94,41 +94,24 @@ static int fc_family(const struct cpr_model_config *c) {
            c->arch == CPR_ARCH_GPT_NEOX;
 }
 
-static enum cpr_status check(const struct cpr_struct_plan *p,
-                             const struct cpr_model *m, int *any_bo,
-                             int *any_bd, struct cpr_err *err) {
+// What the model itself must satisfy, before and after pruning: LLaMA
+// arch with a SwiGLU MLP, or OPT / GPT-2 / GPT-NeoX; per layer both
+// sub-blocks, dense weights, no bias the family's config cannot express.
+static enum cpr_status check_model(const struct cpr_model *m,
+                                   struct cpr_err *err) {
     const struct cpr_model_config *c = &m->cfg;
     const int fc = fc_family(c);
     if (!fc && (c->arch != CPR_ARCH_LLAMA || c->block.mlp != CPR_MLP_SWIGLU))
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
                            "LLaMA, OPT, GPT-2 and GPT-NeoX models only (their "
                            "stock configs can hold the biases it needs)");
-    if (p->n_layers != c->n_layers || !p->layers)
-        return cpr_err_set(err, CPR_ERR_ARG, "hf-padded output: plan has "
-                           "%lld layers, the model %lld",
-                           (long long)p->n_layers, (long long)c->n_layers);
-    *any_bo = *any_bd = 0;
     for (int64_t l = 0; l < c->n_layers; l++) {
         const struct cpr_layer *L = &m->layers[l];
         const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
-        const struct cpr_struct_layer_plan *lp = &p->layers[l];
         if (!sh.has_attn || !sh.has_mlp)
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
                                "layer %lld has a removed sub-block",
                                (long long)l);
-        if (n_kept(lp->keep_kv, c->n_kv_heads) != sh.n_kv_heads ||
-            sh.n_heads * c->n_kv_heads != sh.n_kv_heads * c->n_heads ||
-            n_kept(lp->keep_ch, c->intermediate) != sh.intermediate)
-            return cpr_err_set(err, CPR_ERR_ARG, "hf-padded output: layer "
-                               "%lld has %lld KV heads and %lld channels, the "
-                               "plan keeps %lld of %lld and %lld of %lld (was "
-                               "the source model uniform?)", (long long)l,
-                               (long long)sh.n_kv_heads,
-                               (long long)sh.intermediate,
-                               (long long)n_kept(lp->keep_kv, c->n_kv_heads),
-                               (long long)c->n_kv_heads,
-                               (long long)n_kept(lp->keep_ch, c->intermediate),
-                               (long long)c->intermediate);
         const struct cpr_tensor *ts[] = {&L->wq, &L->wk, &L->wv, &L->wo,
                                          &L->w_gate, &L->w_up, &L->w_down,
                                          &L->wqkv};
@@ -152,6 +135,59 @@ static enum cpr_status check(const struct cpr_struct_plan *p,
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
                                "layer %lld has a bias LlamaConfig cannot "
                                "express", (long long)l);
+    }
+    return CPR_OK;
+}
+
+enum cpr_status cpr_struct_pad_check_source(const struct cpr_model *m,
+                                            struct cpr_err *err) {
+    CPR_TRY(check_model(m, err));
+    const struct cpr_model_config *c = &m->cfg;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (sh.n_heads != c->n_heads || sh.n_kv_heads != c->n_kv_heads ||
+            sh.intermediate != c->intermediate)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "hf-padded output: "
+                               "layer %lld has %lld heads, %lld KV heads and "
+                               "%lld channels, the config %lld, %lld and "
+                               "%lld: pad needs a uniform source (write the "
+                               "default hf format)", (long long)l,
+                               (long long)sh.n_heads,
+                               (long long)sh.n_kv_heads,
+                               (long long)sh.intermediate,
+                               (long long)c->n_heads, (long long)c->n_kv_heads,
+                               (long long)c->intermediate);
+    }
+    return CPR_OK;
+}
+
+static enum cpr_status check(const struct cpr_struct_plan *p,
+                             const struct cpr_model *m, int *any_bo,
+                             int *any_bd, struct cpr_err *err) {
+    const struct cpr_model_config *c = &m->cfg;
+    CPR_TRY(check_model(m, err));
+    if (p->n_layers != c->n_layers || !p->layers)
+        return cpr_err_set(err, CPR_ERR_ARG, "hf-padded output: plan has "
+                           "%lld layers, the model %lld",
+                           (long long)p->n_layers, (long long)c->n_layers);
+    *any_bo = *any_bd = 0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const struct cpr_layer *L = &m->layers[l];
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        const struct cpr_struct_layer_plan *lp = &p->layers[l];
+        if (n_kept(lp->keep_kv, c->n_kv_heads) != sh.n_kv_heads ||
+            sh.n_heads * c->n_kv_heads != sh.n_kv_heads * c->n_heads ||
+            n_kept(lp->keep_ch, c->intermediate) != sh.intermediate)
+            return cpr_err_set(err, CPR_ERR_ARG, "hf-padded output: layer "
+                               "%lld has %lld KV heads and %lld channels, the "
+                               "plan keeps %lld of %lld and %lld of %lld (was "
+                               "the source model uniform?)", (long long)l,
+                               (long long)sh.n_kv_heads,
+                               (long long)sh.intermediate,
+                               (long long)n_kept(lp->keep_kv, c->n_kv_heads),
+                               (long long)c->n_kv_heads,
+                               (long long)n_kept(lp->keep_ch, c->intermediate),
+                               (long long)c->intermediate);
         *any_bo |= L->bo.data != NULL || L->bq.data != NULL;
         *any_bd |= L->b_down.data != NULL;
     }
@@ -245,8 +281,8 @@ enum cpr_status cpr_struct_pad(const struct cpr_struct_plan *p,
                                struct cpr_model *out, struct cpr_err *err) {
     memset(out, 0, sizeof *out);
     int any_bo = 0, any_bd = 0;
-    CPR_TRY(check(p, m, &any_bo, &any_bd, err));
     const int fc = fc_family(&m->cfg);
+    CPR_TRY(check(p, m, &any_bo, &any_bd, err));
     out->cfg = m->cfg;
     if (!fc) {
         out->cfg.qkv_bias = any_bo;

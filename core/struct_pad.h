@@ -36,4 +36,11 @@ enum cpr_status cpr_struct_pad(const struct cpr_struct_plan *p,
                                const struct cpr_model *m,
                                struct cpr_model *out, struct cpr_err *err);
 
+// The checks cpr_struct_pad will make that the source model alone decides,
+// run before any calibration: LLaMA arch with SwiGLU, every layer with both
+// sub-blocks, dense weights, no bias LlamaConfig cannot express, and every
+// layer of the config's shape (uniform). Errors: CPR_ERR_UNSUPPORTED.
+enum cpr_status cpr_struct_pad_check_source(const struct cpr_model *m,
+                                            struct cpr_err *err);
+
 #endif

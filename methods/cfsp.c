@@ -235,6 +235,19 @@ static enum cpr_status mask_layer(const struct cpr_struct_opts *o,
 
 // ---- driver ----
 
+enum cpr_status cpr_cfsp_check_model(const struct cpr_model *m,
+                                     struct cpr_err *err) {
+    const struct cpr_layer_shape sh0 = cpr_layer_shape_of(m, 0);
+    for (int64_t l = 1; l < m->cfg.n_layers; l++) {
+        const struct cpr_layer_shape b = cpr_layer_shape_of(m, l);
+        if (memcmp(&sh0, &b, sizeof b))
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "cfsp: layer %lld "
+                               "differs in shape from layer 0; prune the "
+                               "uniform model", (long long)l);
+    }
+    return CPR_OK;
+}
+
 enum cpr_status cpr_cfsp_prune(struct cpr_model *m, const int32_t *windows,
                                int64_t n_seq, int64_t seqlen,
                                const struct cpr_struct_opts *o,
@@ -250,18 +263,12 @@ enum cpr_status cpr_cfsp_prune(struct cpr_model *m, const int32_t *windows,
     if ((unsigned)o->cfsp_global > CPR_CFSP_AVG ||
         (unsigned)o->cfsp_local > CPR_CFSP_WANDA_BASE)
         return cpr_err_set(err, CPR_ERR_ARG, "cfsp: unknown metric");
+    CPR_TRY(cpr_cfsp_check_model(m, err));
     if (!windows || n_seq < 1 || seqlen < 1)
         return cpr_err_set(err, CPR_ERR_ARG, "cfsp: needs calibration "
                            "windows");
     const int64_t L = m->cfg.n_layers, H = m->cfg.hidden;
     const struct cpr_layer_shape sh0 = cpr_layer_shape_of(m, 0);
-    for (int64_t l = 1; l < L; l++) {
-        const struct cpr_layer_shape b = cpr_layer_shape_of(m, l);
-        if (memcmp(&sh0, &b, sizeof b))
-            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "cfsp: layer %lld "
-                               "differs in shape from layer 0; prune the "
-                               "uniform model", (long long)l);
-    }
     const int64_t I = sh0.intermediate;
     CPR_TRY(cpr_struct_plan_init(plan, m, err));
     struct cpr_forward f = {0};

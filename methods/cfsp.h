@@ -70,6 +70,12 @@ struct cpr_cfsp_report {
 };
 void cpr_cfsp_report_free(struct cpr_cfsp_report *r);
 
+// The model checks of cpr_cfsp_prune that need no calibration (every
+// layer of layer 0's shape), for callers to run before any
+// expensive work. Errors: CPR_ERR_UNSUPPORTED.
+enum cpr_status cpr_cfsp_check_model(const struct cpr_model *m,
+                                     struct cpr_err *err);
+
 // Prune m in place (o->ratio = the reference's pruning_ratio, in (0, 1);
 // o->cfsp_*). windows: (n_seq, seqlen) token ids, n_seq >= 1. plan (out,
 // free with cpr_struct_plan_free): kept channels per layer in the original

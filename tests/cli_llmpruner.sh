@@ -106,6 +106,10 @@ done
 "$P" prune --model "$M" $LP --sparsity 0.3 --calib tinystories --grad-scratch "$T" --plan >"$T/out" 2>&1 &&
     grep -q "^plan: .*one layer in RAM" "$T/out" && ! grep -q "^pruned:" "$T/out" && ok || bad "--plan: $(head -c 300 "$T/out")"
 expect 2 "--grad-scratch: not a writable directory" "$P" prune --model "$M" $LP --sparsity 0.3 --calib tinystories --grad-scratch "$T/none"
+# --plan runs before tokenizer and calibration (the missing calibration
+# file is never read)
+"$P" prune --model "$M" $LP --sparsity 0.2 --calib "$T/no-such-calib.txt" --plan >"$T/out" 2>&1 &&
+    grep -q "^plan: .*acc in RAM" "$T/out" && ok || bad "llm-pruner --plan before calibration: $(head -c 300 "$T/out")"
 
 echo "cli_llmpruner: $pass passed, $fails failed"
 [ "$fails" = 0 ]

@@ -89,5 +89,11 @@ ppl2=$(sed -n "s/^ppl: *\([0-9.]*\).*/\1/p" "$T/out" | head -1)
 if [ -n "$ppl" ] && [ "$ppl" = "$ppl2" ]; then ok
 else bad "blockpruner reloaded ppl '$ppl2' vs prune's '$ppl'"; fi
 
+# --plan: the large buffers with their bytes, before tokenizer and
+# calibration (the missing calibration file is never read); stories260K:
+# finercut's dense logits of 4 windows x 32 tokens x vocab 512 x 4 bytes
+expect 0 "" "$P" prune --model "$W" --method finercut --remove-blocks 1 --nsamples 4 --seqlen 32 --calib "$T/no-such-calib.txt" --plan
+grep -q "dense logits of every window.*: 262144 bytes" "$T/out" && ok || bad "finercut --plan: $(cat "$T/out")"
+
 echo "$NAME: $pass passed, $fails failed"
 [ "$fails" = 0 ]

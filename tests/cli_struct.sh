@@ -70,6 +70,17 @@ grep -q '"cprune_layer_shapes"' "$T/o/config.json" && ok || bad "no per-layer sh
 grep -q 'reloaded:' "$T/out" && ok || bad "no reload check printed"
 expect 2 "" "$P" prune --model "$M" --method flap --sparsity 0.3 --calib tinystories --out "$T/o"
 "$P" eval --model "$T/o" --dataset tinystories --split eval --max-chunks 4 >"$T/ev" 2>&1 && ok || bad "eval of the output: $(tail -2 "$T/ev")"
+# what the model alone rules out (cfsp and hf-padded need a uniform source)
+# is refused with exit 2 before the tokenizer and calibration: a missing
+# calibration file is never reached
+expect 2 "differs in shape" "$P" prune --model "$T/o" --method cfsp --sparsity 0.2 --calib "$T/no-such-calib.txt"
+expect 2 "uniform source" "$P" prune --model "$T/o" --method flap --sparsity 0.2 --calib "$T/no-such-calib.txt" --out "$T/o-pad" --out-format hf-padded
+[ ! -e "$T/o-pad" ] && ok || bad "hf-padded refusal left $T/o-pad"
+# --plan: the method's large buffers with their bytes, before tokenizer and
+# calibration (a missing calibration file is never reached); stories260K:
+# cfsp keeps 2 x 128 windows x 512 tokens x hidden 64 x 4 bytes
+expect 0 "" "$P" prune --model "$M" --method cfsp --sparsity 0.2 --calib "$T/no-such-calib.txt" --plan
+grep -q "block input and output activations.*: 33554432 bytes" "$T/out" && ok || bad "cfsp --plan: $(cat "$T/out")"
 
 # --out-format hf-padded: uniform shapes, plain config, reloads to the
 # in-memory ppl (the command checks), and the independent reader
