@@ -80,7 +80,14 @@ expect_early 1 "--force replaces an earlier cprune output" "$P" prune --model "$
 for sig in TERM INT; do
     CPRUNE_TEST_COMMIT_DELAY_MS=4000 "$P" prune --model "$M" $mag --out "$T/sig$sig" >"$T/out" 2>"$T/err" &
     pid=$!
-    sleep 1
+    # wait until the write has begun (its temporary directory exists): a
+    # fixed sleep reached it too late on a loaded machine
+    n=0
+    while [ $n -lt 600 ] && ! ls "$T" | grep -q "sig$sig.tmp." &&
+        kill -0 $pid 2>/dev/null; do
+        sleep 0.1
+        n=$((n + 1))
+    done
     kill -$sig $pid
     wait $pid
     rc=$?
