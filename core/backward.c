@@ -80,17 +80,25 @@ static enum cpr_status check_model(const struct cpr_model *m,
     return CPR_OK;
 }
 
+// The widest q, k/v and MLP widths over the layers as they are (a pruned
+// layer may be narrower than the config): the buffers' row sizes.
+static void widest(const struct cpr_model *m, int64_t *qd, int64_t *kvd,
+                   int64_t *I) {
+    *qd = *kvd = *I = 0;
+    for (int64_t l = 0; l < m->cfg.n_layers; l++) {
+        struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+        if (sh.n_heads * sh.head_dim > *qd) *qd = sh.n_heads * sh.head_dim;
+        if (sh.n_kv_heads * sh.head_dim > *kvd) *kvd = sh.n_kv_heads * sh.head_dim;
+        if (sh.intermediate > *I) *I = sh.intermediate;
+    }
+}
+
 // Floats of cpr_backward_init's one allocation (see the carving below).
 static size_t buffer_floats(const struct cpr_model *m, size_t nthr,
                             int64_t n_seq, int64_t seqlen) {
     const struct cpr_model_config *c = &m->cfg;
-    int64_t qd = 0, kvd = 0, I = 0;
-    for (int64_t l = 0; l < c->n_layers; l++) {
-        struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
-        if (sh.n_heads * sh.head_dim > qd) qd = sh.n_heads * sh.head_dim;
-        if (sh.n_kv_heads * sh.head_dim > kvd) kvd = sh.n_kv_heads * sh.head_dim;
-        if (sh.intermediate > I) I = sh.intermediate;
-    }
+    int64_t qd, kvd, I;
+    widest(m, &qd, &kvd, &I);
     const size_t T = (size_t)(n_seq * seqlen), H = (size_t)c->hidden;
     return (size_t)c->n_layers * T * H + 6 * T * H + 3 * T * (size_t)I +
            2 * T * (size_t)qd + 2 * T * (size_t)kvd +
@@ -122,13 +130,8 @@ enum cpr_status cpr_backward_init(struct cpr_backward *b,
     CPR_TRY(cpr_forward_init(&b->f, m, k, pool, n_seq, seqlen, err));
     b->n_seq = n_seq, b->seqlen = seqlen;
     const struct cpr_model_config *c = &m->cfg;
-    int64_t qd = 0, kvd = 0, I = 0;
-    for (int64_t l = 0; l < c->n_layers; l++) {
-        struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
-        if (sh.n_heads * sh.head_dim > qd) qd = sh.n_heads * sh.head_dim;
-        if (sh.n_kv_heads * sh.head_dim > kvd) kvd = sh.n_kv_heads * sh.head_dim;
-        if (sh.intermediate > I) I = sh.intermediate;
-    }
+    int64_t qd, kvd, I;
+    widest(m, &qd, &kvd, &I);
     size_t T = (size_t)(n_seq * seqlen), H = (size_t)c->hidden;
     size_t half = (size_t)c->head_dim / 2;
     size_t nthr = cpr_pool_size(pool);
@@ -196,11 +199,11 @@ static enum cpr_status recap_fn(void *user, const struct cpr_capture *cap,
     return CPR_OK;
 }
 
-static enum cpr_status call_hook(cpr_grad_fn hook, void *user, int64_t layer,
-                                 enum cpr_linear_role role,
-                                 struct cpr_tensor *w, const float *x,
-                                 const float *dy, int64_t T,
-                                 struct cpr_err *err) {
+enum cpr_status cpr_backward_call_hook(cpr_grad_fn hook, void *user,
+                                      int64_t layer, enum cpr_linear_role role,
+                                      struct cpr_tensor *w, const float *x,
+                                      const float *dy, int64_t T,
+                                      struct cpr_err *err) {
     if (!hook) return CPR_OK;
     struct cpr_grad g = {.layer = layer, .role = role, .w = w, .x = x, .dy = dy,
                          .n_rows = T, .n_in = w->shape[1], .n_out = w->shape[0]};
@@ -280,7 +283,7 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
                        (size_t)I, 0.0f, err));
 
     // MLP
-    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_DOWN, &L->w_down, f->gate, b->dh, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_DOWN, &L->w_down, f->gate, b->dh, T, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dh, (size_t)H, &L->w_down, b->dg,
                           (size_t)I, 0.0f, err));
     if (m->cfg.block.mlp == CPR_MLP_GEGLU_TANH) {
@@ -304,8 +307,8 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
             b->dg[i] = g * a * sg; // d(up)
         }
     }
-    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_GATE, &L->w_gate, f->xn, b->da, T, err));
-    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_UP, &L->w_up, f->xn, b->dg, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_GATE, &L->w_gate, f->xn, b->da, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_UP, &L->w_up, f->xn, b->dg, T, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->da, (size_t)I, &L->w_gate, b->dxn,
                           (size_t)H, 0.0f, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dg, (size_t)I, &L->w_up, b->dxn,
@@ -316,7 +319,7 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
                         b->dh + t * H, b->dh2 + t * H);
 
     // attention
-    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_O, &L->wo, f->att, b->dh2, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_O, &L->wo, f->att, b->dh2, T, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dh2, (size_t)H, &L->wo, b->datt,
                           (size_t)qd, 0.0f, err));
     struct cpr_attn_bwd ab = {
@@ -359,9 +362,9 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
             }
         }
     }
-    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_Q, &L->wq, b->xn1, b->dq, T, err));
-    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_K, &L->wk, b->xn1, b->dk, T, err));
-    CPR_TRY(call_hook(hook, user, l, CPR_ROLE_V, &L->wv, b->xn1, b->dv, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_Q, &L->wq, b->xn1, b->dq, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_K, &L->wk, b->xn1, b->dk, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_V, &L->wv, b->xn1, b->dv, T, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dq, (size_t)qd, &L->wq, b->dxn,
                           (size_t)H, 0.0f, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dk, (size_t)kvd, &L->wk, b->dxn,

@@ -80,17 +80,6 @@ static void rows_worker(void *ctx, size_t ith, size_t nth) {
     }
 }
 
-static enum cpr_status hook_lin(cpr_grad_fn hook, void *user, int64_t layer,
-                                enum cpr_linear_role role,
-                                struct cpr_tensor *w, const float *x,
-                                const float *dy, int64_t T,
-                                struct cpr_err *err) {
-    if (!hook) return CPR_OK;
-    struct cpr_grad g = {.layer = layer, .role = role, .w = w, .x = x, .dy = dy,
-                         .n_rows = T, .n_in = w->shape[1], .n_out = w->shape[0]};
-    return hook(user, &g, err);
-}
-
 // The MLP: b->dh (dout) -> b->dxn (dx2); hooks down, fc1.
 static enum cpr_status mlp_bwd(struct cpr_backward *b, struct cpr_layer *L,
                                int64_t l, int64_t T, int64_t I,
@@ -102,7 +91,7 @@ static enum cpr_status mlp_bwd(struct cpr_backward *b, struct cpr_layer *L,
     const int64_t H = m->cfg.hidden;
     const enum cpr_mlp_kind kind = m->cfg.block.mlp;
     // f->gate = act(P): the down linear's input
-    CPR_TRY(hook_lin(hook, user, l, CPR_ROLE_DOWN, &L->w_down, f->gate, b->dh,
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_DOWN, &L->w_down, f->gate, b->dh,
                      T, err));
     CPR_TRY(cpr_matmul_dx(f->pool, k, (size_t)T, b->dh, (size_t)H, &L->w_down,
                           b->dg, (size_t)I, 0.0f, err));
@@ -120,7 +109,7 @@ static enum cpr_status mlp_bwd(struct cpr_backward *b, struct cpr_layer *L,
                           .a = kind == CPR_MLP_RELU ? NULL : b->gpre,
                           .y = f->gate, .dy = b->dg, .out = b->da};
     cpr_pool_run(f->pool, rows_worker, &aj);
-    CPR_TRY(hook_lin(hook, user, l, CPR_ROLE_FC1, &L->w_up, b->xn2, b->da, T,
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_FC1, &L->w_up, b->xn2, b->da, T,
                      err));
     return cpr_matmul_dx(f->pool, k, (size_t)T, b->da, (size_t)I, &L->w_up,
                          b->dxn, (size_t)H, 0.0f, err);
@@ -183,7 +172,7 @@ static enum cpr_status attn_bwd(struct cpr_backward *b, struct cpr_layer *L,
     struct cpr_pool *pool = f->pool;
     const int64_t T = n_seq * seqlen, H = m->cfg.hidden, hd = sh->head_dim;
     const int64_t qd = sh->n_heads * hd, kvd = sh->n_kv_heads * hd;
-    CPR_TRY(hook_lin(hook, user, l, CPR_ROLE_O, &L->wo, f->att, dy_o, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_O, &L->wo, f->att, dy_o, T, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, dy_o, (size_t)H, &L->wo, b->datt,
                           (size_t)qd, 0.0f, err));
     struct cpr_attn_bwd ab = {
@@ -196,14 +185,14 @@ static enum cpr_status attn_bwd(struct cpr_backward *b, struct cpr_layer *L,
     if (m->cfg.block.pos == CPR_POS_ROPE) rope_bwd(b, sh, T, seqlen);
     if (m->cfg.block.qkv != CPR_QKV_SEPARATE) {
         fuse_dqkv(b, sh, T);
-        CPR_TRY(hook_lin(hook, user, l, CPR_ROLE_QKV, &L->wqkv, b->xn1, b->dqkv,
+        CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_QKV, &L->wqkv, b->xn1, b->dqkv,
                          T, err));
         return cpr_matmul_dx(pool, k, (size_t)T, b->dqkv, (size_t)(3 * qd),
                              &L->wqkv, b->dxn, (size_t)H, 0.0f, err);
     }
-    CPR_TRY(hook_lin(hook, user, l, CPR_ROLE_Q, &L->wq, b->xn1, b->dq, T, err));
-    CPR_TRY(hook_lin(hook, user, l, CPR_ROLE_K, &L->wk, b->xn1, b->dk, T, err));
-    CPR_TRY(hook_lin(hook, user, l, CPR_ROLE_V, &L->wv, b->xn1, b->dv, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_Q, &L->wq, b->xn1, b->dq, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_K, &L->wk, b->xn1, b->dk, T, err));
+    CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_V, &L->wv, b->xn1, b->dv, T, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dq, (size_t)qd, &L->wq, b->dxn,
                           (size_t)H, 0.0f, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dk, (size_t)kvd, &L->wk,

@@ -55,5 +55,11 @@ void cpr_backward_vec_f32(const struct cpr_kernels *k,
 void cpr_backward_norm_w(const struct cpr_kernels *k,
                          const struct cpr_model *m,
                          const struct cpr_tensor *t, float *out);
+// Call hook (when not NULL) with one linear's (X, dY) of T rows.
+enum cpr_status cpr_backward_call_hook(cpr_grad_fn hook, void *user,
+                                      int64_t layer, enum cpr_linear_role role,
+                                      struct cpr_tensor *w, const float *x,
+                                      const float *dy, int64_t T,
+                                      struct cpr_err *err);
 
 #endif

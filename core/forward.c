@@ -252,8 +252,7 @@ enum row_op {
     OP_BIAS_RELU, // dst[r] = relu(dst[r] + w) (w may be NULL: no bias)
     OP_BIAS_GELU, // dst[r] = gelu(dst[r] + w), exact or tanh (the MLP kind)
     OP_ADD_PAR, // dst[r] = (src[r] + f->par[r]) + dst[r] (parallel residual)
-    OP_ADD,     // dst[r] += src[r] (n_cols): a residual add
-    OP_BIAS_ADD, // dst[r] += (src[r] + w) (n_cols): OP_BIAS then OP_ADD
+    OP_BIAS_ADD, // dst[r] += (src[r] + w) (n_cols): bias, then residual add
                  // in one pass, the same two f32 roundings
     OP_VT,      // vt[s, g] = v[s rows, g head]^T (items are (s, g))
     OP_NLL,     // nll from logits rows
@@ -268,7 +267,7 @@ struct row_job {
     const float *src;
     float *dst;
     const float *w;
-    int64_t n_cols; // OP_BIAS, OP_BIAS_RELU, OP_ADD, OP_BIAS_ADD
+    int64_t n_cols; // OP_BIAS, OP_BIAS_RELU, OP_BIAS_ADD
     int has_bias;
     // OP_NLL
     const int32_t *targets;
@@ -406,12 +405,6 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
             const float *a = j->src + r * j->n_cols,
                         *p = f->par + r * j->n_cols;
             for (int64_t i = 0; i < j->n_cols; i++) d[i] = (a[i] + p[i]) + d[i];
-            break;
-        }
-        case OP_ADD: {
-            float *d = j->dst + r * j->n_cols;
-            const float *a = j->src + r * j->n_cols;
-            for (int64_t i = 0; i < j->n_cols; i++) d[i] += a[i];
             break;
         }
         case OP_BIAS_ADD: {
