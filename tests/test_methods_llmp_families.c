@@ -10,7 +10,8 @@
 // param_second, vectorize, a layer range, global, l1 and l2 on the
 // prune_arch_* models, 10 calibration windows of 64 tokens from calib.i32,
 // eval.i32 under the hf protocol, seqlen 64). Also: param_mix scores are
-// bit-identical for 1 and 2 threads on each family.
+// bit-identical for 1 and 2 threads on each family, and with acc in a
+// scratch file (--grad-scratch; these blocks run one window at a time).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include "core/pool.h"
 #include "data/json.h"
+#include "data/scratch_file.h"
 #include "data/model_load.h"
 #include "eval/perplexity.h"
 #include "methods/llmpruner.h"
@@ -157,7 +159,8 @@ static void test_vs_oracle(struct cpr_test_ctx *t) {
     cpr_json_free(&doc);
 }
 
-// param_mix scores (acc passes and the batched pass) with 1 and 2 threads.
+// param_mix scores (acc passes and the batched pass) with 1 and 2 threads,
+// and with acc in a scratch file, are bit-identical.
 static void test_threads(struct cpr_test_ctx *t) {
     static const char *const fams[] = {"opt", "gpt2", "gpt_neox"};
     for (int f = 0; f < 3; f++) {
@@ -171,34 +174,44 @@ static void test_threads(struct cpr_test_ctx *t) {
         CPR_CHECK(t, cal && nc >= 4 * 64, "%s: calib.i32", dir);
         CPR_CHECK_STATUS(t, cpr_model_load(dir, &m, &err), CPR_OK, &err,
                          NULL);
-        struct cpr_llmp_scores sc[2];
+        // sc[0]: 1 thread; sc[1]: 2 threads; sc[2]: acc in a scratch file
+        struct cpr_llmp_scores sc[3];
         memset(sc, 0, sizeof sc);
-        const struct cpr_llmp_opts o = {.ratio = 0.25, .layer_start = 0,
-                                        .layer_end = 2};
-        for (int k = 0; k < 2 && cal && !err.code; k++) {
+        struct cpr_scratch_file sf = {.fd = -1};
+        struct cpr_llmp_opts o = {.ratio = 0.25, .layer_start = 0,
+                                  .layer_end = 2};
+        for (int k = 0; k < 3 && cal && !err.code; k++) {
             struct cpr_pool *pool = NULL;
-            CPR_CHECK_STATUS(t, cpr_pool_init(&pool, (size_t)k + 1, &err),
+            CPR_CHECK_STATUS(t, cpr_pool_init(&pool, k == 1 ? 2 : 1, &err),
                              CPR_OK, &err, NULL);
+            if (k == 2 && !err.code) {
+                CPR_CHECK_STATUS(t, cpr_scratch_file_open(&sf, NULL, &err),
+                                 CPR_OK, &err, NULL);
+                o.acc_store = &sf.io;
+            }
             if (!err.code)
                 CPR_CHECK_STATUS(t, cpr_llmp_scores(&m, cal, 4, 64, &o, pool,
                                                     &sc[k], &err),
                                  CPR_OK, &err, NULL);
             cpr_pool_free(pool);
         }
-        if (!err.code && cal) {
+        CPR_CHECK(t, !err.code && sc[2].acc_bytes_written > 0, "%s: acc "
+                  "scratch file unused", fams[f]);
+        for (int k = 1; k < 3 && !err.code && cal; k++) {
             const struct cpr_layer_shape sh = cpr_layer_shape_of(&m, 0);
-            int same = sc[0].loss == sc[1].loss;
+            int same = sc[0].loss == sc[k].loss;
             for (int64_t l = 0; l < 2; l++) {
-                same &= !memcmp(sc[0].attn[l], sc[1].attn[l],
+                same &= !memcmp(sc[0].attn[l], sc[k].attn[l],
                                 (size_t)sh.n_kv_heads * sizeof(double));
-                same &= !memcmp(sc[0].mlp[l], sc[1].mlp[l],
+                same &= !memcmp(sc[0].mlp[l], sc[k].mlp[l],
                                 (size_t)sh.intermediate * sizeof(double));
             }
-            CPR_CHECK(t, same, "%s: param_mix scores differ between 1 and 2 "
-                      "threads", fams[f]);
+            CPR_CHECK(t, same, "%s: param_mix scores differ %s", fams[f],
+                      k == 1 ? "between 1 and 2 threads"
+                             : "with acc in a scratch file");
         }
-        cpr_llmp_scores_free(&sc[0]);
-        cpr_llmp_scores_free(&sc[1]);
+        cpr_scratch_file_close(&sf);
+        for (int k = 0; k < 3; k++) cpr_llmp_scores_free(&sc[k]);
         cpr_model_free(&m);
         free(cal);
     }
