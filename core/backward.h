@@ -82,6 +82,12 @@ struct cpr_backward {
     int64_t first_layer;
 };
 
+// The block-kind checks cpr_backward_init makes, alone (no allocation), so
+// a caller can refuse a model before reading calibration data. Errors:
+// CPR_ERR_UNSUPPORTED, naming the kind.
+enum cpr_status cpr_backward_check_model(const struct cpr_model *m,
+                                         struct cpr_err *err);
+
 // Prepare for up to n_seq sequences of seqlen >= 2 tokens.
 // Errors: CPR_ERR_UNSUPPORTED (a block kind, bias or removed sub-block the
 // backward pass does not implement: the message names it), CPR_ERR_NOMEM
