@@ -388,6 +388,22 @@ static enum cpr_status block_any(struct cpr_backward *b, int64_t l,
                : block_bwd(b, l, n_seq, seqlen, hook, user, err);
 }
 
+enum cpr_status cpr_backward_block(struct cpr_backward *b, int64_t l,
+                                   int64_t n_seq, int64_t seqlen,
+                                   cpr_grad_fn hook, void *user,
+                                   struct cpr_err *err) {
+    if (n_seq < 1 || n_seq > b->n_seq || seqlen < 2 || seqlen > b->seqlen ||
+        l < 0 || l >= b->f.model->cfg.n_layers)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "backward block: layer %lld, %lld x %lld tokens; "
+                           "this state takes layers 0..%lld and 1..%lld "
+                           "sequences of 2..%lld", (long long)l,
+                           (long long)n_seq, (long long)seqlen,
+                           (long long)b->f.model->cfg.n_layers - 1,
+                           (long long)b->n_seq, (long long)b->seqlen);
+    return block_any(b, l, n_seq, seqlen, hook, user, err);
+}
+
 enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
                                  int64_t n_seq, int64_t seqlen, float scale,
                                  cpr_grad_fn hook, void *user, double *loss,
