@@ -37,7 +37,7 @@ AVX2_FLAGS       := -mavx2 -mfma -mf16c
 AVX512_FLAGS     := $(AVX2_FLAGS) -mavx512f -mavx512bw -mavx512dq -mavx512vl
 AVX512BF16_FLAGS := $(AVX512_FLAGS) -mavx512bf16
 POPCNT_FLAGS     := -mpopcnt
-VBMI2_FLAGS      := -mavx512vbmi2
+VBMI2_FLAGS      := -mavx512vbmi -mavx512vbmi2
 endif
 $(BUILD)/simd/%_avx2.o:       ISAFLAGS = $(AVX2_FLAGS)
 $(BUILD)/simd/%_avx512.o:     ISAFLAGS = $(AVX512_FLAGS)
@@ -45,7 +45,7 @@ $(BUILD)/simd/%_avx512bf16.o: ISAFLAGS = $(AVX512BF16_FLAGS)
 # the spmv kernels count mask bits with popcnt (on every AVX2/AVX-512 CPU)
 $(BUILD)/simd/spmv_avx2.o:     ISAFLAGS = $(AVX2_FLAGS) $(POPCNT_FLAGS)
 $(BUILD)/simd/spmv_avx512.o:   ISAFLAGS = $(AVX512_FLAGS) $(POPCNT_FLAGS)
-# installed only when cpuid reports AVX512_VBMI2 (simd/dispatch.c)
+# installed only when cpuid reports AVX512_VBMI and AVX512_VBMI2 (simd/dispatch.c)
 $(BUILD)/simd/spmv_avx512bf16.o: ISAFLAGS = $(AVX512BF16_FLAGS) $(VBMI2_FLAGS) $(POPCNT_FLAGS)
 
 # ---- sources ----

@@ -17,13 +17,18 @@ struct sp_job {
     float *y;
 };
 
+// One thread's rows. m = 1 (one decode token): one kernel call for all of
+// them (the kernels set up x once per call: the AVX512_BF16 ones round it
+// to bf16). m > 1: 64 rows at a time, each block against every x row while
+// its weights are still in cache.
 static void gemv_worker(void *ctx, size_t ith, size_t nth) {
     const struct sp_job *j = ctx;
     const struct cpr_sparse *s = j->s;
     size_t r0, r1, esz = cpr_dtype_size(s->dtype), kd = (size_t)s->n_cols;
     cpr_pool_split((size_t)s->n_rows, ith, nth, SPLIT_ALIGN, &r0, &r1);
-    for (size_t b = r0; b < r1; b += 64) {
-        size_t nb = r1 - b < 64 ? r1 - b : 64;
+    size_t rb = j->m == 1 ? r1 - r0 : 64;
+    for (size_t b = r0; b < r1; b += rb) {
+        size_t nb = r1 - b < rb ? r1 - b : rb;
         const uint8_t *meta = s->meta + b * (size_t)s->meta_ld;
         const char *vals = (const char *)s->values + (size_t)s->row_off[b] * esz;
         for (size_t i = 0; i < j->m; i++)

@@ -41,6 +41,7 @@ static void detect(struct cpr_cpu_features *f) {
     f->avx2 = ymm_ok && avx && avx2 && fma && f16c;
     f->avx512 = f->avx2 && zmm_ok && avx512f && avx512dq && avx512bw && avx512vl;
     f->avx512bf16 = f->avx512 && avx512bf16;
+    f->avx512vbmi = f->avx512 && ((c7 >> 1) & 1);
     f->avx512vbmi2 = f->avx512 && ((c7 >> 6) & 1);
 
     unsigned brand[12];

@@ -136,7 +136,8 @@ static void fill_level(struct cpr_kernels *k, enum cpr_isa level) {
         break;
     case CPR_ISA_AVX512BF16:
         cpr_fill_gemm_avx512bf16(k);
-        if (cpr_cpu_features()->avx512vbmi2) cpr_fill_spmv_avx512bf16(k);
+        if (cpr_cpu_features()->avx512vbmi && cpr_cpu_features()->avx512vbmi2)
+            cpr_fill_spmv_avx512bf16(k);
         break;
 #endif
 #if defined(__aarch64__)

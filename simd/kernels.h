@@ -189,7 +189,9 @@ typedef int (*cpr_trinv_f32_fn)(size_t n, float *a, size_t lda);
 // elements); they never read x past x[k-1]. Values are widened exactly and
 // multiplied in f32 (FMA where the ISA has it); the order of the k-sum
 // differs between ISAs, so results agree to ~k*eps relative to
-// sum|w*x|. Zero weights a kernel touches count as 0*x (as the dense
+// sum|w*x|. Exception: the AVX512_BF16 table's bf16 slots follow that
+// table's gemm_bf16w (x rounded to bf16, vdpbf16ps; within ~2^-8 sum|w*x|
+// + k*eps; simd/spmv_avx512bf16.c). Zero weights a kernel touches count as 0*x (as the dense
 // product does). Each row's result depends only on its own meta, values
 // and x, so any split of the rows gives bit-identical results.
 typedef void (*cpr_spmv_fn)(size_t n_rows, size_t k, const uint8_t *meta,
@@ -302,6 +304,7 @@ struct cpr_cpu_features {
     int avx2;       // AVX2 + FMA + F16C with OS ymm support
     int avx512;     // F+BW+DQ+VL with OS zmm/opmask support
     int avx512bf16; // AVX512_BF16 (and avx512)
+    int avx512vbmi;  // AVX512_VBMI (and avx512): vpmultishiftqb
     int avx512vbmi2; // AVX512_VBMI2 (and avx512): vpexpandw
     int neon;       // aarch64
     char brand[64]; // CPU brand string, "" if unknown
@@ -375,7 +378,7 @@ void cpr_fill_act_avx512(struct cpr_kernels *k);
 void cpr_fill_select_avx512(struct cpr_kernels *k);
 void cpr_fill_linalg_avx512(struct cpr_kernels *k);
 void cpr_fill_spmv_avx512(struct cpr_kernels *k);
-void cpr_fill_spmv_avx512bf16(struct cpr_kernels *k); // needs avx512vbmi2
+void cpr_fill_spmv_avx512bf16(struct cpr_kernels *k); // needs avx512vbmi(2)
 
 void cpr_fill_gemm_avx512bf16(struct cpr_kernels *k);
 #endif
