@@ -8,18 +8,21 @@
 #   sh bench/bench_llamacpp.sh --table log     (medians as a markdown table)
 #
 # Models (made once in $WORK, reused): `cprune synth` (hidden 4096, MLP
-# 11008, 32 heads, vocab 32000, $LAYERS layers, bf16, seed 7); GGUF BF16
-# and F32 from it with `cprune convert`; magnitude 50% unstructured and
-# 2:4, written compressed (`prune --out-format sparse`: bitmask / nm).
+# 11008, 32 heads, vocab 32000, $LAYERS layers, bf16, seed 7) and the same
+# draws in f32 (`synth --dtype f32 --seed 7`); GGUF BF16 and F32 from them
+# with `cprune convert`; magnitude 50% unstructured and 2:4 of the bf16
+# model, written compressed (`prune --out-format sparse`: bitmask / nm).
 # Each rep, interleaved, every side on the same 512-token prompt length:
 #   llama-bench -p 512 -n $TOKENS -pg 512,$TOKENS -r 1 -t $THREADS on BF16
 #   and F32: pp512 = prefill, tgN = decode from an empty cache, and decode
 #   at context 512 derived as N / (t(pg512,N) - t(pp512)) from the reported
 #   rates (this llama-bench has no depth option);
-#   cprune generate --bench --tokens $TOKENS on a 512-token prompt (the
+#   cprune generate --bench --tokens $TOKENS (dense bf16, dense f32, the
+#   two compressed models) on a 512-token prompt (the
 #   first 1900 bytes of TinyStories eval with the LLaMA-2 tokenizer: 517
 #   tokens incl. BOS): prefill tok/s and decode tok/s at context 517+.
-# Heavy (several GB): each rep runs under flock $LOCK.
+# Heavy (several GB): each rep runs under flock $LOCK. PREP_ONLY=1 makes
+# the models and stops.
 set -u
 if [ "${1:-}" = "--table" ]; then
     # median of each "name value" line group
@@ -53,11 +56,19 @@ if [ ! -f "$M/config.json" ]; then
         --heads 32 --vocab 32000 --context 4096 --dtype bf16 --seed 7 --out "$M" || exit 1
     cp "$TOK" "$M/tokenizer.bin" # the GGUF files get its vocabulary
 fi
-for dt in bf16 f32; do
-    [ -f "$M-$dt.gguf" ] ||
-        flock "$LOCK" nice "$P" convert --model "$M" --out "$M-$dt.gguf" \
-            --dtype "$dt" >/dev/null || exit 1
-done
+# The F32 comparison: the same synth draws kept in f32 (the bf16 model is
+# them rounded), as an HF directory for cprune and a GGUF F32 for llama.cpp.
+if [ ! -f "$M-f32/config.json" ]; then
+    flock "$LOCK" nice "$P" synth --hidden "$HID" --intermediate "$MLP" --layers "$LAYERS" \
+        --heads 32 --vocab 32000 --context 4096 --dtype f32 --seed 7 --out "$M-f32" || exit 1
+    cp "$TOK" "$M-f32/tokenizer.bin"
+fi
+[ -f "$M-bf16.gguf" ] ||
+    flock "$LOCK" nice "$P" convert --model "$M" --out "$M-bf16.gguf" \
+        --dtype bf16 >/dev/null || exit 1
+[ -f "$M-f32.gguf" ] ||
+    flock "$LOCK" nice "$P" convert --model "$M-f32" --out "$M-f32.gguf" \
+        --dtype f32 >/dev/null || exit 1
 for v in 50:--sparsity=0.5 24:--pattern=2:4; do
     name=${v%%:*} arg=${v#*:}
     [ -f "$M-c$name/config.json" ] ||
@@ -65,7 +76,8 @@ for v in 50:--sparsity=0.5 24:--pattern=2:4; do
             --out-format sparse --out "$M-c$name" --tokenizer "$TOK" --threads "$TH" \
             >/dev/null || exit 1
 done
-du -sh "$M" "$M-bf16.gguf" "$M-f32.gguf" "$M-c50" "$M-c24"
+du -sh "$M" "$M-f32" "$M-bf16.gguf" "$M-f32.gguf" "$M-c50" "$M-c24"
+[ "${PREP_ONLY:-0}" = 1 ] && exit 0
 
 llrun() { # file tag: prints R lines (tok/s)
     "$LLAMA/llama-bench" -m "$1" -p 512 -n "$N" -pg "512,$N" -r 1 -t "$TH" -o csv 2>/dev/null |
@@ -89,6 +101,7 @@ for r in $(seq "$REPS"); do
     llrun "$M-bf16.gguf" llama_bf16
     cprun "$M" cprune_dense
     llrun "$M-f32.gguf" llama_f32
+    cprun "$M-f32" cprune_dense_f32
     cprun "$M-c50" cprune_c50
     cprun "$M-c24" cprune_c24
     flock -u 9

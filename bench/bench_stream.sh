@@ -9,6 +9,8 @@
 # /tmp/cprune-bench-7b); the bench skips with a message when the disk has
 # less than 20 GB free. STREAM_NSAMPLES windows of STREAM_SEQLEN tokens
 # (default 2 x 2048: the build machine has 2 cores) through blocks 0:2;
+# STREAM_CALIB names the calibration text (default tinystories, which holds
+# about 108k LLaMA-2 tokens: use ptb, its train split, for 128 x 2048);
 # the full 32-block time is projected from the per-block split.
 # Peak anonymous memory at 128 x 2048 is projected from each run's peak
 # plus the plan's exact activation bytes times (128 / STREAM_NSAMPLES - 1)
@@ -33,6 +35,7 @@ SL=${STREAM_SEQLEN:-2048}
 TH=${STREAM_THREADS:-2}
 OUT=bench/results/stream.txt
 PART=${STREAM_PART:-all}
+CAL=${STREAM_CALIB:-tinystories}
 ESEQ=${STREAM_EVAL_SEQLEN:-512}
 M="$DIR/llama7b-bf16"
 mkdir -p "$DIR" bench/results
@@ -113,9 +116,9 @@ fi
 
 {
     echo "== bench_stream $(date -u +%Y-%m-%dT%H:%MZ) $(uname -m), $(nproc) CPUs, threads $TH"
-    echo "   model $M; calibration $NS x $SL tokens (tinystories), blocks 0:2"
+    echo "   model $M; calibration $NS x $SL tokens ($CAL), blocks 0:2"
 } | tee -a "$OUT"
-C="--model $M --tokenizer $TOK --calib tinystories --nsamples $NS --seqlen $SL --threads $TH --blocks 0:2 --sparsity 0.5"
+C="--model $M --tokenizer $TOK --calib $CAL --nsamples $NS --seqlen $SL --threads $TH --blocks 0:2 --sparsity 0.5"
 # shellcheck disable=SC2086
 want wanda-bf16-act-shards && run wanda-bf16-act-shards "$P" prune $C --method wanda --calib-dtype bf16 \
     --shards --out "$DIR/out-wanda" --force --json "$DIR/wanda.json"

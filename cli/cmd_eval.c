@@ -61,7 +61,8 @@ static enum cpr_status write_json(const char *path, const char *model_path,
                                   const char *model_sha, const char *dataset,
                                   const char *split, const char *tokenizer,
                                   const struct cpr_ppl_result *r,
-                                  double seconds, int threads,
+                                  double seconds, double cpu_seconds,
+                                  int threads,
                                   const char *ref_path,
                                   const struct cpr_kld_result *kld,
                                   struct cpr_err *err) {
@@ -88,6 +89,9 @@ static enum cpr_status write_json(const char *path, const char *model_path,
     cpr_jw_key(&w, "seconds"), cpr_jw_double(&w, seconds);
     cpr_jw_key(&w, "tokens_per_second"),
         cpr_jw_double(&w, seconds > 0 ? (double)(r->nchunks * r->seqlen) / seconds : 0);
+    // process CPU seconds (all threads) of the same span: on a machine
+    // shared with other work, tokens per CPU-second compares models fairly
+    cpr_jw_key(&w, "cpu_seconds"), cpr_jw_double(&w, cpu_seconds);
     cpr_jw_key(&w, "isa"), cpr_jw_string(&w, cpr_isa_name(cpr_kernels_isa()));
     cpr_jw_key(&w, "threads"), cpr_jw_int(&w, threads);
     cpr_jw_key(&w, "peak_rss_bytes"), cpr_jw_int(&w, peak_rss_bytes());
@@ -336,7 +340,7 @@ int cmd_eval(int argc, char **argv) {
     }
     struct cpr_ppl_result plan;
     if (cpr_ppl_plan(&model.cfg, n_ids, &po, &plan, &err)) goto out;
-    if (cpr_model_sha256(model_path, model_sha, &err)) goto out;
+    if (cpr_model_sha256_loaded(&model, model_sha, &err)) goto out;
 
     printf("model:     %s (%s, %lld layers, hidden %lld, vocab %lld, context "
            "%lld)\n", model.source, model.format, (long long)model.cfg.n_layers,
@@ -363,15 +367,15 @@ int cmd_eval(int argc, char **argv) {
     po.progress = on_progress;
     po.progress_user = &ep;
     struct cpr_ppl_result r;
-    double t0 = cli_now();
+    double t0 = cli_now(), c0 = cli_cpu_now();
     enum cpr_status s = cpr_ppl_eval(&model, NULL, pool, ids, n_ids, &po, &r, &err);
-    double secs = cli_now() - t0;
+    double secs = cli_now() - t0, cpu_secs = cli_cpu_now() - c0;
     cli_progress_end(&ep.bar);
     if (s) goto out;
     printf("ppl:       %.4f +/- %.4f (nll %.6f over %lld tokens)\n", r.ppl,
            r.ppl_stderr, r.nll, (long long)r.ntokens_scored);
-    printf("time:      %.2f s, %.0f tokens/s, peak RSS %.1f MiB\n", secs,
-           (double)(r.nchunks * r.seqlen) / secs,
+    printf("time:      %.2f s (%.2f CPU s), %.0f tokens/s, peak RSS %.1f "
+           "MiB\n", secs, cpu_secs, (double)(r.nchunks * r.seqlen) / secs,
            (double)peak_rss_bytes() / (1 << 20));
     const char *ref_path = cli_get(opts, n_opts, "reference");
     struct cpr_kld_result kld;
@@ -381,7 +385,8 @@ int cmd_eval(int argc, char **argv) {
     if (json_path &&
         write_json(json_path, model_path, model_sha, dataset ? dataset : label,
                    dataset ? split : NULL,
-                   tok_path ? "" : tok.source, &r, secs, (int)threads, ref_path,
+                   tok_path ? "" : tok.source, &r, secs, cpu_secs,
+                   (int)threads, ref_path,
                    ref_path ? &kld : NULL, &err))
         goto out;
     rc = 0;

@@ -43,7 +43,8 @@ int cmd_methods(int argc, char **argv) {
            "--cuda-friendly\n");
     printf("llm-pruner\n  LLM-Pruner block-wise: KV groups (with their query "
            "heads) and MLP channels by Taylor importance of the dense "
-           "model's loss; writes a smaller model\n  options: --importance "
+           "model's loss (every family: LLaMA-like, OPT, GPT-2, GPT-NeoX); "
+           "writes a smaller model\n  options: --importance "
            "taylor|l1|l2|random (taylor), --taylor param_mix|param_first|"
            "param_second|vectorize (param_mix), --group-reduction sum|mean|"
            "max, --global, --layers A:B (3:31)\n");

@@ -11,6 +11,12 @@ double cli_now(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+double cli_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 void cli_progress_init(struct cli_progress *p, const char *unit, int quiet) {
     p->enabled = !quiet && isatty(2);
     p->t_start = cli_now();

@@ -25,5 +25,7 @@ void cli_progress_update(struct cli_progress *p, int64_t done, int64_t total,
 void cli_progress_end(struct cli_progress *p);
 // Monotonic seconds.
 double cli_now(void);
+// CPU seconds of the whole process (all its threads) so far.
+double cli_cpu_now(void);
 
 #endif

@@ -16,6 +16,7 @@
 #include "cli/prune_struct_common.h"
 #include "core/backward.h"
 #include "core/pool.h"
+#include "core/struct_pad.h"
 #include "data/fileio.h"
 #include "data/json_write.h"
 #include "data/model_load.h"
@@ -46,7 +47,7 @@ static const struct cli_opt opts_def[] = {
     {"calib-sampling", 1, "sequential (default) or random", NULL},
     {"token-cache", 1, "folder caching tokenized corpora", NULL},
     {"out", 1, "write the smaller model here (a new directory)", NULL},
-    {"out-format", 1, "hf (default)", NULL},
+    {"out-format", 1, "hf (default: the smaller tensors; per-layer shapes in config.json) or hf-padded (zero-padded back to the original uniform shapes: a plain config stock transformers loads exactly)", NULL},
     {"force", 0, "replace an existing --out that is an earlier cprune output", NULL},
     {"eval", 1, "evaluate after pruning on these corpora or text files", NULL},
     {"max-chunks", 1, "evaluate at most N chunks of each --eval corpus", NULL},
@@ -73,6 +74,7 @@ struct lrun {
     struct cpr_llmp_opts lo;
     long long layer_a, layer_b; // as given (-1 = default)
     int plan_only;            // --plan: print the memory plan, then stop
+    int padded;               // --out-format hf-padded
     const char *grad_scratch; // --grad-scratch DIR or NULL
     double loss;
 };
@@ -93,7 +95,8 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct lrun *r) {
         .usage = "cprune prune --model M --method llm-pruner --sparsity S "
                  "[--importance taylor|l1|l2|random] [--taylor param_mix|"
                  "param_first|param_second|vectorize] [--global] "
-                 "[--layers A:B] --calib C [--out DIR] [--eval LIST] "
+                 "[--layers A:B] --calib C [--out DIR [--out-format "
+                 "hf|hf-padded]] [--eval LIST] "
                  "[--json F]",
         .notes = "Removes whole KV groups (each with its query heads and "
                  "o_proj columns) and MLP channels (gate/up rows, down "
@@ -143,8 +146,13 @@ static int parse(int argc, char **argv, struct cli_opt *O, struct lrun *r) {
             return pstruct_fail(2, "--grad-scratch: not a writable directory");
         r->grad_scratch = v;
     }
-    if ((v = cli_get(O, N_OPTS, "out-format")) && strcmp(v, "hf"))
-        return pstruct_usage("out-format", v, "hf for llm-pruner");
+    if ((v = cli_get(O, N_OPTS, "out-format"))) {
+        if (!strcmp(v, "hf-padded")) r->padded = 1;
+        else if (strcmp(v, "hf"))
+            return pstruct_usage("out-format", v,
+                                 "hf or hf-padded for llm-pruner");
+        if (!r->c.out) return pstruct_fail(2, "--out-format needs --out");
+    }
     struct prune_run *c = &r->c.calib;
     if (pstruct_parse_calib(O, N_OPTS, &r->c, 10, 64, 2)) return 2;
     r->lo.seed = c->seed;
@@ -174,6 +182,9 @@ static enum cpr_status write_json(const struct lrun *r,
     cpr_jw_key(&w, "group_reduction");
     cpr_jw_string(&w, cpr_llmp_reduce_name(o->reduce));
     cpr_jw_key(&w, "global"), cpr_jw_bool(&w, o->global);
+    cpr_jw_key(&w, "out_format");
+    if (r->c.out) cpr_jw_string(&w, r->padded ? "hf-padded" : "hf");
+    else cpr_jw_null(&w);
     cpr_jw_key(&w, "layer_start"), cpr_jw_int(&w, o->layer_start);
     cpr_jw_key(&w, "layer_end"), cpr_jw_int(&w, o->layer_end);
     if (o->importance == CPR_LLMP_RANDOM)
@@ -246,12 +257,13 @@ int prune_llmp_main(int argc, char **argv) {
     if (rc == 1) return 0; // --help
     if (rc) return rc;
     struct cpr_err err = {0};
-    struct cpr_model m, back;
+    struct cpr_model m, back, pad;
     struct cpr_tokenizer tok;
     struct cpr_pool *pool = NULL;
     struct cpr_struct_plan plan = {0};
     struct cpr_scratch_file acc_file = {.fd = -1};
     memset(&m, 0, sizeof m), memset(&back, 0, sizeof back);
+    memset(&pad, 0, sizeof pad);
     memset(&tok, 0, sizeof tok);
     rc = 1;
     if (r.c.out && cpr_model_save_check_dest(r.c.out, r.c.force, &err)) {
@@ -261,7 +273,12 @@ int prune_llmp_main(int argc, char **argv) {
     if (cpr_model_load(r.c.model_path, &m, &err)) goto fail;
     if ((rc = set_range(&r, &m))) goto done;
     rc = 1;
-    if (cpr_llmp_check_model(&m, &r.lo, &err)) goto fail; // before data
+    // what the model alone rules out, before tokenizer and calibration
+    if (cpr_llmp_check_model(&m, &r.lo, &err) ||
+        (r.padded && cpr_struct_pad_check_source(&m, &err))) {
+        rc = 2;
+        goto fail;
+    }
     if (r.grad_scratch) { // acc on disk (methods/slab_store.h)
         if (cpr_scratch_file_open(&acc_file, r.grad_scratch, &err)) goto fail;
         r.lo.acc_store = &acc_file.io;
@@ -313,8 +330,12 @@ int prune_llmp_main(int argc, char **argv) {
                r.loss);
     pstruct_print_pruned(&r.c, "llm-pruner", r.lo.ratio, &m);
     if (pstruct_eval(&r.c, &m, &tok, pool, &err)) goto fail;
-    if (r.c.out && pstruct_save_reload(&r.c, &m, &back, &tok, pool, &err))
-        goto fail;
+    if (r.c.out) {
+        if (r.padded && cpr_struct_pad(&plan, &m, &pad, &err)) goto fail;
+        if (pstruct_save_reload(&r.c, r.padded ? &pad : &m, &back, &tok, pool,
+                                &err))
+            goto fail;
+    }
     if (r.c.json && write_json(&r, &m, &plan, &err)) goto fail;
     rc = 0;
     goto done;
@@ -328,6 +349,7 @@ done:
     cpr_calib_windows_free(&r.c.calib.win);
     cpr_tokenizer_free(&tok);
     cpr_model_free(&back);
+    cpr_model_free(&pad);
     cpr_model_free(&m);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "core/matmul.h"
 #include "core/pool.h"
 #include "methods/gradstats.h"
+#include "methods/pipe_diag.h"
 #include "methods/stats.h"
 #include "simd/kernels.h"
 
@@ -175,7 +176,14 @@ void prune_plan_compute(const struct prune_run *run, const struct cpr_model *m,
     if (run->needs & CPR_NEED_HESSIAN) // the method's inverse factor
         p->scratch += cols_max * cols_max * 8;
     const int diag = run->needs && !run->no_diagnostics;
-    if (diag) p->scratch += blk_numel * 4 * 2; // pipe_diag.h: 2 f32 copies
+    size_t diag_max = 0;
+    if (diag) // the widest block's sample and tiles (methods/pipe_diag.h)
+        for (int64_t l = b0; l < b1; l++) {
+            const size_t d = cpr_pipe_diag_bytes((struct cpr_model *)m, l,
+                                                 (size_t)(ns * seqlen));
+            if (d > diag_max) diag_max = d;
+        }
+    p->scratch += diag_max;
     // pruned blocks held until written: one with --shards, else all
     p->owned = (run->shards ? 1 : (size_t)(b1 - b0)) * blk;
     p->anon = (run->calib_disk ? 0 : p->activations) + p->forward +

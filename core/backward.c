@@ -32,8 +32,8 @@ void cpr_backward_norm_w(const struct cpr_kernels *k,
         for (int64_t i = 0; i < t->shape[0]; i++) out[i] += 1.0f;
 }
 
-static enum cpr_status check_model(const struct cpr_model *m,
-                                   struct cpr_err *err) {
+enum cpr_status cpr_backward_check_model(const struct cpr_model *m,
+                                         struct cpr_err *err) {
     const struct cpr_block_spec *s = &m->cfg.block;
     if (cpr_backward_fc_block(m)) return cpr_backward_fc_check(m, err);
     if ((s->norm != CPR_NORM_RMS && s->norm != CPR_NORM_RMS_1P) ||
@@ -126,7 +126,7 @@ enum cpr_status cpr_backward_init(struct cpr_backward *b,
         return cpr_err_set(err, CPR_ERR_ARG,
                            "backward: n_seq %lld >= 1 and seqlen %lld >= 2 "
                            "expected", (long long)n_seq, (long long)seqlen);
-    CPR_TRY(check_model(m, err));
+    CPR_TRY(cpr_backward_check_model(m, err));
     CPR_TRY(cpr_forward_init(&b->f, m, k, pool, n_seq, seqlen, err));
     b->n_seq = n_seq, b->seqlen = seqlen;
     const struct cpr_model_config *c = &m->cfg;
@@ -386,6 +386,22 @@ static enum cpr_status block_any(struct cpr_backward *b, int64_t l,
     return cpr_backward_fc_block(b->f.model)
                ? cpr_backward_fc_run(b, l, n_seq, seqlen, hook, user, err)
                : block_bwd(b, l, n_seq, seqlen, hook, user, err);
+}
+
+enum cpr_status cpr_backward_block(struct cpr_backward *b, int64_t l,
+                                   int64_t n_seq, int64_t seqlen,
+                                   cpr_grad_fn hook, void *user,
+                                   struct cpr_err *err) {
+    if (n_seq < 1 || n_seq > b->n_seq || seqlen < 2 || seqlen > b->seqlen ||
+        l < 0 || l >= b->f.model->cfg.n_layers)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "backward block: layer %lld, %lld x %lld tokens; "
+                           "this state takes layers 0..%lld and 1..%lld "
+                           "sequences of 2..%lld", (long long)l,
+                           (long long)n_seq, (long long)seqlen,
+                           (long long)b->f.model->cfg.n_layers - 1,
+                           (long long)b->n_seq, (long long)b->seqlen);
+    return block_any(b, l, n_seq, seqlen, hook, user, err);
 }
 
 enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,

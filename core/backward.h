@@ -82,6 +82,12 @@ struct cpr_backward {
     int64_t first_layer;
 };
 
+// The block-kind checks cpr_backward_init makes, alone (no allocation), so
+// a caller can refuse a model before reading calibration data. Errors:
+// CPR_ERR_UNSUPPORTED, naming the kind.
+enum cpr_status cpr_backward_check_model(const struct cpr_model *m,
+                                         struct cpr_err *err);
+
 // Prepare for up to n_seq sequences of seqlen >= 2 tokens.
 // Errors: CPR_ERR_UNSUPPORTED (a block kind, bias or removed sub-block the
 // backward pass does not implement: the message names it), CPR_ERR_NOMEM
@@ -110,6 +116,19 @@ enum cpr_status cpr_backward_run(struct cpr_backward *b, const int32_t *tokens,
                                  int64_t n_seq, int64_t seqlen, float scale,
                                  cpr_grad_fn hook, void *user, double *loss,
                                  struct cpr_err *err);
+
+// The backward of block l alone, from the state a previous pass left:
+// b->ckpt's layer-l slice holds the block's input and b->dh the loss
+// gradient w.r.t. its output (n_seq x seqlen x hidden, as
+// cpr_backward_run leaves them when it stops above l, e.g. with
+// first_layer = l + 1). Recomputes the block, calls hook for its linears
+// (the order of cpr_backward_run) and leaves the gradient w.r.t. the
+// block's input in b->dh. For benchmarks and callers that schedule blocks
+// themselves. Errors: CPR_ERR_ARG (sizes, l), whatever the hook returns.
+enum cpr_status cpr_backward_block(struct cpr_backward *b, int64_t l,
+                                   int64_t n_seq, int64_t seqlen,
+                                   cpr_grad_fn hook, void *user,
+                                   struct cpr_err *err);
 
 // The same passes as n_win calls of cpr_backward_run(b, tokens + w *
 // seqlen, 1, seqlen, ...), in a layer-major order: every window's forward

@@ -440,6 +440,29 @@ enum cpr_status cpr_model_find_tokenizer(const char *path, char *out,
     return s;
 }
 
+// The sha256 of a set's files' bytes, shards in file-name order (their
+// paths share the directory prefix), read through the set's mappings.
+static enum cpr_status set_sha256(const struct cpr_st_set *set, char hex[65],
+                                  struct cpr_err *err) {
+    const char **paths = malloc(set->n_files * sizeof *paths);
+    if (!paths) return cpr_err_set(err, CPR_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < set->n_files; i++) paths[i] = set->files[i].path;
+    qsort(paths, set->n_files, sizeof *paths, cmp_str);
+    struct cpr_sha256 h;
+    cpr_sha256_init(&h);
+    for (size_t i = 0; i < set->n_files; i++) {
+        for (size_t k = 0; k < set->n_files; k++) {
+            if (set->files[k].path != paths[i]) continue;
+            cpr_sha256_update(&h, set->files[k].map.data, set->files[k].map.size);
+        }
+    }
+    unsigned char d[32];
+    cpr_sha256_final(&h, d);
+    cpr_sha256_hex(d, hex);
+    free(paths);
+    return CPR_OK;
+}
+
 enum cpr_status cpr_model_sha256(const char *path, char hex[65],
                                  struct cpr_err *err) {
     enum cpr_model_kind kind;
@@ -448,26 +471,22 @@ enum cpr_status cpr_model_sha256(const char *path, char hex[65],
     if (kind == CPR_MODEL_KIND_LLAMA2C) return cpr_file_sha256(res, hex, err);
     struct cpr_st_set set;
     CPR_TRY(cpr_st_set_open(&set, res, err));
-    // Shards in file-name order (their paths share the directory prefix).
-    const char **paths = malloc(set.n_files * sizeof *paths);
-    if (!paths) {
-        cpr_st_set_close(&set);
-        return cpr_err_set(err, CPR_ERR_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < set.n_files; i++) paths[i] = set.files[i].path;
-    qsort(paths, set.n_files, sizeof *paths, cmp_str);
-    struct cpr_sha256 h;
-    cpr_sha256_init(&h);
-    for (size_t i = 0; i < set.n_files; i++) {
-        for (size_t k = 0; k < set.n_files; k++) {
-            if (set.files[k].path != paths[i]) continue;
-            cpr_sha256_update(&h, set.files[k].map.data, set.files[k].map.size);
-        }
-    }
-    unsigned char d[32];
-    cpr_sha256_final(&h, d);
-    cpr_sha256_hex(d, hex);
-    free(paths);
+    enum cpr_status s = set_sha256(&set, hex, err);
     cpr_st_set_close(&set);
+    return s;
+}
+
+enum cpr_status cpr_model_sha256_loaded(const struct cpr_model *m,
+                                        char hex[65], struct cpr_err *err) {
+    if (m->backing_free != backing_free || !m->backing)
+        return cpr_err_set(err, CPR_ERR_ARG,
+                           "model sha256: the model was not loaded by "
+                           "cpr_model_load (no mapped files to hash); hash "
+                           "its path with cpr_model_sha256");
+    const struct backing *b = m->backing;
+    if (b->kind == CPR_MODEL_KIND_HF) return set_sha256(&b->set, hex, err);
+    unsigned char d[32];
+    cpr_sha256(b->map.data, b->map.size, d);
+    cpr_sha256_hex(d, hex);
     return CPR_OK;
 }

@@ -73,6 +73,16 @@ enum cpr_status cpr_model_find_tokenizer(const char *path, char *out,
 enum cpr_status cpr_model_sha256(const char *path, char hex[65],
                                  struct cpr_err *err);
 
+// The same digest as cpr_model_sha256 of the path m was loaded from, read
+// through m's own mappings (model m from cpr_model_load, else
+// CPR_ERR_ARG). Reading every byte there also maps every page of the
+// weights into the process (page-table entries, page cache), so a pass
+// timed afterwards (`cprune eval`) does not pay those first-touch faults;
+// the pages are the ones the path-based hash reads anyway, so this costs
+// no more memory than it. The files must not have changed since loading.
+enum cpr_status cpr_model_sha256_loaded(const struct cpr_model *m,
+                                        char hex[65], struct cpr_err *err);
+
 // Device/inode of the files behind a model loaded by cpr_model_load (for
 // writers that must not overwrite their input). Returns how many exist
 // (may exceed cap; only cap are stored); 0 for models built elsewhere.

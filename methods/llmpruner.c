@@ -15,11 +15,10 @@
 #include "core/rng.h"
 #include "methods/slab_store.h"
 
-enum { M_Q = 0, M_K, M_V, M_O, M_GATE, M_UP, M_DOWN, N_MEMBERS };
-
-static const enum cpr_linear_role MB_ROLE[N_MEMBERS] = {
-    CPR_ROLE_Q, CPR_ROLE_K, CPR_ROLE_V, CPR_ROLE_O, CPR_ROLE_GATE, CPR_ROLE_UP,
-    CPR_ROLE_DOWN};
+// The coupled linears ("members") a layer may have. M_QKV is the fused
+// q/k/v of GPT-NeoX / GPT-2 (then M_Q, M_K, M_V are absent); M_UP is up_proj
+// or, in a non-gated MLP, fc1 (then M_GATE is absent).
+enum { M_Q = 0, M_K, M_V, M_QKV, M_O, M_GATE, M_UP, M_DOWN, N_MEMBERS };
 
 static const char *const IMP_NAMES[] = {"taylor", "l1", "l2", "random"};
 static const char *const TAYLOR_NAMES[] = {"param_mix", "param_first",
@@ -66,11 +65,28 @@ static int member_of(enum cpr_linear_role r) {
     case CPR_ROLE_Q: return M_Q;
     case CPR_ROLE_K: return M_K;
     case CPR_ROLE_V: return M_V;
+    case CPR_ROLE_QKV: return M_QKV;
     case CPR_ROLE_O: return M_O;
     case CPR_ROLE_GATE: return M_GATE;
-    case CPR_ROLE_UP: return M_UP;
+    case CPR_ROLE_UP: case CPR_ROLE_FC1: return M_UP;
     case CPR_ROLE_DOWN: return M_DOWN;
     default: return -1;
+    }
+}
+
+static int gated(const struct cpr_model *m) {
+    return m->cfg.block.mlp == CPR_MLP_SWIGLU ||
+           m->cfg.block.mlp == CPR_MLP_GEGLU_TANH;
+}
+
+// 1 when m's blocks have member mb.
+static int member_present(const struct cpr_model *m, int mb) {
+    const int fused = m->cfg.block.qkv != CPR_QKV_SEPARATE;
+    switch (mb) {
+    case M_Q: case M_K: case M_V: return !fused;
+    case M_QKV: return fused;
+    case M_GATE: return gated(m);
+    default: return 1;
     }
 }
 
@@ -80,11 +96,18 @@ static const struct cpr_tensor *member_weight(const struct cpr_layer *L,
     case M_Q: return &L->wq;
     case M_K: return &L->wk;
     case M_V: return &L->wv;
+    case M_QKV: return &L->wqkv;
     case M_O: return &L->wo;
     case M_GATE: return &L->w_gate;
     case M_UP: return &L->w_up;
     default: return &L->w_down;
     }
+}
+
+static const char *member_name(const struct cpr_model *m, int mb) {
+    static const char *const N[N_MEMBERS] = {"q", "k", "v", "qkv", "o",
+                                             "gate", "up", "down"};
+    return mb == M_UP && !gated(m) ? "fc1" : N[mb];
 }
 
 // o_proj and down_proj are coupled through their input columns.
@@ -247,6 +270,16 @@ static void reduce(enum cpr_llmp_reduce red, double *const *a, int nm,
     }
 }
 
+// Row of the fused q/k/v weight holding part `which` (0 q, 1 k, 2 v) of
+// channel p = h * hd + i (core/arch.h): GPT-NeoX per head [q k v], GPT-2
+// q | k | v thirds.
+static int64_t fused_row(enum cpr_qkv_kind kind, int64_t qd, int64_t hd,
+                         int which, int64_t p) {
+    if (kind == CPR_QKV_FUSED_HEADS)
+        return (p / hd) * 3 * hd + which * hd + p % hd;
+    return which * qd + p;
+}
+
 static enum cpr_status group_scores(struct lp_state *st, int64_t l,
                                     struct cpr_llmp_scores *sc,
                                     struct cpr_err *err) {
@@ -254,16 +287,29 @@ static enum cpr_status group_scores(struct lp_state *st, int64_t l,
     const int64_t hd = sh.head_dim, kvd = sh.n_kv_heads * hd;
     const int64_t qd = sh.n_heads * hd, I = sh.intermediate;
     double *const *v = st->vec + l * N_MEMBERS;
-    double *fq = malloc((size_t)kvd * sizeof *fq);
-    double *fo = malloc((size_t)kvd * sizeof *fo);
-    double *ch = malloc((size_t)kvd * sizeof *ch);
-    if (!fq || !fo || !ch) {
-        free(fq), free(fo), free(ch);
+    const int fused = member_present(st->m, M_QKV);
+    // fq, fo: q rows / o columns folded to kv_dim; with a fused q/k/v
+    // (MHA: kv_dim = q_dim) fk, fv, fq its k, v, q parts, so the group has
+    // the same four members as with separate linears
+    double *buf = malloc((size_t)kvd * 5 * sizeof *buf);
+    if (!buf)
         return cpr_err_set(err, CPR_ERR_NOMEM, "llm-pruner: out of memory");
+    double *fq = buf, *fo = buf + kvd, *ch = buf + 2 * kvd;
+    double *fk = buf + 3 * kvd, *fv = buf + 4 * kvd;
+    if (fused) {
+        const enum cpr_qkv_kind kind = st->m->cfg.block.qkv;
+        for (int64_t p = 0; p < qd; p++) {
+            fq[p] = v[M_QKV][fused_row(kind, qd, hd, 0, p)];
+            fk[p] = v[M_QKV][fused_row(kind, qd, hd, 1, p)];
+            fv[p] = v[M_QKV][fused_row(kind, qd, hd, 2, p)];
+        }
+    } else {
+        fold_into(v[M_Q], qd, kvd, fq);
+        memcpy(fk, v[M_K], (size_t)kvd * sizeof *fk);
+        memcpy(fv, v[M_V], (size_t)kvd * sizeof *fv);
     }
-    fold_into(v[M_Q], qd, kvd, fq);
     fold_into(v[M_O], qd, kvd, fo);
-    double *att[4] = {v[M_K], v[M_V], fq, fo};
+    double *att[4] = {fk, fv, fq, fo};
     reduce(st->o->reduce, att, 4, kvd, ch);
     for (int64_t u = 0; u < sh.n_kv_heads; u++) {
         double x = 0;
@@ -271,8 +317,11 @@ static enum cpr_status group_scores(struct lp_state *st, int64_t l,
         sc->attn[l][u] = x;
     }
     double *mlp[3] = {v[M_GATE], v[M_UP], v[M_DOWN]};
-    reduce(st->o->reduce, mlp, 3, I, sc->mlp[l]);
-    free(fq), free(fo), free(ch);
+    if (gated(st->m))
+        reduce(st->o->reduce, mlp, 3, I, sc->mlp[l]);
+    else
+        reduce(st->o->reduce, mlp + 1, 2, I, sc->mlp[l]);
+    free(buf);
     return CPR_OK;
 }
 
@@ -326,30 +375,29 @@ enum cpr_status cpr_llmp_check_model(const struct cpr_model *m,
                            "[%lld, %lld) is empty or outside the model's %lld "
                            "layers", (long long)o->layer_start,
                            (long long)o->layer_end, (long long)m->cfg.n_layers);
+    if (o->importance == CPR_LLMP_TAYLOR) // the gradients' block kinds
+        CPR_TRY(cpr_backward_check_model(m, err));
     for (int64_t l = o->layer_start; l < o->layer_end; l++) {
         const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
-        // OPT / GPT-2 / GPT-NeoX (non-gated MLP, fused q/k/v): the
-        // backward pass has no gradients through their blocks yet
-        if (m->cfg.block.mlp != CPR_MLP_SWIGLU &&
-            m->cfg.block.mlp != CPR_MLP_GEGLU_TANH)
-            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "llm-pruner: %s "
-                               "blocks (non-gated MLP) are not supported: "
-                               "its Taylor importance needs gradients "
-                               "through them, which the backward pass does "
-                               "not compute yet (flap, wanda-sp, "
-                               "magnitude-sp and cfsp run on them)",
-                               cpr_arch_family_name(m->cfg.arch));
         if (!sh.has_attn || !sh.has_mlp || sh.n_kv_heads < 1 ||
-            sh.n_heads % sh.n_kv_heads || m->cfg.block.mlp != CPR_MLP_SWIGLU)
+            sh.n_heads % sh.n_kv_heads)
             return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "llm-pruner: layer "
-                               "%lld is not a LLaMA block with attention and "
-                               "a gated MLP", (long long)l);
+                               "%lld has a removed attention or MLP block "
+                               "(prune the model before depth pruning)",
+                               (long long)l);
+        if (member_present(m, M_QKV) && sh.n_kv_heads != sh.n_heads)
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "llm-pruner: layer "
+                               "%lld: a fused q/k/v with %lld KV heads for "
+                               "%lld heads (fused layouts are MHA)",
+                               (long long)l, (long long)sh.n_kv_heads,
+                               (long long)sh.n_heads);
         for (int mb = 0; mb < N_MEMBERS; mb++)
-            if (member_weight(&m->layers[l], mb)->sparse)
+            if (member_present(m, mb) &&
+                member_weight(&m->layers[l], mb)->sparse)
                 return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "llm-pruner: "
                                    "layer %lld %s is compressed; prune the "
                                    "dense model", (long long)l,
-                                   cpr_role_name(MB_ROLE[mb]));
+                                   member_name(m, mb));
     }
     return CPR_OK;
 }
@@ -389,6 +437,7 @@ enum cpr_status cpr_llmp_scores(const struct cpr_model *m,
         sc->mlp[l] = calloc((size_t)sh.intermediate, sizeof(double));
         if (!sc->attn[l] || !sc->mlp[l]) goto nomem;
         for (int mb = 0; mb < N_MEMBERS; mb++) {
+            if (!member_present(m, mb)) continue;
             const struct cpr_tensor *w = member_weight(&m->layers[l], mb);
             const size_t r = (size_t)w->shape[0], c = (size_t)w->shape[1];
             st.vec[l * N_MEMBERS + mb] =
@@ -424,7 +473,8 @@ enum cpr_status cpr_llmp_scores(const struct cpr_model *m,
         else
             for (int64_t l = o->layer_start; l < o->layer_end; l++)
                 for (int mb = 0; mb < N_MEMBERS; mb++)
-                    member_vector(&st, l, mb, NULL, NULL);
+                    if (member_present(m, mb))
+                        member_vector(&st, l, mb, NULL, NULL);
         for (int64_t l = o->layer_start; l < o->layer_end && !s; l++)
             s = group_scores(&st, l, sc, err);
     }
@@ -570,6 +620,7 @@ size_t cpr_llmp_ram_bytes(const struct cpr_model *m,
     for (int64_t l = o->layer_start; l < o->layer_end; l++) {
         size_t layer = 0;
         for (int mb = 0; mb < N_MEMBERS; mb++) {
+            if (!member_present(m, mb)) continue;
             const struct cpr_tensor *w = member_weight(&m->layers[l], mb);
             const size_t r = (size_t)w->shape[0], c = (size_t)w->shape[1];
             layer += r * c;

@@ -6,12 +6,27 @@
 // struct cpr_struct_plan and applies it (core/struct_plan.h).
 //
 // Coupled groups per layer (the dependency graph the reference traces,
-// written out for the LLaMA block):
+// written out for each block kind):
 //   attention: k_proj and v_proj rows (kv_dim = n_kv * head_dim) with
 //     q_proj rows and o_proj columns (q_dim = n_heads * head_dim); a unit
 //     is one KV group = its head_dim k/v rows, the rep = n_heads / n_kv
 //     query heads that read it and their o_proj columns (MHA: one head).
-//   MLP: gate_proj and up_proj row c with down_proj column c.
+//     OPT: q/k/v/out_proj alike. Fused q/k/v (GPT-NeoX query_key_value,
+//     per head [q k v] rows; GPT-2 c_attn, q | k | v thirds, stored
+//     (in, out) in the file, (out, in) in memory): head h's q, k and v
+//     rows are split out and scored as the q, k and v members, so a
+//     model's scores do not depend on whether its file fuses them (with
+//     the sum reduction this is also torch_pruning's fold of the one
+//     3 * q_dim vector).
+//   MLP: gate_proj and up_proj row c with down_proj column c; non-gated
+//     (OPT fc1/fc2, GPT-2 c_fc/c_proj, GPT-NeoX dense_h_to_4h/4h_to_h):
+//     fc1 row c with fc2 column c.
+// Biases: a removed unit's q/k/v (qkv) and up/fc1 bias entries go with its
+// rows (core/struct_plan.h); o/down biases stay. The importance reads the
+// weights only, as LLM-Pruner's TaylorImportance / MagnitudeImportance do
+// (layer.weight, .grad, .acc_grad; also for its BLOOM example, biases on
+// every linear); torch_pruning's GroupTaylorImportance adds |b * db| only
+// with bias=True (default False). So bias gradients do not contribute.
 // Scores, per member, a vector over its rows (q, k, v, gate, up) or
 // columns (o, down) from an element salience s:
 //   taylor param_first   s = W * g
@@ -91,8 +106,9 @@ struct cpr_llmp_scores {
 void cpr_llmp_scores_free(struct cpr_llmp_scores *sc);
 
 // The checks that need only the model and the options (ratio, layer range,
-// LLaMA blocks with a gated MLP, no compressed weights), so a caller can run
-// them before reading calibration data. Errors: CPR_ERR_ARG,
+// both sub-blocks present, a block kind the backward pass differentiates
+// for taylor, no compressed weights), so a caller can run them before
+// reading calibration data. Errors: CPR_ERR_ARG,
 // CPR_ERR_UNSUPPORTED.
 enum cpr_status cpr_llmp_check_model(const struct cpr_model *m,
                                      const struct cpr_llmp_opts *o,

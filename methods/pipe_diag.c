@@ -17,6 +17,27 @@ size_t cpr_pipe_diag_sample_size(size_t tokens) {
     return (tokens - 1) / stride + 1;
 }
 
+size_t cpr_pipe_diag_bytes(struct cpr_model *m, int64_t layer,
+                           size_t tokens) {
+    struct cpr_linear_ref lin[CPR_MAX_LINEARS];
+    const int n = cpr_layer_linears(m, layer, lin, CPR_MAX_LINEARS);
+    size_t ns = cpr_pipe_diag_sample_size(tokens);
+    if (ns == 0) ns = 1; // as cpr_pipe_diag_hook allocates
+    size_t cols[CPR_CAPTURE_SITE_COUNT] = {0}, maxc = 1, bytes = 0;
+    for (int j = 0; j < n; j++) {
+        const struct cpr_tensor *t = lin[j].w;
+        const size_t c = (size_t)t->shape[1];
+        const int s = (int)lin[j].site;
+        if (s >= 0 && s < CPR_CAPTURE_SITE_COUNT && c > cols[s]) cols[s] = c;
+        if (c > maxc) maxc = c;
+        if (t->owns_data) bytes += cpr_tensor_nbytes(t);
+    }
+    for (int s = 0; s < CPR_CAPTURE_SITE_COUNT; s++)
+        bytes += ns * cols[s] * sizeof(float);
+    return bytes + 2 * DIAG_TILE * maxc * sizeof(float) +
+           ns * DIAG_TILE * sizeof(float);
+}
+
 enum cpr_status cpr_pipe_diag_begin(struct cpr_pipe_diag *d,
                                     struct cpr_model *m, int64_t layer,
                                     size_t tokens,

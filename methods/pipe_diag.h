@@ -1,5 +1,6 @@
 // methods/pipe_diag.h: per-linear diagnostics of the pruning pipeline
-// (internal to methods/pipeline.c).
+// (internal to methods/pipeline.c; the prune plan uses
+// cpr_pipe_diag_bytes to bound its memory).
 //
 // Relative output reconstruction error of each pruned linear on a sample
 // of the calibration inputs its method saw:
@@ -50,6 +51,12 @@ struct cpr_pipe_diag {
 
 // Number of sampled token rows out of `tokens`.
 size_t cpr_pipe_diag_sample_size(size_t tokens);
+
+// Upper bound of the bytes diagnostics allocate for block `layer` with
+// `tokens` calibration rows: the sample of every input site, the two weight
+// tiles and the output tile of cpr_pipe_diag_finish, and clones of the
+// owned weights (none for a mapped model).
+size_t cpr_pipe_diag_bytes(struct cpr_model *m, int64_t layer, size_t tokens);
 
 // Before the statistics pass of block `layer` (tokens = windows x seqlen):
 // keep the original weights (views, or clones of owned ones) and chain the

@@ -53,6 +53,25 @@ for a in opt gpt2 gpt_neox; do
         awk -v a="$want" -v b="$got" 'BEGIN { d = a - b; if (d < 0) d = -d;
             exit !(d <= 1e-6 * a + 5e-5) }' && ok ||
         bad "$a: flap model ppl '$got', the run printed '$want'"
+    # llm-pruner (Taylor param_mix through the family's backward pass) 25%,
+    # native and hf-padded output: the command reloads each and exits 1 if
+    # the perplexity differs; padded = the stock config, no layer shapes
+    for f in hf hf-padded; do
+        "$P" prune --model "$T/$a" --method llm-pruner --sparsity 0.25 \
+            --layers 0:2 --calib tinystories --nsamples 4 --seqlen 64 \
+            --eval tinystories --max-chunks 2 --out "$T/${a}_lp_$f" \
+            --out-format "$f" --json "$T/lp.json" >"$T/p.out" 2>"$T/p.err" ||
+            bad "$a: llm-pruner --out-format $f failed: $(head -c 300 "$T/p.err")"
+        grep -q "^reloaded: .*ppl" "$T/p.out" &&
+            grep -q "\"model_type\": \"$a\"" "$T/${a}_lp_$f/config.json" &&
+            grep -q '"linear_params_removed_fraction": 0.25' "$T/lp.json" && ok ||
+            bad "$a: llm-pruner $f: no reload, model_type or 25% removed"
+        if [ "$f" = hf ]; then
+            grep -q '"cprune_layer_shapes"' "$T/${a}_lp_$f/config.json"
+        else
+            ! grep -q '"cprune_layer_shapes"' "$T/${a}_lp_$f/config.json"
+        fi && ok || bad "$a: llm-pruner $f: layer shapes in config.json"
+    done
 done
 
 # a calibration window longer than GPT-2's 160 learned positions is refused

@@ -81,6 +81,17 @@ grep -q '"cprune_layer_shapes"' "$T/o/config.json" && ok || bad "no per-layer sh
 grep -q 'reloaded:' "$T/out" && ok || bad "no reload check printed"
 "$P" eval --model "$T/o" --dataset tinystories --split eval --max-chunks 4 >"$T/ev" 2>&1 && ok || bad "eval of the output: $(tail -2 "$T/ev")"
 
+# hf-padded: zero-padded back to the stock shapes (no per-layer shapes),
+# layers outside the range copied; reloads to the printed ppl (exit 1 if
+# not); --out-format without --out is a usage error
+"$P" prune --model "$M" $LP --sparsity 0.5 --calib tinystories --layers 1:4 \
+    --eval tinystories --max-chunks 4 --quiet --out "$T/pad" \
+    --out-format hf-padded --json "$T/pad.json" >"$T/out" 2>"$T/err" &&
+    grep -q 'reloaded:' "$T/out" && grep -q '"out_format": "hf-padded"' "$T/pad.json" &&
+    ! grep -q '"cprune_layer_shapes"' "$T/pad/config.json" && ok ||
+    bad "hf-padded: $(head -c 300 "$T/err")"
+expect 2 "--out-format needs --out" "$P" prune --model "$M" $LP --sparsity 0.2 --importance l1 --out-format hf-padded
+
 # the default range on stories260K (5 layers) is 3:5; random is seeded
 "$P" prune --model "$M" $LP --sparsity 0.5 --importance random --seed 7 \
     --json "$T/r1.json" --quiet >/dev/null 2>&1 || bad "random"

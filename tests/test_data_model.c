@@ -190,6 +190,26 @@ static void test_tokenizer_and_sha(struct cpr_test_ctx *t) {
     CPR_CHECK_STATUS(t, cpr_model_sha256(p, hex, &e), CPR_OK, &e, NULL);
     CPR_CHECK(t, !strcmp(hex, "187d0d5e8360d9625e40e0b35ec57d1ef0eea1a60ddcf09412246bed3484852f"),
               "sha %s", hex);
+    // The same digests through the loaded models' own mappings (what
+    // `cprune eval` records, hashing before its timer), llama2.c and HF.
+    static const char *const loaded[][2] = {
+        {"models/stories260K", "b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696"},
+        {"models/tinystories-656k", "187d0d5e8360d9625e40e0b35ec57d1ef0eea1a60ddcf09412246bed3484852f"},
+    };
+    for (int i = 0; i < 2; i++) {
+        struct cpr_model m;
+        cpr_test_data_path(loaded[i][0], p, sizeof p);
+        CPR_CHECK_STATUS(t, cpr_model_load(p, &m, &e), CPR_OK, &e, NULL);
+        char h2[65] = "";
+        CPR_CHECK_STATUS(t, cpr_model_sha256_loaded(&m, h2, &e), CPR_OK, &e, NULL);
+        CPR_CHECK(t, !strcmp(h2, loaded[i][1]), "%s loaded sha %s", loaded[i][0], h2);
+        cpr_model_free(&m);
+    }
+    {   // a model not from cpr_model_load has no mappings to hash
+        struct cpr_model m = {0};
+        CPR_CHECK_STATUS(t, cpr_model_sha256_loaded(&m, hex, &e), CPR_ERR_ARG, &e,
+                         "not loaded by cpr_model_load");
+    }
     // FIPS 180-4 known answers, incl. a multi-block streamed message.
     unsigned char d[32];
     cpr_sha256("abc", 3, d);

@@ -16,7 +16,9 @@
 // metric and structure, wanda-sp, magnitude-sp, cfsp; not in the registry,
 // `cprune prune` dispatches them) must run on every family at 20%: fewer
 // decoder-linear parameters, exactly as the plan counts, a valid model, a
-// finite perplexity, and 1 vs 2 threads bit-identical.
+// finite perplexity, and 1 vs 2 threads bit-identical. So must llm-pruner
+// (methods/llmpruner.h, Taylor param_mix through the backward pass, and
+// l1) at 25% of both layers.
 // Models: llama and qwen2 from core/synth (in memory), the others the Hugging
 // Face layout fixtures (mistral_window, qwen3_tiny, gemma_tiny,
 // prune_arch_opt, prune_arch_gpt_neox, prune_arch_gpt2).
@@ -31,6 +33,7 @@
 #include "core/synth.h"
 #include "data/model_load.h"
 #include "eval/perplexity.h"
+#include "methods/llmpruner.h"
 #include "methods/pipeline.h"
 #include "methods/registry.h"
 #include "methods/structured.h"
@@ -282,8 +285,73 @@ static void test_struct_every_family(struct cpr_test_ctx *t) {
     cpr_pool_free(pool);
 }
 
+// One llm-pruner run on family f; *ppl (out) its perplexity after.
+static void llmp_one(struct cpr_test_ctx *t, const struct family *f,
+                     enum cpr_llmp_importance imp, struct cpr_pool *pool,
+                     double *ppl) {
+    struct cpr_err err = {0};
+    struct cpr_model m;
+    memset(&m, 0, sizeof m);
+    *ppl = NAN;
+    CPR_CHECK_STATUS(t, get_model(f, &m, &err), CPR_OK, &err, NULL);
+    if (err.code) return;
+    int32_t win[NS * SL];
+    for (int i = 0; i < NS * SL; i++)
+        win[i] = (int32_t)((i * 31 + 7 + i / 5) % m.cfg.vocab);
+    const int64_t dense = cpr_model_linear_params(&m);
+    const struct cpr_llmp_opts o = {
+        .importance = imp, .reduce = imp == CPR_LLMP_TAYLOR ? CPR_LLMP_SUM
+                                                            : CPR_LLMP_MEAN,
+        .ratio = 0.25, .layer_start = 0, .layer_end = m.cfg.n_layers};
+    struct cpr_struct_plan plan;
+    double loss = 0;
+    const enum cpr_status s = cpr_llmp_prune(&m, win, NS, SL, &o, pool, &plan,
+                                             &loss, &err);
+    CPR_CHECK(t, s == CPR_OK, "%s llm-pruner %s: %s", f->name,
+              cpr_llmp_importance_name(imp), err.msg);
+    if (s == CPR_OK) {
+        const int64_t after = cpr_model_linear_params(&m);
+        CPR_CHECK(t, after < dense && after > 0, "%s llm-pruner: params %lld "
+                  "-> %lld", f->name, (long long)dense, (long long)after);
+        CPR_CHECK_STATUS(t, cpr_model_validate(&m, &err), CPR_OK, &err, NULL);
+        struct cpr_ppl_opts po = {.protocol = CPR_PPL_HF, .seqlen = SL};
+        struct cpr_ppl_result pr;
+        CPR_CHECK_STATUS(t, cpr_ppl_eval(&m, NULL, pool, win, NS * SL, &po,
+                                         &pr, &err), CPR_OK, &err, NULL);
+        if (!err.code) {
+            *ppl = pr.ppl;
+            CPR_CHECK(t, isfinite(pr.ppl) && pr.ppl > 1, "%s llm-pruner: ppl "
+                      "%g", f->name, pr.ppl);
+        }
+        if (t->verbose)
+            printf("  %-8s llm-pruner %-6s params %lld -> %lld loss %.4f "
+                   "ppl %.4f\n", f->name, cpr_llmp_importance_name(imp),
+                   (long long)dense, (long long)after, loss, *ppl);
+        cpr_struct_plan_free(&plan);
+    }
+    cpr_model_free(&m);
+}
+
+static void test_llmp_every_family(struct cpr_test_ctx *t) {
+    struct cpr_pool *pool = NULL;
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, cpr_pool_init(&pool, 2, &err), CPR_OK, &err, NULL);
+    if (err.code) return;
+    for (size_t fi = 0; fi < sizeof families / sizeof families[0]; fi++) {
+        double p1, p2;
+        llmp_one(t, &families[fi], CPR_LLMP_L1, NULL, &p1);
+        llmp_one(t, &families[fi], CPR_LLMP_TAYLOR, NULL, &p1);
+        llmp_one(t, &families[fi], CPR_LLMP_TAYLOR, pool, &p2);
+        CPR_CHECK(t, !memcmp(&p1, &p2, sizeof p1), "%s llm-pruner: ppl "
+                  "%.17g with 1 thread, %.17g with 2", families[fi].name, p1,
+                  p2);
+    }
+    cpr_pool_free(pool);
+}
+
 const struct cpr_test cpr_tests_methods_families[] = {
     {"every_method_every_family", test_every_method_every_family, 0},
     {"struct_every_family", test_struct_every_family, 0},
+    {"llmp_every_family", test_llmp_every_family, 0},
     {0},
 };

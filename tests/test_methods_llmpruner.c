@@ -5,9 +5,10 @@
 // scores: vectorize <= param_first unit by unit (|sum s| <= sum |s|),
 // param_first's gradient against a central difference of the loss on one
 // weight; global selection removes exactly the units <= the threshold;
-// 1 and 2 threads give identical scores; bad ranges and missing windows are
-// refused. (Agreement with the official code on real models:
-// tests/cli_llmpruner.sh and tests/oracle/llmpruner_oracle.py.)
+// 1 and 2 threads give identical scores; bad ranges, missing windows and
+// depth-pruned layers are refused. (Agreement with the official code on
+// real models: tests/cli_llmpruner.sh and tests/oracle/llmpruner_oracle.py;
+// on OPT, GPT-2, GPT-NeoX: tests/test_methods_llmp_families.c.)
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,16 @@ static void test_refusals(struct cpr_test_ctx *t) {
     o.importance = CPR_LLMP_L2, o.ratio = 1.0;
     CPR_CHECK_STATUS(t, cpr_llmp_scores(&m, NULL, 0, 0, &o, NULL, &sc, &err),
                      CPR_ERR_ARG, &err, "ratio");
+    // a depth-pruned layer (attention removed) has no group to score; the
+    // Taylor path is refused by the backward pass's check, before any data
+    o.ratio = 0.2;
+    m.layers[1].shape = cpr_layer_shape_of(&m, 1);
+    m.layers[1].shape.has_attn = 0;
+    CPR_CHECK_STATUS(t, cpr_llmp_check_model(&m, &o, &err),
+                     CPR_ERR_UNSUPPORTED, &err, "removed attention");
+    o.importance = CPR_LLMP_TAYLOR;
+    CPR_CHECK_STATUS(t, cpr_llmp_check_model(&m, &o, &err),
+                     CPR_ERR_UNSUPPORTED, &err, "removed sub-block");
     cpr_model_free(&m);
 }
 

@@ -508,6 +508,12 @@ static void test_diagnostics_sampled(struct cpr_test_ctx *t) {
     struct cpr_model dense = {0}, a = {0};
     CPR_CHECK_STATUS(t, cpr_synth_model(&dense, &sp, &err), CPR_OK, &err, NULL);
     CPR_CHECK_STATUS(t, cpr_synth_model(&a, &sp, &err), CPR_OK, &err, NULL);
+    // the plan's bound, worked by hand for this block (1280 tokens, stride
+    // 3 -> 427 sampled rows): sample 427 x (48 + 48 + 48 + 80) f32 = 382592,
+    // weight tiles 2 x 512 x 80 f32 = 327680, output tile 427 x 512 f32 =
+    // 874496, clones of the owned bf16 weights 18432 x 2 = 36864
+    CPR_CHECK(t, cpr_pipe_diag_bytes(&a, 0, NW * SL) == 1621632,
+              "diagnostics bound %zu", cpr_pipe_diag_bytes(&a, 0, NW * SL));
     const struct cpr_method *sg = cpr_method_find("sparsegpt");
     void *st = method_state(t, "sparsegpt", NULL);
     struct cpr_pipe_opts o = {.method = sg, .method_state = st,
