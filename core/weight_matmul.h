@@ -2,8 +2,8 @@
 // called by cpr_matmul (core/matmul.h) when w->sparse is set.
 //
 // Decode (m <= CPR_SPARSE_GEMV_M rows of x): the spmv kernels stream the
-// compressed rows once per 64-row block, applying every x row to a block
-// while it is in cache. Prefill (larger m): the spgemm kernels, whose
+// compressed rows, one call per thread for one x row, else once per
+// 64-row block, applying every x row to a block while it is in cache. Prefill (larger m): the spgemm kernels, whose
 // GEMM B packing decompresses each block of W in cache (no dense copy of
 // W anywhere), so results are bit-identical to the dense product of the
 // decompressed weights; the weights are read compressed (less memory

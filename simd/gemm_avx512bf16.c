@@ -360,7 +360,9 @@ static void spgemm_bf16_avx512bf16(size_t m, size_t n, size_t k, float alpha,
                                    const struct cpr_spw *w, float beta,
                                    float *y, size_t ldy) {
     assert(m == 0 || n == 0 || (x && w && y));
-    struct cpr_gemm_spb sb = {w, 2, pack_b};
+    struct cpr_gemm_spw_memo memo;
+    memo.rows = 0;
+    struct cpr_gemm_spb sb = {w, 2, pack_b, &memo};
     struct cpr_gemm_a a = {x, ldx, pack_a, tile, AQ * sizeof(uint32_t),
                            cpr_gemm_prefetch_rows_f32};
     struct cpr_gemm_b b = {&sb, k, cpr_gemm_pack_b_spw, cpr_gemm_prefetch_spw};

@@ -231,6 +231,14 @@ static size_t spw_skip(const struct cpr_spw *w, const uint8_t *m, size_t p0) {
     return n;
 }
 
+// Values of row meta `m` in columns [p0, p0 + kc) (p0 % 8 == 0; bits past
+// the row's k are 0).
+static size_t spw_count(const struct cpr_spw *w, const uint8_t *m, size_t p0,
+                        size_t kc) {
+    if (w->nm24) return (p0 + kc + 3) / 4 * 2 - p0 / 2;
+    return spw_skip(w, m + p0 / 8, (kc + 7) / 8 * 8);
+}
+
 void cpr_gemm_pack_b_spw(const struct cpr_gemm_desc *d, const void *src,
                          size_t ld, size_t r0, size_t p0, size_t rows,
                          size_t kc, void *dst) {
@@ -239,20 +247,26 @@ void cpr_gemm_pack_b_spw(const struct cpr_gemm_desc *d, const void *src,
     const struct cpr_spw *w = sb->w;
     const size_t NR = d->nr, esz = sb->esz;
     assert(p0 % 8 == 0 && NR * kc * esz <= CPR_GEMM_SPW_TMP);
+    struct cpr_gemm_spw_memo *mo = sb->memo;
+    int hit = mo && mo->rows == rows && mo->r0 == r0 && mo->p0 == p0;
+    int keep = mo && rows <= CPR_GEMM_SPW_MEMO;
     _Alignas(64) unsigned char tmp[CPR_GEMM_SPW_TMP];
     for (size_t jr = 0; jr < rows; jr += NR) {
         size_t nr = min_sz(NR, rows - jr);
         for (size_t l = 0; l < nr; l++) {
             size_t r = r0 + jr + l;
             const uint8_t *m = w->meta + r * w->ldm;
-            size_t off = (size_t)w->row_off[r] + spw_skip(w, m, p0);
+            size_t off = hit ? mo->off[jr + l]
+                             : (size_t)w->row_off[r] + spw_skip(w, m, p0);
             w->unpack(1, kc, m + p0 / 8, w->ldm,
                       (const char *)w->vals + off * esz, tmp + l * kc * esz,
                       kc);
+            if (keep) mo->off[jr + l] = off + spw_count(w, m, p0, kc);
         }
         sb->dense(d, tmp, kc, 0, 0, nr, kc,
                   (unsigned char *)dst + jr / NR * d->b_panel_bytes);
     }
+    if (keep) mo->r0 = r0, mo->p0 = p0 + kc, mo->rows = rows;
 }
 
 void cpr_gemm_prefetch_spw(const void *src, size_t ld, size_t r0, size_t r1,
@@ -276,7 +290,9 @@ void cpr_gemm_xwt_spw(const struct cpr_gemm_isa *isa, enum cpr_gemm_wtype wt,
                       const float *x, size_t ldx, const struct cpr_spw *w,
                       float beta, float *y, size_t ldy) {
     assert(m == 0 || n == 0 || (x && w && y));
-    struct cpr_gemm_spb sb = {w, wt == CPR_GEMM_W_F32 ? 4 : 2, isa->pack_b_nk[wt]};
+    struct cpr_gemm_spw_memo memo;
+    memo.rows = 0;
+    struct cpr_gemm_spb sb = {w, wt == CPR_GEMM_W_F32 ? 4 : 2, isa->pack_b_nk[wt], &memo};
     struct cpr_gemm_a a = {x, ldx, isa->pack_a_rows, isa->ukr_rows,
                            isa->d.a_ld * sizeof(float), isa->prefetch_x};
     struct cpr_gemm_b b = {&sb, k, cpr_gemm_pack_b_spw, cpr_gemm_prefetch_spw};

@@ -297,10 +297,21 @@ static inline void cpr_gemm_pack_b_kn_bf16_with(size_t NR, size_t KC,
 // NR * KC * esz <= CPR_GEMM_SPW_TMP.
 struct cpr_spw;
 #define CPR_GEMM_SPW_TMP (32u * 1024u)
+// Optional memo of where each row's values stand (bitmask: finding row r's
+// first value at column p0 otherwise costs a popcount of its meta up to
+// p0, for every k block). The driver packs the k blocks of one block of
+// rows in increasing order, so the next block's first values are where
+// the last block's ended. Owned by one call of the driver (one thread).
+#define CPR_GEMM_SPW_MEMO 512 // rows remembered (>= every ISA's NC)
+struct cpr_gemm_spw_memo {
+    size_t r0, p0, rows;           // offsets valid for this block (rows 0: none)
+    size_t off[CPR_GEMM_SPW_MEMO]; // value index of row r0 + i at column p0
+};
 struct cpr_gemm_spb {
     const struct cpr_spw *w;
     size_t esz;              // bytes per value: 4 (f32) or 2 (bf16/f16)
     cpr_gemm_pack_fn dense;  // the ISA's pack of a dense (n, k) W
+    struct cpr_gemm_spw_memo *memo; // NULL: count from the row start
 };
 void cpr_gemm_pack_b_spw(const struct cpr_gemm_desc *d, const void *src,
                          size_t ld, size_t r0, size_t p0, size_t rows,

@@ -145,10 +145,12 @@ static void test_spgemm_vs_dense(struct cpr_test_ctx *t) {
                                           CPR_DTYPE_F16};
     static const double dens[] = {0.0, 0.1, 0.5, 0.7, 1.0};
     // (m, n, k): micro-tile edges, k across KC (192, 256, 384) blocks,
-    // n across NC (256, 512), m across MC (112, 120)
+    // n across NC (256, 512), m across MC (112, 120); n and k across both
+    // (simd/gemm_driver.c's memo of row offsets between k blocks)
     static const size_t shapes[][3] = {
         {5, 1, 1},    {6, 17, 7},    {7, 33, 13},  {14, 31, 64},
         {15, 65, 200}, {9, 40, 385}, {17, 520, 33}, {125, 37, 777},
+        {5, 530, 400},
     };
     size_t ns = sizeof shapes / sizeof shapes[0];
     for (size_t si = 0; si < ns; si++)

@@ -258,6 +258,10 @@ static void test_spmv_random(struct cpr_test_ctx *t) {
     for (int d = 1; d < 3; d++)
         run_case(t, tabs, isas, nt, &r, 70, 16500, P_DENSITY, 0.3,
                  CPR_WLAYOUT_BITMASK, dtypes[d], 1, 3);
+    // The same for 2:4 (its AVX512_BF16 kernel also goes panel by panel),
+    // with a short last group.
+    run_case(t, tabs, isas, nt, &r, 70, 16501, P_24, 0, CPR_WLAYOUT_NM24,
+             CPR_DTYPE_BF16, 1, 5);
 }
 
 // Layout rules: -0 kept, misfit groups named, auto choices.
