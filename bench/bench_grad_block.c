@@ -20,7 +20,8 @@
 //
 // FLOPs counted (2 per multiply-add; only the products the pass performs):
 //   linears: 3 x 2 T n_out n_in per linear (recompute, dX, dW), summed
-//            over q, k, v, o, gate, up, down;
+//            over q, k, v, o, gate, up, and 2 x for down (the recompute
+//            stops before it: its output is not needed);
 //   attention: per sequence, head and query block of m rows whose key
 //            range has nk keys (nk = q0 + m: the causal block reads keys
 //            0..q0+m-1, the masked part of its diagonal tile included, as
@@ -226,7 +227,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 7; i++) gsum += gbest[i];
     const double P = linear_params();
     const double gemm_rate = 2.0 * (double)T * P / gsum * 1e-9;
-    const double lin = 3.0 * 2.0 * (double)T * P, att = attn_flops(n_seq, seqlen);
+    const double lin = 2.0 * (double)T * (3.0 * P - (double)HID * INTER);
+    const double att = attn_flops(n_seq, seqlen);
     const double flops = lin + att;
 
     const char *isa = cpr_isa_name(cpr_kernels_isa());

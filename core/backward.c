@@ -256,6 +256,93 @@ static enum cpr_status head_bwd(struct cpr_backward *b, const int32_t *tokens,
     return CPR_OK;
 }
 
+// ---- per-row passes of block_bwd on the pool ----
+// Rows are independent and each row's arithmetic is the same whichever
+// thread runs it, so the split never changes a bit.
+enum row_op {
+    ROW_SWIGLU, // da = dg u silu'(a), dg <- dg silu(a)      (a = gpre, u = up)
+    ROW_GEGLU,  // da = dg u gelu_tanh'(a), dg <- dg gelu_tanh(a)
+    ROW_RMS,    // out = rmsnorm_bwd(x, w, dy) + add          (n_cols = hidden)
+    ROW_ROPE,   // dq, dk rows rotated back (sin -> -sin)
+};
+
+struct row_job {
+    enum row_op op;
+    int64_t n_rows, n_cols;
+    const float *a, *u;     // GLU: pre-activation, up
+    float *dg, *da;         // GLU: in/out d(act * up), out d(a)
+    const float *x, *w, *dy, *add; // RMS
+    float *out;             // RMS
+    float eps;
+    // ROPE
+    const struct cpr_forward *f;
+    const float *nsin;
+    cpr_rope_f32_fn rope;
+    float *dq, *dk;
+    int64_t seqlen, n_heads, n_kv_heads, head_dim;
+};
+
+static void glu_rows(const struct row_job *j, size_t r0, size_t r1) {
+    const size_t lo = r0 * (size_t)j->n_cols, hi = r1 * (size_t)j->n_cols;
+    if (j->op == ROW_GEGLU) {
+        // gelu(a) = a/2 (1 + tanh(c (a + 0.044715 a^3))), c = sqrt(2/pi)
+        const float c = 0.7978845608028654f;
+        for (size_t i = lo; i < hi; i++) {
+            float a = j->a[i], u = j->u[i], g = j->dg[i];
+            float th = tanhf(c * (a + 0.044715f * a * a * a));
+            float ge = 0.5f * a * (1.0f + th);
+            float dge = 0.5f * (1.0f + th) +
+                        0.5f * a * (1.0f - th * th) * c *
+                            (1.0f + 3.0f * 0.044715f * a * a);
+            j->da[i] = g * u * dge;
+            j->dg[i] = g * ge; // d(up)
+        }
+        return;
+    }
+    for (size_t i = lo; i < hi; i++) {
+        float a = j->a[i], u = j->u[i], g = j->dg[i];
+        float sg = 1.0f / (1.0f + expf(-a));
+        j->da[i] = g * u * sg * (1.0f + a * (1.0f - sg));
+        j->dg[i] = g * a * sg; // d(up)
+    }
+}
+
+static void row_worker(void *ctx, size_t ith, size_t nth) {
+    const struct row_job *j = ctx;
+    size_t r0, r1;
+    cpr_pool_split((size_t)j->n_rows, ith, nth, 1, &r0, &r1);
+    if (r0 >= r1) return;
+    const size_t n = (size_t)j->n_cols;
+    switch (j->op) {
+    case ROW_SWIGLU: case ROW_GEGLU: glu_rows(j, r0, r1); break;
+    case ROW_RMS:
+        for (size_t t = r0; t < r1; t++)
+            cpr_rmsnorm_bwd_row(n, j->x + t * n, j->w, j->dy + t * n, j->eps,
+                                j->add + t * n, j->out + t * n);
+        break;
+    case ROW_ROPE: {
+        const size_t hd = (size_t)j->head_dim, half = hd / 2;
+        const size_t qd = (size_t)j->n_heads * hd, kvd = (size_t)j->n_kv_heads * hd;
+        for (size_t t = r0; t < r1; t++) {
+            size_t pos = t % (size_t)j->seqlen;
+            const float *cs = j->f->rope_cos + pos * half, *sn = j->nsin + pos * half;
+            j->rope((size_t)j->n_heads, hd, j->dq + t * qd, cs, sn);
+            j->rope((size_t)j->n_kv_heads, hd, j->dk + t * kvd, cs, sn);
+        }
+        break;
+    }
+    }
+}
+
+// out = the RMSNorm backward of x's rows applied to dy, + add, on the pool.
+static void rms_rows(struct cpr_pool *pool, int64_t T, int64_t H,
+                     const float *x, const float *w, const float *dy,
+                     float eps, const float *add, float *out) {
+    struct row_job j = {.op = ROW_RMS, .n_rows = T, .n_cols = H, .x = x,
+                        .w = w, .dy = dy, .eps = eps, .add = add, .out = out};
+    cpr_pool_run(pool, row_worker, &j);
+}
+
 static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
                                  int64_t n_seq, int64_t seqlen,
                                  cpr_grad_fn hook, void *user,
@@ -274,39 +361,24 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
     // recompute the block from its checkpoint (the forward's own arithmetic)
     memcpy(b->h, ck, (size_t)(T * H) * sizeof(float));
     struct recap rc = {b, b->h, (size_t)(T * H)};
+    // gate's pre-activation straight into gpre, and no down projection:
+    // the block's output is not needed (b->dh is its gradient)
     struct cpr_block_hook bh = {recap_fn, &rc,
                                 (1u << CPR_CAPTURE_ATTN_IN) | (1u << CPR_CAPTURE_MLP_IN)};
-    CPR_TRY(cpr_forward_block(f, l, b->h, n_seq, seqlen, &bh, err));
-    // now: f->xn = mlp norm output, f->up = up x, f->gate = silu(g x) * up x,
-    // f->att = attention output, f->q / f->kk roped, f->v
-    CPR_TRY(cpr_matmul(pool, k, (size_t)T, f->xn, (size_t)H, &L->w_gate, b->gpre,
-                       (size_t)I, 0.0f, err));
+    CPR_TRY(cpr_forward_block_recompute(f, l, b->h, n_seq, seqlen, &bh,
+                                        b->gpre, err));
+    // now: f->xn = mlp norm output, f->up = up x, b->gpre = g x, f->gate =
+    // silu(g x) * up x, f->att = attention output, f->q / f->kk roped, f->v
 
     // MLP
     CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_DOWN, &L->w_down, f->gate, b->dh, T, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dh, (size_t)H, &L->w_down, b->dg,
                           (size_t)I, 0.0f, err));
-    if (m->cfg.block.mlp == CPR_MLP_GEGLU_TANH) {
-        // gelu(a) = a/2 (1 + tanh(c (a + 0.044715 a^3))), c = sqrt(2/pi)
-        const float c = 0.7978845608028654f;
-        for (size_t i = 0; i < (size_t)(T * I); i++) {
-            float a = b->gpre[i], u = f->up[i], g = b->dg[i];
-            float th = tanhf(c * (a + 0.044715f * a * a * a));
-            float ge = 0.5f * a * (1.0f + th);
-            float dge = 0.5f * (1.0f + th) +
-                        0.5f * a * (1.0f - th * th) * c *
-                            (1.0f + 3.0f * 0.044715f * a * a);
-            b->da[i] = g * u * dge;
-            b->dg[i] = g * ge; // d(up)
-        }
-    } else {
-        for (size_t i = 0; i < (size_t)(T * I); i++) {
-            float a = b->gpre[i], u = f->up[i], g = b->dg[i];
-            float sg = 1.0f / (1.0f + expf(-a));
-            b->da[i] = g * u * sg * (1.0f + a * (1.0f - sg));
-            b->dg[i] = g * a * sg; // d(up)
-        }
-    }
+    struct row_job gj = {.op = m->cfg.block.mlp == CPR_MLP_GEGLU_TANH
+                                   ? ROW_GEGLU : ROW_SWIGLU,
+                         .n_rows = T, .n_cols = I, .a = b->gpre, .u = f->up,
+                         .dg = b->dg, .da = b->da};
+    cpr_pool_run(pool, row_worker, &gj);
     CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_GATE, &L->w_gate, f->xn, b->da, T, err));
     CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_UP, &L->w_up, f->xn, b->dg, T, err));
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->da, (size_t)I, &L->w_gate, b->dxn,
@@ -314,9 +386,7 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dg, (size_t)I, &L->w_up, b->dxn,
                           (size_t)H, 1.0f, err));
     cpr_backward_norm_w(k, m, &L->mlp_norm, b->wvec);
-    for (int64_t t = 0; t < T; t++)
-        cpr_rmsnorm_bwd_row((size_t)H, b->hmid + t * H, b->wvec, b->dxn + t * H, eps,
-                        b->dh + t * H, b->dh2 + t * H);
+    rms_rows(pool, T, H, b->hmid, b->wvec, b->dxn, eps, b->dh, b->dh2);
 
     // attention
     CPR_TRY(cpr_backward_call_hook(hook, user, l, CPR_ROLE_O, &L->wo, f->att, b->dh2, T, err));
@@ -333,13 +403,11 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
     cpr_rope_f32_fn rope = m->cfg.rope_style == CPR_ROPE_INTERLEAVED
                                ? k->rope_interleaved_f32
                                : k->rope_half_f32;
-    size_t half = (size_t)hd / 2;
-    for (int64_t t = 0; t < T; t++) { // inverse rotation: sin -> -sin
-        int64_t pos = t % seqlen;
-        const float *cs = f->rope_cos + pos * half, *sn = b->nsin + pos * half;
-        rope((size_t)sh.n_heads, (size_t)hd, b->dq + t * qd, cs, sn);
-        rope((size_t)sh.n_kv_heads, (size_t)hd, b->dk + t * kvd, cs, sn);
-    }
+    struct row_job rj = {.op = ROW_ROPE, .n_rows = T, .f = f, .nsin = b->nsin,
+                         .rope = rope, .dq = b->dq, .dk = b->dk,
+                         .seqlen = seqlen, .n_heads = sh.n_heads,
+                         .n_kv_heads = sh.n_kv_heads, .head_dim = hd};
+    cpr_pool_run(pool, row_worker, &rj); // inverse rotation: sin -> -sin
     if (m->cfg.block.qk_norm) { // Qwen3: through the per-head RMSNorms
         float *qp = b->datt, *kp = b->gpre; // free now: pre-norm q and k
         CPR_TRY(cpr_matmul(pool, k, (size_t)T, b->xn1, (size_t)H, &L->wq, qp,
@@ -372,9 +440,7 @@ static enum cpr_status block_bwd(struct cpr_backward *b, int64_t l,
     CPR_TRY(cpr_matmul_dx(pool, k, (size_t)T, b->dv, (size_t)kvd, &L->wv, b->dxn,
                           (size_t)H, 1.0f, err));
     cpr_backward_norm_w(k, m, &L->attn_norm, b->wvec);
-    for (int64_t t = 0; t < T; t++)
-        cpr_rmsnorm_bwd_row((size_t)H, ck + t * H, b->wvec, b->dxn + t * H, eps,
-                        b->dh2 + t * H, b->dh + t * H);
+    rms_rows(pool, T, H, ck, b->wvec, b->dxn, eps, b->dh2, b->dh);
     return CPR_OK;
 }
 

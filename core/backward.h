@@ -10,8 +10,10 @@
 // T x hidden f32); the logits are formed f->logit_rows rows at a time and
 // turned into dlogits at once (vocab x T is never held). Then, for blocks
 // L-1 .. 0, the block is recomputed from its checkpoint with the forward
-// pass itself (cpr_forward_block, so the activations are exactly the
-// forward's) and differentiated: down, SwiGLU, gate/up, RMSNorm, o,
+// pass itself (cpr_forward_block_recompute: the activations are exactly
+// the forward's, gate's pre-activation is kept, and the down projection,
+// whose output the backward does not need, is skipped) and
+// differentiated: down, SwiGLU, gate/up, RMSNorm, o,
 // attention (core/attention_bwd.h, per query block), RoPE (the inverse
 // rotation), q/k/v, RMSNorm, residuals. Each linear's gradient reaches the
 // caller through a hook with its input X and output gradient dY, so the

@@ -222,7 +222,9 @@ enum cpr_status cpr_backward_fc_run(struct cpr_backward *b, int64_t l,
     struct recap rc = {b, b->h, (size_t)(T * H)};
     struct cpr_block_hook bh = {recap_fn, &rc,
                                 (1u << CPR_CAPTURE_ATTN_IN) | (1u << CPR_CAPTURE_MLP_IN)};
-    CPR_TRY(cpr_forward_block(f, l, b->h, n_seq, seqlen, &bh, err));
+    // (no fc2 projection: the block's output is not needed)
+    CPR_TRY(cpr_forward_block_recompute(f, l, b->h, n_seq, seqlen, &bh, NULL,
+                                        err));
 
     CPR_TRY(mlp_bwd(b, L, l, T, sh.intermediate, hook, user, err));
     // dm = norm2_bwd(dx2) + dout (b->hmid is m, or h in a parallel block)

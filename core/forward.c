@@ -246,8 +246,8 @@ void cpr_forward_free(struct cpr_forward *f) {
 enum row_op {
     OP_NORM,    // dst[r] = norm(src[r], w), the spec's norm kind
     OP_QKV,     // q/k/v += biases (when present); rope q and k
-    OP_SWIGLU,  // gate[r] = silu(gate[r]) * up[r]
-    OP_GEGLU,   // gate[r] = gelu_tanh(gate[r]) * up[r]
+    OP_SWIGLU,  // gate[r] = silu(src[r]) * up[r] (src may be f->gate)
+    OP_GEGLU,   // gate[r] = gelu_tanh(src[r]) * up[r] (likewise)
     OP_BIAS,    // dst[r] (n_cols, stride n_cols) += w (n_cols)
     OP_BIAS_RELU, // dst[r] = relu(dst[r] + w) (w may be NULL: no bias)
     OP_BIAS_GELU, // dst[r] = gelu(dst[r] + w), exact or tanh (the MLP kind)
@@ -417,9 +417,9 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
             break;
         }
         case OP_QKV: do_qkv_row(f, j->sh, r, j->seqlen, j->has_bias); break;
-        case OP_SWIGLU: {
+        case OP_SWIGLU: { // src: gate's pre-activation (f->gate or not)
             int64_t I = j->sh->intermediate;
-            k->swiglu_f32((size_t)I, f->gate + r * I, f->up + r * I,
+            k->swiglu_f32((size_t)I, j->src + r * I, f->up + r * I,
                           f->gate + r * I);
             break;
         }
@@ -427,7 +427,7 @@ static void row_worker(void *ctx, size_t ith, size_t nth) {
             int64_t I = j->sh->intermediate;
             float *g = f->gate + r * I;
             const float *u = f->up + r * I;
-            k->gelu_tanh_f32((size_t)I, g, g);
+            k->gelu_tanh_f32((size_t)I, j->src + r * I, g);
             for (int64_t i = 0; i < I; i++) g[i] *= u[i];
             break;
         }
@@ -607,6 +607,8 @@ struct block_ctx {
     const struct cpr_layer *L;
     struct cpr_layer_shape sh;
     const struct cpr_block_hook *hook;
+    float *gate_pre; // cpr_forward_block_recompute: gated MLPs' x W_gate^T
+    int skip_down;   // ... and no down projection
     struct row_job j;
 };
 
@@ -670,14 +672,16 @@ static enum cpr_status block_mlp(struct block_ctx *b, float *hidden,
                       b->n_seq, b->seqlen, err));
     switch (f->model->cfg.block.mlp) {
     case CPR_MLP_SWIGLU:
-    case CPR_MLP_GEGLU_TANH:
-        CPR_TRY(linear(f, f->xn, T, H, &L->w_gate, f->gate, I, 0.0f, err));
+    case CPR_MLP_GEGLU_TANH: {
+        float *pre = b->gate_pre ? b->gate_pre : f->gate;
+        CPR_TRY(linear(f, f->xn, T, H, &L->w_gate, pre, I, 0.0f, err));
         CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->up, I, 0.0f, err));
         j->op = f->model->cfg.block.mlp == CPR_MLP_SWIGLU ? OP_SWIGLU
                                                           : OP_GEGLU;
-        j->n_items = T;
+        j->n_items = T, j->src = pre;
         run_rows(j);
         break;
+    }
     case CPR_MLP_RELU: { // fc1 (+ bias) -> relu, into f->gate
         float *bup = f->vec + VEC_QKV(H) + q_dim(&b->sh) + 2 * kv_dim(&b->sh);
         CPR_TRY(linear(f, f->xn, T, H, &L->w_up, f->gate, I, 0.0f, err));
@@ -700,15 +704,16 @@ static enum cpr_status block_mlp(struct block_ctx *b, float *hidden,
     }
     CPR_TRY(hook_call(b->hook, b->layer, CPR_CAPTURE_DOWN_IN, f->gate, I,
                       b->n_seq, b->seqlen, err));
+    if (b->skip_down) return CPR_OK;
     return residual_linear(f, j, f->gate, T, I, &L->w_down, &L->b_down,
                            f->vec + VEC_BDOWN(H), hidden, out, err);
 }
 
-enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
-                                  float *hidden, int64_t n_seq,
-                                  int64_t seqlen,
-                                  const struct cpr_block_hook *hook,
-                                  struct cpr_err *err) {
+static enum cpr_status block_run(struct cpr_forward *f, int64_t layer,
+                                 float *hidden, int64_t n_seq, int64_t seqlen,
+                                 const struct cpr_block_hook *hook,
+                                 float *gate_pre, int skip_down,
+                                 struct cpr_err *err) {
     CPR_TRY(check_sizes(f, n_seq, seqlen, "block", err));
     const struct cpr_model *m = f->model;
     const struct cpr_model_config *c = &m->cfg;
@@ -720,6 +725,7 @@ enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
         .f = f, .layer = layer, .n_seq = n_seq, .seqlen = seqlen,
         .T = n_seq * seqlen, .L = &m->layers[layer],
         .sh = cpr_layer_shape_of(m, layer), .hook = hook,
+        .gate_pre = gate_pre, .skip_down = skip_down,
     };
     b.j = (struct row_job){.f = f, .sh = &b.sh, .seqlen = seqlen};
     switch (c->block.resid) {
@@ -742,6 +748,23 @@ enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
         break;
     }
     return CPR_OK;
+}
+
+enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
+                                  float *hidden, int64_t n_seq,
+                                  int64_t seqlen,
+                                  const struct cpr_block_hook *hook,
+                                  struct cpr_err *err) {
+    return block_run(f, layer, hidden, n_seq, seqlen, hook, NULL, 0, err);
+}
+
+enum cpr_status cpr_forward_block_recompute(struct cpr_forward *f,
+                                            int64_t layer, float *hidden,
+                                            int64_t n_seq, int64_t seqlen,
+                                            const struct cpr_block_hook *hook,
+                                            float *gate_pre,
+                                            struct cpr_err *err) {
+    return block_run(f, layer, hidden, n_seq, seqlen, hook, gate_pre, 1, err);
 }
 
 enum cpr_status cpr_forward_logits(struct cpr_forward *f, const float *hidden,

@@ -183,6 +183,21 @@ enum cpr_status cpr_forward_block(struct cpr_forward *f, int64_t layer,
                                   const struct cpr_block_hook *hook,
                                   struct cpr_err *err);
 
+// The block's recompute for core/backward, which needs its internals, not
+// its output: cpr_forward_block with two differences. A gated MLP
+// (SwiGLU, GeGLU) writes gate's pre-activation x W_gate^T into gate_pre
+// ((n_seq * seqlen, intermediate), dense) instead of into f->gate (f->gate
+// still gets act(gate) * up, the same arithmetic); and the MLP stops
+// before its down projection: f->gate (the down input) is formed, and
+// hidden's contents afterwards are unspecified (it lacks the MLP's
+// output). gate_pre may be NULL (then f->gate as in cpr_forward_block).
+enum cpr_status cpr_forward_block_recompute(struct cpr_forward *f,
+                                            int64_t layer, float *hidden,
+                                            int64_t n_seq, int64_t seqlen,
+                                            const struct cpr_block_hook *hook,
+                                            float *gate_pre,
+                                            struct cpr_err *err);
+
 // logits (n_rows, vocab) = rmsnorm(hidden rows, final_norm) Wlm^T, for
 // n_rows <= f->logit_rows rows (caller loops for more). hidden is not
 // modified.
