@@ -36,8 +36,9 @@ void cpr_pool_run(struct cpr_pool *p, cpr_pool_fn fn, void *ctx);
 void cpr_pool_free(struct cpr_pool *p);
 
 // Static partition of [0, n) into nth nearly equal parts, each boundary a
-// multiple of `align` (>= 1) except the last end: thread ith gets
-// [*begin, *end), possibly empty.
+// multiple of `align` (>= 1) except the last end: boundary i is i*n/nth
+// rounded to the nearest multiple of align. Thread ith gets [*begin, *end),
+// possibly empty; the parts cover [0, n) in order without overlap.
 void cpr_pool_split(size_t n, size_t ith, size_t nth, size_t align,
                     size_t *begin, size_t *end);
 
