@@ -63,6 +63,16 @@ static int ends_with(const char *s, const char *suf) {
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
+// 1 when path starts with the GGUF magic "GGUF" (llama.cpp's format).
+static int is_gguf_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char magic[4];
+    int ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "GGUF", 4) == 0;
+    fclose(f);
+    return ok;
+}
+
 // 1 when path holds a valid llama2.c checkpoint header for its size.
 static int is_llama2c_checkpoint(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -143,6 +153,12 @@ enum cpr_status cpr_model_resolve(const char *path, enum cpr_model_kind *kind,
             dirname_of(path, resolved, cap);
             return CPR_OK;
         }
+        if (is_gguf_file(path))
+            return cpr_err_set(err, CPR_ERR_UNSUPPORTED,
+                               "%s is a GGUF file (llama.cpp's format): cprune "
+                               "writes GGUF (--out-format gguf) but reads only "
+                               "Hugging Face directories (config.json + "
+                               "*.safetensors) and llama2.c checkpoints", path);
         *kind = CPR_MODEL_KIND_LLAMA2C;
         snprintf(resolved, cap, "%s", path);
         return CPR_OK;

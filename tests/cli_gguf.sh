@@ -2,7 +2,8 @@
 # tests/cli_gguf.sh: cprune convert and prune --out-format gguf end to end:
 # files start with the GGUF v3 magic, the dtype option changes the size as
 # it should, llama2.c models get a vocabulary, usage errors exit 2 before
-# any work, existing outputs need --force, failures leave no file.
+# any work, existing outputs need --force, failures leave no file, and
+# GGUF given as input is refused as such.
 NAME=cli_gguf
 . "$(dirname "$0")/cli_common.sh"
 H="$D/models/tinystories-656k"
@@ -41,6 +42,13 @@ expect 1 "exists (--force replaces it)" "$P" prune --model "$M" --method magnitu
     --sparsity 0.5 --out "$T/p.gguf" --out-format gguf
 "$P" prune --model "$M" --method magnitude --sparsity 0.5 --out "$T/p.gguf" \
     --out-format gguf --force >/dev/null 2>&1 && ok || bad "--force"
+
+# GGUF is an output format only: reading one says so (exit 1, before work)
+expect 1 "is a GGUF file" "$P" eval --model "$T/m-f32.gguf" --dataset tinystories
+expect 1 "is a GGUF file" "$P" generate --model "$T/m-f32.gguf" --prompt x
+expect 1 "is a GGUF file" "$P" prune --model "$T/m-f32.gguf" --method magnitude \
+    --sparsity 0.5 --out "$T/z"
+[ ! -e "$T/z" ] && ok || bad "a refused prune left an output"
 
 # HF model without a llama2.c tokenizer: written without a vocabulary
 if [ -d "$H" ]; then
