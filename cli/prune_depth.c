@@ -507,8 +507,15 @@ int prune_depth_main(int argc, char **argv) {
            (long long)d.l1, 100.0 * (double)(d.l0 - d.l1) / (double)d.l0);
     fflush(stdout);
     if (run.out_dir) {
-        const char *meta[] = {"cprune.method", meth};
-        struct cpr_model_save_opts sv = {.meta = meta, .n_meta = 1, // pairs
+        char target[64];
+        if (d.count)
+            snprintf(target, sizeof target, "%s %lld", d.layer_method
+                     ? "remove-layers" : "remove-blocks", (long long)d.count);
+        else
+            snprintf(target, sizeof target, "sparsity %g", d.sparsity);
+        struct pstruct_meta pm;
+        pstruct_meta_build(&pm, run.model_path, meth, target, &run);
+        struct cpr_model_save_opts sv = {.meta = pm.kv, .n_meta = pm.n,
                                          .tokenizer_from = run.model_path,
                                          .tokenizer_file = run.tokenizer_path};
         if (cpr_model_save_hf(&m, run.out_dir, &sv, &err)) goto fail;

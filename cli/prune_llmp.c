@@ -331,6 +331,9 @@ int prune_llmp_main(int argc, char **argv) {
     pstruct_print_pruned(&r.c, "llm-pruner", r.lo.ratio, &m);
     if (pstruct_eval(&r.c, &m, &tok, pool, &err)) goto fail;
     if (r.c.out) {
+        r.c.method_name = "llm-pruner";
+        snprintf(r.c.target, sizeof r.c.target, "ratio %g%s", r.lo.ratio,
+                 r.padded ? " (hf-padded)" : "");
         if (r.padded && cpr_struct_pad(&plan, &m, &pad, &err)) goto fail;
         if (pstruct_save_reload(&r.c, r.padded ? &pad : &m, &back, &tok, pool,
                                 &err))

@@ -308,6 +308,9 @@ int prune_struct_main(int argc, char **argv) {
                          &m);
     if (pstruct_eval(&r.c, &m, &tok, pool, &err)) goto fail;
     if (r.c.out) {
+        r.c.method_name = cpr_struct_kind_name(r.so.kind);
+        snprintf(r.c.target, sizeof r.c.target, "ratio %g%s", r.so.ratio,
+                 r.padded ? " (hf-padded)" : "");
         if (r.padded && cpr_struct_pad(&plan, &m, &pad, &err)) goto fail;
         if (pstruct_save_reload(&r.c, r.padded ? &pad : &m, &back, &tok, pool,
                                 &err))

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/commands.h"
 #include "cli/progress.h"
 #include "cli/tokcache.h"
 #include "data/corpus.h"
@@ -153,6 +154,29 @@ enum cpr_status pstruct_eval(struct pstruct_run *r, const struct cpr_model *m,
     return CPR_OK;
 }
 
+void pstruct_meta_build(struct pstruct_meta *pm, const char *model_path,
+                        const char *method, const char *target,
+                        const struct prune_run *c) {
+    if (c->calib_source && c->calib_sha[0]) // windows were taken
+        snprintf(pm->calib, sizeof pm->calib, "%s%s%s %s seed %llu, %lld x "
+                 "%lld tokens, sha256 %s", c->calib_source,
+                 c->calib_split ? "/" : "", c->calib_split ? c->calib_split : "",
+                 cpr_calib_sampling_name(c->sampling),
+                 (unsigned long long)c->seed, (long long)c->nsamples,
+                 (long long)c->seqlen, c->calib_sha);
+    else
+        snprintf(pm->calib, sizeof pm->calib, "none");
+    const char *kv[] = {
+        "cprune.version", CPRUNE_VERSION,
+        "cprune.source_model", model_path,
+        "cprune.method", method,
+        "cprune.target", target,
+        "cprune.calibration", pm->calib,
+    };
+    memcpy(pm->kv, kv, sizeof kv);
+    pm->n = sizeof kv / sizeof *kv / 2;
+}
+
 enum cpr_status pstruct_save_reload(struct pstruct_run *r,
                                     const struct cpr_model *save,
                                     struct cpr_model *back,
@@ -160,7 +184,12 @@ enum cpr_status pstruct_save_reload(struct pstruct_run *r,
                                     struct cpr_pool *pool,
                                     struct cpr_err *err) {
     enum cpr_status s;
-    struct cpr_model_save_opts so = {.tokenizer_from = r->model_path,
+    struct pstruct_meta pm;
+    pstruct_meta_build(&pm, r->model_path,
+                       r->method_name ? r->method_name : "structured",
+                       r->target, &r->calib);
+    struct cpr_model_save_opts so = {.meta = pm.kv, .n_meta = pm.n,
+                                     .tokenizer_from = r->model_path,
                                      .tokenizer_file = r->tok_path,
                                      .replace = r->force};
     if ((s = cpr_model_save_hf(save, r->out, &so, err))) return s;

@@ -26,6 +26,9 @@ struct pstruct_run {
     char eval_name[PRUNE_MAX_EVAL][128];
     int n_eval;
     double sec_prune;
+    // provenance written into the output's __metadata__ (pstruct_meta_build)
+    const char *method_name;
+    char target[64];
 };
 
 // "cprune prune: msg" on stderr; returns rc.
@@ -62,6 +65,20 @@ enum cpr_status pstruct_save_reload(struct pstruct_run *r,
                                     const struct cpr_tokenizer *tok,
                                     struct cpr_pool *pool,
                                     struct cpr_err *err);
+
+// Provenance __metadata__ pairs of a structured or depth output, as the
+// unstructured outputs carry them: cprune.version, cprune.source_model,
+// cprune.method, cprune.target and cprune.calibration (corpus, sampling,
+// seed, windows and the windows' sha256; "none" when no windows were
+// taken). The strings must outlive pm's use.
+struct pstruct_meta {
+    char calib[512];
+    const char *kv[10];
+    size_t n; // pairs
+};
+void pstruct_meta_build(struct pstruct_meta *pm, const char *model_path,
+                        const char *method, const char *target,
+                        const struct prune_run *calib);
 
 // --plan of the structured and depth commands: the method's large
 // buffers, one "plan:" line each with bytes and GiB, then their total.

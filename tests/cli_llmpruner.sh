@@ -78,6 +78,7 @@ done
     --eval tinystories --max-chunks 4 --quiet --out "$T/o" --json "$T/o.json" \
     >"$T/out" 2>"$T/err" && ok || bad "--out: $(head -c 300 "$T/err")"
 grep -q '"cprune_layer_shapes"' "$T/o/config.json" && ok || bad "no per-layer shapes in config.json"
+head -c 4096 "$T/o/model.safetensors" | grep -q '"cprune.method":"llm-pruner","cprune.target":"ratio 0.5","cprune.calibration":"tinystories/' && ok || bad "no provenance in the output's __metadata__"
 grep -q 'reloaded:' "$T/out" && ok || bad "no reload check printed"
 "$P" eval --model "$T/o" --dataset tinystories --split eval --max-chunks 4 >"$T/ev" 2>&1 && ok || bad "eval of the output: $(tail -2 "$T/ev")"
 

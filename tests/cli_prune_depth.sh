@@ -40,6 +40,7 @@ expect 2 "" "$P" prune --model "$W" $sg --remove-layers 1 --bogus
 expect 0 "" "$P" prune --model "$W" $sg --remove-layers 1 --out "$T/m" \
     --json "$T/r.json" --eval tinystories
 cp "$T/out" "$T/prune.out"
+head -c 4096 "$T/m/model.safetensors" | grep -q '"cprune.version":"[^"]*","cprune.source_model":"[^"]*","cprune.method":"shortgpt","cprune.target":"remove-layers 1"' && ok || bad "no provenance in the output's __metadata__"
 if grep -q '^layers:    5 -> 4' "$T/prune.out" &&
    grep -q '^params:    260032 -> 214592 ' "$T/prune.out"; then ok
 else bad "layer/param lines: $(cat "$T/prune.out")"; fi

@@ -67,6 +67,7 @@ done
     --out "$T/o" --json "$T/o.json" >"$T/out" 2>"$T/err" && ok ||
     bad "flap --out: $(head -c 300 "$T/err")"
 grep -q '"cprune_layer_shapes"' "$T/o/config.json" && ok || bad "no per-layer shapes in config.json"
+head -c 4096 "$T/o/model.safetensors" | grep -q '"cprune.method":"flap","cprune.target":"ratio 0.3","cprune.calibration":"tinystories/' && ok || bad "no provenance in the output's __metadata__"
 grep -q 'reloaded:' "$T/out" && ok || bad "no reload check printed"
 expect 2 "" "$P" prune --model "$M" --method flap --sparsity 0.3 --calib tinystories --out "$T/o"
 "$P" eval --model "$T/o" --dataset tinystories --split eval --max-chunks 4 >"$T/ev" 2>&1 && ok || bad "eval of the output: $(tail -2 "$T/ev")"
