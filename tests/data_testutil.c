@@ -90,3 +90,53 @@ int dt_oracle_calib(struct cpr_test_ctx *t, const struct dt_oracle *o,
     CPR_CHECK(t, st == CPR_OK, "windows: %s", err.msg);
     return st ? -1 : 0;
 }
+
+int32_t *dt_read_i32(const char *dir, const char *name, int64_t *n) {
+    char p[1024];
+    size_t nb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    unsigned char *b = dt_read(p, &nb);
+    if (!b) return NULL;
+    int32_t *v = malloc(nb ? nb : 1);
+    if (v) memcpy(v, b, nb); // little-endian int32 (x86, arm64)
+    free(b);
+    *n = (int64_t)(nb / 4);
+    return v;
+}
+
+int dt_same_kept(const uint8_t *keep, int64_t n, const struct cpr_json *list) {
+    int64_t k = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (keep && !keep[i]) continue;
+        const struct cpr_json *v = cpr_json_at(list, (size_t)k++);
+        if (!v || v->type != CPR_JSON_NUMBER || v->i != i) return 0;
+    }
+    return (size_t)k == cpr_json_len(list);
+}
+
+const struct cpr_json *dt_fixture_runs(struct cpr_test_ctx *t,
+                                       const char *path, size_t want_runs,
+                                       struct cpr_json_doc *doc, int64_t *ns,
+                                       int64_t *sl) {
+    size_t n;
+    unsigned char *b = dt_read(path, &n);
+    CPR_CHECK(t, b != NULL, "fixture %s missing", path);
+    if (!b) return NULL;
+    struct cpr_err err = {0};
+    CPR_CHECK_STATUS(t, cpr_json_parse(doc, (const char *)b, n, NULL, 0, &err),
+                     CPR_OK, &err, NULL);
+    free(b);
+    if (err.code) return NULL;
+    const struct cpr_json *runs = cpr_json_get(doc->root, "runs");
+    *ns = cpr_json_get_int(doc->root, "nsamples", 0);
+    *sl = cpr_json_get_int(doc->root, "seqlen", 0);
+    const int ok = cpr_json_len(runs) == want_runs && *ns > 1 && *sl > 0;
+    CPR_CHECK(t, ok, "%s: %zu runs (want %zu), nsamples %lld, seqlen %lld",
+              path, cpr_json_len(runs), want_runs, (long long)*ns,
+              (long long)*sl);
+    if (!ok) {
+        cpr_json_free(doc);
+        return NULL;
+    }
+    return runs;
+}

@@ -143,4 +143,21 @@ int dt_oracle_tokens(struct cpr_test_ctx *t, const struct dt_oracle *o,
 int dt_oracle_calib(struct cpr_test_ctx *t, const struct dt_oracle *o,
                     int64_t ns, int64_t sl, struct cpr_calib_windows *w);
 
+// ---- fixtures of the family oracles (tests/fixtures/prune_arch_*) ----
+
+// dir/name read as little-endian int32 (malloc'd, *n values); NULL when
+// unreadable.
+int32_t *dt_read_i32(const char *dir, const char *name, int64_t *n);
+// 1 when keep (n units; NULL = all kept) keeps exactly the indices of
+// list, a JSON array in ascending order.
+int dt_same_kept(const uint8_t *keep, int64_t n, const struct cpr_json *list);
+// Parse the fixture at path (top-level "nsamples", "seqlen", "runs") into
+// *doc: its "runs" when it has exactly want_runs of them and positive
+// sizes; otherwise NULL after a failed check (doc already freed). The
+// caller frees doc with cpr_json_free.
+const struct cpr_json *dt_fixture_runs(struct cpr_test_ctx *t,
+                                       const char *path, size_t want_runs,
+                                       struct cpr_json_doc *doc, int64_t *ns,
+                                       int64_t *sl);
+
 #endif

@@ -22,31 +22,6 @@
 #include "tests/data_testutil.h"
 #include "tests/harness.h"
 
-static int32_t *read_i32(const char *dir, const char *name, int64_t *n) {
-    char p[300];
-    size_t nb;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    unsigned char *b = dt_read(p, &nb);
-    if (!b) return NULL;
-    int32_t *t = malloc(nb ? nb : 1);
-    if (t) memcpy(t, b, nb); // little-endian int32 (x86, arm64)
-    free(b);
-    *n = (int64_t)(nb / 4);
-    return t;
-}
-
-// 1 when keep (n units; NULL = all kept) keeps exactly the listed indices.
-static int same_kept(const uint8_t *keep, int64_t n,
-                     const struct cpr_json *list) {
-    int64_t k = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (keep && !keep[i]) continue;
-        const struct cpr_json *v = cpr_json_at(list, (size_t)k++);
-        if (!v || v->type != CPR_JSON_NUMBER || v->i != i) return 0;
-    }
-    return (size_t)k == cpr_json_len(list);
-}
-
 static void one_run(struct cpr_test_ctx *t, const struct cpr_json *run,
                     int64_t nsamples, int64_t seqlen) {
     const char *fam = cpr_json_get_str(run, "family", "?");
@@ -59,8 +34,8 @@ static void one_run(struct cpr_test_ctx *t, const struct cpr_json *run,
     struct cpr_struct_plan plan = {0};
     memset(&m, 0, sizeof m);
     int64_t nc = 0, ne = 0;
-    int32_t *cal = read_i32(dir, "calib.i32", &nc);
-    int32_t *ev = read_i32(dir, "eval.i32", &ne);
+    int32_t *cal = dt_read_i32(dir, "calib.i32", &nc);
+    int32_t *ev = dt_read_i32(dir, "eval.i32", &ne);
     CPR_CHECK(t, cal && ev && nc >= nsamples * seqlen, "%s: token files",
               dir);
     CPR_CHECK_STATUS(t, cpr_model_load(dir, &m, &err), CPR_OK, &err, NULL);
@@ -87,12 +62,12 @@ static void one_run(struct cpr_test_ctx *t, const struct cpr_json *run,
     for (int64_t l = 0; l < m.cfg.n_layers && l < plan.n_layers; l++) {
         const struct cpr_json *ol = cpr_json_at(layers, (size_t)l);
         const struct cpr_struct_layer_plan *lp = &plan.layers[l];
-        CPR_CHECK(t, same_kept(lp->keep_kv, lp->n_kv,
-                               cpr_json_get(ol, "kept_heads")),
+        CPR_CHECK(t, dt_same_kept(lp->keep_kv, lp->n_kv,
+                                  cpr_json_get(ol, "kept_heads")),
                   "%s %s %g: layer %lld kept heads differ from the oracle's",
                   fam, method, ratio, (long long)l);
-        CPR_CHECK(t, same_kept(lp->keep_ch, lp->n_ch,
-                               cpr_json_get(ol, "kept_channels")),
+        CPR_CHECK(t, dt_same_kept(lp->keep_ch, lp->n_ch,
+                                  cpr_json_get(ol, "kept_channels")),
                   "%s %s %g: layer %lld kept channels differ from the "
                   "oracle's", fam, method, ratio, (long long)l);
     }
@@ -120,22 +95,11 @@ out:
 }
 
 static void test_vs_oracle(struct cpr_test_ctx *t) {
-    size_t n;
-    unsigned char *b =
-        dt_read("tests/fixtures/flap_families_oracle.json", &n);
-    CPR_CHECK(t, b != NULL, "fixture flap_families_oracle.json missing");
-    if (!b) return;
     struct cpr_json_doc doc;
-    struct cpr_err err = {0};
-    CPR_CHECK_STATUS(t, cpr_json_parse(&doc, (const char *)b, n, NULL, 0,
-                                       &err), CPR_OK, &err, NULL);
-    free(b);
-    if (err.code) return;
-    const struct cpr_json *runs = cpr_json_get(doc.root, "runs");
-    const int64_t ns = cpr_json_get_int(doc.root, "nsamples", 0),
-                  sl = cpr_json_get_int(doc.root, "seqlen", 0);
-    CPR_CHECK(t, cpr_json_len(runs) == 21 && ns > 1 && sl > 0,
-              "fixture: %zu runs", cpr_json_len(runs));
+    int64_t ns, sl;
+    const struct cpr_json *runs = dt_fixture_runs(
+        t, "tests/fixtures/flap_families_oracle.json", 21, &doc, &ns, &sl);
+    if (!runs) return;
     for (size_t i = 0; i < cpr_json_len(runs); i++)
         one_run(t, cpr_json_at(runs, i), ns, sl);
     cpr_json_free(&doc);
