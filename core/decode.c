@@ -2,6 +2,7 @@
 #include "core/decode.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/matmul.h"
@@ -12,17 +13,29 @@
 enum { B_K, B_V, B_COS, B_SIN, B_H, B_XN, B_Q, B_KK, B_VV, B_ATT, B_GATE,
        B_UP, B_SCORES, B_VEC, B_COUNT };
 
+// Cache floats per position of layer l: its KV width, 0 without attention.
+static int64_t layer_kvd(const struct cpr_model *m, int64_t l) {
+    const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
+    return sh.has_attn ? sh.n_kv_heads * sh.head_dim : 0;
+}
+
+// Work buffers take the widest layer (per-layer shapes: structured
+// pruning); the cache holds only the layers that have attention.
 static void sizes(const struct cpr_model *m, size_t nt, int64_t ctx,
                   int64_t step, double *o) {
     const struct cpr_model_config *c = &m->cfg;
-    double qd = (double)(c->n_heads * c->head_dim);
-    double kvd = (double)(c->n_kv_heads * c->head_dim);
-    o[B_K] = o[B_V] = (double)c->n_layers * (double)ctx * kvd;
+    const struct cpr_layer_shape mx = cpr_model_max_shape(m);
+    double qd = (double)(mx.n_heads * mx.head_dim);
+    double kvd = (double)(mx.n_kv_heads * mx.head_dim);
+    double cache = 0;
+    for (int64_t l = 0; l < c->n_layers; l++)
+        cache += (double)layer_kvd(m, l);
+    o[B_K] = o[B_V] = cache * (double)ctx;
     o[B_COS] = o[B_SIN] = (double)ctx * (double)(c->head_dim / 2);
     o[B_H] = o[B_XN] = (double)step * (double)c->hidden;
     o[B_Q] = o[B_ATT] = (double)step * qd;
     o[B_KK] = o[B_VV] = (double)step * kvd;
-    o[B_GATE] = o[B_UP] = (double)step * (double)c->intermediate;
+    o[B_GATE] = o[B_UP] = (double)step * (double)mx.intermediate;
     o[B_SCORES] = (double)nt * (double)ctx;
     o[B_VEC] = (double)c->hidden + qd + 2 * kvd;
 }
@@ -32,6 +45,7 @@ size_t cpr_decode_arena_bytes(const struct cpr_model *m, size_t n_threads,
     double o[B_COUNT], t = 0;
     sizes(m, n_threads, max_ctx, max_step, o);
     for (int i = 0; i < B_COUNT; i++) t += o[i] * sizeof(float) + 64;
+    t += (double)(m->cfg.n_layers + 1) * sizeof(int64_t); // kv_off
     return t > (double)SIZE_MAX / 2 ? SIZE_MAX : (size_t)t;
 }
 
@@ -62,15 +76,6 @@ enum cpr_status cpr_decode_init(struct cpr_decode *d, const struct cpr_model *m,
               "GPT-NeoX, GPT-2)";
     else if (bs->sliding_window > 0 && bs->sliding_window < max_ctx)
         why = "a sliding window shorter than the context";
-    for (int64_t l = 0; !why && l < m->cfg.n_layers; l++) {
-        const struct cpr_layer_shape sh = cpr_layer_shape_of(m, l);
-        if (sh.n_heads != m->cfg.n_heads || sh.n_kv_heads != m->cfg.n_kv_heads ||
-            sh.intermediate != m->cfg.intermediate)
-            why = "layers differ in shape";
-        else if (m->layers[l].bo.data || m->layers[l].b_down.data)
-            why = "o_proj / down_proj biases (structured pruning's "
-                  "compensation)";
-    }
     if (why)
         return cpr_err_set(err, CPR_ERR_UNSUPPORTED, "decode: KV-cache "
                            "decoding does not support this model yet: %s",
@@ -81,6 +86,14 @@ enum cpr_status cpr_decode_init(struct cpr_decode *d, const struct cpr_model *m,
     double o[B_COUNT], total = 0;
     sizes(m, d->n_threads, max_ctx, max_step, o);
     for (int i = 0; i < B_COUNT; i++) total += o[i] * sizeof(float) + 64;
+    d->kv_off = malloc((size_t)(m->cfg.n_layers + 1) * sizeof *d->kv_off);
+    if (!d->kv_off)
+        return cpr_err_set(err, CPR_ERR_NOMEM, "decode: cannot allocate the "
+                           "cache layout of %lld layers",
+                           (long long)m->cfg.n_layers);
+    d->kv_off[0] = 0;
+    for (int64_t l = 0; l < m->cfg.n_layers; l++)
+        d->kv_off[l + 1] = d->kv_off[l] + layer_kvd(m, l) * max_ctx;
     enum cpr_status s = cpr_arena_init(&d->arena, (size_t)total, err);
     if (s != CPR_OK) {
         cpr_err_set(err, s, "decode: cannot allocate %.0f MiB for a KV cache "
@@ -103,6 +116,7 @@ fail:
 void cpr_decode_free(struct cpr_decode *d) {
     if (!d) return;
     cpr_arena_free(&d->arena);
+    free(d->kv_off);
     memset(d, 0, sizeof *d);
 }
 
@@ -149,14 +163,14 @@ struct attn_job {
 static void attn_worker(void *ctx, size_t ith, size_t nth) {
     const struct attn_job *j = ctx;
     struct cpr_decode *d = j->d;
-    const struct cpr_model_config *c = &d->model->cfg;
+    const struct cpr_layer_shape sh = cpr_layer_shape_of(d->model, j->layer);
     const struct cpr_kernels *k = d->k;
-    int64_t hd = c->head_dim, nh = c->n_heads, group = nh / c->n_kv_heads;
-    int64_t qd = nh * hd, kvd = c->n_kv_heads * hd;
+    int64_t hd = sh.head_dim, nh = sh.n_heads, group = nh / sh.n_kv_heads;
+    int64_t qd = nh * hd, kvd = sh.n_kv_heads * hd;
     float scale = (float)(1.0 / sqrt((double)hd));
     float *S = d->scores + (int64_t)ith * d->max_ctx;
-    const float *K = d->kcache + j->layer * d->max_ctx * kvd;
-    const float *V = d->vcache + j->layer * d->max_ctx * kvd;
+    const float *K = d->kcache + d->kv_off[j->layer];
+    const float *V = d->vcache + d->kv_off[j->layer];
     for (int64_t it = (int64_t)ith; it < j->n * nh; it += (int64_t)nth) {
         int64_t i = it / nh, h = it % nh, g = h / group;
         int64_t nk = d->n_past + i + 1;
@@ -178,13 +192,38 @@ static enum cpr_status lin(struct cpr_decode *d, const float *x, int64_t m,
                       (size_t)ldy, beta, err);
 }
 
+// h += y + bias row by row (bias NULL: h += y), the order forward.c's
+// OP_BIAS_ADD rounds in. bias is (H) f32.
+static void add_rows(float *h, const float *y, const float *bias, int64_t n,
+                     int64_t H) {
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t t = 0; t < H; t++)
+            h[i * H + t] += bias ? y[i * H + t] + bias[t] : y[i * H + t];
+}
+
+// The output linear of a sub-block (o_proj / down_proj) added into the
+// residual: straight into h (beta 1) without a bias; with one (FLAP's
+// compensation) into d->xn, then h += (y + b) as the full pass does.
+static enum cpr_status out_lin(struct cpr_decode *d, const float *x, int64_t n,
+                               int64_t ldx, const struct cpr_tensor *w,
+                               const struct cpr_tensor *b,
+                               struct cpr_err *err) {
+    const int64_t H = d->model->cfg.hidden;
+    if (!b->data) return lin(d, x, n, ldx, w, d->h, H, 1.0f, err);
+    CPR_TRY(lin(d, x, n, ldx, w, d->xn, H, 0.0f, err));
+    vec_f32(d->k, b, d->vec);
+    add_rows(d->h, d->xn, d->vec, n, H);
+    return CPR_OK;
+}
+
 static enum cpr_status block_attn(struct cpr_decode *d, int64_t l, int64_t n,
                                   struct cpr_err *err) {
     const struct cpr_model_config *c = &d->model->cfg;
     const struct cpr_layer *L = &d->model->layers[l];
+    const struct cpr_layer_shape sh = cpr_layer_shape_of(d->model, l);
     const struct cpr_kernels *k = d->k;
-    int64_t H = c->hidden, hd = c->head_dim;
-    int64_t qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
+    int64_t H = c->hidden, hd = sh.head_dim;
+    int64_t qd = sh.n_heads * hd, kvd = sh.n_kv_heads * hd;
     vec_f32(k, &L->attn_norm, d->vec);
     rmsnorm_rows(d, d->h, d->xn, n);
     CPR_TRY(lin(d, d->xn, n, H, &L->wq, d->q, qd, 0.0f, err));
@@ -198,8 +237,8 @@ static enum cpr_status block_attn(struct cpr_decode *d, int64_t l, int64_t n,
     cpr_rope_f32_fn rope = c->rope_style == CPR_ROPE_INTERLEAVED
                                ? k->rope_interleaved_f32
                                : k->rope_half_f32;
-    float *Kc = d->kcache + l * d->max_ctx * kvd;
-    float *Vc = d->vcache + l * d->max_ctx * kvd;
+    float *Kc = d->kcache + d->kv_off[l];
+    float *Vc = d->vcache + d->kv_off[l];
     for (int64_t i = 0; i < n; i++) {
         float *q = d->q + i * qd, *kr = d->kk + i * kvd, *v = d->v + i * kvd;
         if (has_bias) {
@@ -210,14 +249,14 @@ static enum cpr_status block_attn(struct cpr_decode *d, int64_t l, int64_t n,
         int64_t pos = d->n_past + i;
         const float *cs = d->rope_cos + pos * (hd / 2);
         const float *sn = d->rope_sin + pos * (hd / 2);
-        rope((size_t)c->n_heads, (size_t)hd, q, cs, sn);
-        rope((size_t)c->n_kv_heads, (size_t)hd, kr, cs, sn);
+        rope((size_t)sh.n_heads, (size_t)hd, q, cs, sn);
+        rope((size_t)sh.n_kv_heads, (size_t)hd, kr, cs, sn);
         memcpy(Kc + pos * kvd, kr, (size_t)kvd * sizeof(float));
         memcpy(Vc + pos * kvd, v, (size_t)kvd * sizeof(float));
     }
     struct attn_job aj = {.d = d, .layer = l, .n = n};
     cpr_pool_run(d->pool, attn_worker, &aj);
-    return lin(d, d->att, n, qd, &L->wo, d->h, H, 1.0f, err);
+    return out_lin(d, d->att, n, qd, &L->wo, &L->bo, err);
 }
 
 static enum cpr_status block_mlp(struct cpr_decode *d, int64_t l, int64_t n,
@@ -225,14 +264,14 @@ static enum cpr_status block_mlp(struct cpr_decode *d, int64_t l, int64_t n,
     const struct cpr_model_config *c = &d->model->cfg;
     const struct cpr_layer *L = &d->model->layers[l];
     const struct cpr_kernels *k = d->k;
-    int64_t H = c->hidden, I = c->intermediate;
+    int64_t H = c->hidden, I = cpr_layer_shape_of(d->model, l).intermediate;
     vec_f32(k, &L->mlp_norm, d->vec);
     rmsnorm_rows(d, d->h, d->xn, n);
     CPR_TRY(lin(d, d->xn, n, H, &L->w_gate, d->gate, I, 0.0f, err));
     CPR_TRY(lin(d, d->xn, n, H, &L->w_up, d->up, I, 0.0f, err));
     for (int64_t i = 0; i < n; i++)
         k->swiglu_f32((size_t)I, d->gate + i * I, d->up + i * I, d->gate + i * I);
-    return lin(d, d->gate, n, I, &L->w_down, d->h, H, 1.0f, err);
+    return out_lin(d, d->gate, n, I, &L->w_down, &L->b_down, err);
 }
 
 enum cpr_status cpr_decode_step(struct cpr_decode *d, const int32_t *tokens,

@@ -12,6 +12,10 @@
 // by the same kernel calls whatever the thread count, so results are
 // bit-identical for any pool size.
 //
+// Per-layer shapes (structured pruning) are honoured: each layer's heads,
+// KV heads and MLP width, o_proj / down_proj biases, and removed attention
+// or MLP sub-blocks (skipped; a layer without attention has no cache).
+//
 // What it is not: no batching of independent sequences, no sliding
 // window, no cache eviction: n_past + n must stay <= max_ctx.
 #ifndef CPR_CORE_DECODE_H
@@ -37,8 +41,9 @@ struct cpr_decode {
     int64_t max_step;                // tokens per step, at most
     int64_t n_past;                  // positions held in the cache
     struct cpr_arena arena;          // owns every buffer below
-    float *kcache;                   // (n_layers, max_ctx, kv_dim)
-    float *vcache;                   // (n_layers, max_ctx, kv_dim)
+    float *kcache;                   // layer l at kv_off[l]: (max_ctx,
+    float *vcache;                   // its kv_dim); none without attention
+    int64_t *kv_off;                 // (n_layers + 1) float offsets, malloc'd
     float *rope_cos, *rope_sin;      // (max_ctx, head_dim / 2)
     float *h;                        // (max_step, hidden) residual stream
     float *xn;                       // (max_step, hidden)

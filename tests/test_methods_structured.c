@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/decode.h"
+#include "core/forward.h"
+#include "core/model_edit.h"
 #include "core/pool.h"
 #include "core/synth.h"
 #include "methods/structured.h"
@@ -152,7 +155,71 @@ static void test_threads(struct cpr_test_ctx *t) {
     cpr_model_free(&m);
 }
 
+// KV-cache decoding of a structured model (per-layer heads and MLP widths,
+// FLAP's o/down biases, and one attention sub-block removed on top): one
+// token at a time gives the NLL the full-sequence pass gives, with 1 and 2
+// threads (core/decode.h honours per-layer shapes).
+static void test_decode_shapes(struct cpr_test_ctx *t) {
+    struct cpr_synth_spec s = spec();
+    s.n_layers = 3;
+    enum { NS = 4, SL = 24 };
+    int32_t tok[NS * SL];
+    for (int i = 0; i < NS * SL; i++) tok[i] = (int32_t)((i * 17 + 3) % 53);
+    struct cpr_model m;
+    struct cpr_struct_plan p;
+    struct cpr_err err = {0};
+    struct cpr_struct_opts o = {.kind = CPR_STRUCT_FLAP, .ratio = 0.4,
+                                .metric = CPR_FLAP_WIFV,
+                                .structure = CPR_FLAP_AL_AM};
+    CPR_CHECK_STATUS(t, cpr_synth_model(&m, &s, &err), CPR_OK, &err, NULL);
+    if (err.code) return;
+    CPR_CHECK_STATUS(t, cpr_struct_prune(&m, tok, NS, SL, &o, NULL, &p, &err),
+                     CPR_OK, &err, NULL);
+    CPR_CHECK_STATUS(t, cpr_model_remove_sub(&m, 2, CPR_GROUP_ATTN, &err),
+                     CPR_OK, &err, NULL);
+    if (err.code) goto done;
+    int differ = 0;
+    for (int64_t l = 0; l < 3; l++) {
+        const struct cpr_layer_shape sh = cpr_layer_shape_of(&m, l);
+        differ |= sh.n_heads != s.n_heads || sh.intermediate != s.intermediate;
+    }
+    CPR_CHECK(t, differ && m.layers[0].bo.data && m.layers[0].b_down.data,
+              "the case needs pruned shapes and biases");
+    double ref[SL - 1];
+    struct cpr_forward f;
+    CPR_CHECK_STATUS(t, cpr_forward_init(&f, &m, NULL, NULL, 1, SL, &err),
+                     CPR_OK, &err, NULL);
+    if (err.code) goto done;
+    CPR_CHECK_STATUS(t, cpr_forward_chunk_nll(&f, tok, 1, SL, 0, ref, &err),
+                     CPR_OK, &err, NULL);
+    cpr_forward_free(&f);
+    for (size_t nt = 1; !err.code && nt <= 2; nt++) {
+        struct cpr_pool *pool = NULL;
+        struct cpr_decode d;
+        CPR_CHECK_STATUS(t, cpr_pool_init(&pool, nt, &err), CPR_OK, &err, NULL);
+        CPR_CHECK_STATUS(t, cpr_decode_init(&d, &m, NULL, pool, SL, 1, &err),
+                         CPR_OK, &err, NULL);
+        float lg[53];
+        double md = 0;
+        for (int64_t q = 0; !err.code && q + 1 < SL; q++) {
+            if (cpr_decode_step(&d, &tok[q], 1, 0, lg, &err) != CPR_OK) break;
+            double mx = -INFINITY, z = 0;
+            for (int v = 0; v < 53; v++) mx = fmax(mx, lg[v]);
+            for (int v = 0; v < 53; v++) z += exp(lg[v] - mx);
+            md = fmax(md, fabs(log(z) + mx - lg[tok[q + 1]] - ref[q]));
+        }
+        CPR_CHECK(t, !err.code && md < 1e-4, "%zu threads: decode vs forward "
+                  "max |nll diff| %.3g (%s)", nt, md, err.msg);
+        cpr_decode_free(&d);
+        cpr_pool_free(pool);
+    }
+done:
+    cpr_struct_plan_free(&p);
+    cpr_model_free(&m);
+}
+
 const struct cpr_test cpr_tests_methods_structured[] = {
+    {"decode_shapes", test_decode_shapes, 0},
     {"magnitude_hand", test_magnitude_hand, 0},
     {"threads", test_threads, 0},
     {0},
