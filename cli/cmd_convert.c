@@ -35,10 +35,11 @@ int cli_gguf_check_out(const char *cmd, const char *out) {
 
 enum cpr_status cli_save_gguf(const struct cpr_model *m, const char *model_path,
                               const char *out, enum cpr_dtype dtype,
+                              const char *const *meta, size_t n_meta,
                               struct cpr_err *err) {
     char tok[1024];
     enum cpr_tokenizer_kind kind;
-    struct cpr_gguf_opts o = {dtype, NULL, "cprune"};
+    struct cpr_gguf_opts o = {dtype, NULL, "cprune", meta, n_meta};
     if (cpr_model_find_tokenizer(model_path, tok, sizeof tok, &kind, NULL) ==
             CPR_OK &&
         kind == CPR_TOKENIZER_LLAMA2C)
@@ -87,7 +88,9 @@ int cmd_convert(int argc, char **argv) {
     cpr_err_clear(&err);
     enum cpr_status s = cpr_model_load(model, &m, &err);
     if (s == CPR_OK) s = cpr_gguf_model_check(&m, &err);
-    if (s == CPR_OK) s = cli_save_gguf(&m, model, out, dt, &err);
+    const char *meta[] = {"cprune.version", CPRUNE_VERSION,
+                          "cprune.source_model", model};
+    if (s == CPR_OK) s = cli_save_gguf(&m, model, out, dt, meta, 2, &err);
     int deci = s == CPR_OK && cpr_gguf_model_is_deci(&m);
     cpr_model_free(&m);
     if (s != CPR_OK) {

@@ -226,9 +226,6 @@ static enum cpr_status write_model(struct prune_run *run,
                                    struct cpr_err *err) {
     if (!strcmp(run->out_format, "llama2c"))
         return cpr_llama2c_write(m, run->out_dir, err);
-    if (!strcmp(run->out_format, "gguf")) // cli/gguf_out.h
-        return cli_save_gguf(m, run->model_path, run->out_dir,
-                             run->gguf_dtype, err);
     char opts[512], target[64], calib[512], sp[32];
     prune_opts_str(run->method, run->method_state, opts, sizeof opts);
     if (block_patterns)
@@ -264,6 +261,9 @@ static enum cpr_status write_model(struct prune_run *run,
                                      .tokenizer_from = run->model_path,
                                      .tokenizer_file = run->tokenizer_path,
                                      .replace = run->force};
+    if (!strcmp(run->out_format, "gguf")) // cli/gguf_out.h
+        return cli_save_gguf(m, run->model_path, run->out_dir,
+                             run->gguf_dtype, meta, n_meta, err);
     if (!strcmp(run->out_format, "sparse")) // compressed (cli/sparse_out.h)
         return cli_save_sparse(m, run->out_dir, meta, n_meta,
                                run->model_path, err);

@@ -298,6 +298,8 @@ static void put_kv(struct cpr_gguf_writer *w, const struct cpr_model *m,
     cpr_gguf_kv_u32(w, "general.file_type",
                     o->dtype == CPR_DTYPE_F32 ? 0
                     : o->dtype == CPR_DTYPE_F16 ? 1 : 32);
+    for (size_t i = 0; i < o->n_meta; i++)
+        cpr_gguf_kv_str(w, o->meta[2 * i], o->meta[2 * i + 1]);
 #define KEY(s) (snprintf(k, sizeof k, "%s." s, a), k)
     cpr_gguf_kv_u32(w, KEY("vocab_size"), (uint32_t)c->vocab);
     cpr_gguf_kv_u32(w, KEY("context_length"), (uint32_t)c->context);

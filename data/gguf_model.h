@@ -42,6 +42,11 @@ struct cpr_gguf_opts {
     enum cpr_dtype dtype;       // of the linears and embeddings
     const char *tokenizer_path; // llama2.c .bin, or NULL for no vocabulary
     const char *name;           // general.name (NULL: "cprune")
+    // Extra string key/value pairs (meta[2i] key, meta[2i+1] value), e.g.
+    // cprune's provenance "cprune.version"; llama.cpp ignores keys it does
+    // not know. Written after general.*.
+    const char *const *meta;
+    size_t n_meta;
 };
 
 // Check that m can be written (family, dtypes, dense); cheap, before work.

@@ -21,6 +21,7 @@ s32=$(size "$T/m-f32.gguf") s16=$(size "$T/m-bf16.gguf")
     || bad "sizes f32 $s32 bf16 $s16"
 grep -q "tokenizer.ggml.tokens" "$T/m-f32.gguf" && ok || bad "no vocabulary written"
 grep -q '"deci"\|deci\.' "$T/m-f32.gguf" && bad "uniform model written as deci" || ok
+grep -q "cprune.version" "$T/m-f32.gguf" && ok || bad "no provenance keys"
 
 # usage errors: exit 2, before loading anything
 expect 2 "expected f32, f16 or bf16" "$P" convert --model "$M" --out "$T/x.gguf" --dtype q4
@@ -36,7 +37,10 @@ expect 1 "" "$P" convert --model "$T/missing" --out "$T/x.gguf"
 # prune --out-format gguf; an existing file needs --force
 "$P" prune --model "$M" --method magnitude --sparsity 0.5 --out "$T/p.gguf" \
     --out-format gguf --gguf-dtype f32 >/dev/null 2>&1 || bad "prune --out-format gguf"
-[ "$(size "$T/p.gguf")" = "$s32" ] && ok || bad "pruned gguf size differs from dense"
+d=$(($(size "$T/p.gguf") - s32)) # the same tensors (zeros stored) + provenance
+[ "$d" -gt 0 ] && [ "$d" -lt 4096 ] && ok || bad "pruned gguf size differs from dense by $d"
+grep -q "cprune.method" "$T/p.gguf" && grep -q "cprune.calibration" "$T/p.gguf" \
+    && ok || bad "pruned gguf lacks the run's provenance"
 cmp -s "$T/p.gguf" "$T/m-f32.gguf" && bad "pruned file equals the dense one" || ok
 expect 1 "exists (--force replaces it)" "$P" prune --model "$M" --method magnitude \
     --sparsity 0.5 --out "$T/p.gguf" --out-format gguf
