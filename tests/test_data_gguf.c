@@ -240,7 +240,7 @@ static void test_llama_layouts(struct cpr_test_ctx *t) {
             struct cpr_err err;
             memset(&m, 0, sizeof m);
             CPR_CHECK(t, cpr_synth_model(&m, &sp, &err) == CPR_OK, "%s", err.msg);
-            struct cpr_gguf_opts o = {dts[di], NULL, "t"};
+            struct cpr_gguf_opts o = {dts[di], NULL, "t", NULL, 0};
             CPR_CHECK(t, cpr_gguf_model_save(&m, path, &o, &err) == CPR_OK,
                       "%s", err.msg);
             struct gg g;
@@ -342,7 +342,7 @@ static void test_deci(struct cpr_test_ctx *t) {
     m.layers[2].shape = (struct cpr_layer_shape){4, 2, hd, 96, 0, 1};
     m.layers[3].shape = (struct cpr_layer_shape){4, 2, hd, 96, 0, 0};
     CPR_CHECK(t, cpr_gguf_model_is_deci(&m), "deci expected");
-    struct cpr_gguf_opts o = {CPR_DTYPE_F32, NULL, NULL};
+    struct cpr_gguf_opts o = {CPR_DTYPE_F32, NULL, NULL, NULL, 0};
     CPR_CHECK(t, cpr_gguf_model_save(&m, path, &o, &err) == CPR_OK, "%s", err.msg);
     struct gg g;
     CPR_CHECK(t, gg_load(&g, path) == 0, "read back");
@@ -438,7 +438,7 @@ static void test_vocab_and_errors(struct cpr_test_ctx *t) {
     FILE *f = fopen(tok, "wb");
     fwrite(buf, 1, n, f);
     fclose(f);
-    struct cpr_gguf_opts o = {CPR_DTYPE_BF16, tok, NULL};
+    struct cpr_gguf_opts o = {CPR_DTYPE_BF16, tok, NULL, NULL, 0};
     CPR_CHECK(t, cpr_gguf_model_save(&m, path, &o, &err) == CPR_OK, "%s", err.msg);
     struct gg g;
     CPR_CHECK(t, gg_load(&g, path) == 0, "read back");
