@@ -24,7 +24,10 @@
 # folder exists and flock is installed) so no other multi-GiB job overlaps.
 # Then bench_struct_fwd (when built) times the forward pass of the three
 # models in one process, interleaved, in process CPU seconds too. FWD_ROUNDS
-# (default 5) sets its rounds.
+# (default 5) sets its rounds. Then bench_struct_gemm (when built) times
+# every linear of the three models at 512 tokens with their own mapped
+# weights (GFLOP per CPU-second per distinct shape, against the dense
+# shape of the same role; best of SGEMM_ROUNDS, default 3).
 set -u
 LOCK=${STRUCT_LOCK:-/work/big/heavy.lock}
 if [ -z "${STRUCT_LOCKED:-}" ] && [ -d "$(dirname "$LOCK")" ] &&
@@ -118,6 +121,12 @@ PY
         echo "forward pass of one 512-token chunk, warm, interleaved (bench_struct_fwd):"
         FWD_THREADS="$TH" FWD_ROUNDS="${FWD_ROUNDS:-5}" "$B/bench_struct_fwd" \
             "$M" "$DIR/p20" "$DIR/p50" | sed 's/^/  /'
+    fi
+    if [ -x "$B/bench_struct_gemm" ]; then
+        echo "GEMM rate of each linear, 512 tokens, own weights (bench_struct_gemm):"
+        SGEMM_THREADS="$TH" SGEMM_ROUNDS="${SGEMM_ROUNDS:-3}" "$B/bench_struct_gemm" \
+            "$M" "$DIR/p20" "$DIR/p50" | grep -v '^gemm_bf16w\|^kernel \|^wrote ' |
+            sed 's/^/  /'
     fi
     echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT"

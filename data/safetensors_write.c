@@ -102,13 +102,19 @@ enum cpr_status cpr_safetensors_write(const char *path,
     af.tmp[0] = 0;
     if ((s = cpr_jw_finish(&w, err)) != CPR_OK) goto done;
     size_t hlen = w.len;
-    while ((8 + hlen) % 8) hlen++;
+    // 64, not the spec's 8: weight rows then start on cache lines when the
+    // row bytes allow it (a pack routine's 64-byte loads otherwise split
+    // every line; see simd/gemm_driver.c prefetch_rows). Readers only see
+    // more trailing spaces in the header.
+    while ((8 + hlen) % 64) hlen++;
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
     if ((s = cpr_atomic_open(&af, path, err)) != CPR_OK) goto done;
     if ((s = cpr_atomic_write(&af, len8, 8, err)) != CPR_OK) goto done;
     if ((s = cpr_atomic_write(&af, w.buf, w.len, err)) != CPR_OK) goto done;
-    if ((s = cpr_atomic_write(&af, "        ", hlen - w.len, err)) != CPR_OK)
+    char spaces[64];
+    memset(spaces, ' ', sizeof spaces);
+    if ((s = cpr_atomic_write(&af, spaces, hlen - w.len, err)) != CPR_OK)
         goto done;
     for (size_t i = 0; i < n; i++) {
         const struct cpr_tensor *t = ord[i].t;

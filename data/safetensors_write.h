@@ -9,8 +9,9 @@
 //     order is simply sorted names and every tensor's data offset is a
 //     multiple of its element size (the crate orders by alignment for the
 //     same reason);
-//   - the header is padded with spaces so 8 + N is a multiple of 8, which
-//     aligns the data section for mmap'd readers.
+//   - the header is padded with spaces so 8 + N is a multiple of 64 (the
+//     spec asks for 8): the data section starts on a cache line, so the
+//     rows of a weight whose row bytes are a multiple of 64 do too.
 // The file is written to a temporary name in the destination directory,
 // fsync'd and renamed into place, so readers never see a partial file.
 #ifndef CPR_DATA_SAFETENSORS_WRITE_H

@@ -229,9 +229,13 @@ CPR_AI void ukr(const int mr, const size_t ars, const size_t aps, size_t kc,
     for (int r = 0; r < mr; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     // y rows are strided (ldy): fetch the tile now so it is in L1 by the
     // time the k loop ends (y lives in L3 for big m*n).
+    // A row of 32 floats spans three lines when it does not start on a
+    // 64-byte boundary (ldy = a pruned width such as 7723): the last
+    // element's line too.
     for (int r = 0; r < mr; r++) {
         _mm_prefetch((const char *)(y + (size_t)r * ldy), _MM_HINT_T0);
         _mm_prefetch((const char *)(y + (size_t)r * ldy + 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(y + (size_t)r * ldy + 31), _MM_HINT_T0);
     }
     for (size_t p = 0; p < kc; p++) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);

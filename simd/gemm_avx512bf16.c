@@ -101,10 +101,19 @@ static void pack_b(const struct cpr_gemm_desc *d, const void *src, size_t ldw,
             __mmask32 km = mask32(kc - p0);
             size_t nq = kq - p0 / 2 < 16 ? kq - p0 / 2 : 16;
             __m512 r[16];
-            for (size_t i = 0; i < 16; i++)
-                r[i] = i < rows ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(
-                                      km, w + (j0 + i) * ldw + p0))
-                                : _mm512_setzero_ps();
+            // whole 32-value steps load unmasked (masked loads that cross
+            // a cache line can cost more than plain unaligned ones, and W
+            // rows of a pruned width or an 8-byte-aligned file seldom
+            // start on a line); same values either way
+            if (kc - p0 >= 32)
+                for (size_t i = 0; i < 16; i++)
+                    r[i] = i < rows ? _mm512_loadu_ps(w + (j0 + i) * ldw + p0)
+                                    : _mm512_setzero_ps();
+            else
+                for (size_t i = 0; i < 16; i++)
+                    r[i] = i < rows ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(
+                                          km, w + (j0 + i) * ldw + p0))
+                                    : _mm512_setzero_ps();
             tr16(r);
             for (size_t q = 0; q < nq; q++)
                 _mm512_storeu_ps((float *)(dst + (p0 / 2 + q) * NR), r[q]);
@@ -124,7 +133,12 @@ static void pack_a(const struct cpr_gemm_desc *d, const void *src, size_t ldx,
     uint32_t *ap = dst;
     for (size_t r = 0; r < mc; r++) {
         const float *src = x + r * ldx;
-        for (size_t p = 0; p < kc; p += 32) {
+        size_t p = 0;
+        for (; p + 32 <= kc; p += 32) // whole steps unmasked (see pack_b)
+            _mm512_storeu_si512(ap + r * AQ + p / 2,
+                                (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + p + 16),
+                                                             _mm512_loadu_ps(src + p)));
+        if (p < kc) {
             size_t left = kc - p;
             __m512 lo = _mm512_maskz_loadu_ps(mask16(left), src + p);
             __m512 hi = _mm512_maskz_loadu_ps(mask16(left > 16 ? left - 16 : 0), src + p + 16);
@@ -135,6 +149,37 @@ static void pack_a(const struct cpr_gemm_desc *d, const void *src, size_t ldx,
 }
 
 // ---- micro-kernel ----
+// y rows [0, mr) of a tile = alpha*acc + beta*y (alpha*acc when wonly),
+// columns under the masks m0 (0..15) and m1 (16..31); full: the masks are
+// all ones and the loads and stores go unmasked.
+CPR_AI void store_tile(const int mr, const __m512 *c0, const __m512 *c1,
+                       float *y, size_t ldy, __mmask16 m0, __mmask16 m1,
+                       const int full, float alpha, float beta, int wonly) {
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    CPR_UNROLL
+    for (int r = 0; r < mr; r++) {
+        float *yr = y + (size_t)r * ldy;
+        __m512 o0, o1;
+        if (wonly) {
+            o0 = _mm512_mul_ps(va, c0[r]);
+            o1 = _mm512_mul_ps(va, c1[r]);
+        } else {
+            __m512 y0 = full ? _mm512_loadu_ps(yr) : _mm512_maskz_loadu_ps(m0, yr);
+            __m512 y1 = full ? _mm512_loadu_ps(yr + 16)
+                             : _mm512_maskz_loadu_ps(m1, yr + 16);
+            o0 = _mm512_fmadd_ps(va, c0[r], _mm512_mul_ps(vb, y0));
+            o1 = _mm512_fmadd_ps(va, c1[r], _mm512_mul_ps(vb, y1));
+        }
+        if (full) {
+            _mm512_storeu_ps(yr, o0);
+            _mm512_storeu_ps(yr + 16, o1);
+        } else {
+            _mm512_mask_storeu_ps(yr, m0, o0);
+            _mm512_mask_storeu_ps(yr + 16, m1, o1);
+        }
+    }
+}
+
 // One mr x nr tile over kq pairs: acc(r, l) = sum_q dot2(A pair (r, q),
 // B pair (q, l)); then y = alpha*acc + beta*y, or alpha*acc when wonly.
 CPR_AI void ukr(const int mr, size_t kq, const uint32_t *a, const uint32_t *b,
@@ -145,9 +190,13 @@ CPR_AI void ukr(const int mr, size_t kq, const uint32_t *a, const uint32_t *b,
     for (int r = 0; r < mr; r++) c0[r] = c1[r] = _mm512_setzero_ps();
     // y rows are strided (ldy): fetch the tile now so it is in L1 by the
     // time the k loop ends.
+    // A row of 32 floats spans three lines when it does not start on a
+    // 64-byte boundary (ldy = a pruned width such as 7723): the last
+    // element's line too.
     for (int r = 0; r < mr; r++) {
         _mm_prefetch((const char *)(y + (size_t)r * ldy), _MM_HINT_T0);
         _mm_prefetch((const char *)(y + (size_t)r * ldy + 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(y + (size_t)r * ldy + 31), _MM_HINT_T0);
     }
     for (size_t q = 0; q < kq; q++) {
         __m512bh b0 = (__m512bh)_mm512_loadu_si512(b);
@@ -161,22 +210,15 @@ CPR_AI void ukr(const int mr, size_t kq, const uint32_t *a, const uint32_t *b,
         a += 1;
         b += NR;
     }
-    __mmask16 m0 = mask16(nr), m1 = mask16(nr > 16 ? nr - 16 : 0);
-    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    CPR_UNROLL
-    for (int r = 0; r < mr; r++) {
-        float *yr = y + (size_t)r * ldy;
-        __m512 o0, o1;
-        if (wonly) {
-            o0 = _mm512_mul_ps(va, c0[r]);
-            o1 = _mm512_mul_ps(va, c1[r]);
-        } else {
-            o0 = _mm512_fmadd_ps(va, c0[r], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m0, yr)));
-            o1 = _mm512_fmadd_ps(va, c1[r],
-                                 _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m1, yr + 16)));
-        }
-        _mm512_mask_storeu_ps(yr, m0, o0);
-        _mm512_mask_storeu_ps(yr + 16, m1, o1);
+    // Full-width tiles load and store y unmasked: masked accesses that
+    // cross a cache line (y rows at ldy = a pruned width such as 7723 are
+    // not line-aligned) can cost more than plain unaligned ones. Same
+    // values.
+    if (nr == NR) {
+        store_tile(mr, c0, c1, y, ldy, 0xFFFF, 0xFFFF, 1, alpha, beta, wonly);
+    } else {
+        store_tile(mr, c0, c1, y, ldy, mask16(nr), mask16(nr > 16 ? nr - 16 : 0),
+                   0, alpha, beta, wonly);
     }
 }
 

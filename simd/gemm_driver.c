@@ -194,13 +194,22 @@ void cpr_gemm_pack_b_nk_bf16(const struct cpr_gemm_desc *d, const void *src,
 
 // ---- prefetch ----
 
+// Every cache line the bytes [row, row + row_bytes) of each row touch:
+// the first by a demand load, the others by prefetches at the next 64-byte
+// boundaries. A row that does not start on a line boundary (a file whose
+// data section is only 8-byte aligned, or a pruned width such as K = 7723
+// bf16 values = 15446-byte rows) spans one line more than row_bytes / 64;
+// stepping 64 bytes from the row start would skip that last line and
+// leave it to a demand miss in the pack routine.
 static void prefetch_rows(const char *src, size_t ld_bytes, size_t r0,
                           size_t r1, size_t row_bytes) {
     volatile char sink;
     for (size_t r = r0; r < r1; r++) {
-        sink = src[r * ld_bytes];
-        for (size_t off = 64; off < row_bytes; off += 64)
-            __builtin_prefetch(src + r * ld_bytes + off, 0, 2); // to L2
+        const char *row = src + r * ld_bytes;
+        sink = row[0];
+        size_t off = 64 - (size_t)((uintptr_t)row & 63); // next line boundary
+        for (; off < row_bytes; off += 64)
+            __builtin_prefetch(row + off, 0, 2); // to L2
     }
     (void)sink;
 }

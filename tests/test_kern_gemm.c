@@ -325,9 +325,13 @@ static void test_matmul_threads(struct cpr_test_ctx *t) {
         CPR_CHECK_STATUS(t, cpr_pool_init(&pools[p], p, &err), CPR_OK, &err, NULL);
     struct cpr_rng r;
     cpr_rng_seed(&r, 15);
+    // the last two: pruned-width patterns (FLAP AL-AM: N not a multiple of
+    // any block, K = a KC multiple plus a short tail, odd K so every W row
+    // starts at a different offset in its cache line)
     static const struct shape shapes[] = {
-        {37, 1000, 300}, {5, 130, 17}, {70, 333, 513}, {3, 700, 129}};
-    for (size_t si = 0; si < 4; si++) {
+        {37, 1000, 300}, {5, 130, 17}, {70, 333, 513}, {3, 700, 129},
+        {29, 203, 400}, {20, 150, 781}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const struct shape *s = &shapes[si];
         size_t ldx = s->k + 1, ldy = s->n + 3;
         float *x = malloc(s->m * ldx * sizeof(float));
