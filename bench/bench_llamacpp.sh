@@ -22,7 +22,15 @@
 #   first 1900 bytes of TinyStories eval with the LLaMA-2 tokenizer: 517
 #   tokens incl. BOS): prefill tok/s and decode tok/s at context 517+.
 # Heavy (several GB): each rep runs under flock $LOCK. PREP_ONLY=1 makes
-# the models and stops.
+# the models and stops. MODELS=DIR takes the models from DIR instead of
+# $WORK (made there if missing; the prompt and logs stay in $WORK).
+# SIDES (default "bf16 f32 sparse") picks the sides: e.g. SIDES=f32 runs
+# only llama.cpp F32 and cprune f32, so only those two models (7 GB each
+# at 8 layers) compete for the page cache. Residency is measured, not
+# assumed: each rep prints the page cache's share of every model file it
+# will read (fincore), and each run adds an "R <tag>_majflt N" line (its
+# major page faults, i.e. weight pages read from disk, from /usr/bin/time):
+# a decode figure with major faults measured the disk, not the kernels.
 set -u
 if [ "${1:-}" = "--table" ]; then
     # median of each "name value" line group
@@ -47,8 +55,10 @@ TH=${THREADS:-2}
 LOCK=${LOCK:-/work/big/heavy.lock}
 HID=${HIDDEN:-4096} MLP=${INTERMEDIATE:-11008} # smaller only to try the script
 TOK="$D/models/llama2-tokenizer/tokenizer.bin"
-M="$WORK/l$LAYERS-h$HID"
-mkdir -p "$WORK"
+MODELS=${MODELS:-$WORK}
+SIDES=${SIDES:-bf16 f32 sparse}
+M="$MODELS/l$LAYERS-h$HID"
+mkdir -p "$WORK" "$MODELS"
 head -c 1900 "$D/data/tinystories/eval.txt" > "$WORK/prompt.txt"
 
 if [ ! -f "$M/config.json" ]; then
@@ -79,8 +89,22 @@ done
 du -sh "$M" "$M-f32" "$M-bf16.gguf" "$M-f32.gguf" "$M-c50" "$M-c24"
 [ "${PREP_ONLY:-0}" = 1 ] && exit 0
 
+ side() { case " $SIDES " in *" $1 "*) return 0 ;; esac; return 1; }
+# faults TAG: the major page faults of the run just timed into $WORK/time.txt
+faults() { [ -n "$TIME" ] && awk -F: -v tag="$1" '$1 == "F" { print "R", tag "_majflt", $2 }' "$WORK/time.txt"; }
+# resident FILE...: "name resident/size GiB" of each file (page cache)
+resident() {
+    command -v fincore >/dev/null || return 0
+    for f in "$@"; do
+        fincore -b -n -o RES,SIZE "$f" 2>/dev/null | awk -v f="${f##*/}" '
+            { r += $1; s += $2 } END { printf " %s %.1f/%.1f", f, r / 2^30, s / 2^30 }'
+    done
+    echo
+}
+TIME="/usr/bin/time -f F:%F -o $WORK/time.txt"
+[ -x /usr/bin/time ] || TIME=""
 llrun() { # file tag: prints R lines (tok/s)
-    "$LLAMA/llama-bench" -m "$1" -p 512 -n "$N" -pg "512,$N" -r 1 -t "$TH" -o csv 2>/dev/null |
+    $TIME "$LLAMA/llama-bench" -m "$1" -p 512 -n "$N" -pg "512,$N" -r 1 -t "$TH" -o csv 2>/dev/null |
         awk -F, -v tag="$2" -v n="$N" '
             NR == 1 { for (i = 1; i <= NF; i++) { h = $i; gsub(/"/, "", h); col[h] = i } next }
             { p = $col["n_prompt"]; g = $col["n_gen"]; ts = $col["avg_ts"];
@@ -88,21 +112,31 @@ llrun() { # file tag: prints R lines (tok/s)
               if (g == 0) pp = ts; else if (p == 0) tg = ts; else pg = ts }
             END { print "R", tag "_pp512", pp; print "R", tag "_tg" n, tg;
                   if (pg > 0 && pp > 0) print "R", tag "_tg@512", n / ((512 + n) / pg - 512 / pp) }'
+    faults "$2"
 }
 cprun() { # model tag
-    "$P" generate --model "$1" --tokenizer "$TOK" --prompt "$(cat "$WORK/prompt.txt")" \
+    $TIME "$P" generate --model "$1" --tokenizer "$TOK" --prompt "$(cat "$WORK/prompt.txt")" \
         --tokens "$N" --bench --quiet --threads "$TH" 2>&1 |
         sed -n 's/.*prefill \([0-9]*\) tokens.*(\([0-9.]*\) tok\/s), decode [0-9]* tokens.*(\([0-9.]*\) tok\/s).*/\1 \2 \3/p' |
         awk -v tag="$2" '{ print "R", tag "_prefill" $1, $2; print "R", tag "_decode@" $1, $3 }'
+    faults "$2"
 }
 for r in $(seq "$REPS"); do
     echo "== rep $r $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)"
     flock 9 # held for the rep; other heavy jobs wait
-    llrun "$M-bf16.gguf" llama_bf16
-    cprun "$M" cprune_dense
-    llrun "$M-f32.gguf" llama_f32
-    cprun "$M-f32" cprune_dense_f32
-    cprun "$M-c50" cprune_c50
-    cprun "$M-c24" cprune_c24
+    if side bf16; then
+        echo "   resident (GiB):$(resident "$M-bf16.gguf" "$M"/*.safetensors)"
+        llrun "$M-bf16.gguf" llama_bf16
+        cprun "$M" cprune_dense
+    fi
+    if side f32; then
+        echo "   resident (GiB):$(resident "$M-f32.gguf" "$M-f32"/*.safetensors)"
+        llrun "$M-f32.gguf" llama_f32
+        cprun "$M-f32" cprune_dense_f32
+    fi
+    if side sparse; then
+        cprun "$M-c50" cprune_c50
+        cprun "$M-c24" cprune_c24
+    fi
     flock -u 9
 done 9>"$LOCK"

@@ -7,6 +7,7 @@
 //   - layers: all 32 if they fit in memory beside their largest compressed
 //     form, else the largest count that does (from MemAvailable; env
 //     CPRUNE_BENCH_LAYERS overrides); the row notes say how many ran.
+//     Threads: every online CPU (env CPRUNE_BENCH_THREADS overrides).
 //   - pruning: magnitude, to 50% unstructured, 2:4 (the 2 largest |w| of
 //     every 4, per row) and 70% unstructured; for the unstructured ones the
 //     threshold is the 50% / 70% quantile of |w| in the tensor's first row,
@@ -25,11 +26,18 @@
 //     dense side is the kernel table with the lower median of two (default
 //     and, on AVX512BF16 CPUs, AVX-512: see main()).
 //   - ceiling: bytes read per token (linear weights as stored + lm_head +
-//     norms + the KV cache read + one embedding row) / the stream
-//     bandwidth measured in the same run (cpr_bench_stream_gbps): the
-//     fastest a memory-bound decode could go. Reported: tok/s, the
-//     fraction of that ceiling reached, and the speedup vs dense next to
-//     the speedup the byte counts allow.
+//     norms + the KV cache read + one embedding row) / the stream read
+//     bandwidth, measured on the same threads before and after every timed
+//     decode rep (one pass over STREAM_MB of heap, like the weights) and
+//     taken as the median of those passes, per variant: the bandwidth the
+//     decode reps saw, not a best case from another moment. Reported:
+//     tok/s, the fraction of that ceiling reached, and the speedup vs dense
+//     next to the speedup the byte counts allow; CPU seconds per token next
+//     to wall seconds (how much of the machine the reps got).
+//   - accounting ("acct" rows, see account()): one token split into the
+//     linears (per kind, with their GB/s), lm_head, attention over the
+//     cache, the rest, and the pool's hand-offs, for dense and each
+//     compressed form, ACCT_REPS passes interleaved, medians.
 //   - prefill: PREFILL_TOKENS tokens in one step on the first
 //     PREFILL_LAYERS blocks (a view of the same model), dense vs
 //     compressed, interleaved REPS times; median of the per-rep ratios
@@ -44,6 +52,7 @@
 
 #include "bench/bench_util.h"
 #include "core/decode.h"
+#include "core/matmul.h"
 #include "core/model.h"
 #include "core/pool.h"
 #include "core/rng.h"
@@ -56,6 +65,8 @@
 #define PREFILL_TOKENS 256
 #define PREFILL_LAYERS 2
 #define FULL_LAYERS 32
+#define STREAM_MB 512 // read pass for the ceilings (> the caches)
+#define ACCT_REPS 3   // accounting passes per form and variant
 
 static double mem_available_gb(void) {
     FILE *f = fopen("/proc/meminfo", "r");
@@ -183,12 +194,15 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 // Median of n values (n >= 1; the mean of the middle two when n is even).
-static double median(const double *v, int n) {
-    double s[MAX_REPS];
+#define MEDIAN_MAX (3 * V_COUNT * MAX_REPS + 1)
+static double median_any(const double *v, int n) {
+    double s[MEDIAN_MAX];
     memcpy(s, v, (size_t)n * sizeof *s);
     qsort(s, (size_t)n, sizeof *s, cmp_double);
     return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
 }
+
+static double median(const double *v, int n) { return median_any(v, n); }
 
 static double min_of(const double *v, int n) {
     double m = v[0];
@@ -202,12 +216,14 @@ static double max_of(const double *v, int n) {
     return m;
 }
 
-// Seconds per token of DECODE_TOKENS steps after a CTX-position cache.
-static double time_decode(struct cpr_decode *d, float *logits) {
+// Seconds per token of DECODE_TOKENS steps after a cache of ctx positions;
+// *cpu (if not NULL) receives the process CPU seconds per token.
+static double time_decode_at(struct cpr_decode *d, int64_t ctx, float *logits,
+                             double *cpu) {
     struct cpr_err err = {0};
-    d->n_past = CTX;
+    d->n_past = ctx;
     int32_t tok = 1000;
-    double t0 = cpr_bench_now();
+    double c0 = cpr_bench_cpu_now(), t0 = cpr_bench_now();
     for (int i = 0; i < DECODE_TOKENS; i++) {
         if (cpr_decode_step(d, &tok, 1, 0, logits, &err) != CPR_OK) {
             fprintf(stderr, "bench_sparse: %s\n", err.msg);
@@ -215,7 +231,141 @@ static double time_decode(struct cpr_decode *d, float *logits) {
         }
         tok = (tok * 7 + 13) % 32000;
     }
-    return (cpr_bench_now() - t0) / DECODE_TOKENS;
+    double dt = (cpr_bench_now() - t0) / DECODE_TOKENS;
+    if (cpu) *cpu = (cpr_bench_cpu_now() - c0) / DECODE_TOKENS;
+    return dt;
+}
+
+static double time_decode(struct cpr_decode *d, float *logits) {
+    return time_decode_at(d, CTX, logits, NULL);
+}
+
+// ---- per-token accounting ----
+// One decode token split into its parts, each timed on its own with the
+// decode's own model and pool: every linear of every layer as the decode
+// calls it (cpr_matmul, m = 1, in pipeline order, so the weights stream
+// from memory as they do in a step), lm_head, a whole step at context CTX
+// and at context 0 (the difference is attention over the cache: its
+// score and value passes grow with the context, the rest does not), and
+// the pool's hand-off (an empty cpr_pool_run, times the runs a step makes:
+// one per linear and one per layer's attention, plus lm_head). "Other" =
+// step - linears - lm_head - attention: norms, RoPE, SwiGLU, the
+// embedding row, the cache writes and the attention's hand-offs.
+struct acct {
+    double lin[CPR_LINEAR_COUNT]; // seconds per token, summed over layers
+    double lin_cpu[CPR_LINEAR_COUNT]; // process CPU seconds of the same
+    double lin_bytes[CPR_LINEAR_COUNT];
+    double lm_head, step, step0, handoff;
+    double lm_head_cpu, step_cpu, step0_cpu;
+};
+
+static void noop_worker(void *ctx, size_t ith, size_t nth) {
+    (void)ctx, (void)ith, (void)nth;
+}
+
+static int account(struct cpr_decode *d, const float *x, float *y,
+                   float *logits, struct acct *a) {
+    struct cpr_model *m = (struct cpr_model *)d->model;
+    struct cpr_err err = {0};
+    memset(a, 0, sizeof *a);
+    for (int64_t l = 0; l < m->cfg.n_layers; l++)
+        for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+            const struct cpr_tensor *w = cpr_model_linear(m, l, (enum cpr_linear)j);
+            size_t rows = (size_t)w->shape[0], cols = (size_t)w->shape[1];
+            double c0 = cpr_bench_cpu_now(), t0 = cpr_bench_now();
+            if (cpr_matmul(d->pool, d->k, 1, x, cols, w, y, rows, 0.0f, &err) != CPR_OK) {
+                fprintf(stderr, "bench_sparse: %s\n", err.msg);
+                return -1;
+            }
+            a->lin[j] += cpr_bench_now() - t0;
+            a->lin_cpu[j] += cpr_bench_cpu_now() - c0;
+            a->lin_bytes[j] += (double)cpr_weight_bytes(w);
+        }
+    double c0 = cpr_bench_cpu_now(), t0 = cpr_bench_now();
+    if (cpr_matmul(d->pool, d->k, 1, x, (size_t)m->cfg.hidden, &m->lm_head,
+                   logits, (size_t)m->cfg.vocab, 0.0f, &err) != CPR_OK)
+        return -1;
+    a->lm_head = cpr_bench_now() - t0;
+    a->lm_head_cpu = cpr_bench_cpu_now() - c0;
+    a->step = time_decode_at(d, CTX, logits, &a->step_cpu);
+    a->step0 = time_decode_at(d, 0, logits, &a->step0_cpu);
+    enum { HANDOFFS = 2000 };
+    t0 = cpr_bench_now();
+    for (int i = 0; i < HANDOFFS; i++) cpr_pool_run(d->pool, noop_worker, NULL);
+    a->handoff = (cpr_bench_now() - t0) / HANDOFFS *
+                 (double)(m->cfg.n_layers * (CPR_LINEAR_COUNT + 1) + 1);
+    return a->step > 0 && a->step0 > 0 ? 0 : -1;
+}
+
+// Element-wise median of n accountings.
+static void acct_median(const struct acct *v, int n, struct acct *out) {
+    double t[MAX_REPS];
+    *out = v[0];
+#define ACCT_MED(field)                                   \
+    do {                                                  \
+        for (int i = 0; i < n; i++) t[i] = v[i].field;    \
+        out->field = median(t, n);                        \
+    } while (0)
+    for (int j = 0; j < CPR_LINEAR_COUNT; j++) ACCT_MED(lin[j]);
+    for (int j = 0; j < CPR_LINEAR_COUNT; j++) ACCT_MED(lin_cpu[j]);
+    ACCT_MED(lm_head);
+    ACCT_MED(step);
+    ACCT_MED(step0);
+    ACCT_MED(lm_head_cpu);
+    ACCT_MED(step_cpu);
+    ACCT_MED(step0_cpu);
+    ACCT_MED(handoff);
+#undef ACCT_MED
+}
+
+// Rows "acct <form> <part>": seconds per token, GB/s of the weights read
+// (linears, lm_head), ratio = share of the step.
+static void acct_rows(struct cpr_bench_report *rep, const char *isa,
+                      const char *shape, int threads, const char *form,
+                      const struct acct *a, double lm_bytes) {
+    char kname[64], note[320];
+    double lin_t = 0, lin_b = 0, lin_c = 0;
+    for (int j = 0; j < CPR_LINEAR_COUNT; j++) {
+        lin_t += a->lin[j], lin_b += a->lin_bytes[j], lin_c += a->lin_cpu[j];
+        snprintf(kname, sizeof kname, "acct %s %s", form,
+                 cpr_linear_name((enum cpr_linear)j));
+        snprintf(note, sizeof note, "%.2f ms/token over all layers (CPU %.2f "
+                 "ms), %.0f MB read", a->lin[j] * 1e3, a->lin_cpu[j] * 1e3,
+                 a->lin_bytes[j] / 1e6);
+        cpr_bench_row(rep, kname, isa, shape, threads, a->lin[j], -1,
+                      a->lin_bytes[j] / a->lin[j] * 1e-9, a->lin[j] / a->step, note);
+    }
+    double attn = a->step - a->step0;
+    double other = a->step - lin_t - a->lm_head - attn;
+    snprintf(kname, sizeof kname, "acct %s linears", form);
+    snprintf(note, sizeof note, "%.2f ms/token (CPU %.2f ms), %.2f GB read "
+             "(all layers' linears, as cpr_matmul calls in pipeline order)",
+             lin_t * 1e3, lin_c * 1e3, lin_b / 1e9);
+    cpr_bench_row(rep, kname, isa, shape, threads, lin_t, -1, lin_b / lin_t * 1e-9,
+                  lin_t / a->step, note);
+    snprintf(kname, sizeof kname, "acct %s lm_head", form);
+    snprintf(note, sizeof note, "%.2f ms/token (CPU %.2f ms; dense bf16 in "
+             "every form)", a->lm_head * 1e3, a->lm_head_cpu * 1e3);
+    cpr_bench_row(rep, kname, isa, shape, threads, a->lm_head, -1,
+                  lm_bytes / a->lm_head * 1e-9, a->lm_head / a->step, note);
+    snprintf(kname, sizeof kname, "acct %s attention", form);
+    snprintf(note, sizeof note, "%.2f ms/token (CPU %.2f ms): step at context "
+             "%d minus step at context 0 (%.2f ms)", attn * 1e3,
+             (a->step_cpu - a->step0_cpu) * 1e3, CTX, a->step0 * 1e3);
+    cpr_bench_row(rep, kname, isa, shape, threads, attn, -1, -1, attn / a->step,
+                  note);
+    snprintf(kname, sizeof kname, "acct %s other", form);
+    snprintf(note, sizeof note, "%.2f ms/token (CPU %.2f ms): step - linears "
+             "- lm_head - attention (norms, RoPE, SwiGLU, embedding, cache "
+             "writes); pool hand-offs alone %.2f ms/token", other * 1e3,
+             (a->step0_cpu - lin_c - a->lm_head_cpu) * 1e3, a->handoff * 1e3);
+    cpr_bench_row(rep, kname, isa, shape, threads, other, -1, -1,
+                  other / a->step, note);
+    snprintf(kname, sizeof kname, "acct %s step", form);
+    snprintf(note, sizeof note, "%.2f ms/token (CPU %.2f ms), whole decode "
+             "step at context %d (accounting pass)", a->step * 1e3,
+             a->step_cpu * 1e3, CTX);
+    cpr_bench_row(rep, kname, isa, shape, threads, a->step, -1, -1, 1, note);
 }
 
 static double time_prefill(struct cpr_decode *d, float *logits) {
@@ -246,6 +396,8 @@ int main(void) {
     const struct cpr_kernels *k = cpr_kernels_get();
     const char *isa = cpr_isa_name(cpr_kernels_isa());
     int threads = (int)cpr_cpu_count();
+    const char *tenv = getenv("CPRUNE_BENCH_THREADS"); // default: every CPU
+    if (tenv && atoi(tenv) > 0) threads = atoi(tenv);
     struct cpr_pool *pool = NULL;
     struct cpr_err err = {0};
     if (cpr_pool_init(&pool, (size_t)threads, &err) != CPR_OK) {
@@ -279,6 +431,22 @@ int main(void) {
     }
     fprintf(stderr, "bench_sparse: synth %.1f s\n", cpr_bench_now() - t0);
     double gbps = cpr_bench_stream_gbps(pool);
+    // The ceilings' bandwidth: one read pass over STREAM_MB of memory
+    // allocated as the weights are (plain heap), before and after every
+    // timed decode rep, on the same threads; median per variant.
+    size_t sn = (size_t)STREAM_MB << 18; // floats
+    float *sbuf = malloc(sn * sizeof(float));
+    float *ax = malloc((size_t)spec.intermediate * sizeof(float));
+    float *ay = malloc((size_t)spec.intermediate * sizeof(float));
+    if (!sbuf || !ax || !ay) {
+        fprintf(stderr, "bench_sparse: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < sn; i++) sbuf[i] = (float)(i & 1023);
+    for (int64_t i = 0; i < spec.intermediate; i++)
+        ax[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+    struct acct acc_d[V_COUNT * ACCT_REPS];
+    int n_acc_d = 0;
     float *logits = malloc(32000 * sizeof(float));
     struct cpr_decode dd;
     if (cpr_decode_init(&dd, &dense, k, pool, CTX + DECODE_TOKENS,
@@ -323,6 +491,7 @@ int main(void) {
              "fraction of the stream bandwidth)", gbps);
     cpr_bench_row(&rep, "stream_read", isa, "1 GiB", threads, -1, -1, gbps, -1,
                   note);
+    char kname0[64];
     double best_dense_all = 1e300;
     for (int v = 0; v < V_COUNT; v++) {
         struct cpr_model sm;
@@ -333,24 +502,34 @@ int main(void) {
             return 1;
         memcpy(sd.kcache, dd.kcache, (size_t)(layers * sd.max_ctx * 4096) * 4);
         memcpy(sd.vcache, dd.vcache, (size_t)(layers * sd.max_ctx * 4096) * 4);
-        // Stream bandwidth again right before this variant's timings: the
-        // best of all measurements is the ceiling's bandwidth (other load
-        // on the machine only lowers a measurement).
-        double g2 = cpr_bench_stream_gbps(pool);
-        if (g2 > gbps) gbps = g2;
-        dense_ceiling = gbps * 1e9 / (dense_lin + other);
         double td1[MAX_REPS], td2[MAX_REPS], ts[MAX_REPS], rr[MAX_REPS];
+        double cd[MAX_REPS], cs[MAX_REPS], gs[3 * MAX_REPS + 1];
+        int ng = 0;
         time_decode(&dd, logits); // warm up
         time_decode(&sd, logits);
         if (have2) time_decode(&dd2, logits);
         int bad = 0;
+        gs[ng++] = cpr_bench_stream_pass(pool, sbuf, sn);
         for (int r = 0; r < reps; r++) {
-            td1[r] = time_decode(&dd, logits);
-            ts[r] = time_decode(&sd, logits);
+            td1[r] = time_decode_at(&dd, CTX, logits, &cd[r]);
+            gs[ng++] = cpr_bench_stream_pass(pool, sbuf, sn);
+            ts[r] = time_decode_at(&sd, CTX, logits, &cs[r]);
+            gs[ng++] = cpr_bench_stream_pass(pool, sbuf, sn);
             td2[r] = have2 ? time_decode(&dd2, logits) : 1e300;
+            if (have2) gs[ng++] = cpr_bench_stream_pass(pool, sbuf, sn);
             bad |= td1[r] <= 0 || ts[r] <= 0 || td2[r] <= 0;
         }
         if (bad) return 1;
+        // This variant's ceiling: the median of the passes around its reps.
+        double gmed = median_any(gs, ng);
+        snprintf(note, sizeof note, "median of %d read passes of %d MiB "
+                 "interleaved with the %s reps (%.1f-%.1f GB/s)", ng, STREAM_MB,
+                 vname[v], min_of(gs, ng), max_of(gs, ng));
+        snprintf(kname0, sizeof kname0, "stream_read %s", vname[v]);
+        cpr_bench_row(&rep, kname0, isa, "interleaved", threads, -1, -1, gmed,
+                      -1, note);
+        gbps = gmed;
+        dense_ceiling = gbps * 1e9 / (dense_lin + other);
         double bd1 = median(td1, reps), bd2 = median(td2, reps);
         const double *td = bd2 < bd1 ? td2 : td1;
         for (int r = 0; r < reps; r++) rr[r] = td[r] / ts[r];
@@ -366,10 +545,12 @@ int main(void) {
                      1 / (bd2 < bd1 ? bd1 : bd2));
         snprintf(note, sizeof note, "dense %.3f tok/s (%.0f%% of its ceiling "
                  "%.2f; %s table%s); speedup %.2fx (%d reps: "
-                 "%.2f-%.2f) of %.2fx allowed by bytes", 1 / bd,
+                 "%.2f-%.2f) of %.2fx allowed by bytes; CPU s per token "
+                 "dense %.3f, compressed %.3f (wall %.3f, %.3f)", 1 / bd,
                  100 / bd / dense_ceiling, dense_ceiling,
                  bd2 < bd1 ? "avx512" : isa, other_t, ratio,
-                 reps, min_of(rr, reps), max_of(rr, reps), allowed);
+                 reps, min_of(rr, reps), max_of(rr, reps), allowed,
+                 median(cd, reps), median(cs, reps), bd1, bs);
         char kname[64];
         snprintf(kname, sizeof kname, "decode %s", vname[v]);
         // ratio = speedup vs dense (same run, interleaved); GB/s = bytes
@@ -383,6 +564,18 @@ int main(void) {
         snprintf(kname, sizeof kname, "ceiling %s", vname[v]);
         cpr_bench_row(&rep, kname, isa, shape, threads, bs, -1, -1,
                       1 / bs / ceil_tps, note);
+        // Accounting, dense and compressed interleaved.
+        {
+            struct acct as[ACCT_REPS], med;
+            for (int r = 0; r < ACCT_REPS; r++) {
+                if (account(&dd, ax, ay, logits, &acc_d[n_acc_d++]) ||
+                    account(&sd, ax, ay, logits, &as[r]))
+                    return 1;
+            }
+            acct_median(as, ACCT_REPS, &med);
+            acct_rows(&rep, isa, shape, threads, vname[v], &med,
+                      (double)cpr_tensor_nbytes(&dense.lm_head));
+        }
         // Memory: the whole model's weight bytes, compressed vs dense, at
         // this layer count and extrapolated to 32 layers (per-layer bytes
         // scale linearly; embeddings and lm_head are fixed).
@@ -431,10 +624,12 @@ int main(void) {
         cpr_decode_free(&sd);
         free_variant(&sm);
     }
-    snprintf(note, sizeof note, "best of %d measurements (start, before each "
-             "variant); the ceilings above use the best so far", V_COUNT + 1);
-    cpr_bench_row(&rep, "stream_read best", isa, "1 GiB", threads, -1, -1, gbps,
-                  -1, note);
+    {
+        struct acct med;
+        acct_median(acc_d, n_acc_d, &med);
+        acct_rows(&rep, isa, shape, threads, "dense", &med,
+                  (double)cpr_tensor_nbytes(&dense.lm_head));
+    }
     snprintf(note, sizeof note, "dense bf16 decode, best median of the runs above; "
              "bytes/token %.2f GB", (dense_lin + other) / 1e9);
     cpr_bench_row(&rep, "decode dense", isa, shape, threads, best_dense_all, -1,
@@ -445,6 +640,7 @@ int main(void) {
     cpr_decode_free(&dd2);
     cpr_decode_free(&dp);
     free(logits);
+    free(sbuf), free(ax), free(ay);
     cpr_model_free(&dense);
     cpr_pool_free(pool);
     return rc ? 1 : 0;

@@ -220,9 +220,23 @@ double cpr_bench_stream_gbps(struct cpr_pool *pool) {
     return (double)n * sizeof(float) / best * 1e-9;
 }
 
+double cpr_bench_stream_pass(struct cpr_pool *pool, const float *buf, size_t n) {
+    struct stream_ctx c = {.buf = buf, .n = n};
+    double t0 = cpr_bench_now();
+    cpr_pool_run(pool, stream_worker, &c);
+    double dt = cpr_bench_now() - t0;
+    return dt > 0 ? (double)n * sizeof(float) / dt * 1e-9 : -1;
+}
+
+double cpr_bench_cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 // ---- result files ----
 struct row {
-    char kernel[64], isa[16], shape[96], note[160];
+    char kernel[64], isa[16], shape[96], note[320];
     int threads;
     double seconds, gflops, gbps, ratio;
 };

@@ -30,6 +30,16 @@ double cpr_bench_peak_gflops(struct cpr_pool *pool, enum cpr_isa isa);
 // than the caches) on the pool's threads.
 double cpr_bench_stream_gbps(struct cpr_pool *pool);
 
+// One read pass over buf[0, n) (the caller's buffer, already touched, far
+// larger than the caches) on the pool's threads, split as the pool splits
+// rows; GB/s. For ceilings measured interleaved with the timed work, so
+// that the bandwidth and the work see the same load.
+double cpr_bench_stream_pass(struct cpr_pool *pool, const float *buf, size_t n);
+
+// CPU seconds used by this process (all threads): next to wall time, it
+// says how much of the machine a timing got.
+double cpr_bench_cpu_now(void);
+
 // A results file: bench/results/<name>.json (written atomically on close),
 // one object {"bench", "machine": {...}, "rows": [...]}.
 struct cpr_bench_report {

@@ -46,8 +46,12 @@
 // bitmask kernel is bit-identical to gemv1 wherever gemv1 runs), a multiple
 // of 256.
 enum { XB = 16384, RB = 64 };
-// Prefetch distances (bytes) of the value and mask streams.
-enum { PF_VALS = 2048, PF_META = 512 };
+// Prefetch distances (bytes) of the value and mask streams. 1 KiB / 256 B:
+// about as many loop steps ahead as the dense gemv1's 2 KiB (a bitmask
+// step consumes half or less of its bytes); the earlier 2 KiB / 512 B
+// streamed bitmask rows from DRAM measurably slower (one thread, A/B in
+// one process: bench/results/sparse_runs.md, sparse6).
+enum { PF_VALS = 1024, PF_META = 256 };
 
 CPR_AI __mmask16 lanes16(size_t r) {
     return r >= 16 ? (__mmask16)0xFFFFu : (__mmask16)((1u << r) - 1u);

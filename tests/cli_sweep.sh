@@ -23,7 +23,7 @@ NAME=cli_sweep
 # thread counts (results do not depend on them).
 strip() {
     sed -E -e 's/"seconds_per_block":\[[^]]*\]//g' -e 's/"seconds":\{[^}]*\}//g' \
-        -e 's/"(wall_seconds|cpu_seconds|seconds|tokens_per_second|peak_rss_bytes|threads)":[-0-9.eE+]+//g' "$@"
+        -e 's/"(wall_seconds|cpu_seconds|first_chunk_seconds|minor_faults|major_faults|seconds|tokens_per_second|peak_rss_bytes|threads)":[-0-9.eE+]+//g' "$@"
 }
 ids() { grep -o '"cell_id":"[0-9a-f]*"' "$1" | sed 's/.*:"\(.*\)"/\1/' | sort; }
 
