@@ -159,29 +159,34 @@ struct attn_job {
 
 // Item (i, h): token i (position n_past + i), query head h, attends to
 // cached positions 0..n_past+i of kv head h / group. HF: softmax(q k^T *
-// head_dim^-0.5) v in f32.
+// head_dim^-0.5) v in f32. The cache of a layer is head-major, (n_kv_heads,
+// max_ctx, head_dim): the keys and values one head reads are contiguous, so
+// a step streams them instead of gathering head_dim-float pieces kv_dim
+// floats apart.
 static void attn_worker(void *ctx, size_t ith, size_t nth) {
     const struct attn_job *j = ctx;
     struct cpr_decode *d = j->d;
     const struct cpr_layer_shape sh = cpr_layer_shape_of(d->model, j->layer);
     const struct cpr_kernels *k = d->k;
     int64_t hd = sh.head_dim, nh = sh.n_heads, group = nh / sh.n_kv_heads;
-    int64_t qd = nh * hd, kvd = sh.n_kv_heads * hd;
+    int64_t qd = nh * hd;
     float scale = (float)(1.0 / sqrt((double)hd));
     float *S = d->scores + (int64_t)ith * d->max_ctx;
     const float *K = d->kcache + d->kv_off[j->layer];
     const float *V = d->vcache + d->kv_off[j->layer];
+    const int64_t head_stride = d->max_ctx * hd;
     for (int64_t it = (int64_t)ith; it < j->n * nh; it += (int64_t)nth) {
         int64_t i = it / nh, h = it % nh, g = h / group;
         int64_t nk = d->n_past + i + 1;
         const float *q = d->q + i * qd + h * hd;
-        k->gemm_f32(1, (size_t)nk, (size_t)hd, scale, q, (size_t)qd,
-                    K + g * hd, (size_t)kvd, 0.0f, S, (size_t)nk);
+        const float *Kg = K + g * head_stride, *Vg = V + g * head_stride;
+        k->gemm_f32(1, (size_t)nk, (size_t)hd, scale, q, (size_t)qd, Kg,
+                    (size_t)hd, 0.0f, S, (size_t)nk);
         k->softmax_f32((size_t)nk, S, S);
         float *o = d->att + i * qd + h * hd;
         memset(o, 0, (size_t)hd * sizeof(float));
         for (int64_t t = 0; t < nk; t++)
-            k->axpy_f32((size_t)hd, S[t], V + t * kvd + g * hd, o);
+            k->axpy_f32((size_t)hd, S[t], Vg + t * hd, o);
     }
 }
 
@@ -251,8 +256,11 @@ static enum cpr_status block_attn(struct cpr_decode *d, int64_t l, int64_t n,
         const float *sn = d->rope_sin + pos * (hd / 2);
         rope((size_t)sh.n_heads, (size_t)hd, q, cs, sn);
         rope((size_t)sh.n_kv_heads, (size_t)hd, kr, cs, sn);
-        memcpy(Kc + pos * kvd, kr, (size_t)kvd * sizeof(float));
-        memcpy(Vc + pos * kvd, v, (size_t)kvd * sizeof(float));
+        for (int64_t g = 0; g < sh.n_kv_heads; g++) { // head-major
+            const int64_t at = (g * d->max_ctx + pos) * hd;
+            memcpy(Kc + at, kr + g * hd, (size_t)hd * sizeof(float));
+            memcpy(Vc + at, v + g * hd, (size_t)hd * sizeof(float));
+        }
     }
     struct attn_job aj = {.d = d, .layer = l, .n = n};
     cpr_pool_run(d->pool, attn_worker, &aj);

@@ -41,8 +41,9 @@ struct cpr_decode {
     int64_t max_step;                // tokens per step, at most
     int64_t n_past;                  // positions held in the cache
     struct cpr_arena arena;          // owns every buffer below
-    float *kcache;                   // layer l at kv_off[l]: (max_ctx,
-    float *vcache;                   // its kv_dim); none without attention
+    float *kcache;                   // layer l at kv_off[l], head-major:
+    float *vcache;                   // (n_kv_heads, max_ctx, head_dim) of
+                                     // that layer; none without attention
     int64_t *kv_off;                 // (n_layers + 1) float offsets, malloc'd
     float *rope_cos, *rope_sin;      // (max_ctx, head_dim / 2)
     float *h;                        // (max_step, hidden) residual stream
