@@ -185,6 +185,12 @@ enum cpr_status prune_json_protocol(struct cpr_jw *w, const char *model_path,
 // A short text of the target: "50%" style "sparsity 0.5" or "2:4".
 void prune_target_str(const struct cpr_prune_target *t, char *buf, size_t cap);
 
+// The calibration as provenance text: "SOURCE[/SPLIT] SAMPLING seed S,
+// N x L tokens, sha256 H" of run's calibration fields when used, else
+// "none".
+void prune_calib_str(const struct prune_run *run, int used, char *buf,
+                     size_t cap);
+
 // The method's options with their current values, "name=value,..." (the
 // full, resolved list, not only what was typed).
 void prune_opts_str(const struct cpr_method *m, const void *state, char *buf,

@@ -157,16 +157,7 @@ static void out_meta_build(struct out_meta *om, const struct prune_run *run,
                  "cprune.block_patterns)");
     else
         prune_target_str(&run->target, om->target, sizeof om->target);
-    if (used_calibration)
-        snprintf(om->calib, sizeof om->calib, "%s%s%s %s seed %llu, %lld x "
-                 "%lld tokens, sha256 %s", run->calib_source,
-                 run->calib_split ? "/" : "",
-                 run->calib_split ? run->calib_split : "",
-                 cpr_calib_sampling_name(run->sampling),
-                 (unsigned long long)run->seed, (long long)run->nsamples,
-                 (long long)run->seqlen, run->calib_sha);
-    else
-        snprintf(om->calib, sizeof om->calib, "none");
+    prune_calib_str(run, used_calibration, om->calib, sizeof om->calib);
     const char *kv[] = {
         "cprune.version", CPRUNE_VERSION,
         "cprune.source_model", run->model_path,
@@ -234,16 +225,7 @@ static enum cpr_status write_model(struct prune_run *run,
     else
         prune_target_str(&run->target, target, sizeof target);
     snprintf(sp, sizeof sp, "%.6f", run->rep.sparsity);
-    if (run->rep.used_calibration)
-        snprintf(calib, sizeof calib, "%s%s%s %s seed %llu, %lld x %lld "
-                 "tokens, sha256 %s", run->calib_source,
-                 run->calib_split ? "/" : "",
-                 run->calib_split ? run->calib_split : "",
-                 cpr_calib_sampling_name(run->sampling),
-                 (unsigned long long)run->seed, (long long)run->nsamples,
-                 (long long)run->seqlen, run->calib_sha);
-    else
-        snprintf(calib, sizeof calib, "none");
+    prune_calib_str(run, run->rep.used_calibration, calib, sizeof calib);
     const char *meta[] = {
         "cprune.version", CPRUNE_VERSION,
         "cprune.source_model", run->model_path,

@@ -21,6 +21,20 @@ void prune_target_str(const struct cpr_prune_target *t, char *buf,
     else snprintf(buf, cap, "%g", t->sparsity);
 }
 
+void prune_calib_str(const struct prune_run *run, int used, char *buf,
+                     size_t cap) {
+    if (!used) {
+        snprintf(buf, cap, "none");
+        return;
+    }
+    snprintf(buf, cap, "%s%s%s %s seed %llu, %lld x %lld tokens, sha256 %s",
+             run->calib_source, run->calib_split ? "/" : "",
+             run->calib_split ? run->calib_split : "",
+             cpr_calib_sampling_name(run->sampling),
+             (unsigned long long)run->seed, (long long)run->nsamples,
+             (long long)run->seqlen, run->calib_sha);
+}
+
 // One option's value as text.
 static void opt_value(const struct cpr_method_opt *o, const void *state,
                       char *buf, size_t cap) {

@@ -157,15 +157,9 @@ enum cpr_status pstruct_eval(struct pstruct_run *r, const struct cpr_model *m,
 void pstruct_meta_build(struct pstruct_meta *pm, const char *model_path,
                         const char *method, const char *target,
                         const struct prune_run *c) {
-    if (c->calib_source && c->calib_sha[0]) // windows were taken
-        snprintf(pm->calib, sizeof pm->calib, "%s%s%s %s seed %llu, %lld x "
-                 "%lld tokens, sha256 %s", c->calib_source,
-                 c->calib_split ? "/" : "", c->calib_split ? c->calib_split : "",
-                 cpr_calib_sampling_name(c->sampling),
-                 (unsigned long long)c->seed, (long long)c->nsamples,
-                 (long long)c->seqlen, c->calib_sha);
-    else
-        snprintf(pm->calib, sizeof pm->calib, "none");
+    // windows were taken when their sha256 is set
+    prune_calib_str(c, c->calib_source && c->calib_sha[0], pm->calib,
+                    sizeof pm->calib);
     const char *kv[] = {
         "cprune.version", CPRUNE_VERSION,
         "cprune.source_model", model_path,
