@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench/bench_util.h"
 #include "core/model.h"
@@ -22,12 +21,6 @@
 #include "eval/perplexity.h"
 
 enum { MAXM = 8, MAXR = 64 };
-
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static long env_long(const char *name, long def) {
     const char *v = getenv(name);
@@ -81,9 +74,9 @@ int main(int argc, char **argv) {
         if (cpr_ppl_eval(&m[i], NULL, pool, ids, T, &po, &res, &err)) goto fail;
     for (int r = 0; r < R; r++)
         for (int i = 0; i < nm; i++) {
-            double c0 = cpu_now(), w0 = cpr_bench_now();
+            double c0 = cpr_bench_cpu_now(), w0 = cpr_bench_now();
             if (cpr_ppl_eval(&m[i], NULL, pool, ids, T, &po, &res, &err)) goto fail;
-            cpu[i][r] = cpu_now() - c0, wall[i][r] = cpr_bench_now() - w0;
+            cpu[i][r] = cpr_bench_cpu_now() - c0, wall[i][r] = cpr_bench_now() - w0;
         }
     double c_ref = 0;
     printf("%-40s %10s %10s %12s %10s\n", "model", "cpu_s", "wall_s",

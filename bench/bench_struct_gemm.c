@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench/bench_util.h"
 #include "core/matmul.h"
@@ -39,12 +38,6 @@ enum { MAXM = 4, MAXL = 256, NROLE = 8, MAXSH = 1024 };
 static const char *const ROLE[NROLE] = {"q_proj", "k_proj", "v_proj",
                                         "o_proj", "gate_proj", "up_proj",
                                         "down_proj", "lm_head"};
-
-static double cpu_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static long env_long(const char *name, long def) {
     const char *v = getenv(name);
@@ -159,9 +152,9 @@ int main(int argc, char **argv) {
                     size_t n = (size_t)w->shape[0], k = (size_t)w->shape[1];
                     size_t ldx = PAD & 2 ? (k + 15) / 16 * 16 : k;
                     size_t ldy = PAD & 2 ? (n + 15) / 16 * 16 : n;
-                    double c0 = cpu_now(), w0 = cpr_bench_now();
+                    double c0 = cpr_bench_cpu_now(), w0 = cpr_bench_now();
                     if (cpr_matmul(pool, NULL, M, x, ldx, w, y, ldy, 0.0f, &err)) goto fail;
-                    double c = cpu_now() - c0, wt = cpr_bench_now() - w0;
+                    double c = cpr_bench_cpu_now() - c0, wt = cpr_bench_now() - w0;
                     if (rd < 0) continue;
                     if (rd == 0 || c < BC[i][l][r]) BC[i][l][r] = c;
                     if (rd == 0 || wt < BW[i][l][r]) BW[i][l][r] = wt;
