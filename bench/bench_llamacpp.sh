@@ -20,7 +20,10 @@
 #   cprune generate --bench --tokens $TOKENS (dense bf16, dense f32, the
 #   two compressed models) on a 512-token prompt (the
 #   first 1900 bytes of TinyStories eval with the LLaMA-2 tokenizer: 517
-#   tokens incl. BOS): prefill tok/s and decode tok/s at context 517+.
+#   tokens incl. BOS): prefill tok/s and decode tok/s at context 517+;
+#   and for the dense sides, cprune generate --bench --tokens $TOKENS with
+#   no prompt (BOS only): decode from an empty cache, the condition of
+#   llama-bench's tgN (rows <tag>_tgN: compare with llama_*_tgN).
 # Heavy (several GB): each rep runs under flock $LOCK. PREP_ONLY=1 makes
 # the models and stops. MODELS=DIR takes the models from DIR instead of
 # $WORK (made there if missing; the prompt and logs stay in $WORK).
@@ -121,6 +124,13 @@ cprun() { # model tag
         awk -v tag="$2" '{ print "R", tag "_prefill" $1, $2; print "R", tag "_decode@" $1, $3 }'
     faults "$2"
 }
+cptg() { # model tag: decode from an empty cache (BOS only), as llama-bench tgN
+    $TIME "$P" generate --model "$1" --tokenizer "$TOK" --tokens "$N" --bench --quiet \
+        --threads "$TH" 2>&1 |
+        sed -n 's/.*decode [0-9]* tokens.*(\([0-9.]*\) tok\/s).*/\1/p' |
+        awk -v tag="$2" -v n="$N" '{ print "R", tag "_tg" n, $1 }'
+    faults "$2_tg"
+}
 for r in $(seq "$REPS"); do
     echo "== rep $r $(date -u +%H:%M:%S) load $(cut -d' ' -f1-3 /proc/loadavg)"
     flock 9 # held for the rep; other heavy jobs wait
@@ -128,11 +138,13 @@ for r in $(seq "$REPS"); do
         echo "   resident (GiB):$(resident "$M-bf16.gguf" "$M"/*.safetensors)"
         llrun "$M-bf16.gguf" llama_bf16
         cprun "$M" cprune_dense
+        cptg "$M" cprune_dense
     fi
     if side f32; then
         echo "   resident (GiB):$(resident "$M-f32.gguf" "$M-f32"/*.safetensors)"
         llrun "$M-f32.gguf" llama_f32
         cprun "$M-f32" cprune_dense_f32
+        cptg "$M-f32" cprune_dense_f32
     fi
     if side sparse; then
         cprun "$M-c50" cprune_c50

@@ -60,7 +60,8 @@
 #include "core/weight.h"
 
 #define CTX 512
-#define DECODE_TOKENS 6
+#define DECODE_TOKENS 16 // per timed rep: ~1-4 s of decode, so a burst of
+                          // other load lands in one rep, not in one side
 #define MAX_REPS 15
 #define PREFILL_TOKENS 256
 #define PREFILL_LAYERS 2
@@ -404,11 +405,14 @@ int main(void) {
         fprintf(stderr, "bench_sparse: %s\n", err.msg);
         return 1;
     }
-    // Memory: dense layer 405 MB (bf16), its 50% / 2:4 form 228 MB, plus
-    // embeddings + lm_head 524 MB and the KV cache; keep 40% headroom for
-    // the rest of the machine.
+    // Memory per layer: the dense bf16 layer (405 MB), its largest
+    // compressed form (50% bitmask / 2:4, 228 MB) and two KV caches (the
+    // dense and the compressed decode's, 17 MB each at context 512): 0.67
+    // GB. Fixed: embeddings + lm_head (524 MB), the stream buffer
+    // (STREAM_MB), the pruning scratch and activations (~0.3 GB). Leave
+    // 1.5 GB of MemAvailable to the rest of the machine.
     double avail = mem_available_gb();
-    int64_t layers = (int64_t)((avail * 0.6 - 0.8) / 0.66);
+    int64_t layers = (int64_t)((avail - 1.5 - 0.524 - STREAM_MB / 1024.0 - 0.3) / 0.67);
     if (layers > FULL_LAYERS) layers = FULL_LAYERS;
     if (layers < 1) layers = 1;
     const char *env = getenv("CPRUNE_BENCH_LAYERS");

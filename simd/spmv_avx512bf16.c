@@ -46,12 +46,13 @@
 // bitmask kernel is bit-identical to gemv1 wherever gemv1 runs), a multiple
 // of 256.
 enum { XB = 16384, RB = 64 };
-// Prefetch distances (bytes) of the value and mask streams. 1 KiB / 256 B:
-// about as many loop steps ahead as the dense gemv1's 2 KiB (a bitmask
-// step consumes half or less of its bytes); the earlier 2 KiB / 512 B
-// streamed bitmask rows from DRAM measurably slower (one thread, A/B in
-// one process: bench/results/sparse_runs.md, sparse6).
-enum { PF_VALS = 1024, PF_META = 256 };
+// Prefetch distances (bytes) of the value and mask streams. Two threads
+// streaming from DRAM need several KiB in flight each: the values stream
+// 4 KiB ahead, the mask 256 B (a bitmask step reads 1/8 as many mask bytes
+// as it covers columns). Chosen by an A/B of 1 KiB .. 8 KiB on the 7B
+// shapes (bench/results/sparse_runs.md, stop 26): 1 KiB left the down_proj
+// shape (k = 11008) measurably below the dense stream rate.
+enum { PF_VALS = 4096, PF_META = 256 };
 
 CPR_AI __mmask16 lanes16(size_t r) {
     return r >= 16 ? (__mmask16)0xFFFFu : (__mmask16)((1u << r) - 1u);
