@@ -1,4 +1,4 @@
-// simd/blas1_avx2.c: dot / axpy / scale with AVX2 + FMA.
+// simd/blas1_avx2.c: dot / axpy / axpy_rows / scale with AVX2 + FMA.
 //
 // dot keeps four 8-lane f32 accumulators (32 products in flight) and sums
 // them at the end; tails are handled with a scalar loop. axpy uses FMA, so
@@ -41,6 +41,51 @@ static void axpy_f32_avx2(size_t n, float a, const float *x, float *y) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+// o's columns in blocks of 64 (eight accumulators), then 8 at a time, then
+// the last n % 8 columns one by one. Each accumulator starts from o, takes
+// fmadd(s[t], v[t][i], acc) for t = 0, 1, ... and is stored once: the
+// arithmetic of axpy_f32_avx2 per element. The column tail is the same
+// C expression as axpy_f32_avx2's tail loop (y += a * x) compiled with the
+// same flags, so whether the compiler fuses it is the same in both.
+static void axpy_rows_f32_avx2(size_t n, size_t nt, const float *s,
+                               const float *v, size_t ldv, float *o) {
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m256 a0 = _mm256_loadu_ps(o + i), a1 = _mm256_loadu_ps(o + i + 8);
+        __m256 a2 = _mm256_loadu_ps(o + i + 16), a3 = _mm256_loadu_ps(o + i + 24);
+        __m256 a4 = _mm256_loadu_ps(o + i + 32), a5 = _mm256_loadu_ps(o + i + 40);
+        __m256 a6 = _mm256_loadu_ps(o + i + 48), a7 = _mm256_loadu_ps(o + i + 56);
+        const float *x = v + i;
+        for (size_t t = 0; t < nt; t++, x += ldv) {
+            __m256 st = _mm256_set1_ps(s[t]);
+            a0 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x), a0);
+            a1 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 8), a1);
+            a2 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 16), a2);
+            a3 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 24), a3);
+            a4 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 32), a4);
+            a5 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 40), a5);
+            a6 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 48), a6);
+            a7 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 56), a7);
+        }
+        _mm256_storeu_ps(o + i, a0), _mm256_storeu_ps(o + i + 8, a1);
+        _mm256_storeu_ps(o + i + 16, a2), _mm256_storeu_ps(o + i + 24, a3);
+        _mm256_storeu_ps(o + i + 32, a4), _mm256_storeu_ps(o + i + 40, a5);
+        _mm256_storeu_ps(o + i + 48, a6), _mm256_storeu_ps(o + i + 56, a7);
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_loadu_ps(o + i);
+        const float *x = v + i;
+        for (size_t t = 0; t < nt; t++, x += ldv)
+            a = _mm256_fmadd_ps(_mm256_set1_ps(s[t]), _mm256_loadu_ps(x), a);
+        _mm256_storeu_ps(o + i, a);
+    }
+    for (; i < n; i++) {
+        float y = o[i];
+        for (size_t t = 0; t < nt; t++) y += s[t] * v[t * ldv + i];
+        o[i] = y;
+    }
+}
+
 static void scale_f32_avx2(size_t n, float a, float *x) {
     __m256 va = _mm256_set1_ps(a);
     size_t i = 0;
@@ -53,5 +98,6 @@ void cpr_fill_blas1_avx2(struct cpr_kernels *k) {
     k->dot_f32 = dot_f32_avx2;
     k->axpy_f32 = axpy_f32_avx2;
     k->scale_f32 = scale_f32_avx2;
+    k->axpy_rows_f32 = axpy_rows_f32_avx2;
 }
 #endif
