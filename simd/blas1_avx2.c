@@ -41,48 +41,26 @@ static void axpy_f32_avx2(size_t n, float a, const float *x, float *y) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-// o's columns in blocks of 64 (eight accumulators), then 8 at a time, then
-// the last n % 8 columns one by one. Each accumulator starts from o, takes
-// fmadd(s[t], v[t][i], acc) for t = 0, 1, ... and is stored once: the
-// arithmetic of axpy_f32_avx2 per element. The column tail is the same
-// C expression as axpy_f32_avx2's tail loop (y += a * x) compiled with the
-// same flags, so whether the compiler fuses it is the same in both.
+// One row at a time: o += s[t] * v[t] with the loop body of axpy_f32_avx2
+// (8-lane FMA, then the same C expression y += a * x for the last n % 8
+// columns, compiled with the same flags, so the compiler's fusing choice is
+// the same), minus the indirect call per row. o (n floats) stays in L1.
+// Unlike the AVX-512 and NEON versions, o is not held in registers across
+// rows: at n = 128 that needs all 16 ymm registers, and the register-
+// blocked variants tried (two 64-column passes per 32-row chunk, or 64
+// columns in registers plus 64 through memory) ran slower than this loop
+// on the Zen 4 machine of bench/results/sparse_runs.md (bench_decode_kern
+// attn rows).
 static void axpy_rows_f32_avx2(size_t n, size_t nt, const float *s,
                                const float *v, size_t ldv, float *o) {
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        __m256 a0 = _mm256_loadu_ps(o + i), a1 = _mm256_loadu_ps(o + i + 8);
-        __m256 a2 = _mm256_loadu_ps(o + i + 16), a3 = _mm256_loadu_ps(o + i + 24);
-        __m256 a4 = _mm256_loadu_ps(o + i + 32), a5 = _mm256_loadu_ps(o + i + 40);
-        __m256 a6 = _mm256_loadu_ps(o + i + 48), a7 = _mm256_loadu_ps(o + i + 56);
-        const float *x = v + i;
-        for (size_t t = 0; t < nt; t++, x += ldv) {
-            __m256 st = _mm256_set1_ps(s[t]);
-            a0 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x), a0);
-            a1 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 8), a1);
-            a2 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 16), a2);
-            a3 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 24), a3);
-            a4 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 32), a4);
-            a5 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 40), a5);
-            a6 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 48), a6);
-            a7 = _mm256_fmadd_ps(st, _mm256_loadu_ps(x + 56), a7);
-        }
-        _mm256_storeu_ps(o + i, a0), _mm256_storeu_ps(o + i + 8, a1);
-        _mm256_storeu_ps(o + i + 16, a2), _mm256_storeu_ps(o + i + 24, a3);
-        _mm256_storeu_ps(o + i + 32, a4), _mm256_storeu_ps(o + i + 40, a5);
-        _mm256_storeu_ps(o + i + 48, a6), _mm256_storeu_ps(o + i + 56, a7);
-    }
-    for (; i + 8 <= n; i += 8) {
-        __m256 a = _mm256_loadu_ps(o + i);
-        const float *x = v + i;
-        for (size_t t = 0; t < nt; t++, x += ldv)
-            a = _mm256_fmadd_ps(_mm256_set1_ps(s[t]), _mm256_loadu_ps(x), a);
-        _mm256_storeu_ps(o + i, a);
-    }
-    for (; i < n; i++) {
-        float y = o[i];
-        for (size_t t = 0; t < nt; t++) y += s[t] * v[t * ldv + i];
-        o[i] = y;
+    for (size_t t = 0; t < nt; t++) {
+        const float a = s[t], *x = v + t * ldv;
+        __m256 va = _mm256_set1_ps(a);
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(o + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i),
+                                                    _mm256_loadu_ps(o + i)));
+        for (; i < n; i++) o[i] += a * x[i];
     }
 }
 

@@ -46,14 +46,17 @@ static void axpy_f32_avx512(size_t n, float a, const float *x, float *y) {
     }
 }
 
+enum { ROW_CHUNK = 32 }; // rows per chunk: 16 KiB of 128-float rows
+
 // o's columns in blocks of 128 (eight accumulators), then 16 at a time (the
 // last one masked). Each accumulator starts from o, takes
-// fmadd(s[t], v[t][i], acc) for t = 0, 1, ... (axpy_f32_avx512's arithmetic:
-// one fused a*x + y per element, full and masked lanes alike) and is stored
-// once. The rows are read in order (one sequential stream when ldv == n);
-// no software prefetch: the hardware prefetcher keeps up with it.
-static void axpy_rows_f32_avx512(size_t n, size_t nt, const float *s,
-                                 const float *v, size_t ldv, float *o) {
+// fmadd(s[t], v[t][i], acc) for t = 0, 1, ... (axpy_f32_avx512's
+// arithmetic: one fused a*x + y per element, full and masked lanes alike)
+// and is stored at the end (of the chunk, see below). The rows are read in
+// order (one sequential stream when ldv == n); software prefetch of rows
+// 4 to 16 ahead gained nothing measurable (bench_decode_kern attn rows).
+static void rows_block_avx512(size_t n, size_t nt, const float *s,
+                              const float *v, size_t ldv, float *o) {
     size_t i = 0;
     for (; i + 128 <= n; i += 128) {
         __m512 a0 = _mm512_loadu_ps(o + i), a1 = _mm512_loadu_ps(o + i + 16);
@@ -85,6 +88,17 @@ static void axpy_rows_f32_avx512(size_t n, size_t nt, const float *s,
             a = _mm512_fmadd_ps(_mm512_set1_ps(s[t]), _mm512_maskz_loadu_ps(m, x), a);
         _mm512_mask_storeu_ps(o + i, m, a);
     }
+}
+
+// Rows in chunks of ROW_CHUNK: each column block of a chunk reads rows the
+// previous block just brought into L1 (o goes through memory between
+// chunks, which is exact), so a width of several blocks still streams
+// v once from memory.
+static void axpy_rows_f32_avx512(size_t n, size_t nt, const float *s,
+                                 const float *v, size_t ldv, float *o) {
+    for (size_t t0 = 0; t0 < nt; t0 += ROW_CHUNK)
+        rows_block_avx512(n, nt - t0 < ROW_CHUNK ? nt - t0 : ROW_CHUNK, s + t0,
+                          v + t0 * ldv, ldv, o);
 }
 
 static void scale_f32_avx512(size_t n, float a, float *x) {

@@ -36,14 +36,16 @@ static void axpy_f32_neon(size_t n, float a, const float *x, float *y) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+enum { ROW_CHUNK = 32 }; // rows per chunk: 16 KiB of 128-float rows
+
 // o's columns in blocks of 64 (sixteen accumulators), then 4 at a time,
 // then the last n % 4 one by one. Each accumulator starts from o, takes
-// vfmaq_n_f32(acc, v[t][i], s[t]) for t = 0, 1, ... and is stored once:
-// axpy_f32_neon's arithmetic per element. The column tail is the same C
-// expression as axpy_f32_neon's tail loop (y += a * x), so the compiler's
-// fusing choice is the same in both.
-static void axpy_rows_f32_neon(size_t n, size_t nt, const float *s,
-                               const float *v, size_t ldv, float *o) {
+// vfmaq_n_f32(acc, v[t][i], s[t]) for t = 0, 1, ... and is stored at the
+// end (of the chunk, see below): axpy_f32_neon's arithmetic per element.
+// The column tail is the same C expression as axpy_f32_neon's tail loop
+// (y += a * x), so the compiler's fusing choice is the same in both.
+static void rows_block_neon(size_t n, size_t nt, const float *s,
+                            const float *v, size_t ldv, float *o) {
     size_t i = 0;
     for (; i + 64 <= n; i += 64) {
         float32x4_t a[16];
@@ -69,6 +71,17 @@ static void axpy_rows_f32_neon(size_t n, size_t nt, const float *s,
         for (size_t t = 0; t < nt; t++) y += s[t] * v[t * ldv + i];
         o[i] = y;
     }
+}
+
+// Rows in chunks of ROW_CHUNK: each column block of a chunk reads rows the
+// previous block just brought into L1 (o goes through memory between
+// chunks, which is exact), so a width of several blocks still streams
+// v once from memory.
+static void axpy_rows_f32_neon(size_t n, size_t nt, const float *s,
+                               const float *v, size_t ldv, float *o) {
+    for (size_t t0 = 0; t0 < nt; t0 += ROW_CHUNK)
+        rows_block_neon(n, nt - t0 < ROW_CHUNK ? nt - t0 : ROW_CHUNK, s + t0,
+                        v + t0 * ldv, ldv, o);
 }
 
 static void scale_f32_neon(size_t n, float a, float *x) {
