@@ -46,8 +46,9 @@ typedef void (*cpr_scale_f32_fn)(size_t n, float a, float *x);
 // probability-weighted sum of value rows. Contract: bit-identical to the
 // same table's axpy_f32 called once per row, t = 0, 1, ..., nt-1
 // (axpy_f32(n, s[t], v + t*ldv, o)): the same per-element rounding (FMA or
-// not) in the same t order. The SIMD versions keep a block of o in
-// registers across all t instead of loading and storing o per row.
+// not) in the same t order. The AVX-512 and NEON versions keep a block of
+// o in registers across rows (AVX2 runs the axpy body per row, which
+// measured faster there); all save the indirect call per row.
 typedef void (*cpr_axpy_rows_f32_fn)(size_t n, size_t nt, const float *s,
                                      const float *v, size_t ldv, float *o);
 

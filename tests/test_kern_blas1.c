@@ -98,7 +98,7 @@ static void test_axpy_rows(struct cpr_test_ctx *t) {
     struct cpr_rng r;
     cpr_rng_seed(&r, 3);
     static const size_t ns[] = {0, 1, 7, 8, 16, 33, 64, 100, 128, 130, 200};
-    static const size_t nts[] = {0, 1, 5, 512};
+    static const size_t nts[] = {0, 1, 5, 33, 512}; // 33: one past a 32-row chunk
     for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
         for (size_t b = 0; b < sizeof nts / sizeof nts[0]; b++)
             for (size_t pad = 0; pad <= 3; pad += 3) {
