@@ -1,5 +1,5 @@
-// bench/bench_decode_kern.c: the two kernels issue 16 added for decode and
-// for building compressed models, one thread each.
+// bench/bench_decode_kern.c: the kernels issue 16 added for decode and for
+// building compressed models, and decode attention, one thread each.
 //
 //   gemv_bf16 m=1/2/4  y = x W^T with a LLaMA-7B MLP weight (W 11008 x 4096
 //                      bf16, 90 MB: far larger than the caches), per ISA
@@ -24,11 +24,24 @@
 //                      nm (2:4), auto on 2:4 (scans for misfits and counts
 //                      nonzeros first), bitmask at 50% (random pattern),
 //                      in ns per weight (the seconds column is per call).
+//   attn               decode attention at context ATT_CTX (LLaMA-7B
+//                      shapes: 32 heads of 128, f32 KV cache) over
+//                      ATT_LAYERS layers' caches (134 MB, far larger than
+//                      the caches), as core/decode.c's attn_worker does it
+//                      for one token: per head the score GEMV
+//                      (gemm_f32 m = 1 over the head's keys), softmax, and
+//                      o = S V either as one axpy_f32 per cached row (the
+//                      old loop) or one axpy_rows_f32 call. Rows: the
+//                      scores alone, S V alone (loop / rows), and the whole
+//                      step (loop / rows). GB/s = K and/or V bytes read /
+//                      second; ratio = that over the one-thread stream
+//                      read bandwidth; note: rows vs loop by wall and CPU
+//                      time. Written to bench/results/decode_attn.json.
 // Best of several calls (at least 5 and 1 s of wall time), as wall time
 // and as this thread's CPU time: on a shared machine the CPU time is the
 // steadier figure (it excludes time the thread waited for a core); the
 // ratio column of the compress rows is ns per weight of CPU time.
-// Env: CPRUNE_BENCH_KERN=gemv,spmv,compress (default all) picks the
+// Env: CPRUNE_BENCH_KERN=gemv,spmv,attn,compress (default all) picks the
 // groups; CPRUNE_BENCH_ISA=NAME keeps one ISA table (spmv skips scalar
 // unless asked for by name).
 #include <stdio.h>
@@ -114,6 +127,105 @@ struct dctx {
 static void run_dense(void *p) {
     struct dctx *c = p;
     c->k->gemm_bf16w(1, c->n, c->kk, 1.0f, c->x, c->kk, c->w, c->kk, 0.0f, c->y, c->n);
+}
+
+// ---- decode attention ----
+enum { ATT_CTX = 512, ATT_HEADS = 32, ATT_HD = 128, ATT_LAYERS = 8 };
+enum att_op { ATT_SCORES, ATT_AV_LOOP, ATT_AV_ROWS, ATT_STEP_LOOP, ATT_STEP_ROWS };
+
+struct actx {
+    const struct cpr_kernels *k;
+    enum att_op op;
+    const float *q, *kc, *vc; // q (heads, hd); caches (layers, heads, ctx, hd)
+    float *s, *o;             // s (ctx), o (heads, hd)
+};
+
+static void run_attn(void *p) {
+    struct actx *c = p;
+    const struct cpr_kernels *k = c->k;
+    const size_t hs = (size_t)ATT_CTX * ATT_HD;
+    const float scale = 0.08838834764831845f; // 1/sqrt(128)
+    for (size_t l = 0; l < ATT_LAYERS; l++)
+        for (size_t h = 0; h < ATT_HEADS; h++) {
+            const float *K = c->kc + (l * ATT_HEADS + h) * hs;
+            const float *V = c->vc + (l * ATT_HEADS + h) * hs;
+            const float *q = c->q + h * ATT_HD;
+            float *o = c->o + h * ATT_HD;
+            int step = c->op == ATT_STEP_LOOP || c->op == ATT_STEP_ROWS;
+            if (c->op == ATT_SCORES || step) {
+                k->gemm_f32(1, ATT_CTX, ATT_HD, scale, q, ATT_HD, K, ATT_HD, 0.0f,
+                            c->s, ATT_CTX);
+                if (step) k->softmax_f32(ATT_CTX, c->s, c->s);
+            }
+            if (c->op == ATT_SCORES) continue;
+            memset(o, 0, ATT_HD * sizeof(float));
+            if (c->op == ATT_AV_ROWS || c->op == ATT_STEP_ROWS)
+                k->axpy_rows_f32(ATT_HD, ATT_CTX, c->s, V, ATT_HD, o);
+            else
+                for (size_t t = 0; t < ATT_CTX; t++)
+                    k->axpy_f32(ATT_HD, c->s[t], V + t * ATT_HD, o);
+        }
+}
+
+// The attn rows (see the header) into their own report.
+static int bench_attn(const struct cpr_kernels *tabs, const enum cpr_isa *isas,
+                      size_t nt, struct cpr_rng *r) {
+    size_t nc = (size_t)ATT_LAYERS * ATT_HEADS * ATT_CTX * ATT_HD;
+    float *kc = malloc(nc * sizeof *kc), *vc = malloc(nc * sizeof *vc);
+    float *q = malloc(ATT_HEADS * ATT_HD * sizeof *q);
+    float *s = malloc(ATT_CTX * sizeof *s), *o = malloc(ATT_HEADS * ATT_HD * sizeof *o);
+    if (!kc || !vc || !q || !s || !o) {
+        fprintf(stderr, "bench_decode_kern: out of memory (attn)\n");
+        free(kc), free(vc), free(q), free(s), free(o);
+        return 1;
+    }
+    for (size_t i = 0; i < nc; i++) kc[i] = (float)cpr_rng_normal(r);
+    for (size_t i = 0; i < nc; i++) vc[i] = (float)cpr_rng_normal(r);
+    for (size_t i = 0; i < ATT_HEADS * ATT_HD; i++) q[i] = (float)cpr_rng_normal(r);
+    // the S V rows alone use a fixed softmax-like row
+    for (size_t t = 0; t < ATT_CTX; t++) s[t] = 1.0f / (float)(t + 1);
+    struct cpr_bench_report rep;
+    cpr_bench_report_open(&rep, "decode_attn", 1);
+    double ceil_gbps = cpr_bench_stream_gbps(NULL);
+    cpr_bench_row(&rep, "stream read", "-", "1 GiB f32 sum", 1, -1, -1, ceil_gbps, 1,
+                  "the ceiling of the rows below (best of 4)");
+    static const struct { const char *name; enum att_op op; int nbuf; } ops[] = {
+        {"attn scores (gemm m=1)", ATT_SCORES, 1},
+        {"attn S V axpy loop", ATT_AV_LOOP, 1},
+        {"attn S V axpy_rows", ATT_AV_ROWS, 1},
+        {"attn step axpy loop", ATT_STEP_LOOP, 2},
+        {"attn step axpy_rows", ATT_STEP_ROWS, 2},
+    };
+    char shape[64], note[200];
+    snprintf(shape, sizeof shape, "%dL x %dh ctx=%d hd=%d", ATT_LAYERS, ATT_HEADS, ATT_CTX,
+             ATT_HD);
+    size_t slot = 0;
+    while (cpr_kernel_slot_names[slot] && strcmp(cpr_kernel_slot_names[slot], "axpy_rows_f32"))
+        slot++;
+    for (size_t ti = 0; ti < nt; ti++) {
+        if (isas[ti] == CPR_ISA_SCALAR && !getenv("CPRUNE_BENCH_ISA")) continue;
+        if (ti > 0 && tabs[ti].slot_isa[slot] != isas[ti]) continue; // reused kernel
+        double tw[5], tc[5];
+        for (size_t oi = 0; oi < 5; oi++) {
+            struct actx c = {&tabs[ti], ops[oi].op, q, kc, vc, s, o};
+            time_best(run_attn, &c, &tw[oi], &tc[oi]);
+        }
+        for (size_t oi = 0; oi < 5; oi++) {
+            double gb = (double)ops[oi].nbuf * (double)nc * 4 * 1e-9;
+            if (ops[oi].op == ATT_AV_ROWS || ops[oi].op == ATT_STEP_ROWS)
+                snprintf(note, sizeof note, "%.2fx the axpy loop by wall time, %.2fx by "
+                         "CPU time (%.4f s); %.3f ms per layer",
+                         tw[oi - 1] / tw[oi], tc[oi - 1] / tc[oi], tc[oi],
+                         tw[oi] / ATT_LAYERS * 1e3);
+            else
+                snprintf(note, sizeof note, "CPU time %.4f s; %.3f ms per layer", tc[oi],
+                         tw[oi] / ATT_LAYERS * 1e3);
+            cpr_bench_row(&rep, ops[oi].name, cpr_isa_name(isas[ti]), shape, 1, tw[oi],
+                          -1, gb / tw[oi], gb / tw[oi] / ceil_gbps, note);
+        }
+    }
+    free(kc), free(vc), free(q), free(s), free(o);
+    return cpr_bench_report_close(&rep);
 }
 
 static int want(const char *env, const char *item) {
@@ -258,6 +370,7 @@ int main(void) {
         rc |= bench_spmv(&rep, tabs, isas, nt, N, K, w, x, y, ceil_gbps, &r);
         rc |= bench_spmv(&rep, tabs, isas, nt, K, N, wt, x, y, ceil_gbps, &r);
     }
+    if (want("CPRUNE_BENCH_KERN", "attn")) rc |= bench_attn(tabs, isas, nt, &r) != 0;
     int64_t shp[2] = {K, N};
     struct cpr_tensor t24, t50;
     cpr_tensor_wrap(&t24, CPR_DTYPE_BF16, w24, 2, shp, 0);

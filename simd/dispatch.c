@@ -18,6 +18,7 @@ static const struct {
     size_t off;
 } slots[] = {
     SLOT(dot_f32),          SLOT(axpy_f32),       SLOT(scale_f32),
+    SLOT(axpy_rows_f32),
     SLOT(bf16_to_f32),      SLOT(f32_to_bf16),    SLOT(f16_to_f32),
     SLOT(f32_to_f16),       SLOT(gemm_f32),       SLOT(gemm_bf16w),
     SLOT(gemm_f16w),        SLOT(syrk_f32),       SLOT(colstats_f32),
@@ -39,7 +40,8 @@ static const struct {
 #define N_SLOTS (sizeof slots / sizeof slots[0])
 
 const char *const cpr_kernel_slot_names[] = {
-    "dot_f32",       "axpy_f32",       "scale_f32",      "bf16_to_f32",
+    "dot_f32",       "axpy_f32",       "scale_f32",      "axpy_rows_f32",
+    "bf16_to_f32",
     "f32_to_bf16",   "f16_to_f32",     "f32_to_f16",     "gemm_f32",
     "gemm_bf16w",    "gemm_f16w",      "syrk_f32",       "colstats_f32",
     "absmul_f32",    "count_zeros_f32", "rmsnorm_f32",   "layernorm_f32",

@@ -42,6 +42,15 @@ typedef float (*cpr_dot_f32_fn)(size_t n, const float *x, const float *y);
 typedef void (*cpr_axpy_f32_fn)(size_t n, float a, const float *x, float *y);
 // x[i] *= a
 typedef void (*cpr_scale_f32_fn)(size_t n, float a, float *x);
+// o[i] += sum_{t<nt} s[t] * v[t*ldv + i] for i < n (ldv >= n): attention's
+// probability-weighted sum of value rows. Contract: bit-identical to the
+// same table's axpy_f32 called once per row, t = 0, 1, ..., nt-1
+// (axpy_f32(n, s[t], v + t*ldv, o)): the same per-element rounding (FMA or
+// not) in the same t order. The AVX-512 and NEON versions keep a block of
+// o in registers across rows (AVX2 runs the axpy body per row, which
+// measured faster there); all save the indirect call per row.
+typedef void (*cpr_axpy_rows_f32_fn)(size_t n, size_t nt, const float *s,
+                                     const float *v, size_t ldv, float *o);
 
 // ---- convert family (simd/convert_*.c) ----
 // bf16/f16 <-> f32. Widening is exact. Narrowing rounds to nearest even,
@@ -238,6 +247,7 @@ struct cpr_kernels {
     cpr_dot_f32_fn dot_f32;
     cpr_axpy_f32_fn axpy_f32;
     cpr_scale_f32_fn scale_f32;
+    cpr_axpy_rows_f32_fn axpy_rows_f32;
     // convert
     cpr_cvt_h16_f32_fn bf16_to_f32;
     cpr_cvt_f32_h16_fn f32_to_bf16;

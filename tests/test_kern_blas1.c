@@ -1,4 +1,4 @@
-// tests/test_kern_blas1.c: dot / axpy / scale against the scalar reference
+// tests/test_kern_blas1.c: dot / axpy / axpy_rows / scale against the scalar reference
 // for every ISA this machine runs, at the standard sizes plus a large one,
 // with misaligned pointers.
 #include <math.h>
@@ -87,6 +87,73 @@ static void test_axpy_scale(struct cpr_test_ctx *t) {
     }
 }
 
+// axpy_rows: every table against the loop of its own axpy_f32 (bit-identical:
+// the slot's contract) and against the scalar reference (within the FMA
+// rounding difference). The columns of v past n (ldv > n) hold NaN, so a
+// kernel that reads them into o fails; o[n] is a guard that must survive.
+static void test_axpy_rows(struct cpr_test_ctx *t) {
+    struct cpr_kernels tabs[CPR_ISA_COUNT];
+    enum cpr_isa isas[CPR_ISA_COUNT];
+    size_t ntab = cpr_test_tables(tabs, isas);
+    struct cpr_rng r;
+    cpr_rng_seed(&r, 3);
+    static const size_t ns[] = {0, 1, 7, 8, 16, 33, 64, 100, 128, 130, 200};
+    static const size_t nts[] = {0, 1, 5, 33, 512}; // 33: one past a 32-row chunk
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+        for (size_t b = 0; b < sizeof nts / sizeof nts[0]; b++)
+            for (size_t pad = 0; pad <= 3; pad += 3) {
+                size_t n = ns[a], nt = nts[b], ldv = n + pad, mis = (a + b + pad) % 5;
+                float *s = cpr_test_alloc_offset(nt, mis);
+                float *v = cpr_test_alloc_offset(nt * ldv, (mis + 1) % 5);
+                float *o0 = malloc((n + 1) * 4), *o = cpr_test_alloc_offset(n + 1, (mis + 2) % 5);
+                float *loop = malloc((n + 1) * 4), *ref = malloc((n + 1) * 4);
+                double *mag = calloc(n + 1, sizeof(double));
+                cpr_test_fill_normal(&r, s, nt, 1.0f / (float)(nt + 1));
+                cpr_test_fill_normal(&r, v, nt * ldv, 1.0f);
+                cpr_test_fill_normal(&r, o0, n + 1, 1.0f);
+                for (size_t tt = 0; tt < nt; tt++)
+                    for (size_t i = n; i < ldv; i++) v[tt * ldv + i] = NAN;
+                for (size_t i = 0; i < n; i++) {
+                    mag[i] = fabs(o0[i]);
+                    for (size_t tt = 0; tt < nt; tt++)
+                        mag[i] += fabs((double)s[tt] * v[tt * ldv + i]);
+                }
+                memcpy(ref, o0, (n + 1) * 4);
+                tabs[0].axpy_rows_f32(n, nt, s, v, ldv, ref);
+                for (size_t ti = 0; ti < ntab; ti++) {
+                    const char *isa = cpr_isa_name(isas[ti]);
+                    memcpy(o, o0, (n + 1) * 4);
+                    tabs[ti].axpy_rows_f32(n, nt, s, v, ldv, o);
+                    memcpy(loop, o0, (n + 1) * 4);
+                    for (size_t tt = 0; tt < nt; tt++)
+                        tabs[ti].axpy_f32(n, s[tt], v + tt * ldv, loop);
+                    CPR_CHECK(t, o[n] == o0[n], "%s axpy_rows n=%zu nt=%zu wrote past n",
+                              isa, n, nt);
+                    for (size_t i = 0; i < n; i++) {
+                        if (memcmp(&o[i], &loop[i], 4) != 0) {
+                            CPR_CHECK(t, 0,
+                                      "%s axpy_rows n=%zu nt=%zu ldv=%zu i=%zu: %.9g, "
+                                      "axpy loop %.9g (must be bit-identical)",
+                                      isa, n, nt, ldv, i, o[i], loop[i]);
+                            break;
+                        }
+                        // each of the nt + 1 terms may differ by one rounding
+                        double tol = 1e-30 + 2.0 * (double)(nt + 1) * 6e-8 * mag[i];
+                        if (!(fabs((double)o[i] - ref[i]) <= tol)) {
+                            CPR_CHECK(t, 0,
+                                      "%s axpy_rows n=%zu nt=%zu i=%zu: %.9g, scalar %.9g",
+                                      isa, n, nt, i, o[i], ref[i]);
+                            break;
+                        }
+                    }
+                }
+                cpr_test_free_offset(s, mis);
+                cpr_test_free_offset(v, (mis + 1) % 5);
+                cpr_test_free_offset(o, (mis + 2) % 5);
+                free(o0), free(loop), free(ref), free(mag);
+            }
+}
+
 // The dispatcher must give every slot a kernel and respect CPRUNE_ISA caps.
 static void test_dispatch_complete(struct cpr_test_ctx *t) {
     struct cpr_kernels tabs[CPR_ISA_COUNT];
@@ -112,6 +179,7 @@ static void test_dispatch_complete(struct cpr_test_ctx *t) {
 const struct cpr_test cpr_tests_kern_blas1[] = {
     {"dot", test_dot, 0},
     {"axpy_scale", test_axpy_scale, 0},
+    {"axpy_rows", test_axpy_rows, 0},
     {"dispatch_complete", test_dispatch_complete, 0},
     {0},
 };
