@@ -257,4 +257,4 @@ clean:
 	rm -rf build build-asan build-neon build-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) \
-         $(BENCH_LIBO:.o=.d) $(BENCH_BINS:%=%.d)
+         $(BENCH_LIBO:.o=.d) $(BENCH_PROGS:bench/%.c=$(BUILD)/bench/%.d)
