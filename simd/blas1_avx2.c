@@ -41,27 +41,18 @@ static void axpy_f32_avx2(size_t n, float a, const float *x, float *y) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
-// One row at a time: o += s[t] * v[t] with the loop body of axpy_f32_avx2
-// (8-lane FMA, then the same C expression y += a * x for the last n % 8
-// columns, compiled with the same flags, so the compiler's fusing choice is
-// the same), minus the indirect call per row. o (n floats) stays in L1.
-// Unlike the AVX-512 and NEON versions, o is not held in registers across
-// rows: at n = 128 that needs all 16 ymm registers, and the register-
-// blocked variants tried (two 64-column passes per 32-row chunk, or 64
-// columns in registers plus 64 through memory) ran slower than this loop
-// on the Zen 4 machine of bench/results/sparse_runs.md (bench_decode_kern
-// attn rows).
+// One row at a time: axpy_f32_avx2 itself per row (a direct call in this
+// file, which the compiler can inline), so the arithmetic is that of the
+// axpy_f32 loop by construction, minus the indirect call per row. o (n
+// floats) stays in L1. Unlike the AVX-512 and NEON versions, o is not held
+// in registers across rows: at n = 128 that needs all 16 ymm registers,
+// and the register-blocked variants tried (two 64-column passes per 32-row
+// chunk, or 64 columns in registers plus 64 through memory) ran slower
+// than this loop on the machine of bench/results/sparse_runs.md
+// (bench_decode_kern attn rows).
 static void axpy_rows_f32_avx2(size_t n, size_t nt, const float *s,
                                const float *v, size_t ldv, float *o) {
-    for (size_t t = 0; t < nt; t++) {
-        const float a = s[t], *x = v + t * ldv;
-        __m256 va = _mm256_set1_ps(a);
-        size_t i = 0;
-        for (; i + 8 <= n; i += 8)
-            _mm256_storeu_ps(o + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i),
-                                                    _mm256_loadu_ps(o + i)));
-        for (; i < n; i++) o[i] += a * x[i];
-    }
+    for (size_t t = 0; t < nt; t++) axpy_f32_avx2(n, s[t], v + t * ldv, o);
 }
 
 static void scale_f32_avx2(size_t n, float a, float *x) {
