@@ -76,6 +76,14 @@ static const struct cpr_tensor *lin(const struct cpr_model *m, int64_t l, int r)
     return t[r];
 }
 
+// The layer of model m that step l of a walk over 0..lmax visits (lmax:
+// lm_head, i.e. the index n_layers that lin() maps to it), or -1 when m
+// has no layer l (a depth-pruned model is shorter than the longest one).
+static int64_t step_layer(const struct cpr_model *m, int64_t l, int64_t lmax) {
+    if (l == lmax) return m->cfg.n_layers;
+    return l < m->cfg.n_layers ? l : -1;
+}
+
 // SGEMM_PAD: an owned copy of w with rows padded to 64 bytes.
 static int pad_copy(struct cpr_tensor *w) {
     size_t es = w->dtype == CPR_DTYPE_F32 ? 4 : 2;
@@ -143,9 +151,8 @@ int main(int argc, char **argv) {
     for (int rd = -1; rd < R; rd++) // round -1: warm (page faults), untimed
         for (int64_t l = 0; l <= lmax; l++)
             for (int i = 0; i < nm; i++) {
-                // l == lmax: lm_head; layers a model lacks are skipped
-                int64_t ll = l == lmax ? m[i].cfg.n_layers : l;
-                if (l < lmax && l >= m[i].cfg.n_layers) continue;
+                int64_t ll = step_layer(&m[i], l, lmax);
+                if (ll < 0) continue;
                 for (int r = 0; r < NROLE; r++) {
                     const struct cpr_tensor *w = lin(&m[i], ll, r);
                     if (!w) continue;
@@ -162,8 +169,8 @@ int main(int argc, char **argv) {
             }
     for (int i = 0; i < nm; i++)
         for (int64_t l = 0; l <= lmax; l++) {
-            int64_t ll = l == lmax ? m[i].cfg.n_layers : l;
-            if (l < lmax && l >= m[i].cfg.n_layers) continue;
+            int64_t ll = step_layer(&m[i], l, lmax);
+            if (ll < 0) continue;
             for (int r = 0; r < NROLE; r++) {
                 const struct cpr_tensor *w = lin(&m[i], ll, r);
                 if (!w) continue;
